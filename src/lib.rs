@@ -1,0 +1,23 @@
+//! aurora: a drop-in replacement for Python's Alembic migration tool.
+//!
+//! Data flows one way through these modules; a stage never calls a later one:
+//!
+//! | module    | owns                                                         | must never            |
+//! |-----------|--------------------------------------------------------------|-----------------------|
+//! | `config`  | alembic.ini / pyproject.toml, Alembic's option rules          | read revision files   |
+//! | `syntax`  | pest grammars: revision headers and bodies → AST with spans   | know what `op.*` means|
+//! | `script`  | the script directory: finding revision files, their headers   | build the graph       |
+//! | `graph`   | the revision map on petgraph, identifier resolution           | do I/O                |
+//! | `plan`    | upgrade/downgrade/stamp steps and `alembic_version` changes   | do I/O                |
+//! | `ops`     | the typed operation model lowered from a body AST             | render SQL            |
+//! | `sql`     | dialect renderers: operations → SQL text                      | touch a database      |
+//! | `db`      | database connections, the version table, online runs          | print                 |
+//! | `cli`     | argument parsing, commands, every byte printed                 |                       |
+
+pub mod cli;
+pub mod config;
+pub mod graph;
+pub mod plan;
+pub mod script;
+pub mod sql;
+pub mod syntax;

@@ -1,0 +1,1 @@
+//! Syntax: pest grammars turning revision files into ASTs with spans.
