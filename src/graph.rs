@@ -66,6 +66,8 @@ pub struct Revision {
     pub resolved_dependencies: Vec<usize>,
     /// Dependencies that are not already dependencies of an ancestor.
     pub normalized_dependencies: Vec<usize>,
+    /// Parents plus normalized dependencies, deduplicated (`_normalized_down_revisions`).
+    pub normalized_down: Vec<usize>,
     /// Children through `down_revision` (Alembic's `nextrev`), sorted by id.
     pub nextrev: Vec<usize>,
     /// Children through `down_revision` or `depends_on` (`_all_nextrev`), sorted by id.
@@ -100,14 +102,18 @@ impl Revision {
         self.script.down_revision.len() > 1
     }
     /// `_normalized_down_revisions`: parents plus normalized dependencies, deduplicated.
-    pub fn normalized_down(&self) -> Vec<usize> {
+    pub fn normalized_down(&self) -> &[usize] {
+        &self.normalized_down
+    }
+
+    fn compute_normalized_down(&mut self) {
         let mut out = self.down.clone();
         for &d in &self.normalized_dependencies {
             if !out.contains(&d) {
                 out.push(d);
             }
         }
-        out
+        self.normalized_down = out;
     }
 }
 
@@ -177,6 +183,7 @@ impl RevisionMap {
                 down: Vec::new(),
                 resolved_dependencies: Vec::new(),
                 normalized_dependencies: Vec::new(),
+                normalized_down: Vec::new(),
                 nextrev: Vec::new(),
                 all_nextrev: Vec::new(),
                 branch_labels: BTreeSet::new(),
@@ -297,6 +304,9 @@ impl RevisionMap {
             real_bases,
         };
         map.normalize_dependencies();
+        for rev in &mut map.revisions {
+            rev.compute_normalized_down();
+        }
         map.detect_cycles()?;
         map.add_branches();
         Ok(map)
@@ -408,7 +418,7 @@ impl RevisionMap {
                 continue;
             }
             let labels: Vec<String> = self.revisions[i].script.branch_labels.clone();
-            let order = self.dfs_order(&[i], |r| r.nextrev.clone());
+            let order = self.dfs_order(&[i], |r| &r.nextrev);
             for &node in &order {
                 self.revisions[node]
                     .branch_labels
@@ -434,21 +444,36 @@ impl RevisionMap {
     }
 
     /// Alembic's `_iterate_related_revisions` visiting order (a stack).
-    fn dfs_order(&self, start: &[usize], next: impl Fn(&Revision) -> Vec<usize>) -> Vec<usize> {
+    fn dfs_order<'a>(&'a self, start: &[usize], next: impl Fn(&'a Revision) -> &'a [usize]) -> Vec<usize> {
         let mut seen = vec![false; self.revisions.len()];
         let mut out = Vec::new();
+        let mut todo = Vec::new();
         for &target in start {
-            let mut todo = vec![target];
+            todo.push(target);
             while let Some(i) = todo.pop() {
                 if seen[i] {
                     continue;
                 }
                 seen[i] = true;
-                todo.extend(next(&self.revisions[i]));
+                todo.extend_from_slice(next(&self.revisions[i]));
                 out.push(i);
             }
         }
         out
+    }
+
+    /// Marks the ancestors of `start` (itself included) in `seen`, following
+    /// normalized down revisions, reusing the caller's buffers.
+    fn mark_ancestors(&self, start: usize, seen: &mut [bool], stack: &mut Vec<usize>) {
+        stack.clear();
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            if seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            stack.extend_from_slice(&self.revisions[i].normalized_down);
+        }
     }
 
     // ----- basic queries -------------------------------------------------
@@ -486,18 +511,18 @@ impl RevisionMap {
     /// `down_revision` and, with `include_dependencies`, normalized dependencies.
     pub fn ancestors(&self, targets: &[usize], include_dependencies: bool) -> Vec<usize> {
         if include_dependencies {
-            self.dfs_order(targets, |r| r.normalized_down())
+            self.dfs_order(targets, |r| &r.normalized_down)
         } else {
-            self.dfs_order(targets, |r| r.down.clone())
+            self.dfs_order(targets, |r| &r.down)
         }
     }
 
     /// Descendants of `targets` (the targets included).
     pub fn descendants(&self, targets: &[usize], include_dependencies: bool) -> Vec<usize> {
         if include_dependencies {
-            self.dfs_order(targets, |r| r.all_nextrev.clone())
+            self.dfs_order(targets, |r| &r.all_nextrev)
         } else {
-            self.dfs_order(targets, |r| r.nextrev.clone())
+            self.dfs_order(targets, |r| &r.nextrev)
         }
     }
 
@@ -990,7 +1015,7 @@ impl RevisionMap {
                         let active = self.filter_for_lineage(&ancestors, label, false)?;
                         let downs: HashSet<usize> = active
                             .iter()
-                            .flat_map(|&r| self.revisions[r].normalized_down())
+                            .flat_map(|&r| self.revisions[r].normalized_down().iter().copied())
                             .collect();
                         let mut tips: Vec<usize> = active
                             .iter()
@@ -1273,11 +1298,7 @@ impl RevisionMap {
 
     /// `_topological_sort`: emits revisions from the heads down, always
     /// finishing a head whose ancestors no other pending head needs first.
-    pub fn topological_sort(
-        &self,
-        revisions: &[usize],
-        heads: &[usize],
-    ) -> Result<Vec<usize>, RevisionError> {
+    pub fn topological_sort(&self, revisions: &[usize], heads: &[usize]) -> Result<Vec<usize>, RevisionError> {
         let n = self.revisions.len();
         let mut todo = vec![false; n];
         let mut remaining = 0usize;
@@ -1290,10 +1311,13 @@ impl RevisionMap {
         let mut current_heads: Vec<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
         current_heads.sort();
         current_heads.dedup();
-        let mut ancestors_by_idx: Vec<Vec<bool>> = current_heads
-            .iter()
-            .map(|&h| self.ancestor_set(&[h], true))
-            .collect();
+        let mut stack = Vec::new();
+        let mut ancestors_by_idx: Vec<Vec<bool>> = Vec::with_capacity(current_heads.len());
+        for &h in &current_heads {
+            let mut seen = vec![false; n];
+            self.mark_ancestors(h, &mut seen, &mut stack);
+            ancestors_by_idx.push(seen);
+        }
         let mut output = Vec::with_capacity(remaining);
         let mut candidate_idx = 0usize;
         while !current_heads.is_empty() {
@@ -1312,11 +1336,8 @@ impl RevisionMap {
                 todo[candidate] = false;
             }
             let rev = &self.revisions[candidate];
-            let heads_to_add: Vec<usize> = rev
-                .normalized_down()
-                .into_iter()
-                .filter(|&r| todo[r] && !current_heads.contains(&r))
-                .collect();
+            let heads_to_add: Vec<usize> =
+                rev.normalized_down.iter().copied().filter(|&r| todo[r] && !current_heads.contains(&r)).collect();
             if heads_to_add.is_empty() {
                 current_heads.remove(candidate_idx);
                 ancestors_by_idx.remove(candidate_idx);
@@ -1326,10 +1347,15 @@ impl RevisionMap {
                 ancestors_by_idx[candidate_idx][candidate] = false;
             } else {
                 current_heads[candidate_idx] = heads_to_add[0];
-                ancestors_by_idx[candidate_idx] = self.ancestor_set(&[heads_to_add[0]], true);
+                let mut reused = std::mem::take(&mut ancestors_by_idx[candidate_idx]);
+                reused.iter_mut().for_each(|b| *b = false);
+                self.mark_ancestors(heads_to_add[0], &mut reused, &mut stack);
+                ancestors_by_idx[candidate_idx] = reused;
                 for &h in &heads_to_add[1..] {
                     current_heads.push(h);
-                    ancestors_by_idx.push(self.ancestor_set(&[h], true));
+                    let mut seen = vec![false; n];
+                    self.mark_ancestors(h, &mut seen, &mut stack);
+                    ancestors_by_idx.push(seen);
                 }
             }
         }

@@ -290,7 +290,7 @@ impl HeadMaintainer {
                 .collect()
         } else {
             let mut out = Vec::new();
-            for &d in &rev.normalized_down() {
+            for &d in rev.normalized_down() {
                 for a in map.ancestors(&[d], true) {
                     if a != d {
                         out.push(map.id(a).to_string());
