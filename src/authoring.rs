@@ -400,8 +400,7 @@ pub fn format_file_template(
                 };
                 let w = width.unwrap_or(0);
                 let len = sign.len() + digits.len();
-                if flags.contains('0') && !flags.contains('-') && precision.is_none() && len < w
-                {
+                if flags.contains('0') && !flags.contains('-') && precision.is_none() && len < w {
                     format!("{sign}{}{digits}", "0".repeat(w - len))
                 } else {
                     format!("{sign}{digits}")
@@ -696,7 +695,9 @@ mod tests {
     fn rev_ids() {
         let id = new_rev_id();
         assert_eq!(id.len(), 12);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_uppercase()));
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_uppercase()));
         assert_ne!(new_rev_id(), id);
         assert_eq!(
             verify_rev_id("ab-cd").unwrap_err().to_string(),
@@ -749,8 +750,14 @@ mod tests {
             f("%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s").unwrap(),
             "2024_03_05_0708-abc"
         );
-        assert_eq!(f("%(epoch)s_%(second)02d_100%%").unwrap(), "1709622489_09_100%");
-        assert_eq!(f("%(rev)5s|%(rev)-5s|%(slug).2s").unwrap(), "  abc|abc  |my");
+        assert_eq!(
+            f("%(epoch)s_%(second)02d_100%%").unwrap(),
+            "1709622489_09_100%"
+        );
+        assert_eq!(
+            f("%(rev)5s|%(rev)-5s|%(slug).2s").unwrap(),
+            "  abc|abc  |my"
+        );
         assert!(f("%(nope)s").is_err());
         assert!(f("%(rev)d").is_err());
         assert!(f("50%").is_err());
