@@ -15,8 +15,10 @@
 //! | `cli`     | argument parsing, commands, every byte printed                 |                       |
 //! | `template`| the Mako subset of `script.py.mako`, Python `str`/`repr` values| read files            |
 //! | `authoring`| new revision files: ids, slugs, file names, rendered content  | resolve revisions     |
+//! | `autogen` | models → schema, schema comparison, op text as Alembic renders | touch a database      |
 
 pub mod authoring;
+pub mod autogen;
 pub mod cli;
 pub mod config;
 pub mod graph;
