@@ -12,6 +12,8 @@ const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 /// What the environment (`env.py` + configuration) says about a run.
 struct RunContext {
     dialect: Dialect,
+    /// The database URL, for connecting online.
+    #[allow(dead_code)] // reason: read once online runs are wired
     url: String,
     version_table: VersionTable,
     transactional_ddl: bool,
@@ -146,13 +148,16 @@ fn step_sql(
         })
 }
 
+/// Plans a run's steps from the revision map and the starting heads.
+type PlanSteps<'a> = dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError> + 'a;
+
 /// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
 /// dialect has transactional DDL, the steps, `COMMIT;`.
 fn offline_run(
     project: &mut Project,
     out: &mut Output,
     starting_rev: Option<&[String]>,
-    plan_steps: &dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError>,
+    plan_steps: &PlanSteps<'_>,
 ) -> Result<(), CliError> {
     let context = run_context(project)?;
     out.log(
