@@ -1,1 +1,3 @@
 //! Syntax: pest grammars turning revision files into ASTs with spans.
+
+pub mod body;
