@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod config;
 pub mod graph;
+pub mod ops;
 pub mod plan;
 pub mod script;
 pub mod sql;
