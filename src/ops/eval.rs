@@ -862,6 +862,7 @@ impl Evaluator {
                     postgresql_where: None,
                     postgresql_using: None,
                     postgresql_concurrently: false,
+                    sqlite_where: None,
                 };
                 index_dialect_kwargs(&mut index, &b.extra)?;
                 Ok(Value::Index(Box::new(index)))
@@ -1245,6 +1246,7 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
                 postgresql_where: None,
                 postgresql_using: None,
                 postgresql_concurrently: false,
+                    sqlite_where: None,
             };
             index_dialect_kwargs(&mut index, &b.extra)?;
             Op::CreateIndex(index)
@@ -1440,9 +1442,11 @@ fn column(args: &Args) -> EResult<Column> {
     }
     let mut type_ = None;
     let mut foreign_keys = Vec::new();
+    let mut checks = Vec::new();
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
+            Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => checks.push(c),
             Value::Type(_) | Value::Path(_) if type_.is_none() => type_ = Some(as_type(&v, s)?),
             other => return Err(problem(s, format!("Column() does not take {}", describe(&other)))),
         }
@@ -1458,6 +1462,7 @@ fn column(args: &Args) -> EResult<Column> {
         unique: false,
         index: false,
         foreign_keys,
+        checks,
     };
     for (k, v, s) in b.extra {
         let as_bool = |v: &Value| -> EResult<bool> {
@@ -1573,6 +1578,7 @@ fn index_dialect_kwargs(index: &mut Index, extra: &[(String, Value, Span)]) -> E
             "postgresql_where" => index.postgresql_where = Some(text_of(Some(v), *s)?),
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
             "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
+            "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
             k if k.starts_with("postgresql_") || k.starts_with("sqlite_") || k.starts_with("mysql_") => {}
             _ => return Err(problem(*s, format!("create_index() got an unexpected keyword argument '{k}'"))),
         }

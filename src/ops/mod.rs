@@ -211,6 +211,8 @@ pub struct Column {
     pub unique: bool,
     pub index: bool,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Column-level `CheckConstraint`s, rendered inline.
+    pub checks: Vec<Constraint>,
 }
 
 /// A server default.
@@ -331,6 +333,7 @@ pub struct Index {
     pub postgresql_where: Option<String>,
     pub postgresql_using: Option<String>,
     pub postgresql_concurrently: bool,
+    pub sqlite_where: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -465,6 +465,10 @@ impl Renderer {
         if !nullable {
             s.push_str(" NOT NULL");
         }
+        for check in &c.checks {
+            s.push(' ');
+            s.push_str(&self.constraint(check, true));
+        }
         if self.d == Dialect::Sqlite
             && sqlite_autoincrement
             && in_pk
@@ -662,7 +666,7 @@ impl Renderer {
         for c in &t.columns {
             if c.index {
                 idx.push(Index {
-                    name: Some(format!("ix_{}_{}", t.name, c.name)),
+                    name: Some(index_flag_name(&t.name, &t.schema, &c.name)),
                     table: t.name.clone(),
                     schema: t.schema.clone(),
                     expressions: vec![IndexExpr::Column(c.name.clone())],
@@ -671,6 +675,7 @@ impl Renderer {
                     postgresql_where: None,
                     postgresql_using: None,
                     postgresql_concurrently: false,
+                sqlite_where: None,
                 });
             }
         }
@@ -725,6 +730,8 @@ impl Renderer {
             if let Some(w) = &i.postgresql_where {
                 s.push_str(&format!(" WHERE {w}"));
             }
+        } else if let Some(w) = &i.sqlite_where {
+            s.push_str(&format!(" WHERE {w}"));
         }
         self.emit(s);
     }
@@ -771,7 +778,7 @@ impl Renderer {
         }
         if c.index {
             self.create_index(&Index {
-                name: Some(format!("ix_{table}_{}", c.name)),
+                name: Some(index_flag_name(table, schema, &c.name)),
                 table: table.to_string(),
                 schema: schema.clone(),
                 expressions: vec![IndexExpr::Column(c.name.clone())],
@@ -780,6 +787,7 @@ impl Renderer {
                 postgresql_where: None,
                 postgresql_using: None,
                 postgresql_concurrently: false,
+                sqlite_where: None,
             });
         }
         if self.d == Dialect::Postgresql {
@@ -835,7 +843,8 @@ impl Renderer {
             self.emit(sql);
         }
         if let Some(n) = &a.new_column_name {
-            let sql = format!("ALTER TABLE {t} RENAME COLUMN {col} TO {}", self.q(n));
+            let kw = if pg { "" } else { "COLUMN " };
+            let sql = format!("ALTER TABLE {t} RENAME {kw}{col} TO {}", self.q(n));
             self.emit(sql);
         }
         Ok(())
@@ -1072,6 +1081,21 @@ impl Renderer {
                 }
             }
         }
+        if self.d == Dialect::Postgresql {
+            // PostgreSQL frees the names the new table reuses.
+            for c in &table.constraints {
+                if let Some(n) = &c.name {
+                    if named.iter().any(|x| x.name.as_deref() == Some(n)) {
+                        let sql = format!(
+                            "ALTER TABLE {} DROP CONSTRAINT {}",
+                            self.table_name(&table.name, &table.schema),
+                            self.q(n)
+                        );
+                        self.emit(sql);
+                    }
+                }
+            }
+        }
         let temp = format!("_alembic_tmp_{}", b.table).chars().take(50).collect::<String>();
         let live_names: Vec<String> = columns.iter().map(|(c, _)| c.name.clone()).collect();
         let mut constraints = vec![];
@@ -1150,6 +1174,15 @@ impl Renderer {
     }
 }
 
+/// The name SQLAlchemy gives the index of an `index=True` column:
+/// `ix_<column label>`, where the label includes the schema.
+fn index_flag_name(table: &str, schema: &Option<String>, column: &str) -> String {
+    match schema {
+        Some(s) => format!("ix_{s}_{table}_{column}"),
+        None => format!("ix_{table}_{column}"),
+    }
+}
+
 fn requires_recreate(o: &Op) -> bool {
     match o {
         Op::AddColumn { column, .. } => matches!(column.server_default, Some(DefaultValue::Text(_)) | Some(DefaultValue::Expr(_))),
@@ -1224,6 +1257,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             unique: false,
             index: false,
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
         });
     }
     pk.sort();
@@ -1302,6 +1336,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
                 postgresql_where: None,
                 postgresql_using: None,
                 postgresql_concurrently: false,
+                sqlite_where: None,
             });
         } else if origin == "u" {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);
