@@ -21,7 +21,7 @@ fn cases_dir() -> PathBuf {
 #[derive(Debug, Clone)]
 enum Json {
     Null,
-    Bool(bool),
+    Bool,
     Num(f64),
     Str(String),
     Arr(Vec<Json>),
@@ -67,7 +67,9 @@ fn value(c: &[char], i: &mut usize) -> Json {
                     *i += 1;
                     break;
                 }
-                let Json::Str(k) = value(c, i) else { panic!("key") };
+                let Json::Str(k) = value(c, i) else {
+                    panic!("key")
+                };
                 ws(c, i);
                 *i += 1; // ':'
                 let v = value(c, i);
@@ -132,11 +134,11 @@ fn value(c: &[char], i: &mut usize) -> Json {
         }
         't' => {
             *i += 4;
-            Json::Bool(true)
+            Json::Bool
         }
         'f' => {
             *i += 5;
-            Json::Bool(false)
+            Json::Bool
         }
         'n' => {
             *i += 4;
@@ -147,7 +149,13 @@ fn value(c: &[char], i: &mut usize) -> Json {
             while *i < c.len() && (c[*i].is_ascii_digit() || "+-.eE".contains(c[*i])) {
                 *i += 1;
             }
-            Json::Num(c[start..*i].iter().collect::<String>().parse().unwrap_or(0.0))
+            Json::Num(
+                c[start..*i]
+                    .iter()
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0.0),
+            )
         }
     }
 }
@@ -157,7 +165,9 @@ fn revision_files(project: &Path) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
     let mut stack = vec![project.join("alembic/versions")];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries {
             let p = e.expect("entry").path();
             if p.is_dir() {
@@ -167,7 +177,10 @@ fn revision_files(project: &Path) -> BTreeMap<String, PathBuf> {
                 for line in src.lines() {
                     if let Some(rest) = line.strip_prefix("revision") {
                         if let Some(q) = rest.find(['\'', '"']) {
-                            let id: String = rest[q + 1..].chars().take_while(|c| *c != '\'' && *c != '"').collect();
+                            let id: String = rest[q + 1..]
+                                .chars()
+                                .take_while(|c| *c != '\'' && *c != '"')
+                                .collect();
                             out.insert(id, p.clone());
                             break;
                         }
@@ -220,7 +233,10 @@ fn segments(stdout: &str) -> Vec<Segment> {
             continue;
         }
         let end = rest.find(";\n\n").map(|i| i + 3).unwrap_or(rest.len());
-        let stmt = rest[..end].trim_end_matches('\n').trim_end_matches(';').to_string();
+        let stmt = rest[..end]
+            .trim_end_matches('\n')
+            .trim_end_matches(';')
+            .to_string();
         rest = &rest[end..];
         if !in_segment || closed {
             continue;
@@ -265,8 +281,14 @@ fn recorded_offline_segments_render_identically() {
         .collect();
     names.sort();
     for case in names {
-        let name = case.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let wanted = (name.starts_with("ops_") && name.contains("offline")) || name.starts_with("batch__") || name.starts_with("data__");
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let wanted = (name.starts_with("ops_") && name.contains("offline"))
+            || name.starts_with("batch__")
+            || name.starts_with("data__");
         if !wanted {
             continue;
         }
@@ -274,9 +296,13 @@ fn recorded_offline_segments_render_identically() {
         let dialect = dialect_of(&project);
         let files = revision_files(&project);
         let steps = parse_json(&std::fs::read_to_string(case.join("steps.json")).expect("steps"));
-        let Json::Arr(steps) = steps else { panic!("steps") };
+        let Json::Arr(steps) = steps else {
+            panic!("steps")
+        };
         for (si, step) in steps.iter().enumerate() {
-            let Some(Json::Arr(args)) = step.get("args") else { continue };
+            let Some(Json::Arr(args)) = step.get("args") else {
+                continue;
+            };
             if !args.iter().any(|a| a.as_str() == "--sql") {
                 continue;
             }
@@ -289,25 +315,46 @@ fn recorded_offline_segments_render_identically() {
             let nsegs = segs.len();
             for (gi, seg) in segs.into_iter().enumerate() {
                 let key = format!("{name}#{si}#{gi}");
-                let rev = if seg.direction == "upgrade" { &seg.to } else { &seg.from };
+                let rev = if seg.direction == "upgrade" {
+                    &seg.to
+                } else {
+                    &seg.from
+                };
                 // Merge points name several revisions; the file is the single one.
                 let rev = rev.split(", ").next().unwrap_or_default().to_string();
                 let result = (|| -> Result<(), String> {
-                    let path = files.get(&rev).ok_or_else(|| format!("no file for revision {rev}"))?;
+                    let path = files
+                        .get(&rev)
+                        .ok_or_else(|| format!("no file for revision {rev}"))?;
                     let src = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
                     let m = parse_migration(path, &src).map_err(|e| format!("parse error: {e}"))?;
-                    let ops = if seg.direction == "upgrade" { &m.upgrade } else { &m.downgrade };
+                    let ops = if seg.direction == "upgrade" {
+                        &m.upgrade
+                    } else {
+                        &m.downgrade
+                    };
                     let last = gi + 1 == nsegs;
                     let (got, err) = match render_ops(ops, dialect, None) {
                         Ok(s) => (render_text(&s), None),
-                        Err(SqlError::Failed { message, emitted }) => (render_text(&emitted), Some(format!("FAILED: {message}"))),
-                        Err(SqlError::Exception { exception, message, emitted }) => {
-                            (render_text(&emitted), Some(format!("EXC {exception}: {message}")))
+                        Err(SqlError::Failed { message, emitted }) => {
+                            (render_text(&emitted), Some(format!("FAILED: {message}")))
                         }
+                        Err(SqlError::Exception {
+                            exception,
+                            message,
+                            emitted,
+                        }) => (
+                            render_text(&emitted),
+                            Some(format!("EXC {exception}: {message}")),
+                        ),
                     };
                     let want_err = if let Some(f) = &seg.failed {
                         Some(format!("FAILED: {f}"))
-                    } else if last && exit == 1 && !stdout.ends_with("version_num;\n\n") && !stdout.contains(&format!("version_num='{}'", seg.to)) {
+                    } else if last
+                        && exit == 1
+                        && !stdout.ends_with("version_num;\n\n")
+                        && !stdout.contains(&format!("version_num='{}'", seg.to))
+                    {
                         Some("EXC".to_string())
                     } else {
                         None
@@ -316,7 +363,11 @@ fn recorded_offline_segments_render_identically() {
                         let mut msg = String::from("statements differ\n");
                         let n = got.len().max(seg.statements.len());
                         for i in 0..n {
-                            let w = seg.statements.get(i).map(|s| s.as_str()).unwrap_or("<none>");
+                            let w = seg
+                                .statements
+                                .get(i)
+                                .map(|s| s.as_str())
+                                .unwrap_or("<none>");
                             let g = got.get(i).map(|s| s.as_str()).unwrap_or("<none>");
                             if w != g {
                                 msg.push_str(&format!("  want: {w}\n  got:  {g}\n"));
@@ -335,8 +386,13 @@ fn recorded_offline_segments_render_identically() {
             }
         }
     }
-    let pass_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sql/conformance-pass.txt");
-    let passing: Vec<&String> = results.iter().filter(|(_, r)| r.is_ok()).map(|(k, _)| k).collect();
+    let pass_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sql/conformance-pass.txt");
+    let passing: Vec<&String> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(k, _)| k)
+        .collect();
     let show = std::env::var("AURORA_SHOW").ok();
     for (k, r) in &results {
         if let (Err(e), Some(s)) = (r, &show) {
@@ -359,6 +415,13 @@ fn recorded_offline_segments_render_identically() {
         .filter(|l| !matches!(results.get(*l), Some(Ok(()))))
         .map(|l| format!("{l}: {:?}", results.get(l)))
         .collect();
-    assert!(regressions.is_empty(), "segments that used to pass:\n{}", regressions.join("\n"));
-    assert!(passing.len() * 10 >= results.len() * 5, "fewer than half of the segments pass");
+    assert!(
+        regressions.is_empty(),
+        "segments that used to pass:\n{}",
+        regressions.join("\n")
+    );
+    assert!(
+        passing.len() * 10 >= results.len() * 5,
+        "fewer than half of the segments pass"
+    );
 }

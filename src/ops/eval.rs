@@ -8,7 +8,9 @@
 //! moves on to the next statement so every problem is reported.
 
 use super::*;
-use crate::syntax::body::{Arg, BinOp, Expr, ExprKind, FunctionDef, Module, Stmt, StmtKind, UnaryOp};
+use crate::syntax::body::{
+    Arg, BinOp, Expr, ExprKind, FunctionDef, Module, Stmt, StmtKind, UnaryOp,
+};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -155,7 +157,10 @@ impl Bound {
         self.values[i].as_ref().map(|(v, _)| v)
     }
     fn span_of(&self, i: usize) -> Span {
-        self.values[i].as_ref().map(|(_, s)| *s).unwrap_or(self.span)
+        self.values[i]
+            .as_ref()
+            .map(|(_, s)| *s)
+            .unwrap_or(self.span)
     }
     fn str(&self, i: usize, what: &str) -> EResult<Option<String>> {
         match self.get(i) {
@@ -168,8 +173,12 @@ impl Bound {
         }
     }
     fn req_str(&self, i: usize, what: &str, func: &str) -> EResult<String> {
-        self.str(i, what)?
-            .ok_or_else(|| problem(self.span, format!("{func}() missing required argument '{what}'")))
+        self.str(i, what)?.ok_or_else(|| {
+            problem(
+                self.span,
+                format!("{func}() missing required argument '{what}'"),
+            )
+        })
     }
     fn bool(&self, i: usize, what: &str) -> EResult<Option<bool>> {
         match self.get(i) {
@@ -178,7 +187,10 @@ impl Bound {
             Some(Value::Int(n)) => Ok(Some(*n != 0)),
             Some(other) => Err(problem(
                 self.span_of(i),
-                format!("expected True or False for '{what}', got {}", describe(other)),
+                format!(
+                    "expected True or False for '{what}', got {}",
+                    describe(other)
+                ),
             )),
         }
     }
@@ -204,13 +216,19 @@ impl Bound {
                     Value::Column(c) => Ok(c.name.clone()),
                     other => Err(problem(
                         self.span_of(i),
-                        format!("expected column names for '{what}', got {}", describe(other)),
+                        format!(
+                            "expected column names for '{what}', got {}",
+                            describe(other)
+                        ),
                     )),
                 })
                 .collect(),
             Some(other) => Err(problem(
                 self.span_of(i),
-                format!("expected a list of names for '{what}', got {}", describe(other)),
+                format!(
+                    "expected a list of names for '{what}', got {}",
+                    describe(other)
+                ),
             )),
         }
     }
@@ -260,7 +278,14 @@ fn canonical(path: &str) -> String {
     path.to_string()
 }
 
-const CREATE_TABLE_PREFIXES: &[&str] = &["postgresql_", "sqlite_", "mysql_", "mssql_", "oracle_", "info"];
+const CREATE_TABLE_PREFIXES: &[&str] = &[
+    "postgresql_",
+    "sqlite_",
+    "mysql_",
+    "mssql_",
+    "oracle_",
+    "info",
+];
 
 impl Evaluator {
     fn exec(&mut self, stmt: &Stmt, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Flow> {
@@ -281,7 +306,9 @@ impl Evaluator {
                 Ok(Flow::Next)
             }
             StmtKind::Assign { targets, value, .. } => {
-                let Some(value) = value else { return Ok(Flow::Next) };
+                let Some(value) = value else {
+                    return Ok(Flow::Next);
+                };
                 let v = self.eval(value, frame, sink)?;
                 for t in targets {
                     self.assign(t, v.clone(), frame)?;
@@ -362,12 +389,20 @@ impl Evaluator {
             )),
             StmtKind::Unparsed { message, .. } => Err(problem(
                 stmt.span,
-                format!("{message}: this line is not in the migration language{}", in_fn()),
+                format!(
+                    "{message}: this line is not in the migration language{}",
+                    in_fn()
+                ),
             )),
         }
     }
 
-    fn exec_block(&mut self, body: &[Stmt], frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Flow> {
+    fn exec_block(
+        &mut self,
+        body: &[Stmt],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Flow> {
         for s in body {
             if let Flow::Return(v) = self.exec(s, frame, sink)? {
                 return Ok(Flow::Return(v));
@@ -385,7 +420,10 @@ impl Evaluator {
         sink: &mut Vec<Op>,
     ) -> EResult<Flow> {
         if items.len() != 1 {
-            return Err(problem(stmt.span, "unsupported construct 'with' of several items"));
+            return Err(problem(
+                stmt.span,
+                "unsupported construct 'with' of several items",
+            ));
         }
         let ctx = self.eval(&items[0].context, frame, sink)?;
         match ctx {
@@ -431,7 +469,10 @@ impl Evaluator {
                 }
                 Ok(())
             }
-            _ => Err(problem(target.span, "unsupported construct 'assignment to an attribute or item'")),
+            _ => Err(problem(
+                target.span,
+                "unsupported construct 'assignment to an attribute or item'",
+            )),
         }
     }
 
@@ -448,7 +489,10 @@ impl Evaluator {
             ExprKind::Bytes(b) => Ok(Value::Bytes(b.clone())),
             ExprKind::FString(s) => {
                 if s.replace("{{", "").replace("}}", "").contains('{') {
-                    Err(problem(e.span, "unsupported construct 'f-string with expressions'"))
+                    Err(problem(
+                        e.span,
+                        "unsupported construct 'f-string with expressions'",
+                    ))
                 } else {
                     Ok(Value::Str(s.replace("{{", "{").replace("}}", "}")))
                 }
@@ -476,7 +520,10 @@ impl Evaluator {
                                 }
                             }
                             other => {
-                                return Err(problem(v.span, format!("cannot unpack {}", describe(&other))))
+                                return Err(problem(
+                                    v.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
                             }
                         },
                     }
@@ -502,7 +549,10 @@ impl Evaluator {
                                 positional.extend(xs.into_iter().map(|v| (v, x.span)))
                             }
                             other => {
-                                return Err(problem(x.span, format!("cannot unpack {}", describe(&other))))
+                                return Err(problem(
+                                    x.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
                             }
                         },
                         Arg::DoubleStar(x) => match self.eval(x, frame, sink)? {
@@ -515,7 +565,10 @@ impl Evaluator {
                                 }
                             }
                             other => {
-                                return Err(problem(x.span, format!("cannot unpack {}", describe(&other))))
+                                return Err(problem(
+                                    x.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
                             }
                         },
                     }
@@ -580,16 +633,29 @@ impl Evaluator {
             ExprKind::Slice => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
             ExprKind::Lambda => Err(problem(e.span, "unsupported construct 'lambda'")),
-            ExprKind::Comprehension => Err(problem(e.span, "unsupported construct 'comprehension'")),
+            ExprKind::Comprehension => {
+                Err(problem(e.span, "unsupported construct 'comprehension'"))
+            }
             ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
         }
     }
 
-    fn eval_all(&mut self, xs: &[Expr], frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Vec<Value>> {
+    fn eval_all(
+        &mut self,
+        xs: &[Expr],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Vec<Value>> {
         xs.iter().map(|x| self.eval(x, frame, sink)).collect()
     }
 
-    fn call(&mut self, f: Value, args: Args, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
+    fn call(
+        &mut self,
+        f: Value,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
         match f {
             Value::Path(p) => {
                 let name = canonical(&p);
@@ -598,11 +664,19 @@ impl Evaluator {
             Value::Method(recv, m) => self.call_method(*recv, &m, args, frame, sink),
             Value::Function(def) => self.call_function(&def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
-            other => Err(problem(args.span, format!("{} is not callable", describe(&other)))),
+            other => Err(problem(
+                args.span,
+                format!("{} is not callable", describe(&other)),
+            )),
         }
     }
 
-    fn call_function(&mut self, def: &FunctionDef, args: Args, sink: &mut Vec<Op>) -> EResult<Value> {
+    fn call_function(
+        &mut self,
+        def: &FunctionDef,
+        args: Args,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
         if self.depth > 50 {
             return Err(problem(args.span, "helper functions nest too deeply"));
         }
@@ -681,11 +755,25 @@ impl Evaluator {
                 sink.push(Op::Execute(exe));
                 Ok(Value::None)
             }
-            (Value::Type(SqlType::Enum { values, name, schema, .. }), "create" | "drop") => {
+            (
+                Value::Type(SqlType::Enum {
+                    values,
+                    name,
+                    schema,
+                    ..
+                }),
+                "create" | "drop",
+            ) => {
                 bind(&args, m, &["bind", "checkfirst"], false, false)?;
-                let name = name.ok_or_else(|| problem(span, "an ENUM needs a name to be created or dropped"))?;
+                let name = name.ok_or_else(|| {
+                    problem(span, "an ENUM needs a name to be created or dropped")
+                })?;
                 sink.push(if m == "create" {
-                    Op::CreateEnum { name, schema, values }
+                    Op::CreateEnum {
+                        name,
+                        schema,
+                        values,
+                    }
                 } else {
                     Op::DropEnum { name, schema }
                 });
@@ -715,14 +803,19 @@ impl Evaluator {
             }
             (Value::TableClause(t), "delete") => {
                 bind(&args, "delete", &[], false, false)?;
-                Ok(Value::Exec(Box::new(Executable::Delete { table: t, where_: None })))
+                Ok(Value::Exec(Box::new(Executable::Delete {
+                    table: t,
+                    where_: None,
+                })))
             }
             (Value::Exec(mut exe), "where") => {
                 let b = bind(&args, "where", &[], true, false)?;
                 for (v, s) in b.rest {
                     let cond = sql_expr(v, s)?;
                     let w = match exe.as_mut() {
-                        Executable::Update { where_, .. } | Executable::Delete { where_, .. } => where_,
+                        Executable::Update { where_, .. } | Executable::Delete { where_, .. } => {
+                            where_
+                        }
                         _ => return Err(problem(span, "where() applies to update() and delete()")),
                     };
                     *w = Some(match w.take() {
@@ -749,14 +842,21 @@ impl Evaluator {
                                 pairs.push((k, sql_expr(v, s)?));
                             }
                         }
-                        other => return Err(problem(s, format!("values() takes a dict, got {}", describe(&other)))),
+                        other => {
+                            return Err(problem(
+                                s,
+                                format!("values() takes a dict, got {}", describe(&other)),
+                            ))
+                        }
                     }
                 }
                 for (k, v, s) in b.extra {
                     pairs.push((k, sql_expr(v, s)?));
                 }
                 match exe.as_mut() {
-                    Executable::Insert { values, .. } | Executable::Update { values, .. } => values.extend(pairs),
+                    Executable::Insert { values, .. } | Executable::Update { values, .. } => {
+                        values.extend(pairs)
+                    }
                     _ => return Err(problem(span, "values() applies to insert() and update()")),
                 }
                 Ok(Value::Exec(exe))
@@ -768,7 +868,13 @@ impl Evaluator {
         }
     }
 
-    fn call_path(&mut self, name: &str, args: Args, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
+    fn call_path(
+        &mut self,
+        name: &str,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
         if let Some(op) = name.strip_prefix("op.") {
             return self.call_op(op, args, frame, sink);
         }
@@ -794,7 +900,18 @@ impl Evaluator {
                 let b = bind(
                     &args,
                     "ForeignKey",
-                    &["column", "_constraint", "use_alter", "name", "onupdate", "ondelete", "deferrable", "initially", "link_to_name", "match"],
+                    &[
+                        "column",
+                        "_constraint",
+                        "use_alter",
+                        "name",
+                        "onupdate",
+                        "ondelete",
+                        "deferrable",
+                        "initially",
+                        "link_to_name",
+                        "match",
+                    ],
                     false,
                     false,
                 )?;
@@ -806,7 +923,13 @@ impl Evaluator {
                 }))
             }
             "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint" => {
-                let b = bind(&args, name, &["name", "deferrable", "initially"], true, true)?;
+                let b = bind(
+                    &args,
+                    name,
+                    &["name", "deferrable", "initially"],
+                    true,
+                    true,
+                )?;
                 let columns = names_of(&b.rest)?;
                 let cname = b.str(0, "name")?;
                 let kind = if name == "sa.PrimaryKeyConstraint" {
@@ -820,7 +943,18 @@ impl Evaluator {
                 let b = bind(
                     &args,
                     "ForeignKeyConstraint",
-                    &["columns", "refcolumns", "name", "onupdate", "ondelete", "deferrable", "initially", "use_alter", "link_to_name", "match"],
+                    &[
+                        "columns",
+                        "refcolumns",
+                        "name",
+                        "onupdate",
+                        "ondelete",
+                        "deferrable",
+                        "initially",
+                        "use_alter",
+                        "link_to_name",
+                        "match",
+                    ],
                     false,
                     false,
                 )?;
@@ -842,7 +976,13 @@ impl Evaluator {
                 }))
             }
             "sa.CheckConstraint" => {
-                let b = bind(&args, "CheckConstraint", &["sqltext", "name", "deferrable", "initially"], false, false)?;
+                let b = bind(
+                    &args,
+                    "CheckConstraint",
+                    &["sqltext", "name", "deferrable", "initially"],
+                    false,
+                    false,
+                )?;
                 Ok(Value::Constraint(Constraint {
                     name: b.str(1, "name")?,
                     kind: ConstraintKind::Check {
@@ -851,7 +991,13 @@ impl Evaluator {
                 }))
             }
             "sa.Index" => {
-                let b = bind(&args, "Index", &["name", "unique", "quote", "info", "_table", "_column_flag"], true, true)?;
+                let b = bind(
+                    &args,
+                    "Index",
+                    &["name", "unique", "quote", "info", "_table", "_column_flag"],
+                    true,
+                    true,
+                )?;
                 let mut index = Index {
                     name: b.str(0, "name")?,
                     table: String::new(),
@@ -874,7 +1020,13 @@ impl Evaluator {
                 Ok(Value::Table(Box::new(table)))
             }
             "sa.MetaData" => {
-                bind(&args, "MetaData", &["schema", "naming_convention"], false, false)?;
+                bind(
+                    &args,
+                    "MetaData",
+                    &["schema", "naming_convention"],
+                    false,
+                    false,
+                )?;
                 Ok(Value::MetaData)
             }
             "sa.table" => {
@@ -883,8 +1035,15 @@ impl Evaluator {
                 let mut columns = Vec::new();
                 for (v, s) in &b.rest {
                     match v {
-                        Value::Expr(SqlExpr::Column { name, type_, .. }) => columns.push((name.clone(), type_.clone())),
-                        other => return Err(problem(*s, format!("table() takes column() objects, got {}", describe(other)))),
+                        Value::Expr(SqlExpr::Column { name, type_, .. }) => {
+                            columns.push((name.clone(), type_.clone()))
+                        }
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!("table() takes column() objects, got {}", describe(other)),
+                            ))
+                        }
                     }
                 }
                 let mut schema = None;
@@ -892,19 +1051,38 @@ impl Evaluator {
                     match (k.as_str(), v) {
                         ("schema", Value::Str(x)) => schema = Some(x.clone()),
                         ("schema", Value::None) => {}
-                        _ => return Err(problem(*s, format!("table() got an unexpected keyword argument '{k}'"))),
+                        _ => {
+                            return Err(problem(
+                                *s,
+                                format!("table() got an unexpected keyword argument '{k}'"),
+                            ))
+                        }
                     }
                 }
-                Ok(Value::TableClause(TableClause { name, schema, columns }))
+                Ok(Value::TableClause(TableClause {
+                    name,
+                    schema,
+                    columns,
+                }))
             }
             "sa.column" => {
-                let b = bind(&args, "column", &["text", "type_", "is_literal"], false, false)?;
+                let b = bind(
+                    &args,
+                    "column",
+                    &["text", "type_", "is_literal"],
+                    false,
+                    false,
+                )?;
                 let name = b.req_str(0, "text", "column")?;
                 let type_ = match b.get(1) {
                     None | Some(Value::None) => SqlType::Null,
                     Some(v) => as_type(v, b.span_of(1))?,
                 };
-                Ok(Value::Expr(SqlExpr::Column { table: None, name, type_ }))
+                Ok(Value::Expr(SqlExpr::Column {
+                    table: None,
+                    name,
+                    type_,
+                }))
             }
             "sa.text" => {
                 let b = bind(&args, "text", &["text"], false, false)?;
@@ -912,7 +1090,11 @@ impl Evaluator {
             }
             "sa.literal_column" => {
                 let b = bind(&args, "literal_column", &["text", "type_"], false, false)?;
-                Ok(Value::Expr(SqlExpr::Text(b.req_str(0, "text", "literal_column")?)))
+                Ok(Value::Expr(SqlExpr::Text(b.req_str(
+                    0,
+                    "text",
+                    "literal_column",
+                )?)))
             }
             "sa.true" | "sa.false" => {
                 bind(&args, name, &[], false, false)?;
@@ -934,7 +1116,15 @@ impl Evaluator {
                 let b = bind(
                     &args,
                     "datetime",
-                    &["year", "month", "day", "hour", "minute", "second", "microsecond"],
+                    &[
+                        "year",
+                        "month",
+                        "day",
+                        "hour",
+                        "minute",
+                        "second",
+                        "microsecond",
+                    ],
                     false,
                     false,
                 )?;
@@ -949,7 +1139,13 @@ impl Evaluator {
                 )))
             }
             "datetime.time" => {
-                let b = bind(&args, "time", &["hour", "minute", "second", "microsecond"], false, false)?;
+                let b = bind(
+                    &args,
+                    "time",
+                    &["hour", "minute", "second", "microsecond"],
+                    false,
+                    false,
+                )?;
                 Ok(Value::Literal(Literal::Time(
                     b.int(0, "hour")?.unwrap_or(0),
                     b.int(1, "minute")?.unwrap_or(0),
@@ -963,7 +1159,12 @@ impl Evaluator {
                     Some(Value::Str(s)) => s.trim().to_string(),
                     Some(Value::Int(i)) => i.to_string(),
                     None => "0".to_string(),
-                    Some(other) => return Err(problem(b.span_of(0), format!("Decimal() of {}", describe(other)))),
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!("Decimal() of {}", describe(other)),
+                        ))
+                    }
                 };
                 Ok(Value::Literal(Literal::Decimal(text)))
             }
@@ -983,7 +1184,13 @@ impl Evaluator {
         }
     }
 
-    fn call_op(&mut self, op: &str, args: Args, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
+    fn call_op(
+        &mut self,
+        op: &str,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
         let _ = frame;
         let span = args.span;
         let f = format!("op.{op}");
@@ -996,7 +1203,10 @@ impl Evaluator {
             "inline_literal" => {
                 let b = bind(&args, f, &["value", "type_"], false, false)?;
                 let v = b.get(0).cloned().unwrap_or(Value::None);
-                Ok(Value::Expr(SqlExpr::InlineLiteral(literal(&v, b.span_of(0))?)))
+                Ok(Value::Expr(SqlExpr::InlineLiteral(literal(
+                    &v,
+                    b.span_of(0),
+                )?)))
             }
             "get_bind" => {
                 bind(&args, f, &[], false, false)?;
@@ -1010,18 +1220,37 @@ impl Evaluator {
                 let b = bind(
                     &args,
                     f,
-                    &["table_name", "schema", "recreate", "partial_reordering", "copy_from", "table_args", "table_kwargs", "reflect_args", "reflect_kwargs", "naming_convention"],
+                    &[
+                        "table_name",
+                        "schema",
+                        "recreate",
+                        "partial_reordering",
+                        "copy_from",
+                        "table_args",
+                        "table_kwargs",
+                        "reflect_args",
+                        "reflect_kwargs",
+                        "naming_convention",
+                    ],
                     false,
                     false,
                 )?;
                 let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
                 if !matches!(recreate.as_str(), "auto" | "always" | "never") {
-                    return Err(problem(b.span_of(2), "recreate must be 'auto', 'always' or 'never'"));
+                    return Err(problem(
+                        b.span_of(2),
+                        "recreate must be 'auto', 'always' or 'never'",
+                    ));
                 }
                 let copy_from = match b.get(4) {
                     None | Some(Value::None) => None,
                     Some(Value::Table(t)) => Some((**t).clone()),
-                    Some(other) => return Err(problem(b.span_of(4), format!("copy_from takes a Table, got {}", describe(other)))),
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(4),
+                            format!("copy_from takes a Table, got {}", describe(other)),
+                        ))
+                    }
                 };
                 Ok(Value::BatchContext(Box::new(Batch {
                     table: b.req_str(0, "table_name", f)?,
@@ -1043,7 +1272,11 @@ impl Evaluator {
                     Some(Value::Table(t)) => TableClause {
                         name: t.name.clone(),
                         schema: t.schema.clone(),
-                        columns: t.columns.iter().map(|c| (c.name.clone(), c.type_.clone())).collect(),
+                        columns: t
+                            .columns
+                            .iter()
+                            .map(|c| (c.name.clone(), c.type_.clone()))
+                            .collect(),
                     },
                     _ => return Err(problem(b.span_of(0), "bulk_insert() takes a table")),
                 };
@@ -1052,12 +1285,18 @@ impl Evaluator {
                     Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
                         for x in xs {
                             let Value::Dict(kv) = x else {
-                                return Err(problem(b.span_of(1), "bulk_insert() rows must be dicts"));
+                                return Err(problem(
+                                    b.span_of(1),
+                                    "bulk_insert() rows must be dicts",
+                                ));
                             };
                             let mut row = Vec::new();
                             for (k, v) in kv {
                                 let Value::Str(k) = k else {
-                                    return Err(problem(b.span_of(1), "row keys must be column names"));
+                                    return Err(problem(
+                                        b.span_of(1),
+                                        "row keys must be column names",
+                                    ));
                                 };
                                 row.push((k.clone(), literal(v, b.span_of(1))?));
                             }
@@ -1119,14 +1358,26 @@ impl Evaluator {
 
 /// Operations that act on a table: with `batch` set, the table name and
 /// schema come from the batch block and are not arguments.
-fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args: &Args, f: &str) -> EResult<Option<Op>> {
+fn table_op(
+    op: &str,
+    batch: Option<String>,
+    batch_schema: Option<String>,
+    args: &Args,
+    f: &str,
+) -> EResult<Option<Op>> {
     let in_batch = batch.is_some();
     // The signature, with `table_name` left out in batch mode.
     let sig = |names: &[&'static str]| -> Vec<&'static str> {
         names
             .iter()
             .copied()
-            .filter(|n| !(in_batch && (*n == "table_name" || *n == "schema" || *n == "source" || *n == "source_table")))
+            .filter(|n| {
+                !(in_batch
+                    && (*n == "table_name"
+                        || *n == "schema"
+                        || *n == "source"
+                        || *n == "source_table"))
+            })
             .collect()
     };
     let table_of = |b: &Bound, idx: Option<usize>| -> EResult<String> {
@@ -1141,7 +1392,9 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
         if in_batch {
             Ok(batch_schema.clone())
         } else {
-            pos(names, "schema").map(|i| b.str(i, "schema")).unwrap_or(Ok(None))
+            pos(names, "schema")
+                .map(|i| b.str(i, "schema"))
+                .unwrap_or(Ok(None))
         }
     };
     let o = match op {
@@ -1159,7 +1412,14 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
             }
         }
         "add_column" => {
-            let names = sig(&["table_name", "column", "schema", "insert_before", "insert_after", "if_not_exists"]);
+            let names = sig(&[
+                "table_name",
+                "column",
+                "schema",
+                "insert_before",
+                "insert_after",
+                "if_not_exists",
+            ]);
             let b = bind(args, f, &names, false, false)?;
             let ci = pos(&names, "column").expect("column");
             let column = match b.get(ci) {
@@ -1183,9 +1443,22 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
         }
         "alter_column" => {
             let names = sig(&[
-                "table_name", "column_name", "nullable", "comment", "server_default", "new_column_name", "type_",
-                "existing_type", "existing_server_default", "existing_nullable", "existing_comment", "schema",
-                "autoincrement", "postgresql_using", "insert_before", "insert_after",
+                "table_name",
+                "column_name",
+                "nullable",
+                "comment",
+                "server_default",
+                "new_column_name",
+                "type_",
+                "existing_type",
+                "existing_server_default",
+                "existing_nullable",
+                "existing_comment",
+                "schema",
+                "autoincrement",
+                "postgresql_using",
+                "insert_before",
+                "insert_after",
             ]);
             let b = bind(args, f, &names, false, true)?;
             let i = |n: &str| pos(&names, n).expect("param");
@@ -1208,7 +1481,9 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
                 None | Some(Value::Bool(false)) => None,
                 Some(Value::None) => Some(None),
                 Some(Value::Str(s)) => Some(Some(s.clone())),
-                Some(_) => return Err(problem(b.span_of(i("comment")), "comment must be a string")),
+                Some(_) => {
+                    return Err(problem(b.span_of(i("comment")), "comment must be a string"))
+                }
             };
             Op::AlterColumn(AlterColumn {
                 table: table_of(&b, pos(&names, "table_name"))?,
@@ -1228,25 +1503,43 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
             })
         }
         "create_index" => {
-            let names = sig(&["index_name", "table_name", "columns", "schema", "unique", "if_not_exists"]);
+            let names = sig(&[
+                "index_name",
+                "table_name",
+                "columns",
+                "schema",
+                "unique",
+                "if_not_exists",
+            ]);
             let b = bind(args, f, &names, false, true)?;
             let ci = pos(&names, "columns").expect("columns");
             let cols = match b.get(ci) {
-                Some(Value::List(xs)) | Some(Value::Tuple(xs)) => xs.iter().map(|x| (x.clone(), b.span_of(ci))).collect(),
+                Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
+                    xs.iter().map(|x| (x.clone(), b.span_of(ci))).collect()
+                }
                 Some(v) => vec![(v.clone(), b.span_of(ci))],
-                None => return Err(problem(b.span, format!("{f}() missing required argument 'columns'"))),
+                None => {
+                    return Err(problem(
+                        b.span,
+                        format!("{f}() missing required argument 'columns'"),
+                    ))
+                }
             };
             let mut index = Index {
                 name: b.str(0, "index_name")?,
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 expressions: index_exprs(&cols)?,
-                unique: b.bool(pos(&names, "unique").expect("u"), "unique")?.unwrap_or(false),
-                if_not_exists: b.bool(pos(&names, "if_not_exists").expect("i"), "if_not_exists")?.unwrap_or(false),
+                unique: b
+                    .bool(pos(&names, "unique").expect("u"), "unique")?
+                    .unwrap_or(false),
+                if_not_exists: b
+                    .bool(pos(&names, "if_not_exists").expect("i"), "if_not_exists")?
+                    .unwrap_or(false),
                 postgresql_where: None,
                 postgresql_using: None,
                 postgresql_concurrently: false,
-                    sqlite_where: None,
+                sqlite_where: None,
             };
             index_dialect_kwargs(&mut index, &b.extra)?;
             Op::CreateIndex(index)
@@ -1259,7 +1552,12 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
                 match k.as_str() {
                     "postgresql_concurrently" => concurrently = truthy(v),
                     k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {}
-                    _ => return Err(problem(*s, format!("{f}() got an unexpected keyword argument '{k}'"))),
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            format!("{f}() got an unexpected keyword argument '{k}'"),
+                        ))
+                    }
                 }
             }
             let table = match &batch {
@@ -1270,12 +1568,21 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
                 name: b.req_str(0, "index_name", f)?,
                 table,
                 schema: schema_of(&b, &names)?,
-                if_exists: b.bool(pos(&names, "if_exists").expect("i"), "if_exists")?.unwrap_or(false),
+                if_exists: b
+                    .bool(pos(&names, "if_exists").expect("i"), "if_exists")?
+                    .unwrap_or(false),
                 concurrently,
             }
         }
         "create_primary_key" | "create_unique_constraint" => {
-            let names = sig(&["constraint_name", "table_name", "columns", "schema", "deferrable", "initially"]);
+            let names = sig(&[
+                "constraint_name",
+                "table_name",
+                "columns",
+                "schema",
+                "deferrable",
+                "initially",
+            ]);
             let b = bind(args, f, &names, false, true)?;
             let columns = b.str_list(pos(&names, "columns").expect("c"), "columns")?;
             let kind = if op == "create_primary_key" {
@@ -1309,8 +1616,18 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
         }
         "create_foreign_key" => {
             let names = sig(&[
-                "constraint_name", "source_table", "referent_table", "local_cols", "remote_cols", "onupdate",
-                "ondelete", "deferrable", "initially", "match", "source_schema", "referent_schema",
+                "constraint_name",
+                "source_table",
+                "referent_table",
+                "local_cols",
+                "remote_cols",
+                "onupdate",
+                "ondelete",
+                "deferrable",
+                "initially",
+                "match",
+                "source_schema",
+                "referent_schema",
             ]);
             let b = bind(args, f, &names, false, true)?;
             let i = |n: &str| pos(&names, n).expect("param");
@@ -1320,7 +1637,11 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
             };
             Op::AddConstraint {
                 table,
-                schema: if in_batch { batch_schema.clone() } else { b.str(i("source_schema"), "source_schema")? },
+                schema: if in_batch {
+                    batch_schema.clone()
+                } else {
+                    b.str(i("source_schema"), "source_schema")?
+                },
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
                     kind: ConstraintKind::ForeignKey {
@@ -1337,7 +1658,13 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
             }
         }
         "drop_constraint" => {
-            let names = sig(&["constraint_name", "table_name", "type_", "schema", "if_exists"]);
+            let names = sig(&[
+                "constraint_name",
+                "table_name",
+                "type_",
+                "schema",
+                "if_exists",
+            ]);
             let b = bind(args, f, &names, false, false)?;
             Op::DropConstraint {
                 name: b.req_str(0, "constraint_name", f)?,
@@ -1347,7 +1674,13 @@ fn table_op(op: &str, batch: Option<String>, batch_schema: Option<String>, args:
             }
         }
         "rename_table" if !in_batch => {
-            let b = bind(args, f, &["old_table_name", "new_table_name", "schema"], false, false)?;
+            let b = bind(
+                args,
+                f,
+                &["old_table_name", "new_table_name", "schema"],
+                false,
+                false,
+            )?;
             Op::RenameTable {
                 old: b.req_str(0, "old_table_name", f)?,
                 new: b.req_str(1, "new_table_name", f)?,
@@ -1390,7 +1723,10 @@ fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> ER
         } else {
             return Err(problem(
                 *s,
-                format!("{func}() takes at most {} positional arguments", params.len()),
+                format!(
+                    "{func}() takes at most {} positional arguments",
+                    params.len()
+                ),
             ));
         }
     }
@@ -1398,7 +1734,10 @@ fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> ER
     // that the caller is known to pass positionally (a name).
     if rest && !params.is_empty() && !surplus.is_empty() {
         let first_is_named = args.keywords.iter().any(|(k, _, _)| k == params[0]);
-        if !first_is_named && matches!(params[0], "name" | "table_name" | "text") && !matches!(func, "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint") {
+        if !first_is_named
+            && matches!(params[0], "name" | "table_name" | "text")
+            && !matches!(func, "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint")
+        {
             values[0] = Some(surplus.remove(0));
         }
         if params.len() > 1 && params[1] == "metadata" && !surplus.is_empty() {
@@ -1410,7 +1749,10 @@ fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> ER
         match params.iter().position(|p| p == k) {
             Some(i) => {
                 if values[i].is_some() {
-                    return Err(problem(*s, format!("{func}() got multiple values for argument '{k}'")));
+                    return Err(problem(
+                        *s,
+                        format!("{func}() got multiple values for argument '{k}'"),
+                    ));
                 }
                 values[i] = Some((v.clone(), *s));
             }
@@ -1446,9 +1788,16 @@ fn column(args: &Args) -> EResult<Column> {
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
-            Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => checks.push(c),
+            Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
+                checks.push(c)
+            }
             Value::Type(_) | Value::Path(_) if type_.is_none() => type_ = Some(as_type(&v, s)?),
-            other => return Err(problem(s, format!("Column() does not take {}", describe(&other)))),
+            other => {
+                return Err(problem(
+                    s,
+                    format!("Column() does not take {}", describe(&other)),
+                ))
+            }
         }
     }
     let mut c = Column {
@@ -1478,7 +1827,13 @@ fn column(args: &Args) -> EResult<Column> {
                 _ => return Err(problem(s, "'name' must be a string")),
             },
             "type_" => c.type_ = as_type(&v, s)?,
-            "nullable" => c.nullable = if v == Value::None { None } else { Some(as_bool(&v)?) },
+            "nullable" => {
+                c.nullable = if v == Value::None {
+                    None
+                } else {
+                    Some(as_bool(&v)?)
+                }
+            }
             "primary_key" => c.primary_key = as_bool(&v)?,
             "unique" => c.unique = as_bool(&v)?,
             "index" => c.index = as_bool(&v)?,
@@ -1503,9 +1858,15 @@ fn column(args: &Args) -> EResult<Column> {
                     _ => return Err(problem(s, "comment must be a string")),
                 }
             }
-            "default" | "onupdate" | "doc" | "key" | "info" | "quote" | "system" | "server_onupdate" => {}
+            "default" | "onupdate" | "doc" | "key" | "info" | "quote" | "system"
+            | "server_onupdate" => {}
             k if k.starts_with("sqlite_") || k.starts_with("postgresql_") => {}
-            _ => return Err(problem(s, format!("Column() got an unexpected keyword argument '{k}'"))),
+            _ => {
+                return Err(problem(
+                    s,
+                    format!("Column() got an unexpected keyword argument '{k}'"),
+                ))
+            }
         }
     }
     c.name = name.ok_or_else(|| problem(b.span, "Column() needs a name"))?;
@@ -1513,7 +1874,12 @@ fn column(args: &Args) -> EResult<Column> {
 }
 
 /// Builds a table from `create_table`/`Table` arguments.
-fn build_table(name: String, items: &[(Value, Span)], kwargs: &[(String, Value, Span)], f: &str) -> EResult<Table> {
+fn build_table(
+    name: String,
+    items: &[(Value, Span)],
+    kwargs: &[(String, Value, Span)],
+    f: &str,
+) -> EResult<Table> {
     let mut table = Table {
         name,
         ..Table::default()
@@ -1524,7 +1890,12 @@ fn build_table(name: String, items: &[(Value, Span)], kwargs: &[(String, Value, 
             Value::Constraint(c) => table.constraints.push(c.clone()),
             Value::Index(i) => table.indexes.push((**i).clone()),
             Value::MetaData => {}
-            other => return Err(problem(*s, format!("{f}() does not take {}", describe(other)))),
+            other => {
+                return Err(problem(
+                    *s,
+                    format!("{f}() does not take {}", describe(other)),
+                ))
+            }
         }
     }
     for (k, v, s) in kwargs {
@@ -1534,8 +1905,16 @@ fn build_table(name: String, items: &[(Value, Span)], kwargs: &[(String, Value, 
             ("comment", Value::Str(x)) => table.comment = Some(x.clone()),
             ("comment", Value::None) => {}
             ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v),
-            (k, _) if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p)) || k == "extend_existing" || k == "keep_existing" => {}
-            _ => return Err(problem(*s, format!("{f}() got an unexpected keyword argument '{k}'"))),
+            (k, _)
+                if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p))
+                    || k == "extend_existing"
+                    || k == "keep_existing" => {}
+            _ => {
+                return Err(problem(
+                    *s,
+                    format!("{f}() got an unexpected keyword argument '{k}'"),
+                ))
+            }
         }
     }
     let tname = table.name.clone();
@@ -1554,7 +1933,10 @@ fn names_of(items: &[(Value, Span)]) -> EResult<Vec<String>> {
             Value::Str(x) => Ok(x.clone()),
             Value::Column(c) => Ok(c.name.clone()),
             Value::Expr(SqlExpr::Column { name, .. }) => Ok(name.clone()),
-            other => Err(problem(*s, format!("expected a column name, got {}", describe(other)))),
+            other => Err(problem(
+                *s,
+                format!("expected a column name, got {}", describe(other)),
+            )),
         })
         .collect()
 }
@@ -1567,7 +1949,10 @@ fn index_exprs(items: &[(Value, Span)]) -> EResult<Vec<IndexExpr>> {
             Value::Column(c) => Ok(IndexExpr::Column(c.name.clone())),
             Value::Expr(SqlExpr::Column { name, .. }) => Ok(IndexExpr::Column(name.clone())),
             Value::Text(t, _) => Ok(IndexExpr::Text(t.clone())),
-            other => Err(problem(*s, format!("expected a column name, got {}", describe(other)))),
+            other => Err(problem(
+                *s,
+                format!("expected a column name, got {}", describe(other)),
+            )),
         })
         .collect()
 }
@@ -1579,8 +1964,15 @@ fn index_dialect_kwargs(index: &mut Index, extra: &[(String, Value, Span)]) -> E
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
             "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
             "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
-            k if k.starts_with("postgresql_") || k.starts_with("sqlite_") || k.starts_with("mysql_") => {}
-            _ => return Err(problem(*s, format!("create_index() got an unexpected keyword argument '{k}'"))),
+            k if k.starts_with("postgresql_")
+                || k.starts_with("sqlite_")
+                || k.starts_with("mysql_") => {}
+            _ => {
+                return Err(problem(
+                    *s,
+                    format!("create_index() got an unexpected keyword argument '{k}'"),
+                ))
+            }
         }
     }
     Ok(())
@@ -1604,17 +1996,29 @@ fn split_refs(refs: &[String], span: Span) -> EResult<(Option<String>, String, V
                 table = Some(t.to_string());
                 cols.push(c.to_string());
             }
-            _ => return Err(problem(span, format!("a foreign key reference needs 'table.column', got '{r}'"))),
+            _ => {
+                return Err(problem(
+                    span,
+                    format!("a foreign key reference needs 'table.column', got '{r}'"),
+                ))
+            }
         }
     }
-    Ok((schema, table.ok_or_else(|| problem(span, "a foreign key needs referenced columns"))?, cols))
+    Ok((
+        schema,
+        table.ok_or_else(|| problem(span, "a foreign key needs referenced columns"))?,
+        cols,
+    ))
 }
 
 fn text_of(v: Option<&Value>, span: Span) -> EResult<String> {
     match v {
         Some(Value::Str(s)) => Ok(s.clone()),
         Some(Value::Text(s, _)) => Ok(s.clone()),
-        Some(other) => Err(problem(span, format!("expected SQL text, got {}", describe(other)))),
+        Some(other) => Err(problem(
+            span,
+            format!("expected SQL text, got {}", describe(other)),
+        )),
         None => Err(problem(span, "missing SQL text")),
     }
 }
@@ -1624,7 +2028,13 @@ fn default_value(v: &Value, span: Span) -> EResult<DefaultValue> {
         Value::Str(s) => Ok(DefaultValue::Str(s.clone())),
         Value::Text(s, _) => Ok(DefaultValue::Text(s.clone())),
         Value::Expr(e) => Ok(DefaultValue::Expr(e.clone())),
-        other => Err(problem(span, format!("server_default takes a string or sa.text(), got {}", describe(other)))),
+        other => Err(problem(
+            span,
+            format!(
+                "server_default takes a string or sa.text(), got {}",
+                describe(other)
+            ),
+        )),
     }
 }
 
@@ -1636,8 +2046,14 @@ fn executable(v: Option<&Value>, span: Span) -> EResult<Executable> {
             binds: binds.clone(),
         }),
         Some(Value::Exec(e)) => Ok((**e).clone()),
-        Some(other) => Err(problem(span, format!("execute() takes SQL, got {}", describe(other)))),
-        None => Err(problem(span, "execute() missing required argument 'sqltext'")),
+        Some(other) => Err(problem(
+            span,
+            format!("execute() takes SQL, got {}", describe(other)),
+        )),
+        None => Err(problem(
+            span,
+            "execute() missing required argument 'sqltext'",
+        )),
     }
 }
 
@@ -1651,7 +2067,12 @@ fn literal(v: &Value, span: Span) -> EResult<Literal> {
         Value::Bytes(b) => Literal::Bytes(b.clone()),
         Value::Literal(l) => l.clone(),
         Value::Expr(SqlExpr::InlineLiteral(l)) => l.clone(),
-        other => return Err(problem(span, format!("cannot use {} as a value", describe(other)))),
+        other => {
+            return Err(problem(
+                span,
+                format!("cannot use {} as a value", describe(other)),
+            ))
+        }
     })
 }
 
@@ -1676,7 +2097,10 @@ fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
             };
             type_call(&name, &args)?.ok_or_else(|| problem(span, format!("'{name}' is not a type")))
         }
-        other => Err(problem(span, format!("expected a type, got {}", describe(other)))),
+        other => Err(problem(
+            span,
+            format!("expected a type, got {}", describe(other)),
+        )),
     }
 }
 
@@ -1740,13 +2164,25 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "Float" | "FLOAT" => {
-            let b = bind(args, short, &["precision", "asdecimal", "decimal_return_scale"], false, false)?;
+            let b = bind(
+                args,
+                short,
+                &["precision", "asdecimal", "decimal_return_scale"],
+                false,
+                false,
+            )?;
             SqlType::Float {
                 precision: b.int(0, "precision")?,
             }
         }
         "REAL" | "DOUBLE" | "DOUBLE_PRECISION" | "Double" => {
-            bind(args, short, &["precision", "asdecimal", "decimal_return_scale"], false, false)?;
+            bind(
+                args,
+                short,
+                &["precision", "asdecimal", "decimal_return_scale"],
+                false,
+                false,
+            )?;
             SqlType::Named(match short {
                 "REAL" => "REAL".into(),
                 "DOUBLE_PRECISION" => "DOUBLE PRECISION".into(),
@@ -1754,7 +2190,13 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "Numeric" | "NUMERIC" | "DECIMAL" => {
-            let b = bind(args, short, &["precision", "scale", "decimal_return_scale", "asdecimal"], false, false)?;
+            let b = bind(
+                args,
+                short,
+                &["precision", "scale", "decimal_return_scale", "asdecimal"],
+                false,
+                false,
+            )?;
             SqlType::Numeric {
                 precision: b.int(0, "precision")?,
                 scale: b.int(1, "scale")?,
@@ -1783,14 +2225,32 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "Interval" | "INTERVAL" => {
-            bind(args, short, &["native", "second_precision", "day_precision", "fields", "precision"], false, false)?;
+            bind(
+                args,
+                short,
+                &[
+                    "native",
+                    "second_precision",
+                    "day_precision",
+                    "fields",
+                    "precision",
+                ],
+                false,
+                false,
+            )?;
             SqlType::Interval
         }
         "INET" => SqlType::Inet,
         "CIDR" => SqlType::Cidr,
         "CITEXT" => SqlType::Citext,
         "ARRAY" => {
-            let b = bind(args, short, &["item_type", "as_tuple", "dimensions", "zero_indexes"], false, false)?;
+            let b = bind(
+                args,
+                short,
+                &["item_type", "as_tuple", "dimensions", "zero_indexes"],
+                false,
+                false,
+            )?;
             let item = match b.get(0) {
                 Some(v) => as_type(v, b.span_of(0))?,
                 None => return Err(problem(b.span, "ARRAY() needs an item type")),
@@ -1801,7 +2261,20 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             let b = bind(
                 args,
                 short,
-                &["name", "schema", "native_enum", "create_type", "length", "create_constraint", "metadata", "inherit_schema", "validate_strings", "values_callable", "quote", "_create_events"],
+                &[
+                    "name",
+                    "schema",
+                    "native_enum",
+                    "create_type",
+                    "length",
+                    "create_constraint",
+                    "metadata",
+                    "inherit_schema",
+                    "validate_strings",
+                    "values_callable",
+                    "quote",
+                    "_create_events",
+                ],
                 true,
                 false,
             )?;
@@ -1809,17 +2282,28 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             let mut values = Vec::new();
             let mut rest = b.rest.clone();
             if let Some((v, _)) = b.values[0].clone() {
-                if args.positional.iter().any(|(p, _)| *p == v) && !args.keywords.iter().any(|(k, _, _)| k == "name") {
+                if args.positional.iter().any(|(p, _)| *p == v)
+                    && !args.keywords.iter().any(|(k, _, _)| k == "name")
+                {
                     rest.insert(0, (v, b.span_of(0)));
                 }
             }
             for (v, s) in rest {
                 match v {
                     Value::Str(x) => values.push(x),
-                    other => return Err(problem(s, format!("Enum() values must be strings, got {}", describe(&other)))),
+                    other => {
+                        return Err(problem(
+                            s,
+                            format!("Enum() values must be strings, got {}", describe(&other)),
+                        ))
+                    }
                 }
             }
-            let name_kw = args.keywords.iter().find(|(k, _, _)| k == "name").map(|(_, v, _)| v.clone());
+            let name_kw = args
+                .keywords
+                .iter()
+                .find(|(k, _, _)| k == "name")
+                .map(|(_, v, _)| v.clone());
             SqlType::Enum {
                 values,
                 name: match name_kw {
@@ -1854,14 +2338,23 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
                 name: n.clone(),
                 type_: ty.clone(),
             })),
-            None => Err(problem(span, format!("table '{}' has no column '{name}'", t.name))),
+            None => Err(problem(
+                span,
+                format!("table '{}' has no column '{name}'", t.name),
+            )),
         },
-        Value::Str(_) if matches!(name, "format" | "upper" | "lower" | "strip" | "replace" | "join") => {
+        Value::Str(_)
+            if matches!(
+                name,
+                "format" | "upper" | "lower" | "strip" | "replace" | "join"
+            ) =>
+        {
             Ok(Value::Method(Box::new(b), name.to_string()))
         }
-        Value::Str(_) | Value::Int(_) | Value::List(_) | Value::Dict(_) => {
-            Err(problem(span, format!("unsupported attribute '{name}' of {}", describe(&b))))
-        }
+        Value::Str(_) | Value::Int(_) | Value::List(_) | Value::Dict(_) => Err(problem(
+            span,
+            format!("unsupported attribute '{name}' of {}", describe(&b)),
+        )),
         other => Ok(Value::Method(Box::new(other), name.to_string())),
     }
 }
@@ -1870,14 +2363,18 @@ fn subscript(b: Value, i: Value, span: Span) -> EResult<Value> {
     match (b, i) {
         (Value::List(xs) | Value::Tuple(xs), Value::Int(n)) => {
             let idx = if n < 0 { xs.len() as i64 + n } else { n };
-            xs.get(idx as usize).cloned().ok_or_else(|| problem(span, "index out of range"))
+            xs.get(idx as usize)
+                .cloned()
+                .ok_or_else(|| problem(span, "index out of range"))
         }
         (Value::Dict(kv), k) => kv
             .into_iter()
             .find(|(kk, _)| *kk == k)
             .map(|(_, v)| v)
             .ok_or_else(|| problem(span, "key not found")),
-        (Value::ColumnCollection(t), Value::Str(n)) => attribute(Value::ColumnCollection(t), &n, span),
+        (Value::ColumnCollection(t), Value::Str(n)) => {
+            attribute(Value::ColumnCollection(t), &n, span)
+        }
         // `Union[str, None]` and other annotations evaluate to nothing useful.
         (Value::Path(p), _) => Ok(Value::Path(p)),
         _ => Err(problem(span, "unsupported construct 'subscript'")),
@@ -1989,11 +2486,15 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
         match chars.next() {
             Some('%') => out.push('%'),
             Some('s') | Some('d') => {
-                let v = it.next().ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 out.push_str(&py_str(&v));
             }
             Some('r') => {
-                let v = it.next().ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 match v {
                     Value::Str(s) => out.push_str(&format!("'{s}'")),
                     v => out.push_str(&py_str(&v)),

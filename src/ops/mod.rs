@@ -107,6 +107,10 @@ pub(crate) struct RawProblem {
 }
 
 /// One migration operation.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a revision holds a handful of operations, built once; boxing would only add noise"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     CreateTable(Table),

@@ -48,30 +48,228 @@ struct Renderer {
 }
 
 const SQLITE_RESERVED: &[&str] = &[
-    "add", "after", "all", "alter", "analyze", "and", "as", "asc", "attach", "autoincrement", "before", "begin",
-    "between", "by", "cascade", "case", "cast", "check", "collate", "column", "commit", "conflict", "constraint",
-    "create", "cross", "current_date", "current_time", "current_timestamp", "database", "default", "deferrable",
-    "deferred", "delete", "desc", "detach", "distinct", "drop", "each", "else", "end", "escape", "except",
-    "exclusive", "exists", "explain", "fail", "false", "for", "foreign", "from", "full", "glob", "group", "having",
-    "if", "ignore", "immediate", "in", "index", "indexed", "initially", "inner", "insert", "instead", "intersect",
-    "into", "is", "isnull", "join", "key", "left", "like", "limit", "match", "natural", "not", "notnull", "null",
-    "of", "offset", "on", "or", "order", "outer", "plan", "pragma", "primary", "query", "raise", "references",
-    "reindex", "rename", "replace", "restrict", "right", "rollback", "row", "select", "set", "table", "temp",
-    "temporary", "then", "to", "transaction", "trigger", "true", "union", "unique", "update", "using", "vacuum",
-    "values", "view", "virtual", "when", "where",
+    "add",
+    "after",
+    "all",
+    "alter",
+    "analyze",
+    "and",
+    "as",
+    "asc",
+    "attach",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclusive",
+    "exists",
+    "explain",
+    "fail",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "glob",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "match",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "plan",
+    "pragma",
+    "primary",
+    "query",
+    "raise",
+    "references",
+    "reindex",
+    "rename",
+    "replace",
+    "restrict",
+    "right",
+    "rollback",
+    "row",
+    "select",
+    "set",
+    "table",
+    "temp",
+    "temporary",
+    "then",
+    "to",
+    "transaction",
+    "trigger",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "vacuum",
+    "values",
+    "view",
+    "virtual",
+    "when",
+    "where",
 ];
 
 const PG_RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "between",
-    "binary", "both", "case", "cast", "check", "collate", "column", "constraint", "create", "cross",
-    "current_catalog", "current_date", "current_role", "current_schema", "current_time", "current_timestamp",
-    "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
-    "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially", "inner",
-    "intersect", "into", "is", "isnull", "join", "leading", "left", "like", "limit", "localtime", "localtimestamp",
-    "natural", "new", "not", "notnull", "null", "of", "off", "offset", "old", "on", "only", "or", "order", "outer",
-    "over", "overlaps", "placing", "primary", "references", "returning", "right", "select", "session_user",
-    "similar", "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user", "using",
-    "variadic", "verbose", "when", "where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "new",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "off",
+    "offset",
+    "old",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "over",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 ];
 
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
@@ -122,14 +320,30 @@ impl Renderer {
     fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
         match op {
             Op::CreateTable(t) => self.create_table(t),
-            Op::DropTable { name, schema, if_exists } => {
+            Op::DropTable {
+                name,
+                schema,
+                if_exists,
+            } => {
                 let ie = if *if_exists { "IF EXISTS " } else { "" };
                 let sql = format!("DROP TABLE {ie}{}", self.table_name(name, schema));
                 self.emit(sql);
             }
-            Op::AddColumn { table, schema, column } => self.add_column(table, schema, column)?,
-            Op::DropColumn { table, schema, column } => {
-                let sql = format!("ALTER TABLE {} DROP COLUMN {}", self.table_name(table, schema), self.q(column));
+            Op::AddColumn {
+                table,
+                schema,
+                column,
+            } => self.add_column(table, schema, column)?,
+            Op::DropColumn {
+                table,
+                schema,
+                column,
+            } => {
+                let sql = format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    self.table_name(table, schema),
+                    self.q(column)
+                );
                 self.emit(sql);
             }
             Op::AlterColumn(a) => self.alter_column(a)?,
@@ -157,35 +371,73 @@ impl Renderer {
                 constraint,
             } => {
                 if self.d == Dialect::Sqlite {
-                    return Err(Fail::Exception("NotImplementedError".into(), NO_ALTER_CONSTRAINT.into()));
+                    return Err(Fail::Exception(
+                        "NotImplementedError".into(),
+                        NO_ALTER_CONSTRAINT.into(),
+                    ));
                 }
                 let body = self.constraint(constraint, false);
                 let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
                 self.emit(sql);
             }
-            Op::DropConstraint { name, table, schema, .. } => {
+            Op::DropConstraint {
+                name,
+                table,
+                schema,
+                ..
+            } => {
                 if self.d == Dialect::Sqlite {
-                    return Err(Fail::Exception("NotImplementedError".into(), NO_ALTER_CONSTRAINT.into()));
+                    return Err(Fail::Exception(
+                        "NotImplementedError".into(),
+                        NO_ALTER_CONSTRAINT.into(),
+                    ));
                 }
-                let sql = format!("ALTER TABLE {} DROP CONSTRAINT {}", self.table_name(table, schema), self.q(name));
+                let sql = format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    self.table_name(table, schema),
+                    self.q(name)
+                );
                 self.emit(sql);
             }
             Op::RenameTable { old, new, schema } => {
-                let sql = format!("ALTER TABLE {} RENAME TO {}", self.table_name(old, schema), self.q(new));
+                let sql = format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    self.table_name(old, schema),
+                    self.q(new)
+                );
                 self.emit(sql);
             }
-            Op::CreateTableComment { table, schema, comment } => {
-                let sql = format!("COMMENT ON TABLE {} IS {}", self.table_name(table, schema), quote_str(comment));
+            Op::CreateTableComment {
+                table,
+                schema,
+                comment,
+            } => {
+                let sql = format!(
+                    "COMMENT ON TABLE {} IS {}",
+                    self.table_name(table, schema),
+                    quote_str(comment)
+                );
                 self.emit(sql);
             }
             Op::DropTableComment { table, schema } => {
-                let sql = format!("COMMENT ON TABLE {} IS NULL", self.table_name(table, schema));
+                let sql = format!(
+                    "COMMENT ON TABLE {} IS NULL",
+                    self.table_name(table, schema)
+                );
                 self.emit(sql);
             }
-            Op::CreateEnum { name, schema, values } => {
+            Op::CreateEnum {
+                name,
+                schema,
+                values,
+            } => {
                 if self.d == Dialect::Postgresql {
                     let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-                    let sql = format!("CREATE TYPE {} AS ENUM ({})", self.table_name(name, schema), vals.join(", "));
+                    let sql = format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        self.table_name(name, schema),
+                        vals.join(", ")
+                    );
                     self.emit(sql);
                 }
             }
@@ -241,10 +493,16 @@ impl Renderer {
                     "DATETIME".into()
                 }
             }
-            SqlType::Timestamp { timezone, precision } => {
+            SqlType::Timestamp {
+                timezone,
+                precision,
+            } => {
                 let p = precision.map(|p| format!("({p})")).unwrap_or_default();
                 if pg {
-                    format!("TIMESTAMP{p} {} TIME ZONE", if *timezone { "WITH" } else { "WITHOUT" })
+                    format!(
+                        "TIMESTAMP{p} {} TIME ZONE",
+                        if *timezone { "WITH" } else { "WITHOUT" }
+                    )
                 } else {
                     "TIMESTAMP".into()
                 }
@@ -252,7 +510,10 @@ impl Renderer {
             SqlType::Date => "DATE".into(),
             SqlType::Time { timezone } => {
                 if pg {
-                    format!("TIME {} TIME ZONE", if *timezone { "WITH" } else { "WITHOUT" })
+                    format!(
+                        "TIME {} TIME ZONE",
+                        if *timezone { "WITH" } else { "WITHOUT" }
+                    )
                 } else {
                     "TIME".into()
                 }
@@ -286,7 +547,8 @@ impl Renderer {
                 if pg && *native && name.is_some() {
                     self.table_name(name.as_deref().unwrap_or_default(), schema)
                 } else {
-                    let longest = values.iter().map(|v| v.chars().count()).max().unwrap_or(0) as u32;
+                    let longest =
+                        values.iter().map(|v| v.chars().count()).max().unwrap_or(0) as u32;
                     format!("VARCHAR({})", length.unwrap_or(longest))
                 }
             }
@@ -328,17 +590,9 @@ impl Renderer {
                 Some(t) => format!("{}.{}", self.q(t), self.q(name)),
                 None => self.q(name),
             },
-            SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l, None),
+            SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l),
             SqlExpr::Binary { op, left, right } => {
-                let ty = match left.as_ref() {
-                    SqlExpr::Column { type_, .. } => Some(type_),
-                    _ => None,
-                };
-                let r = match right.as_ref() {
-                    SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l, ty),
-                    other => self.expr(other),
-                };
-                format!("{} {op} {r}", self.expr(left))
+                format!("{} {op} {}", self.expr(left), self.expr(right))
             }
             SqlExpr::Func { name, args } => {
                 let lname = name.to_lowercase();
@@ -346,7 +600,15 @@ impl Renderer {
                     return "CURRENT_TIMESTAMP".into();
                 }
                 if args.is_empty()
-                    && matches!(lname.as_str(), "current_timestamp" | "current_date" | "current_time" | "localtime" | "localtimestamp" | "current_user")
+                    && matches!(
+                        lname.as_str(),
+                        "current_timestamp"
+                            | "current_date"
+                            | "current_time"
+                            | "localtime"
+                            | "localtimestamp"
+                            | "current_user"
+                    )
                 {
                     return name.to_uppercase();
                 }
@@ -365,13 +627,17 @@ impl Renderer {
     }
 
     /// A Python value rendered as a SQL literal, as `literal_binds` does.
-    fn literal(&self, l: &Literal, ty: Option<&SqlType>) -> String {
+    fn literal(&self, l: &Literal) -> String {
         let pg = self.d == Dialect::Postgresql;
         match l {
             Literal::Null => "NULL".into(),
             Literal::Bool(b) => {
                 if pg {
-                    if *b { "true".into() } else { "false".into() }
+                    if *b {
+                        "true".into()
+                    } else {
+                        "false".into()
+                    }
                 } else if *b {
                     "1".into()
                 } else {
@@ -414,12 +680,6 @@ impl Renderer {
                 }
             }
         }
-        .to_string()
-        .replace("\0", "")
-        .chars()
-        .collect::<String>()
-        .to_string()
-        .pipe_type(ty)
     }
 
     // ----- tables -----
@@ -429,7 +689,10 @@ impl Renderer {
     fn is_autoinc(&self, c: &Column, pk_cols: &[String]) -> bool {
         pk_cols.len() == 1
             && pk_cols[0] == c.name
-            && matches!(c.type_, SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger)
+            && matches!(
+                c.type_,
+                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+            )
             && c.autoincrement != Some(false)
             && (c.autoincrement == Some(true) || c.foreign_keys.is_empty())
             && c.server_default.is_none()
@@ -473,7 +736,10 @@ impl Renderer {
             && sqlite_autoincrement
             && in_pk
             && pk_cols.len() == 1
-            && matches!(c.type_, SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger)
+            && matches!(
+                c.type_,
+                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+            )
             && c.foreign_keys.is_empty()
         {
             s.push_str(" PRIMARY KEY AUTOINCREMENT");
@@ -488,8 +754,12 @@ impl Renderer {
         }
         let cols = |xs: &[String]| xs.iter().map(|x| self.q(x)).collect::<Vec<_>>().join(", ");
         match &c.kind {
-            ConstraintKind::PrimaryKey { columns } => s.push_str(&format!("PRIMARY KEY ({})", cols(columns))),
-            ConstraintKind::Unique { columns } => s.push_str(&format!("UNIQUE ({})", cols(columns))),
+            ConstraintKind::PrimaryKey { columns } => {
+                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)))
+            }
+            ConstraintKind::Unique { columns } => {
+                s.push_str(&format!("UNIQUE ({})", cols(columns)))
+            }
             ConstraintKind::Check { sqltext } => s.push_str(&format!("CHECK ({sqltext})")),
             ConstraintKind::ForeignKey {
                 columns,
@@ -535,7 +805,11 @@ impl Renderer {
                 return columns.clone();
             }
         }
-        t.columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect()
+        t.columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     fn create_table_sql(&self, t: &Table, display_name: &str) -> String {
@@ -543,7 +817,12 @@ impl Renderer {
         let mut lines: Vec<String> = t
             .columns
             .iter()
-            .map(|c| format!("\t{}", self.column_spec(c, &pk_cols, t.sqlite_autoincrement)))
+            .map(|c| {
+                format!(
+                    "\t{}",
+                    self.column_spec(c, &pk_cols, t.sqlite_autoincrement)
+                )
+            })
             .collect();
         let mut constraints = Vec::new();
         // The primary key first, unless it is inline (SQLite AUTOINCREMENT).
@@ -552,16 +831,24 @@ impl Renderer {
             && pk_cols.len() == 1
             && t.columns.iter().any(|c| {
                 c.name == pk_cols[0]
-                    && matches!(c.type_, SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger)
+                    && matches!(
+                        c.type_,
+                        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+                    )
                     && c.foreign_keys.is_empty()
             });
-        let explicit_pk = t.constraints.iter().find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
+        let explicit_pk = t
+            .constraints
+            .iter()
+            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
         if !pk_cols.is_empty() && !pk_inline {
             let name = explicit_pk.and_then(|c| c.name.clone());
             constraints.push(self.constraint(
                 &Constraint {
                     name,
-                    kind: ConstraintKind::PrimaryKey { columns: pk_cols.clone() },
+                    kind: ConstraintKind::PrimaryKey {
+                        columns: pk_cols.clone(),
+                    },
                 },
                 true,
             ));
@@ -636,7 +923,11 @@ impl Renderer {
     fn create_table(&mut self, t: &Table) {
         for (name, schema, values) in self.enum_types_to_create(t) {
             let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-            let sql = format!("CREATE TYPE {} AS ENUM ({})", self.table_name(&name, &schema), vals.join(", "));
+            let sql = format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                self.table_name(&name, &schema),
+                vals.join(", ")
+            );
             self.emit(sql);
         }
         let name = self.table_name(&t.name, &t.schema);
@@ -652,7 +943,11 @@ impl Renderer {
             }
             for col in &t.columns {
                 if let Some(c) = &col.comment {
-                    let sql = format!("COMMENT ON COLUMN {name}.{} IS {}", self.q(&col.name), quote_str(c));
+                    let sql = format!(
+                        "COMMENT ON COLUMN {name}.{} IS {}",
+                        self.q(&col.name),
+                        quote_str(c)
+                    );
                     self.emit(sql);
                 }
             }
@@ -675,7 +970,7 @@ impl Renderer {
                     postgresql_where: None,
                     postgresql_using: None,
                     postgresql_concurrently: false,
-                sqlite_where: None,
+                    sqlite_where: None,
                 });
             }
         }
@@ -737,7 +1032,11 @@ impl Renderer {
     }
 
     fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
-        let pk: Vec<String> = if c.primary_key { vec![c.name.clone()] } else { Vec::new() };
+        let pk: Vec<String> = if c.primary_key {
+            vec![c.name.clone()]
+        } else {
+            Vec::new()
+        };
         if self.d == Dialect::Postgresql {
             if let SqlType::Enum {
                 name: Some(_),
@@ -750,11 +1049,17 @@ impl Renderer {
             }
         }
         let spec = self.column_spec(c, &pk, false);
-        let sql = format!("ALTER TABLE {} ADD COLUMN {spec}", self.table_name(table, schema));
+        let sql = format!(
+            "ALTER TABLE {} ADD COLUMN {spec}",
+            self.table_name(table, schema)
+        );
         self.emit(sql);
         for fk in &c.foreign_keys {
             if self.d == Dialect::Sqlite {
-                return Err(Fail::Exception("NotImplementedError".into(), NO_ALTER_CONSTRAINT.into()));
+                return Err(Fail::Exception(
+                    "NotImplementedError".into(),
+                    NO_ALTER_CONSTRAINT.into(),
+                ));
             }
             let (rs, rt, rc) = split_target(&fk.target);
             let body = self.constraint(
@@ -809,11 +1114,16 @@ impl Renderer {
         let col = self.q(&a.column);
         let pg = self.d == Dialect::Postgresql;
         if pg && a.postgresql_using.is_some() && a.type_.is_none() {
-            return Err(Fail::Failed("postgresql_using must be used with the type_ parameter".into()));
+            return Err(Fail::Failed(
+                "postgresql_using must be used with the type_ parameter".into(),
+            ));
         }
         if pg {
             if let Some(ty) = &a.type_ {
-                let mut sql = format!("ALTER TABLE {t} ALTER COLUMN {col} TYPE {}", self.type_sql(ty));
+                let mut sql = format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
+                    self.type_sql(ty)
+                );
                 if let Some(u) = &a.postgresql_using {
                     sql.push_str(&format!(" USING {u}"));
                 }
@@ -821,19 +1131,28 @@ impl Renderer {
             }
         }
         if let Some(n) = a.nullable {
-            let sql = format!("ALTER TABLE {t} ALTER COLUMN {col} {} NOT NULL", if n { "DROP" } else { "SET" });
+            let sql = format!(
+                "ALTER TABLE {t} ALTER COLUMN {col} {} NOT NULL",
+                if n { "DROP" } else { "SET" }
+            );
             self.emit(sql);
         }
         if let Some(d) = &a.server_default {
             let sql = match d {
-                Some(d) => format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {}", self.default_sql(d)),
+                Some(d) => format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {}",
+                    self.default_sql(d)
+                ),
                 None => format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT"),
             };
             self.emit(sql);
         }
         if !pg {
             if let Some(ty) = &a.type_ {
-                let sql = format!("ALTER TABLE {t} ALTER COLUMN {col} TYPE {}", self.type_sql(ty));
+                let sql = format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
+                    self.type_sql(ty)
+                );
                 self.emit(sql);
             }
         }
@@ -858,10 +1177,7 @@ impl Renderer {
             Executable::Text { sql, binds } => self.text_with_binds(sql, binds),
             Executable::Insert { table, values } => {
                 let cols: Vec<String> = values.iter().map(|(k, _)| self.q(k)).collect();
-                let vals: Vec<String> = values
-                    .iter()
-                    .map(|(k, v)| self.value_for_column(table, k, v))
-                    .collect();
+                let vals: Vec<String> = values.iter().map(|(_, v)| self.expr(v)).collect();
                 format!(
                     "INSERT INTO {} ({}) VALUES ({})",
                     self.table_name(&table.name, &table.schema),
@@ -869,32 +1185,35 @@ impl Renderer {
                     vals.join(", ")
                 )
             }
-            Executable::Update { table, values, where_ } => {
+            Executable::Update {
+                table,
+                values,
+                where_,
+            } => {
                 let sets: Vec<String> = values
                     .iter()
-                    .map(|(k, v)| format!("{}={}", self.q(k), self.value_for_column(table, k, v)))
+                    .map(|(k, v)| format!("{}={}", self.q(k), self.expr(v)))
                     .collect();
-                let mut s = format!("UPDATE {} SET {}", self.table_name(&table.name, &table.schema), sets.join(", "));
+                let mut s = format!(
+                    "UPDATE {} SET {}",
+                    self.table_name(&table.name, &table.schema),
+                    sets.join(", ")
+                );
                 if let Some(w) = where_ {
                     s.push_str(&format!(" WHERE {}", self.expr(w)));
                 }
                 s
             }
             Executable::Delete { table, where_ } => {
-                let mut s = format!("DELETE FROM {}", self.table_name(&table.name, &table.schema));
+                let mut s = format!(
+                    "DELETE FROM {}",
+                    self.table_name(&table.name, &table.schema)
+                );
                 if let Some(w) = where_ {
                     s.push_str(&format!(" WHERE {}", self.expr(w)));
                 }
                 s
             }
-        }
-    }
-
-    fn value_for_column(&self, table: &TableClause, col: &str, v: &SqlExpr) -> String {
-        let ty = table.columns.iter().find(|(n, _)| n == col).map(|(_, t)| t);
-        match v {
-            SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l, ty),
-            other => self.expr(other),
         }
     }
 
@@ -908,14 +1227,18 @@ impl Renderer {
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
-            if c == ':' && i + 1 < chars.len() && (chars[i + 1].is_alphabetic() || chars[i + 1] == '_') && (i == 0 || chars[i - 1] != ':') {
+            if c == ':'
+                && i + 1 < chars.len()
+                && (chars[i + 1].is_alphabetic() || chars[i + 1] == '_')
+                && (i == 0 || chars[i - 1] != ':')
+            {
                 let mut j = i + 1;
                 while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
                     j += 1;
                 }
                 let name: String = chars[i + 1..j].iter().collect();
                 if let Some((_, l)) = binds.iter().find(|(k, _)| *k == name) {
-                    out.push_str(&self.literal(l, None));
+                    out.push_str(&self.literal(l));
                     i = j;
                     continue;
                 }
@@ -933,13 +1256,17 @@ impl Renderer {
         for row in rows {
             let mut cols = Vec::new();
             let mut vals = Vec::new();
-            for (c, ty) in &t.columns {
+            for (c, _) in &t.columns {
                 if let Some((_, v)) = row.iter().find(|(k, _)| k == c) {
                     cols.push(self.q(c));
-                    vals.push(self.literal(v, Some(ty)));
+                    vals.push(self.literal(v));
                 }
             }
-            let sql = format!("INSERT INTO {name} ({}) VALUES ({})", cols.join(", "), vals.join(", "));
+            let sql = format!(
+                "INSERT INTO {name} ({}) VALUES ({})",
+                cols.join(", "),
+                vals.join(", ")
+            );
             self.emit(sql);
         }
     }
@@ -950,7 +1277,7 @@ impl Renderer {
         let recreate = match b.recreate.as_str() {
             "always" => true,
             "never" => false,
-            _ => self.d == Dialect::Sqlite && b.ops.iter().any(|o| requires_recreate(o)),
+            _ => self.d == Dialect::Sqlite && b.ops.iter().any(requires_recreate),
         };
         if !recreate {
             for o in &b.ops {
@@ -960,7 +1287,9 @@ impl Renderer {
         }
         let table = match (&b.copy_from, reflector.as_deref_mut()) {
             (Some(t), _) => t.clone(),
-            (None, Some(r)) if self.d == Dialect::Sqlite => reflect_sqlite(r, &b.table).map_err(Fail::Failed)?,
+            (None, Some(r)) if self.d == Dialect::Sqlite => {
+                reflect_sqlite(r, &b.table).map_err(Fail::Failed)?
+            }
             _ => {
                 let dname = match self.d {
                     Dialect::Sqlite => "sqlite",
@@ -977,7 +1306,7 @@ impl Renderer {
 
     fn move_and_copy(&mut self, b: &Batch, table: Table) -> Result<(), Fail> {
         // Each column remembers the expression it is filled from.
-        let mut columns: Vec<(Column, Option<(String, Option<SqlType>)>)> = table
+        let mut columns: Vec<(Column, Transfer)> = table
             .columns
             .iter()
             .map(|c| {
@@ -1019,8 +1348,13 @@ impl Renderer {
                     }
                 }
                 Op::AlterColumn(a) => {
-                    let Some((col, transfer)) = columns.iter_mut().find(|(c, _)| c.name == a.column) else {
-                        return Err(Fail::Exception("KeyError".into(), format!("'{}'", a.column)));
+                    let Some((col, transfer)) =
+                        columns.iter_mut().find(|(c, _)| c.name == a.column)
+                    else {
+                        return Err(Fail::Exception(
+                            "KeyError".into(),
+                            format!("'{}'", a.column),
+                        ));
                     };
                     if let Some(n) = &a.new_column_name {
                         if let Some(p) = pk_cols.iter_mut().find(|p| **p == col.name) {
@@ -1048,7 +1382,10 @@ impl Renderer {
                 }
                 Op::AddConstraint { constraint, .. } => {
                     if constraint.name.is_none() {
-                        return Err(Fail::Exception("ValueError".into(), "Constraint must have a name".into()));
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            "Constraint must have a name".into(),
+                        ));
                     }
                     if let ConstraintKind::PrimaryKey { columns: cols } = &constraint.kind {
                         pk_cols = cols.clone();
@@ -1061,7 +1398,10 @@ impl Renderer {
                     let before = named.len();
                     named.retain(|c| c.name.as_deref() != Some(name));
                     if before == named.len() {
-                        return Err(Fail::Exception("ValueError".into(), format!("No such constraint: '{name}'")));
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            format!("No such constraint: '{name}'"),
+                        ));
                     }
                 }
                 Op::CreateIndex(i) => new_indexes.push(i.clone()),
@@ -1069,7 +1409,10 @@ impl Renderer {
                     let before = indexes.len();
                     indexes.retain(|i| i.name.as_deref() != Some(name));
                     if before == indexes.len() {
-                        return Err(Fail::Exception("ValueError".into(), format!("No such index: '{name}'")));
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            format!("No such index: '{name}'"),
+                        ));
                     }
                 }
                 Op::CreateTableComment { .. } | Op::DropTableComment { .. } => {}
@@ -1096,25 +1439,29 @@ impl Renderer {
                 }
             }
         }
-        let temp = format!("_alembic_tmp_{}", b.table).chars().take(50).collect::<String>();
+        let temp = format!("_alembic_tmp_{}", b.table)
+            .chars()
+            .take(50)
+            .collect::<String>();
         let live_names: Vec<String> = columns.iter().map(|(c, _)| c.name.clone()).collect();
         let mut constraints = vec![];
         if !pk_cols.is_empty() {
-            let pk_name = table
-                .constraints
-                .iter()
-                .find_map(|c| match &c.kind {
-                    ConstraintKind::PrimaryKey { .. } => c.name.clone(),
-                    _ => None,
-                });
+            let pk_name = table.constraints.iter().find_map(|c| match &c.kind {
+                ConstraintKind::PrimaryKey { .. } => c.name.clone(),
+                _ => None,
+            });
             constraints.push(Constraint {
                 name: pk_name,
-                kind: ConstraintKind::PrimaryKey { columns: pk_cols.clone() },
+                kind: ConstraintKind::PrimaryKey {
+                    columns: pk_cols.clone(),
+                },
             });
         }
         for c in named.into_iter().chain(unnamed) {
             let cols = match &c.kind {
-                ConstraintKind::Unique { columns } | ConstraintKind::ForeignKey { columns, .. } => columns.clone(),
+                ConstraintKind::Unique { columns } | ConstraintKind::ForeignKey { columns, .. } => {
+                    columns.clone()
+                }
                 _ => Vec::new(),
             };
             if cols.iter().all(|x| live_names.contains(x)) {
@@ -1183,9 +1530,16 @@ fn index_flag_name(table: &str, schema: &Option<String>, column: &str) -> String
     }
 }
 
+/// Where a recreated column's data comes from: the old column name and the
+/// type to cast it to, or `None` for a new column.
+type Transfer = Option<(String, Option<SqlType>)>;
+
 fn requires_recreate(o: &Op) -> bool {
     match o {
-        Op::AddColumn { column, .. } => matches!(column.server_default, Some(DefaultValue::Text(_)) | Some(DefaultValue::Expr(_))),
+        Op::AddColumn { column, .. } => matches!(
+            column.server_default,
+            Some(DefaultValue::Text(_)) | Some(DefaultValue::Expr(_))
+        ),
         Op::CreateIndex(_) | Op::DropIndex { .. } => false,
         _ => true,
     }
@@ -1282,7 +1636,12 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
         let entry = by_id.iter_mut().find(|(i, _)| *i == id);
         match entry {
             Some((_, c)) => {
-                if let ConstraintKind::ForeignKey { columns, ref_columns, .. } = &mut c.kind {
+                if let ConstraintKind::ForeignKey {
+                    columns,
+                    ref_columns,
+                    ..
+                } = &mut c.kind
+                {
                     columns.push(from);
                     ref_columns.push(to);
                 }
@@ -1310,7 +1669,11 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     let sql_rows = r.query(&format!(
         "SELECT sql FROM sqlite_master WHERE type='table' AND name={lit}"
     ))?;
-    let table_sql = sql_rows.first().and_then(|r| r.first()).map(text).unwrap_or_default();
+    let table_sql = sql_rows
+        .first()
+        .and_then(|r| r.first())
+        .map(text)
+        .unwrap_or_default();
     for (_, mut c) in by_id {
         if let ConstraintKind::ForeignKey { columns, .. } = &c.kind {
             c.name = constraint_name_in_sql(&table_sql, "FOREIGN KEY", columns);
@@ -1396,10 +1759,16 @@ fn int(v: &Value) -> i64 {
 fn parse_decl_type(decl: &str) -> SqlType {
     let upper = decl.to_uppercase();
     let (base, args) = match upper.find('(') {
-        Some(i) => (upper[..i].trim().to_string(), upper[i + 1..upper.len().saturating_sub(1)].to_string()),
+        Some(i) => (
+            upper[..i].trim().to_string(),
+            upper[i + 1..upper.len().saturating_sub(1)].to_string(),
+        ),
         None => (upper.trim().to_string(), String::new()),
     };
-    let nums: Vec<u32> = args.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    let nums: Vec<u32> = args
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     match base.as_str() {
         "INTEGER" | "INT" => SqlType::Integer,
         "BIGINT" => SqlType::BigInteger,
@@ -1421,16 +1790,5 @@ fn parse_decl_type(decl: &str) -> SqlType {
         "BLOB" => SqlType::LargeBinary,
         "" => SqlType::Null,
         other => SqlType::Named(other.to_string()),
-    }
-}
-
-/// Adjusts a rendered literal for the column type it is bound to.
-trait PipeType {
-    fn pipe_type(self, ty: Option<&SqlType>) -> String;
-}
-
-impl PipeType for String {
-    fn pipe_type(self, _ty: Option<&SqlType>) -> String {
-        self
     }
 }

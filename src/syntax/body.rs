@@ -323,7 +323,7 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
             continue;
         }
         if triple {
-            if c == q && j + 2 < n + 0 && bytes[j + 1] == q && bytes[j + 2] == q {
+            if c == q && j + 2 < n && bytes[j + 1] == q && bytes[j + 2] == q {
                 return j + 3;
             }
         } else if c == q {
