@@ -1680,6 +1680,14 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
         }
         t.constraints.push(c);
     }
+    // Named CHECK constraints; unnamed ones cannot be tied to a column and
+    // are left out of a recreate, as Alembic does.
+    for (name, body) in named_checks(&table_sql) {
+        t.constraints.push(Constraint {
+            name: Some(name),
+            kind: ConstraintKind::Check { sqltext: body },
+        });
+    }
     // Indexes (not the automatic ones behind UNIQUE/PRIMARY KEY).
     let idx = r.query(&format!("PRAGMA index_list({lit})"))?;
     for row in idx {
@@ -1711,6 +1719,43 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     }
     t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(t)
+}
+
+/// Finds every `CONSTRAINT <name> CHECK (<body>)` in a CREATE TABLE text.
+fn named_checks(sql: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while let Some(pos) = rest.find("CONSTRAINT ") {
+        let after = &rest[pos + 11..];
+        rest = after;
+        let Some(name_end) = after.find(' ') else {
+            break;
+        };
+        let name = after[..name_end].trim_matches('"').to_string();
+        let tail = after[name_end..].trim_start();
+        let Some(body) = tail.strip_prefix("CHECK") else {
+            continue;
+        };
+        let body = body.trim_start();
+        if !body.starts_with('(') {
+            continue;
+        }
+        let mut depth = 0;
+        for (i, ch) in body.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        out.push((name.clone(), body[1..i].to_string()));
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Finds `CONSTRAINT <name> <kind> (<cols>)` in a CREATE TABLE text.
