@@ -131,7 +131,10 @@ fn schema(conn: &rusqlite::Connection) -> Vec<Vec<String>> {
 }
 
 /// Reads `"schema": [[...], ...]` of a step out of steps.json text.
-fn recorded_schemas(steps: &str) -> Vec<(Vec<String>, i64, Option<Vec<Vec<String>>>)> {
+/// A recorded step: its arguments, exit status and `db.schema` rows.
+type RecordedStep = (Vec<String>, i64, Option<Vec<Vec<String>>>);
+
+fn recorded_schemas(steps: &str) -> Vec<RecordedStep> {
     // steps.json is produced by Python's json module: decode it with a tiny
     // reader of strings, arrays and objects.
     let v = json::parse(steps);
