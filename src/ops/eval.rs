@@ -56,7 +56,13 @@ pub(crate) fn lower_module(module: &Module) -> Lowered {
             match ev.exec(stmt, &mut frame, &mut sink) {
                 Ok(Flow::Return(_)) => break,
                 Ok(_) => {}
-                Err(p) => problems.push(p),
+                Err(mut p) => {
+                    let suffix = format!(" in {name}()");
+                    if !p.message.ends_with(&suffix) {
+                        p.message.push_str(&suffix);
+                    }
+                    problems.push(p)
+                }
             }
         }
         sink
@@ -1010,7 +1016,7 @@ impl Evaluator {
                     postgresql_concurrently: false,
                     sqlite_where: None,
                 };
-                index_dialect_kwargs(&mut index, &b.extra)?;
+                index_dialect_kwargs(&mut index, &b.extra, "sa.Index")?;
                 Ok(Value::Index(Box::new(index)))
             }
             "sa.Table" => {
@@ -1422,12 +1428,13 @@ fn table_op(
             ]);
             let b = bind(args, f, &names, false, false)?;
             let ci = pos(&names, "column").expect("column");
+            let table = table_of(&b, pos(&names, "table_name"))?;
             let column = match b.get(ci) {
                 Some(Value::Column(c)) => (**c).clone(),
                 _ => return Err(problem(b.span_of(ci), format!("{f}() takes a Column"))),
             };
             Op::AddColumn {
-                table: table_of(&b, pos(&names, "table_name"))?,
+                table,
                 schema: schema_of(&b, &names)?,
                 column,
             }
@@ -1541,7 +1548,7 @@ fn table_op(
                 postgresql_concurrently: false,
                 sqlite_where: None,
             };
-            index_dialect_kwargs(&mut index, &b.extra)?;
+            index_dialect_kwargs(&mut index, &b.extra, f)?;
             Op::CreateIndex(index)
         }
         "drop_index" => {
@@ -1957,7 +1964,11 @@ fn index_exprs(items: &[(Value, Span)]) -> EResult<Vec<IndexExpr>> {
         .collect()
 }
 
-fn index_dialect_kwargs(index: &mut Index, extra: &[(String, Value, Span)]) -> EResult<()> {
+fn index_dialect_kwargs(
+    index: &mut Index,
+    extra: &[(String, Value, Span)],
+    f: &str,
+) -> EResult<()> {
     for (k, v, s) in extra {
         match k.as_str() {
             "postgresql_where" => index.postgresql_where = Some(text_of(Some(v), *s)?),
@@ -1970,7 +1981,7 @@ fn index_dialect_kwargs(index: &mut Index, extra: &[(String, Value, Span)]) -> E
             _ => {
                 return Err(problem(
                     *s,
-                    format!("create_index() got an unexpected keyword argument '{k}'"),
+                    format!("{f}() got an unexpected keyword argument '{k}'"),
                 ))
             }
         }
