@@ -13,7 +13,12 @@
 //! | `sql`     | dialect renderers: operations → SQL text                      | touch a database      |
 //! | `db`      | database connections, the version table, online runs          | print                 |
 //! | `cli`     | argument parsing, commands, every byte printed                 |                       |
+//! | `template`| the Mako subset of `script.py.mako`, Python `str`/`repr` values| read files            |
+//! | `authoring`| new revision files: ids, slugs, file names, rendered content  | resolve revisions     |
+//! | `autogen` | models → schema, schema comparison, op text as Alembic renders | touch a database      |
 
+pub mod authoring;
+pub mod autogen;
 pub mod cli;
 pub mod config;
 pub mod graph;
@@ -22,3 +27,4 @@ pub mod plan;
 pub mod script;
 pub mod sql;
 pub mod syntax;
+pub mod template;

@@ -74,3 +74,395 @@ impl Step {
         )
     }
 }
+
+use crate::graph::{IterateOptions, RevisionError, RevisionMap};
+
+/// The kind of a planned step, with what Alembic's `RevisionStep` /
+/// `StampStep` need to decide the version-table change.
+#[derive(Debug, Clone)]
+enum StepKind {
+    /// Applying (or unapplying) one revision script.
+    Revision { index: usize, is_upgrade: bool },
+    /// A stamp: moving version rows without running scripts.
+    Stamp {
+        from: Vec<String>,
+        to: Vec<String>,
+        is_upgrade: bool,
+        branch_move: bool,
+    },
+}
+
+/// The rows of `alembic_version` while a run proceeds (Alembic's `HeadMaintainer`).
+#[derive(Debug, Clone, Default)]
+pub struct HeadMaintainer {
+    pub heads: Vec<String>,
+}
+
+impl HeadMaintainer {
+    pub fn new(heads: &[String]) -> HeadMaintainer {
+        let mut unique = Vec::new();
+        for h in heads {
+            if !unique.contains(h) {
+                unique.push(h.clone());
+            }
+        }
+        HeadMaintainer { heads: unique }
+    }
+
+    fn contains(&self, rev: &str) -> bool {
+        self.heads.iter().any(|h| h == rev)
+    }
+
+    fn insert(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+        self.heads.push(rev.to_string());
+        out.push(VersionChange::Insert(rev.to_string()));
+    }
+
+    fn delete(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+        self.heads.retain(|h| h != rev);
+        out.push(VersionChange::Delete(rev.to_string()));
+    }
+
+    fn update(&mut self, from: &str, to: &str, out: &mut Vec<VersionChange>) {
+        self.heads.retain(|h| h != from);
+        self.heads.push(to.to_string());
+        out.push(VersionChange::Update {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+
+    /// `update_to_step`: the version-table changes for one step.
+    fn update_to_step(
+        &mut self,
+        map: &RevisionMap,
+        kind: &StepKind,
+    ) -> Result<Vec<VersionChange>, RevisionError> {
+        let mut out = Vec::new();
+        match kind {
+            StepKind::Revision { index, is_upgrade } => {
+                let rev = map.get(*index);
+                let id = rev.id().to_string();
+                let downrevs: Vec<String> = rev
+                    .normalized_down()
+                    .iter()
+                    .map(|&d| map.id(d).to_string())
+                    .collect();
+                let in_heads = |h: &HeadMaintainer, r: &String| h.contains(r);
+                if !is_upgrade
+                    && self.contains(&id)
+                    && (downrevs.is_empty() || self.unmerge_to_revisions(map, *index)?.is_empty())
+                {
+                    // Delete branch.
+                    self.delete(&id, &mut out);
+                } else if *is_upgrade
+                    && (downrevs.is_empty() || !downrevs.iter().any(|d| in_heads(self, d)))
+                {
+                    // Create branch.
+                    self.insert(&id, &mut out);
+                } else if *is_upgrade
+                    && downrevs.len() > 1
+                    && downrevs.iter().filter(|d| in_heads(self, d)).count() > 1
+                {
+                    // Merge branches.
+                    let from_revisions = downrevs.clone();
+                    let other_heads: Vec<String> = self
+                        .heads
+                        .iter()
+                        .filter(|h| !from_revisions.contains(h))
+                        .cloned()
+                        .collect();
+                    let from_revisions: Vec<String> = if other_heads.is_empty() {
+                        from_revisions
+                    } else {
+                        let others: Vec<usize> = map
+                            .get_revisions_many(&other_heads)?
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        let ancestors: Vec<String> = map
+                            .ancestors(&others, true)
+                            .iter()
+                            .map(|&a| map.id(a).to_string())
+                            .collect();
+                        from_revisions
+                            .into_iter()
+                            .filter(|f| !ancestors.contains(f))
+                            .collect()
+                    };
+                    let (last, rest) = from_revisions.split_last().ok_or_else(|| {
+                        RevisionError::Other("merge with no parents in the version table".into())
+                    })?;
+                    for del in rest {
+                        self.delete(del, &mut out);
+                    }
+                    self.update(last, &id, &mut out);
+                } else if !is_upgrade && self.contains(&id) && downrevs.len() > 1 {
+                    // Unmerge branches.
+                    let to_revisions = self.unmerge_to_revisions(map, *index)?;
+                    let (last, rest) = to_revisions
+                        .split_last()
+                        .expect("non-empty: checked by delete-branch rule");
+                    for ins in rest {
+                        self.insert(ins, &mut out);
+                    }
+                    self.update(&id, last, &mut out);
+                } else {
+                    let down = if downrevs.len() == 1 {
+                        downrevs[0].clone()
+                    } else {
+                        let present: Vec<&String> =
+                            downrevs.iter().filter(|d| in_heads(self, d)).collect();
+                        if present.len() != 1 {
+                            return Err(RevisionError::Other(
+                                "Can't do an UPDATE because downrevision is ambiguous".into(),
+                            ));
+                        }
+                        present[0].clone()
+                    };
+                    if *is_upgrade {
+                        self.update(&down, &id, &mut out);
+                    } else {
+                        self.update(&id, &down, &mut out);
+                    }
+                }
+            }
+            StepKind::Stamp {
+                from,
+                to,
+                is_upgrade,
+                branch_move,
+            } => {
+                let from_missing = from.iter().any(|f| !self.contains(f));
+                let to_missing = to.iter().any(|t| !self.contains(t));
+                if !is_upgrade && *branch_move {
+                    self.delete(&from[0], &mut out);
+                } else if *is_upgrade && (*branch_move || from_missing) && to_missing {
+                    self.insert(&to[0], &mut out);
+                } else if from.len() > 1 {
+                    let (last, rest) = from.split_last().expect("len > 1");
+                    for del in rest {
+                        self.delete(del, &mut out);
+                    }
+                    self.update(last, &to[0], &mut out);
+                } else if to.len() > 1 {
+                    let (last, rest) = to.split_last().expect("len > 1");
+                    for ins in rest {
+                        self.insert(ins, &mut out);
+                    }
+                    self.update(&from[0], last, &mut out);
+                } else {
+                    self.update(&from[0], &to[0], &mut out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `_unmerge_to_revisions`: the parents that become heads again when a
+    /// revision is unapplied.
+    fn unmerge_to_revisions(
+        &self,
+        map: &RevisionMap,
+        index: usize,
+    ) -> Result<Vec<String>, RevisionError> {
+        let rev = map.get(index);
+        let to_revisions: Vec<String> = rev
+            .normalized_down()
+            .iter()
+            .map(|&d| map.id(d).to_string())
+            .collect();
+        let other_heads: Vec<String> = self
+            .heads
+            .iter()
+            .filter(|h| h.as_str() != rev.id())
+            .cloned()
+            .collect();
+        let ancestors: Vec<String> = if !other_heads.is_empty() {
+            let others: Vec<usize> = map
+                .get_revisions_many(&other_heads)?
+                .into_iter()
+                .flatten()
+                .collect();
+            map.ancestors(&others, true)
+                .iter()
+                .map(|&a| map.id(a).to_string())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for &d in rev.normalized_down() {
+                for a in map.ancestors(&[d], true) {
+                    if a != d {
+                        out.push(map.id(a).to_string());
+                    }
+                }
+            }
+            out
+        };
+        Ok(to_revisions
+            .into_iter()
+            .filter(|t| !ancestors.contains(t))
+            .collect())
+    }
+}
+
+fn revision_step(
+    map: &RevisionMap,
+    index: usize,
+    is_upgrade: bool,
+    heads: &mut HeadMaintainer,
+) -> Result<Step, RevisionError> {
+    let rev = map.get(index);
+    let versioned_down: Vec<String> = rev.script.down_revision.clone();
+    let (from, to) = if is_upgrade {
+        (versioned_down, vec![rev.id().to_string()])
+    } else {
+        (vec![rev.id().to_string()], versioned_down)
+    };
+    let version_changes = heads.update_to_step(map, &StepKind::Revision { index, is_upgrade })?;
+    Ok(Step {
+        direction: if is_upgrade {
+            Direction::Upgrade
+        } else {
+            Direction::Downgrade
+        },
+        revision: Some(rev.id().to_string()),
+        from,
+        to,
+        path: Some(rev.script.path.clone()),
+        doc: rev.script.doc().to_string(),
+        version_changes,
+    })
+}
+
+/// The revisions `upgrade destination` applies from `current_heads`, in order
+/// (Alembic's `_upgrade_revs`). Version changes start from `current_heads`.
+pub fn upgrade(
+    map: &RevisionMap,
+    destination: &str,
+    current_heads: &[String],
+) -> Result<Vec<Step>, RevisionError> {
+    let options = IterateOptions {
+        implicit_base: true,
+        assert_relative_length: true,
+        ..Default::default()
+    };
+    let mut revisions =
+        map.iterate_revisions(&[destination.to_string()], current_heads, options)?;
+    revisions.reverse();
+    let mut heads = HeadMaintainer::new(current_heads);
+    revisions
+        .into_iter()
+        .map(|r| revision_step(map, r, true, &mut heads))
+        .collect()
+}
+
+/// The revisions `downgrade destination` unapplies, in order (`_downgrade_revs`).
+pub fn downgrade(
+    map: &RevisionMap,
+    destination: &str,
+    current_heads: &[String],
+) -> Result<Vec<Step>, RevisionError> {
+    let options = IterateOptions {
+        select_for_downgrade: true,
+        assert_relative_length: true,
+        ..Default::default()
+    };
+    let revisions = map.iterate_revisions(current_heads, &[destination.to_string()], options)?;
+    let mut heads = HeadMaintainer::new(current_heads);
+    revisions
+        .into_iter()
+        .map(|r| revision_step(map, r, false, &mut heads))
+        .collect()
+}
+
+/// The stamp steps that move `current_heads` to `destinations` (`_stamp_revs`).
+pub fn stamp(
+    map: &RevisionMap,
+    destinations: &[String],
+    current_heads: &[String],
+) -> Result<Vec<Step>, RevisionError> {
+    let heads_revs: Vec<usize> = map
+        .get_revisions_many(current_heads)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut filtered_heads: Vec<usize> = Vec::new();
+    for dest in destinations {
+        if dest.is_empty() {
+            continue;
+        }
+        for h in map.filter_for_lineage(&heads_revs, dest, true)? {
+            if !filtered_heads.contains(&h) {
+                filtered_heads.push(h);
+            }
+        }
+    }
+    let mut dests: Vec<Option<usize>> = map.get_revisions_many(destinations)?;
+    if dests.is_empty() {
+        dests.push(None);
+    }
+    let mut kinds = Vec::new();
+    for dest in dests {
+        let Some(dest) = dest else {
+            for &h in &filtered_heads {
+                kinds.push(StepKind::Stamp {
+                    from: vec![map.id(h).to_string()],
+                    to: vec![],
+                    is_upgrade: false,
+                    branch_move: true,
+                });
+            }
+            continue;
+        };
+        if filtered_heads.contains(&dest) {
+            continue;
+        }
+        let descendants = map.descendants(&[dest], true);
+        let ancestors = map.ancestors(&[dest], true);
+        let todo_heads: Vec<String> = filtered_heads
+            .iter()
+            .map(|&h| map.id(h).to_string())
+            .collect();
+        if descendants.iter().any(|d| filtered_heads.contains(d)) {
+            kinds.push(StepKind::Stamp {
+                from: todo_heads,
+                to: vec![map.id(dest).to_string()],
+                is_upgrade: false,
+                branch_move: false,
+            });
+        } else if ancestors.iter().any(|a| filtered_heads.contains(a)) {
+            kinds.push(StepKind::Stamp {
+                from: todo_heads,
+                to: vec![map.id(dest).to_string()],
+                is_upgrade: true,
+                branch_move: false,
+            });
+        } else {
+            kinds.push(StepKind::Stamp {
+                from: vec![],
+                to: vec![map.id(dest).to_string()],
+                is_upgrade: true,
+                branch_move: true,
+            });
+        }
+    }
+    let mut heads = HeadMaintainer::new(current_heads);
+    let mut steps = Vec::new();
+    for kind in kinds {
+        let version_changes = heads.update_to_step(map, &kind)?;
+        let StepKind::Stamp { from, to, .. } = kind else {
+            unreachable!()
+        };
+        steps.push(Step {
+            direction: Direction::Stamp,
+            revision: None,
+            from,
+            to,
+            path: None,
+            doc: String::new(),
+            version_changes,
+        });
+    }
+    Ok(steps)
+}

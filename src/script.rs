@@ -1,1 +1,503 @@
-//! script (in progress).
+//! The script directory: finding revision files in the version locations and
+//! reading each one's header into a [`Script`]. Never builds the graph.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::config::{Config, ConfigError};
+use crate::syntax::{parse_header, Expr, Header};
+
+/// Errors while locating or reading revision files.
+#[derive(Debug, Error)]
+pub enum ScriptError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "Path doesn't exist: {0}.  Please use the 'init' command to create a new scripts folder."
+    )]
+    NoScriptDirectory(String),
+    #[error("{0}")]
+    Syntax(String),
+    #[error("Could not determine revision id from filename {0}. Be sure the 'revision' variable is declared inside the script (please see 'Upgrading from Alembic 0.1 to 0.2' in the documentation).")]
+    NoRevisionId(String),
+    /// Alembic crashes with an AttributeError here; aurora says what is wrong.
+    #[error("revision file {0} has no 'down_revision' variable; add `down_revision = None` for a base revision")]
+    NoDownRevision(String),
+    #[error(
+        "{path}:{line}:{column}: '{name}' must be a string, a tuple or list of strings, or None"
+    )]
+    BadValue {
+        path: String,
+        line: usize,
+        column: usize,
+        name: String,
+    },
+    #[error("sourceless revision files (.pyc without .py) are not supported: {0}")]
+    Sourceless(String),
+    #[error("could not read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl ScriptError {
+    /// Whether Python Alembic reports this as a crash (traceback, exit 1)
+    /// rather than a `FAILED:` line.
+    pub fn is_crash_in_alembic(&self) -> bool {
+        matches!(
+            self,
+            ScriptError::NoDownRevision(_) | ScriptError::BadValue { .. } | ScriptError::Syntax(_)
+        )
+    }
+}
+
+/// One revision file, as far as its header tells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    pub revision: String,
+    /// `down_revision` as written: empty for a base.
+    pub down_revision: Vec<String>,
+    /// `depends_on` as written (ids, prefixes or branch labels).
+    pub dependencies: Vec<String>,
+    /// `branch_labels` as written on this revision.
+    pub branch_labels: Vec<String>,
+    /// The absolute, resolved path of the file.
+    pub path: PathBuf,
+    /// The docstring, stripped (Alembic's `longdoc`).
+    pub longdoc: String,
+}
+
+impl Script {
+    /// The first paragraph of the docstring (Alembic's `doc`).
+    pub fn doc(&self) -> &str {
+        match self.longdoc.find("\n\n") {
+            Some(at) => &self.longdoc[..at],
+            None => &self.longdoc,
+        }
+    }
+
+    /// Reads a script from its header. Returns `Ok(None)` for files Alembic
+    /// skips. `display_name` is the file name used in Alembic's messages.
+    pub fn from_header(path: &Path, header: &Header) -> Result<Script, ScriptError> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path_text = path.to_string_lossy().into_owned();
+        let lookup = |name: &str| -> Result<Option<Vec<String>>, ScriptError> {
+            let Some(assignment) = header.get(name) else {
+                return Ok(None);
+            };
+            let value = assignment
+                .value
+                .as_ref()
+                .expect("get() returns assigned values");
+            string_list(value, header)
+                .map(Some)
+                .ok_or_else(|| ScriptError::BadValue {
+                    path: path_text.clone(),
+                    line: assignment.span.line,
+                    column: assignment.span.column,
+                    name: name.to_string(),
+                })
+        };
+        let revision = match lookup("revision")? {
+            Some(ids) if ids.len() == 1 => ids.into_iter().next().expect("one id"),
+            Some(_) => {
+                let assignment = header.get("revision").expect("present");
+                return Err(ScriptError::BadValue {
+                    path: path_text,
+                    line: assignment.span.line,
+                    column: assignment.span.column,
+                    name: "revision".to_string(),
+                });
+            }
+            None => legacy_revision_from_filename(&file_name)
+                .ok_or_else(|| ScriptError::NoRevisionId(file_name.clone()))?,
+        };
+        let down_revision = lookup("down_revision")?
+            .ok_or_else(|| ScriptError::NoDownRevision(path_text.clone()))?;
+        let dependencies = lookup("depends_on")?.unwrap_or_default();
+        let branch_labels = lookup("branch_labels")?.unwrap_or_default();
+        let longdoc = header
+            .docstring
+            .as_deref()
+            .map(python_strip)
+            .unwrap_or_default()
+            .to_string();
+        Ok(Script {
+            revision,
+            down_revision,
+            dependencies,
+            branch_labels,
+            path: path.to_path_buf(),
+            longdoc,
+        })
+    }
+}
+
+/// Python's `str.strip()` with no arguments.
+fn python_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| {
+        c.is_whitespace() || c == '\x1c' || c == '\x1d' || c == '\x1e' || c == '\x1f'
+    })
+}
+
+/// Alembic 0.1 files carry no `revision` variable: the id is the file name
+/// when it is all lowercase hex digits (`re.match(r"([a-f0-9]+)\.py$")`).
+fn legacy_revision_from_filename(file_name: &str) -> Option<String> {
+    let stem = file_name.strip_suffix(".py")?;
+    (!stem.is_empty()
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| stem.to_string())
+}
+
+/// Converts a header value to Alembic's `util.to_tuple` form: `None` and empty
+/// tuples are empty, a string is one item, tuples and lists are their items.
+/// Names bound to strings earlier in the module are followed.
+fn string_list(value: &Expr, header: &Header) -> Option<Vec<String>> {
+    match value {
+        Expr::None => Some(Vec::new()),
+        Expr::Str(s) => Some(vec![s.clone()]),
+        Expr::Tuple(items) | Expr::List(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                match item {
+                    Expr::Str(s) => out.push(s.clone()),
+                    Expr::Name(name) => out.extend(resolve_name(name, header)?),
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        Expr::Name(name) => resolve_name(name, header),
+        _ => None,
+    }
+}
+
+fn resolve_name(name: &str, header: &Header) -> Option<Vec<String>> {
+    let value = header.get(name)?.value.as_ref()?;
+    match value {
+        Expr::Name(_) => None,
+        other => string_list(other, header),
+    }
+}
+
+/// The revision files of a project, in Alembic's load order.
+#[derive(Debug, Clone)]
+pub struct ScriptDirectory {
+    /// `script_location` as configured.
+    pub dir: PathBuf,
+    /// The version locations, absolute.
+    pub version_locations: Vec<PathBuf>,
+    pub recursive: bool,
+    pub sourceless: bool,
+}
+
+impl ScriptDirectory {
+    /// Reads the script directory settings from the configuration.
+    pub fn from_config(config: &Config, cwd: &Path) -> Result<ScriptDirectory, ScriptError> {
+        let location = config.script_location()?;
+        let dir = crate::config::absolute(cwd, Path::new(&location));
+        if !dir.exists() {
+            return Err(ScriptError::NoScriptDirectory(location));
+        }
+        let version_locations = match config.version_locations()? {
+            Some(list) => list
+                .iter()
+                .map(|l| crate::config::absolute(cwd, Path::new(l)))
+                .collect(),
+            None => vec![dir.join("versions")],
+        };
+        Ok(ScriptDirectory {
+            dir,
+            version_locations,
+            recursive: config.alembic_bool("recursive_version_locations")?,
+            sourceless: config.alembic_bool("sourceless")?,
+        })
+    }
+
+    /// Every candidate revision file path, in Alembic's order: each version
+    /// location in turn, files sorted by name, subdirectories (when recursive)
+    /// visited in sorted order after the files of their parent.
+    pub fn revision_paths(&self) -> Result<Vec<PathBuf>, ScriptError> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for location in &self.version_locations {
+            let Ok(real) = location.canonicalize() else {
+                continue;
+            };
+            let mut paths = Vec::new();
+            self.list_dir(&real, &mut paths)?;
+            for path in paths {
+                if seen.insert(path.clone()) {
+                    out.push(path);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_dir(&self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScriptError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ScriptError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false)
+                || (entry.file_type().map(|t| t.is_symlink()).unwrap_or(false)
+                    && entry.path().is_dir());
+            if is_dir {
+                dirs.push(name);
+            } else {
+                files.push(name);
+            }
+        }
+        files.sort();
+        for name in files {
+            if is_revision_file_name(&name) {
+                out.push(dir.join(&name));
+            } else if self.sourceless && name.ends_with(".pyc") {
+                return Err(ScriptError::Sourceless(
+                    dir.join(&name).display().to_string(),
+                ));
+            }
+        }
+        if self.recursive {
+            dirs.sort();
+            for name in dirs {
+                if name.ends_with("__pycache__") {
+                    continue;
+                }
+                self.list_dir(&dir.join(name), out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every revision file's header, in load order.
+    pub fn load_scripts(&self) -> Result<Vec<Script>, ScriptError> {
+        let paths = self.revision_paths()?;
+        load_scripts_parallel(&paths)
+    }
+}
+
+/// Alembic's `(?!\.\#|__init__)(.*\.py)$`: `.py` files except editor lock
+/// files and `__init__`.
+fn is_revision_file_name(name: &str) -> bool {
+    name.ends_with(".py")
+        && !name.starts_with(".#")
+        && !name.starts_with("__init__")
+        && !name.contains('\n')
+}
+
+/// Reads one revision file.
+pub fn load_script(path: &Path) -> Result<Script, ScriptError> {
+    let source = std::fs::read(path).map_err(|source| ScriptError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&source);
+    let header = parse_header(&path.display().to_string(), &text)
+        .map_err(|e| ScriptError::Syntax(e.message))?;
+    Script::from_header(path, &header)
+}
+
+/// Reads many files on a few threads, keeping the input order.
+fn load_scripts_parallel(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    if workers <= 1 || paths.len() < 64 {
+        return paths.iter().map(|p| load_script(p)).collect();
+    }
+    let chunk = paths.len().div_ceil(workers);
+    let results: Vec<Result<Vec<Script>, ScriptError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|p| load_script(p))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("loader thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(paths.len());
+    for result in results {
+        out.extend(result?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_ids_come_from_hex_file_names() {
+        assert_eq!(
+            legacy_revision_from_filename("abc123.py").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(legacy_revision_from_filename("abc_x.py"), None);
+    }
+
+    #[test]
+    fn doc_is_first_paragraph() {
+        let script = Script {
+            revision: "a".into(),
+            down_revision: vec![],
+            dependencies: vec![],
+            branch_labels: vec![],
+            path: PathBuf::new(),
+            longdoc: "first\n\nRevision ID: a".into(),
+        };
+        assert_eq!(script.doc(), "first");
+    }
+
+    #[test]
+    fn file_name_filter() {
+        assert!(is_revision_file_name("a_b.py"));
+        assert!(!is_revision_file_name("__init__.py"));
+        assert!(!is_revision_file_name(".#a.py"));
+        assert!(!is_revision_file_name("a.pyc"));
+    }
+}
+
+/// The `context.configure(...)` keywords of `env.py` that change what a run
+/// does, when they are written as literals (aurora does not run env.py).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvOptions {
+    pub version_table: Option<String>,
+    pub version_table_schema: Option<String>,
+    pub transaction_per_migration: bool,
+    pub transactional_ddl: Option<bool>,
+}
+
+impl EnvOptions {
+    /// Reads `env.py` in the script directory; a missing file gives the defaults.
+    pub fn read(script_dir: &Path) -> EnvOptions {
+        match std::fs::read_to_string(script_dir.join("env.py")) {
+            Ok(text) => EnvOptions::parse(&text),
+            Err(_) => EnvOptions::default(),
+        }
+    }
+
+    /// Finds `keyword=<literal>` arguments in the text of env.py.
+    pub fn parse(text: &str) -> EnvOptions {
+        let code: String = text
+            .lines()
+            .map(|line| match line.find('#') {
+                Some(at) if !line[..at].contains(['\'', '"']) => &line[..at],
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        EnvOptions {
+            version_table: keyword_string(&code, "version_table"),
+            version_table_schema: keyword_string(&code, "version_table_schema"),
+            transaction_per_migration: keyword_literal(&code, "transaction_per_migration")
+                .as_deref()
+                == Some("True"),
+            transactional_ddl: keyword_literal(&code, "transactional_ddl").and_then(|v| {
+                match v.as_str() {
+                    "True" => Some(true),
+                    "False" => Some(false),
+                    _ => None,
+                }
+            }),
+        }
+    }
+}
+
+/// The literal token after `name=` (not `name_x=`), if any.
+fn keyword_literal(code: &str, name: &str) -> Option<String> {
+    let mut search = 0;
+    while let Some(found) = code[search..].find(name) {
+        let at = search + found;
+        search = at + name.len();
+        let before_ok = at == 0
+            || !code[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let rest = code[at + name.len()..].trim_start();
+        if before_ok && rest.starts_with('=') && !rest.starts_with("==") {
+            let value = rest[1..].trim_start();
+            let token: String = value
+                .chars()
+                .take_while(|c| !matches!(c, ',' | ')' | '\n'))
+                .collect();
+            return Some(token.trim().to_string());
+        }
+    }
+    None
+}
+
+fn keyword_string(code: &str, name: &str) -> Option<String> {
+    let token = keyword_literal(code, name)?;
+    let quote = token.chars().next()?;
+    if (quote == '\'' || quote == '"') && token.len() >= 2 && token.ends_with(quote) {
+        Some(token[1..token.len() - 1].to_string())
+    } else {
+        None
+    }
+}
+
+/// Whether a revision's `upgrade()` (or `downgrade()`) body does nothing:
+/// only `pass`, docstrings and comments.
+pub fn body_is_empty(path: &Path, upgrade: bool) -> Result<bool, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read {}: {e}", path.display()))?;
+    let name = if upgrade {
+        "def upgrade("
+    } else {
+        "def downgrade("
+    };
+    let Some(start) = text.find(name) else {
+        return Err(format!(
+            "{}: no {}) function",
+            path.display(),
+            name.trim_end_matches('(')
+        ));
+    };
+    let mut in_docstring = false;
+    for line in text[start..].lines().skip(1) {
+        let trimmed = line.trim();
+        if !line.starts_with([' ', '\t']) && !trimmed.is_empty() {
+            break;
+        }
+        if in_docstring {
+            if trimmed.contains("\"\"\"") || trimmed.contains("'''") {
+                in_docstring = false;
+            }
+            continue;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "pass" {
+            continue;
+        }
+        if let Some(quote) = ["\"\"\"", "'''"].iter().find(|q| trimmed.starts_with(**q)) {
+            let rest = &trimmed[3..];
+            if !rest.contains(quote) {
+                in_docstring = true;
+            }
+            continue;
+        }
+        return Ok(false);
+    }
+    Ok(true)
+}

@@ -1,4 +1,235 @@
-//! The command line (in progress).
+//! The command line: argument parsing, the commands, and every byte printed.
+//! Errors become Alembic's `FAILED: ...` line (exit 255), or, where Python
+//! Alembic would crash with a traceback, a clear message on stderr (exit 1).
+
+mod args;
+mod format;
+mod history;
+mod migrate;
+mod output;
+mod project;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+pub use output::Output;
+pub use project::Project;
+
+use crate::graph::RevisionError;
+use crate::script::ScriptError;
+
+/// The version aurora reports, with the Alembic release whose behaviour it follows.
+pub const VERSION_LINE: &str = concat!(
+    "aurora ",
+    env!("CARGO_PKG_VERSION"),
+    " (alembic 1.20.1 compatible)"
+);
+
+/// How a command failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CliError {
+    /// Alembic's `CommandError`: `FAILED: <message>` on stdout, exit 255.
+    Failed(String),
+    /// Where Python Alembic dies with a traceback: a message on stderr, exit 1.
+    Crash(String),
+}
+
+impl CliError {
+    pub fn failed(message: impl Into<String>) -> CliError {
+        CliError::Failed(message.into())
+    }
+}
+
+impl From<ScriptError> for CliError {
+    fn from(error: ScriptError) -> CliError {
+        if error.is_crash_in_alembic() {
+            CliError::Crash(error.to_string())
+        } else {
+            CliError::Failed(error.to_string())
+        }
+    }
+}
+
+impl From<crate::config::ConfigError> for CliError {
+    fn from(error: crate::config::ConfigError) -> CliError {
+        CliError::Failed(error.to_string())
+    }
+}
+
+/// The wording rules of Alembic's `ScriptDirectory._catch_revision_errors`.
+#[derive(Debug, Default, Clone)]
+pub struct Catch<'a> {
+    /// Message for `RangeNotAncestorError`, with `%(start)s` / `%(end)s`.
+    pub ancestor: Option<&'a str>,
+    /// Message for `MultipleHeads`, with `%(head_arg)s`.
+    pub multiple_heads: Option<&'a str>,
+    pub start: Option<&'a str>,
+    pub end: Option<&'a str>,
+    pub resolution: Option<&'a str>,
+}
+
+impl Catch<'_> {
+    /// Words a revision error as Alembic's command layer does.
+    pub fn word(&self, error: RevisionError) -> CliError {
+        match error {
+            RevisionError::RangeNotAncestor { lower, upper } => {
+                let start = self
+                    .start
+                    .map(str::to_string)
+                    .or(lower)
+                    .unwrap_or_else(|| "None".to_string());
+                let end = self
+                    .end
+                    .map(str::to_string)
+                    .or(upper)
+                    .unwrap_or_else(|| "None".to_string());
+                let template = self.ancestor.unwrap_or(
+                    "Requested range %(start)s:%(end)s does not refer to ancestor/descendant revisions along the same branch",
+                );
+                CliError::Failed(
+                    template
+                        .replace("%(start)s", &start)
+                        .replace("%(end)s", &end),
+                )
+            }
+            RevisionError::MultipleHeads { heads, argument } => {
+                let template = self.multiple_heads.unwrap_or(
+                    "Multiple head revisions are present for given argument '%(head_arg)s'; please specify a specific target revision, '<branchname>@%(head_arg)s' to narrow to a specific head, or 'heads' for all heads",
+                );
+                let head_arg = self.end.map(str::to_string).unwrap_or(argument);
+                CliError::Failed(
+                    template
+                        .replace("%(head_arg)s", &head_arg)
+                        .replace("%(heads)s", &heads.join(", ")),
+                )
+            }
+            RevisionError::Resolution { argument, .. } => match self.resolution {
+                Some(message) => CliError::Failed(message.to_string()),
+                None => {
+                    CliError::Failed(format!("Can't locate revision identified by '{argument}'"))
+                }
+            },
+            RevisionError::Broken(message) => CliError::Crash(message),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Runs the command line and returns the process exit status.
 pub fn run() -> i32 {
-    0
+    let argv: Vec<String> = std::env::args().collect();
+    run_with(&argv)
+}
+
+/// Runs the command line with explicit arguments (`argv[0]` is the program name).
+pub fn run_with(argv: &[String]) -> i32 {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            let _ = error.print();
+            return code;
+        }
+    };
+    if cli.version {
+        println!("{VERSION_LINE}");
+        return 0;
+    }
+    let Some(command) = cli.command.as_ref() else {
+        eprintln!("usage: aurora [-h] [--version] [-c CONFIG] [-n NAME] [-x X] [--raiseerr] [-q] <command> ...");
+        eprintln!("aurora: error: too few arguments");
+        return 2;
+    };
+    let mut out = Output::new(cli.quiet);
+    let result = dispatch(&cli, command, &mut out);
+    match result {
+        Ok(()) => 0,
+        Err(CliError::Failed(message)) => {
+            if cli.raiseerr {
+                out.flush();
+                eprintln!("aurora: error: {message}");
+                return 1;
+            }
+            out.print(&format!("FAILED: {message}"));
+            out.flush();
+            255
+        }
+        Err(CliError::Crash(message)) => {
+            out.flush();
+            eprintln!("aurora: error: {message}");
+            1
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::Crash(format!("cannot read the current directory: {e}")))?;
+    if let Command::ListTemplates = command {
+        return history::list_templates(out);
+    }
+    let mut project = Project::open(cli, &cwd)?;
+    match command {
+        Command::Heads {
+            verbose,
+            resolve_dependencies,
+        } => history::heads(&mut project, out, *verbose, *resolve_dependencies),
+        Command::Branches { verbose } => history::branches(&mut project, out, *verbose),
+        Command::History {
+            rev_range,
+            verbose,
+            indicate_current,
+        } => history::history(
+            &mut project,
+            out,
+            rev_range.as_deref(),
+            *verbose,
+            *indicate_current,
+        ),
+        Command::Show { rev } => history::show(&mut project, out, rev),
+        Command::Upgrade { sql, tag, revision } => {
+            migrate::upgrade(&mut project, out, revision, *sql, tag.as_deref())
+        }
+        Command::Downgrade {
+            sql,
+            tag,
+            revision,
+            yes: _,
+        } => migrate::downgrade(&mut project, out, revision, *sql, tag.as_deref()),
+        Command::Stamp {
+            sql,
+            tag,
+            purge,
+            revisions,
+        } => migrate::stamp(&mut project, out, revisions, *sql, tag.as_deref(), *purge),
+        Command::Current {
+            verbose,
+            check_heads,
+        } => migrate::current(&mut project, out, *verbose, *check_heads),
+        Command::EnsureVersion { sql } => migrate::ensure_version(&mut project, out, *sql),
+        other => Err(CliError::failed(format!(
+            "the '{}' command is not available in this build of aurora yet",
+            command_name(other)
+        ))),
+    }
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Branches { .. } => "branches",
+        Command::Check => "check",
+        Command::Current { .. } => "current",
+        Command::Downgrade { .. } => "downgrade",
+        Command::Edit { .. } => "edit",
+        Command::EnsureVersion { .. } => "ensure_version",
+        Command::Heads { .. } => "heads",
+        Command::History { .. } => "history",
+        Command::Init { .. } => "init",
+        Command::ListTemplates => "list_templates",
+        Command::Merge { .. } => "merge",
+        Command::Revision { .. } => "revision",
+        Command::Show { .. } => "show",
+        Command::Stamp { .. } => "stamp",
+        Command::Upgrade { .. } => "upgrade",
+    }
 }

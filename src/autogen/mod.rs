@@ -1,0 +1,374 @@
+//! Autogenerate building blocks: a schema model, the comparison Alembic makes between the
+//! target schema (the models) and the live one, and the operations it finds.
+//!
+//! [`models`] reads SQLAlchemy declarative models into a [`Schema`] without Python; the caller
+//! introspects the database into the same type (that is `db`'s job), [`compare`] turns the two
+//! into [`Op`]s in Alembic's order, and [`render`] writes them as the text Alembic puts into the
+//! upgrade and downgrade functions. Nothing here touches a file or a database.
+
+pub mod models;
+pub mod render;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A column type, as the migration language names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `sa.Integer()`.
+    Integer,
+    /// `sa.BigInteger()`.
+    BigInteger,
+    /// `sa.SmallInteger()`.
+    SmallInteger,
+    /// `sa.String(length=N)`, or `sa.String()` without a length.
+    String(Option<u32>),
+    /// `sa.Text()`.
+    Text,
+    /// `sa.Float()`.
+    Float,
+    /// `sa.Numeric(precision=P, scale=S)`.
+    Numeric(Option<u32>, Option<u32>),
+    /// `sa.Boolean()`.
+    Boolean,
+    /// `sa.DateTime()`.
+    DateTime,
+    /// `sa.Date()`.
+    Date,
+    /// `sa.Time()`.
+    Time,
+    /// `sa.JSON()`.
+    Json,
+    /// `sa.LargeBinary()`.
+    LargeBinary,
+    /// A reflected type rendered as `sa.` followed by this text, e.g. `VARCHAR(length=20)`.
+    Reflected(String),
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: ColumnType,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Whether it is part of the primary key.
+    pub primary_key: bool,
+    /// The server default, as the Python source of its argument (e.g. `sa.text('0')`).
+    pub server_default: Option<String>,
+}
+
+/// An index of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Its name.
+    pub name: String,
+    /// The indexed columns, in order.
+    pub columns: Vec<String>,
+    /// Whether it is unique.
+    pub unique: bool,
+    /// Whether the name came from SQLAlchemy's naming convention (`index=True`), which
+    /// Alembic renders as `op.f('...')`.
+    pub generated_name: bool,
+}
+
+/// A foreign key constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// The local columns.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub ref_table: String,
+    /// The referenced columns.
+    pub ref_columns: Vec<String>,
+    /// `ondelete`, if given.
+    pub ondelete: Option<String>,
+    /// `onupdate`, if given.
+    pub onupdate: Option<String>,
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueConstraint {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Its columns.
+    pub columns: Vec<String>,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    /// Its name.
+    pub name: String,
+    /// Its columns, in declaration order.
+    pub columns: Vec<Column>,
+    /// Its indexes.
+    pub indexes: Vec<Index>,
+    /// Its foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Its unique constraints.
+    pub uniques: Vec<UniqueConstraint>,
+}
+
+impl Table {
+    /// The primary key columns, in column order.
+    pub fn primary_key(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// A set of tables: the models' metadata or an introspected database.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schema {
+    /// The tables, in declaration order.
+    pub tables: Vec<Table>,
+}
+
+impl Schema {
+    /// The table called `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The tables in SQLAlchemy's `sorted_tables` order: by name, then moved after the tables
+    /// their foreign keys reference.
+    pub fn sorted_tables(&self) -> Vec<&Table> {
+        let mut by_name: Vec<&Table> = self.tables.iter().collect();
+        by_name.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: BTreeSet<&str> = by_name.iter().map(|t| t.name.as_str()).collect();
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut out = Vec::new();
+        // Repeatedly take, in name order, the first table whose dependencies are all placed;
+        // a cycle falls back to name order.
+        while out.len() < by_name.len() {
+            let next = by_name
+                .iter()
+                .find(|t| {
+                    !done.contains(t.name.as_str())
+                        && t.foreign_keys.iter().all(|fk| {
+                            fk.ref_table == t.name
+                                || !names.contains(fk.ref_table.as_str())
+                                || done.contains(fk.ref_table.as_str())
+                        })
+                })
+                .or_else(|| by_name.iter().find(|t| !done.contains(t.name.as_str())))
+                .copied();
+            let Some(t) = next else { break };
+            done.insert(t.name.as_str());
+            out.push(t);
+        }
+        out
+    }
+}
+
+/// One operation found by the comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `op.create_table(...)`.
+    CreateTable(Table),
+    /// `op.drop_table(...)`; holds the table as it is, so the downgrade can recreate it.
+    DropTable(Table),
+    /// `op.create_index(...)`.
+    CreateIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: Index,
+    },
+    /// `op.drop_index(...)`.
+    DropIndex {
+        /// The table.
+        table: String,
+        /// The index as it is.
+        index: Index,
+    },
+    /// `op.add_column(...)`.
+    AddColumn {
+        /// The table.
+        table: String,
+        /// The new column.
+        column: Column,
+    },
+    /// `op.drop_column(...)`.
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The column as it is.
+        column: Column,
+    },
+    /// The operations on one existing table, kept together as Alembic's `ModifyTableOps`.
+    ModifyTable {
+        /// The table.
+        table: String,
+        /// Its operations.
+        ops: Vec<Op>,
+    },
+}
+
+impl Op {
+    /// The operation that undoes this one, as Alembic's `reverse()`.
+    pub fn reverse(&self) -> Op {
+        match self {
+            Op::CreateTable(t) => Op::DropTable(t.clone()),
+            Op::DropTable(t) => Op::CreateTable(t.clone()),
+            Op::CreateIndex { table, index } => Op::DropIndex {
+                table: table.clone(),
+                index: index.clone(),
+            },
+            Op::DropIndex { table, index } => Op::CreateIndex {
+                table: table.clone(),
+                index: index.clone(),
+            },
+            Op::AddColumn { table, column } => Op::DropColumn {
+                table: table.clone(),
+                column: column.clone(),
+            },
+            Op::DropColumn { table, column } => Op::AddColumn {
+                table: table.clone(),
+                column: column.clone(),
+            },
+            Op::ModifyTable { table, ops } => Op::ModifyTable {
+                table: table.clone(),
+                ops: ops.iter().rev().map(Op::reverse).collect(),
+            },
+        }
+    }
+}
+
+/// The downgrade of a list of upgrade operations: each reversed, in reverse order.
+pub fn reverse_ops(ops: &[Op]) -> Vec<Op> {
+    ops.iter().rev().map(Op::reverse).collect()
+}
+
+/// Compares the target schema `metadata` with the live `database`, as Alembic's default
+/// autogenerate does for tables, columns and indexes. `version_table` is left out.
+pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let db_names: BTreeSet<&str> = database
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|n| *n != version_table)
+        .collect();
+    let meta_names: BTreeSet<&str> = metadata
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|n| *n != version_table)
+        .collect();
+    for table in metadata.sorted_tables() {
+        if table.name == version_table || db_names.contains(table.name.as_str()) {
+            continue;
+        }
+        ops.push(Op::CreateTable(table.clone()));
+        let index_ops = compare_indexes(&table.name, None, table);
+        if !index_ops.is_empty() {
+            ops.push(Op::ModifyTable {
+                table: table.name.clone(),
+                ops: index_ops,
+            });
+        }
+    }
+    for table in &database.tables {
+        if db_names.contains(table.name.as_str()) && !meta_names.contains(table.name.as_str()) {
+            let index_ops = compare_indexes(&table.name, Some(table), &Table::default());
+            if !index_ops.is_empty() {
+                ops.push(Op::ModifyTable {
+                    table: table.name.clone(),
+                    ops: index_ops,
+                });
+            }
+            ops.push(Op::DropTable(table.clone()));
+        }
+    }
+    let existing: BTreeMap<&str, (&Table, &Table)> = metadata
+        .tables
+        .iter()
+        .filter_map(|m| {
+            let d = database.table(&m.name)?;
+            db_names
+                .contains(m.name.as_str())
+                .then_some((m.name.as_str(), (m, d)))
+        })
+        .collect();
+    for (name, (meta, db)) in existing {
+        let mut table_ops = Vec::new();
+        for column in &meta.columns {
+            if db.column(&column.name).is_none() {
+                table_ops.push(Op::AddColumn {
+                    table: name.to_string(),
+                    column: column.clone(),
+                });
+            }
+        }
+        table_ops.extend(compare_indexes(name, Some(db), meta));
+        for column in &db.columns {
+            if meta.column(&column.name).is_none() {
+                table_ops.push(Op::DropColumn {
+                    table: name.to_string(),
+                    column: column.clone(),
+                });
+            }
+        }
+        if !table_ops.is_empty() {
+            ops.push(Op::ModifyTable {
+                table: name.to_string(),
+                ops: table_ops,
+            });
+        }
+    }
+    ops
+}
+
+/// Index changes of one table: added indexes sorted by name, then removed ones sorted by name.
+fn compare_indexes(table: &str, db: Option<&Table>, meta: &Table) -> Vec<Op> {
+    let db_indexes: BTreeMap<&str, &Index> = db
+        .map(|t| t.indexes.iter().map(|i| (i.name.as_str(), i)).collect())
+        .unwrap_or_default();
+    let meta_indexes: BTreeMap<&str, &Index> =
+        meta.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
+    let mut ops = Vec::new();
+    for (name, index) in &meta_indexes {
+        match db_indexes.get(name) {
+            None => ops.push(Op::CreateIndex {
+                table: table.to_string(),
+                index: (*index).clone(),
+            }),
+            Some(existing)
+                if existing.columns != index.columns || existing.unique != index.unique =>
+            {
+                ops.push(Op::DropIndex {
+                    table: table.to_string(),
+                    index: (*existing).clone(),
+                });
+                ops.push(Op::CreateIndex {
+                    table: table.to_string(),
+                    index: (*index).clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    // Alembic drops the indexes of a dropped table explicitly, before the table.
+    for (name, index) in &db_indexes {
+        if !meta_indexes.contains_key(name) {
+            ops.push(Op::DropIndex {
+                table: table.to_string(),
+                index: (*index).clone(),
+            });
+        }
+    }
+    ops
+}

@@ -1,0 +1,378 @@
+//! `upgrade`, `downgrade`, `stamp`, `current`, `ensure_version`: planning
+//! with [`crate::plan`], then writing SQL (offline, `--sql`) or running it.
+
+use super::{Catch, CliError, Output, Project};
+use crate::plan::{self, Step};
+use crate::script::EnvOptions;
+use crate::sql::version::VersionTable;
+use crate::sql::Dialect;
+
+const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
+
+/// What the environment (`env.py` + configuration) says about a run.
+struct RunContext {
+    dialect: Dialect,
+    url: String,
+    version_table: VersionTable,
+    transactional_ddl: bool,
+    transaction_per_migration: bool,
+}
+
+fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
+    let env = EnvOptions::read(&project.script_directory()?.dir);
+    let url = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => url,
+        None => project.config.sqlalchemy_url()?.ok_or_else(|| {
+            CliError::Crash("no database URL: set sqlalchemy.url in the ini file or DATABASE_URL in the environment".to_string())
+        })?,
+    };
+    let dialect = dialect_of(&url)?;
+    Ok(RunContext {
+        dialect,
+        url,
+        version_table: VersionTable {
+            name: env
+                .version_table
+                .unwrap_or_else(|| "alembic_version".to_string()),
+            schema: env.version_table_schema,
+        },
+        transactional_ddl: env.transactional_ddl.unwrap_or(dialect.transactional_ddl()),
+        transaction_per_migration: env.transaction_per_migration,
+    })
+}
+
+/// The dialect named by a SQLAlchemy URL's scheme.
+fn dialect_of(url: &str) -> Result<Dialect, CliError> {
+    let scheme = url.split(':').next().unwrap_or("");
+    let backend = scheme.split('+').next().unwrap_or("");
+    match backend {
+        "sqlite" => Ok(Dialect::Sqlite),
+        "postgresql" | "postgres" => Ok(Dialect::Postgresql),
+        other => Err(CliError::Failed(format!(
+            "Can't load plugin: sqlalchemy.dialects:{other} (aurora supports sqlite and postgresql URLs)"
+        ))),
+    }
+}
+
+/// Offline output: the run's SQL as Alembic writes it with `--sql`.
+struct OfflineWriter<'a> {
+    out: &'a mut Output,
+    context: RunContext,
+}
+
+impl OfflineWriter<'_> {
+    fn statement(&mut self, sql: &str) {
+        self.out
+            .sql(&format!("{};\n\n", sql.replace('\t', "    ").trim()));
+    }
+
+    fn comment(&mut self, text: &str) {
+        self.out.sql(&format!("{text}\n\n"));
+    }
+
+    /// Runs the planned steps: BEGIN/COMMIT framing, the version table DDL
+    /// whenever the table has no rows yet, each step's body and version changes.
+    fn write_steps(
+        &mut self,
+        project: &mut Project,
+        starting_heads: &[String],
+        steps: &[Step],
+    ) -> Result<(), CliError> {
+        let per_migration =
+            self.context.transactional_ddl && self.context.transaction_per_migration;
+        let mut has_heads = !starting_heads.is_empty();
+        for step in steps {
+            if per_migration {
+                self.statement("BEGIN");
+            }
+            if !has_heads {
+                let create = self.context.version_table.create_sql();
+                self.statement(&create);
+            }
+            self.out.log(MIGRATION_LOGGER, &step.log_line());
+            self.comment(&step.sql_comment());
+            for sql in step_sql(project, step, self.context.dialect)? {
+                self.statement(&sql);
+            }
+            for change in &step.version_changes {
+                let sql = self
+                    .context
+                    .version_table
+                    .change_sql(change, self.context.dialect);
+                self.statement(&sql);
+            }
+            has_heads = step_leaves_heads(has_heads, step);
+            if per_migration {
+                self.statement("COMMIT");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the version table has rows after a step.
+fn step_leaves_heads(before: bool, step: &Step) -> bool {
+    let mut count: i64 = if before { 1 } else { 0 };
+    for change in &step.version_changes {
+        match change {
+            plan::VersionChange::Insert(_) => count += 1,
+            plan::VersionChange::Delete(_) => count -= 1,
+            plan::VersionChange::Update { .. } => count = count.max(1),
+        }
+    }
+    count > 0
+}
+
+/// The SQL of one step's `upgrade()` / `downgrade()` body.
+fn step_sql(
+    _project: &mut Project,
+    step: &Step,
+    _dialect: Dialect,
+) -> Result<Vec<String>, CliError> {
+    let Some(path) = &step.path else {
+        return Ok(Vec::new());
+    };
+    crate::script::body_is_empty(path, step.direction == plan::Direction::Upgrade)
+        .map_err(CliError::Crash)
+        .and_then(|empty| {
+            if empty {
+                Ok(Vec::new())
+            } else {
+                Err(CliError::Failed(format!(
+                    "rendering migration bodies is not available yet ({})",
+                    path.display()
+                )))
+            }
+        })
+}
+
+/// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
+/// dialect has transactional DDL, the steps, `COMMIT;`.
+fn offline_run(
+    project: &mut Project,
+    out: &mut Output,
+    starting_rev: Option<&[String]>,
+    plan_steps: &dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError>,
+) -> Result<(), CliError> {
+    let context = run_context(project)?;
+    out.log(
+        MIGRATION_LOGGER,
+        &format!("Context impl {}.", context.dialect.impl_name()),
+    );
+    out.log(MIGRATION_LOGGER, "Generating static SQL");
+    out.log(
+        MIGRATION_LOGGER,
+        if context.transactional_ddl {
+            "Will assume transactional DDL."
+        } else {
+            "Will assume non-transactional DDL."
+        },
+    );
+    let outer_transaction = context.transactional_ddl && !context.transaction_per_migration;
+    let mut writer = OfflineWriter { out, context };
+    if outer_transaction {
+        writer.statement("BEGIN");
+    }
+    let catch = Catch::default();
+    let heads: Vec<String> = match starting_rev {
+        None => Vec::new(),
+        Some(revs) => {
+            let map = project.map(&catch)?;
+            let mut heads = Vec::new();
+            for rev in revs {
+                if rev == "base" {
+                    continue;
+                }
+                match map.get_revision(Some(rev)).map_err(|e| catch.word(e))? {
+                    Some(r) => heads.push(map.id(r).to_string()),
+                    None => {
+                        return Err(CliError::Crash(format!(
+                            "starting revision '{rev}' resolves to no revision"
+                        )))
+                    }
+                }
+            }
+            heads
+        }
+    };
+    let steps = {
+        let map = project.map(&catch)?;
+        plan_steps(map, &heads)?
+    };
+    writer.write_steps(project, &heads, &steps)?;
+    if outer_transaction {
+        writer.statement("COMMIT");
+    }
+    Ok(())
+}
+
+/// Splits `start:end` as Python's `str.split(":", 2)` followed by a two-way unpack.
+fn split_range(revision: &str) -> Result<(String, String), CliError> {
+    let parts: Vec<&str> = revision.splitn(3, ':').collect();
+    if parts.len() != 2 {
+        return Err(CliError::Crash(format!(
+            "revision range '{revision}' has more than one ':'; write it as start:end"
+        )));
+    }
+    Ok((parts[0].to_string(), parts[1].to_string()))
+}
+
+/// `alembic upgrade`.
+pub fn upgrade(
+    project: &mut Project,
+    out: &mut Output,
+    revision: &str,
+    sql: bool,
+    _tag: Option<&str>,
+) -> Result<(), CliError> {
+    let (starting, destination) = if revision.contains(':') {
+        if !sql {
+            return Err(CliError::failed("Range revision not allowed"));
+        }
+        let (start, end) = split_range(revision)?;
+        (Some(start), end)
+    } else {
+        (None, revision.to_string())
+    };
+    let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
+        let catch = Catch {
+            ancestor: Some(
+                "Destination %(end)s is not a valid upgrade target from current head(s)",
+            ),
+            end: Some(&destination),
+            ..Default::default()
+        };
+        plan::upgrade(map, &destination, heads).map_err(|e| catch.word(e))
+    };
+    if sql {
+        let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
+        return offline_run(project, out, starting.as_deref(), &plan_steps);
+    }
+    online_unavailable()
+}
+
+/// `alembic downgrade`.
+pub fn downgrade(
+    project: &mut Project,
+    out: &mut Output,
+    revision: &str,
+    sql: bool,
+    _tag: Option<&str>,
+) -> Result<(), CliError> {
+    let (starting, destination) = if revision.contains(':') {
+        if !sql {
+            return Err(CliError::failed("Range revision not allowed"));
+        }
+        let (start, end) = split_range(revision)?;
+        (Some(start), end)
+    } else if sql {
+        return Err(CliError::failed(
+            "downgrade with --sql requires <fromrev>:<torev>",
+        ));
+    } else {
+        (None, revision.to_string())
+    };
+    let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
+        let catch = Catch {
+            ancestor: Some(
+                "Destination %(end)s is not a valid downgrade target from current head(s)",
+            ),
+            end: Some(&destination),
+            ..Default::default()
+        };
+        plan::downgrade(map, &destination, heads).map_err(|e| catch.word(e))
+    };
+    if sql {
+        let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
+        return offline_run(project, out, starting.as_deref(), &plan_steps);
+    }
+    online_unavailable()
+}
+
+/// `alembic stamp`.
+pub fn stamp(
+    project: &mut Project,
+    out: &mut Output,
+    revisions: &[String],
+    sql: bool,
+    _tag: Option<&str>,
+    purge: bool,
+) -> Result<(), CliError> {
+    let mut destinations = Vec::new();
+    let mut starting: Option<String> = None;
+    if sql {
+        for revision in revisions {
+            let mut target = revision.clone();
+            if revision.contains(':') {
+                let (start, end) = split_range(revision)?;
+                if starting.as_deref() != Some(start.as_str()) {
+                    if starting.is_none() {
+                        starting = Some(start);
+                    } else {
+                        return Err(CliError::failed("Stamp operation with --sql only supports a single starting revision at a time"));
+                    }
+                }
+                target = end;
+            }
+            destinations.push(target);
+        }
+    } else {
+        destinations = revisions.to_vec();
+    }
+    let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
+        let catch = Catch {
+            multiple_heads: Some(
+                "Multiple heads are present; please specify a single target revision",
+            ),
+            ..Default::default()
+        };
+        plan::stamp(map, &destinations, heads).map_err(|e| catch.word(e))
+    };
+    if sql {
+        if purge {
+            let context = run_context(project)?;
+            if context.transactional_ddl && !context.transaction_per_migration {
+                out.sql("BEGIN;\n\n");
+            }
+            return Err(CliError::failed("Can't use --purge with --sql mode"));
+        }
+        let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
+        return offline_run(project, out, starting.as_deref(), &plan_steps);
+    }
+    online_unavailable()
+}
+
+/// `alembic current`.
+pub fn current(
+    project: &mut Project,
+    out: &mut Output,
+    _verbose: bool,
+    _check_heads: bool,
+) -> Result<(), CliError> {
+    let _ = database_heads(project, out)?;
+    Ok(())
+}
+
+/// `alembic ensure_version`.
+pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Result<(), CliError> {
+    if sql {
+        let context = run_context(project)?;
+        let create = context.version_table.create_sql();
+        let mut writer = OfflineWriter { out, context };
+        writer.statement(&create);
+        return Ok(());
+    }
+    online_unavailable()
+}
+
+/// The revisions recorded in the database's version table.
+pub fn database_heads(project: &mut Project, _out: &mut Output) -> Result<Vec<String>, CliError> {
+    let _ = run_context(project)?;
+    online_unavailable().map(|_| Vec::new())
+}
+
+fn online_unavailable() -> Result<(), CliError> {
+    Err(CliError::failed(
+        "online migrations are not available in this build of aurora yet; use --sql",
+    ))
+}
