@@ -22,6 +22,7 @@ pub mod autogen;
 pub mod cli;
 pub mod config;
 pub mod graph;
+pub mod ops;
 pub mod plan;
 pub mod script;
 pub mod sql;
