@@ -113,23 +113,40 @@ impl HeadMaintainer {
         self.heads.iter().any(|h| h == rev)
     }
 
-    fn insert(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+    fn inconsistent(&self, what: String) -> RevisionError {
+        let heads = if self.heads.is_empty() { "none".to_string() } else { self.heads.join(", ") };
+        RevisionError::Broken(format!(
+            "cannot {what}: the version table would not match the revision graph (current heads: {heads}); \
+             check the down_revision and depends_on of the revisions involved"
+        ))
+    }
+
+    fn insert(&mut self, rev: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+        if self.contains(rev) {
+            return Err(self.inconsistent(format!("insert {rev}, which is already a head")));
+        }
         self.heads.push(rev.to_string());
         out.push(VersionChange::Insert(rev.to_string()));
+        Ok(())
     }
 
-    fn delete(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+    fn delete(&mut self, rev: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+        if !self.contains(rev) {
+            return Err(self.inconsistent(format!("delete {rev}, which is not a head")));
+        }
         self.heads.retain(|h| h != rev);
         out.push(VersionChange::Delete(rev.to_string()));
+        Ok(())
     }
 
-    fn update(&mut self, from: &str, to: &str, out: &mut Vec<VersionChange>) {
+    fn update(&mut self, from: &str, to: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+        if self.contains(to) || !self.contains(from) {
+            return Err(self.inconsistent(format!("move {from} to {to}")));
+        }
         self.heads.retain(|h| h != from);
         self.heads.push(to.to_string());
-        out.push(VersionChange::Update {
-            from: from.to_string(),
-            to: to.to_string(),
-        });
+        out.push(VersionChange::Update { from: from.to_string(), to: to.to_string() });
+        Ok(())
     }
 
     /// `update_to_step`: the version-table changes for one step.
@@ -154,12 +171,12 @@ impl HeadMaintainer {
                     && (downrevs.is_empty() || self.unmerge_to_revisions(map, *index)?.is_empty())
                 {
                     // Delete branch.
-                    self.delete(&id, &mut out);
+                    self.delete(&id, &mut out)?;
                 } else if *is_upgrade
                     && (downrevs.is_empty() || !downrevs.iter().any(|d| in_heads(self, d)))
                 {
                     // Create branch.
-                    self.insert(&id, &mut out);
+                    self.insert(&id, &mut out)?;
                 } else if *is_upgrade
                     && downrevs.len() > 1
                     && downrevs.iter().filter(|d| in_heads(self, d)).count() > 1
@@ -194,9 +211,9 @@ impl HeadMaintainer {
                         RevisionError::Other("merge with no parents in the version table".into())
                     })?;
                     for del in rest {
-                        self.delete(del, &mut out);
+                        self.delete(del, &mut out)?;
                     }
-                    self.update(last, &id, &mut out);
+                    self.update(last, &id, &mut out)?;
                 } else if !is_upgrade && self.contains(&id) && downrevs.len() > 1 {
                     // Unmerge branches.
                     let to_revisions = self.unmerge_to_revisions(map, *index)?;
@@ -204,9 +221,9 @@ impl HeadMaintainer {
                         .split_last()
                         .expect("non-empty: checked by delete-branch rule");
                     for ins in rest {
-                        self.insert(ins, &mut out);
+                        self.insert(ins, &mut out)?;
                     }
-                    self.update(&id, last, &mut out);
+                    self.update(&id, last, &mut out)?;
                 } else {
                     let down = if downrevs.len() == 1 {
                         downrevs[0].clone()
@@ -221,9 +238,9 @@ impl HeadMaintainer {
                         present[0].clone()
                     };
                     if *is_upgrade {
-                        self.update(&down, &id, &mut out);
+                        self.update(&down, &id, &mut out)?;
                     } else {
-                        self.update(&id, &down, &mut out);
+                        self.update(&id, &down, &mut out)?;
                     }
                 }
             }
@@ -236,23 +253,23 @@ impl HeadMaintainer {
                 let from_missing = from.iter().any(|f| !self.contains(f));
                 let to_missing = to.iter().any(|t| !self.contains(t));
                 if !is_upgrade && *branch_move {
-                    self.delete(&from[0], &mut out);
+                    self.delete(&from[0], &mut out)?;
                 } else if *is_upgrade && (*branch_move || from_missing) && to_missing {
-                    self.insert(&to[0], &mut out);
+                    self.insert(&to[0], &mut out)?;
                 } else if from.len() > 1 {
                     let (last, rest) = from.split_last().expect("len > 1");
                     for del in rest {
-                        self.delete(del, &mut out);
+                        self.delete(del, &mut out)?;
                     }
-                    self.update(last, &to[0], &mut out);
+                    self.update(last, &to[0], &mut out)?;
                 } else if to.len() > 1 {
                     let (last, rest) = to.split_last().expect("len > 1");
                     for ins in rest {
-                        self.insert(ins, &mut out);
+                        self.insert(ins, &mut out)?;
                     }
-                    self.update(&from[0], last, &mut out);
+                    self.update(&from[0], last, &mut out)?;
                 } else {
-                    self.update(&from[0], &to[0], &mut out);
+                    self.update(&from[0], &to[0], &mut out)?;
                 }
             }
         }

@@ -5,7 +5,7 @@ use super::{Catch, CliError, Output, Project};
 use crate::plan::{self, Step};
 use crate::script::EnvOptions;
 use crate::sql::version::VersionTable;
-use crate::sql::Dialect;
+use crate::sql::{Dialect, Statement};
 
 const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 
@@ -68,16 +68,26 @@ impl OfflineWriter<'_> {
             .sql(&format!("{};\n\n", sql.replace('\t', "    ").trim()));
     }
 
+    /// Writes rendered statements; an autocommit block on a transactional
+    /// dialect closes and reopens the surrounding transaction.
+    fn statements(&mut self, statements: &[Statement]) {
+        for statement in statements {
+            match statement {
+                Statement::Sql(sql) => self.statement(sql),
+                Statement::AutocommitBegin if self.context.transactional_ddl => self.statement("COMMIT"),
+                Statement::AutocommitEnd if self.context.transactional_ddl => self.statement("BEGIN"),
+                _ => {}
+            }
+        }
+    }
+
     fn comment(&mut self, text: &str) {
         self.out.sql(&format!("{text}\n\n"));
     }
 
     /// Runs the planned steps: BEGIN/COMMIT framing, the version table DDL
     /// whenever the table has no rows yet, each step's body and version changes.
-    fn write_steps(
-        &mut self,
-        project: &mut Project,
-        starting_heads: &[String],
+    fn write_steps(&mut self, starting_heads: &[String],
         steps: &[Step],
     ) -> Result<(), CliError> {
         let per_migration =
@@ -93,8 +103,14 @@ impl OfflineWriter<'_> {
             }
             self.out.log(MIGRATION_LOGGER, &step.log_line());
             self.comment(&step.sql_comment());
-            for sql in step_sql(project, step, self.context.dialect)? {
-                self.statement(&sql);
+            let ops = step_ops(step)?;
+            match crate::sql::render_ops(&ops, self.context.dialect, None) {
+                Ok(statements) => self.statements(&statements),
+                Err(error) => {
+                    let (emitted, error) = render_failure(error);
+                    self.statements(&emitted);
+                    return Err(error);
+                }
             }
             for change in &step.version_changes {
                 let sql = self
@@ -125,27 +141,22 @@ fn step_leaves_heads(before: bool, step: &Step) -> bool {
     count > 0
 }
 
-/// The SQL of one step's `upgrade()` / `downgrade()` body.
-fn step_sql(
-    _project: &mut Project,
-    step: &Step,
-    _dialect: Dialect,
-) -> Result<Vec<String>, CliError> {
+/// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
+fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
     let Some(path) = &step.path else {
         return Ok(Vec::new());
     };
-    crate::script::body_is_empty(path, step.direction == plan::Direction::Upgrade)
-        .map_err(CliError::Crash)
-        .and_then(|empty| {
-            if empty {
-                Ok(Vec::new())
-            } else {
-                Err(CliError::Failed(format!(
-                    "rendering migration bodies is not available yet ({})",
-                    path.display()
-                )))
-            }
-        })
+    let source = std::fs::read_to_string(path).map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
+    let migration = crate::ops::parse_migration(path, &source).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(if step.direction == plan::Direction::Upgrade { migration.upgrade } else { migration.downgrade })
+}
+
+/// Splits a renderer failure into the statements emitted before it and the error.
+fn render_failure(error: crate::sql::SqlError) -> (Vec<Statement>, CliError) {
+    match error {
+        crate::sql::SqlError::Failed { message, emitted } => (emitted, CliError::Failed(message)),
+        crate::sql::SqlError::Exception { exception, message, emitted } => (emitted, CliError::Crash(format!("{exception}: {message}"))),
+    }
 }
 
 /// Plans a run's steps from the revision map and the starting heads.
@@ -204,7 +215,7 @@ fn offline_run(
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
-    writer.write_steps(project, &heads, &steps)?;
+    writer.write_steps(&heads, &steps)?;
     if outer_transaction {
         writer.statement("COMMIT");
     }
