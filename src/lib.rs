@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod graph;
 pub mod plan;
 pub mod script;

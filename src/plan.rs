@@ -49,7 +49,11 @@ impl Step {
             Direction::Downgrade => "downgrade",
             Direction::Stamp => "stamp_revision",
         };
-        let head = format!("Running {verb} {} -> {}", self.from.join(", "), self.to.join(", "));
+        let head = format!(
+            "Running {verb} {} -> {}",
+            self.from.join(", "),
+            self.to.join(", ")
+        );
         match self.direction {
             Direction::Stamp => head,
             _ => format!("{head}, {}", self.doc),
@@ -63,6 +67,10 @@ impl Step {
             Direction::Downgrade => "downgrade",
             Direction::Stamp => "stamp_revision",
         };
-        format!("-- Running {verb} {} -> {}", self.from.join(", "), self.to.join(", "))
+        format!(
+            "-- Running {verb} {} -> {}",
+            self.from.join(", "),
+            self.to.join(", ")
+        )
     }
 }

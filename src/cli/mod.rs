@@ -1,2 +1,4 @@
 //! The command line (in progress).
-pub fn run() -> i32 { 0 }
+pub fn run() -> i32 {
+    0
+}

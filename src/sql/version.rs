@@ -12,7 +12,10 @@ pub struct VersionTable {
 
 impl Default for VersionTable {
     fn default() -> Self {
-        VersionTable { name: "alembic_version".to_string(), schema: None }
+        VersionTable {
+            name: "alembic_version".to_string(),
+            schema: None,
+        }
     }
 }
 
