@@ -38,6 +38,11 @@ pub fn current_heads(
 
 /// Creates the version table with Alembic's DDL unless it exists already.
 /// Returns whether it was created.
+///
+/// The statement is [`VersionTable::create_sql`] with its indentation as
+/// SQLAlchemy sends it online: a tab, where `--sql` output shows four
+/// spaces. SQLite keeps the text of a `CREATE TABLE` as sent, so this makes
+/// `sqlite_master` read exactly as in a database Python Alembic created.
 pub fn ensure_version_table(
     conn: &mut dyn Connection,
     table: &VersionTable,
@@ -45,7 +50,7 @@ pub fn ensure_version_table(
     if conn.table_exists(table.schema.as_deref(), &table.name)? {
         return Ok(false);
     }
-    conn.execute(&table.create_sql())?;
+    conn.execute(&table.create_sql().replace("\n    ", "\n\t"))?;
     Ok(true)
 }
 
