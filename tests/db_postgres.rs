@@ -309,3 +309,100 @@ fn unix_socket_directory_in_the_query() {
         vec![vec![Value::Integer(1)]]
     );
 }
+
+/// The version table of `alembic_version` in `schema`, described from the catalogue.
+fn describe_version_table(conn: &mut dyn Connection, schema: &str) -> Vec<String> {
+    let columns = texts(
+        conn,
+        &format!(
+            "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text \
+             FROM pg_attribute a WHERE a.attrelid = '{schema}.alembic_version'::regclass AND a.attnum > 0 \
+             ORDER BY a.attnum"
+        ),
+    );
+    let constraints = texts(
+        conn,
+        &format!(
+            "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = '{schema}.alembic_version'::regclass ORDER BY conname"
+        ),
+    );
+    columns.into_iter().chain(constraints).collect()
+}
+
+#[test]
+fn reads_and_writes_a_version_table_made_by_python_alembic() {
+    let Some(base) = server_url() else { return };
+    let schema = "t_python_legacy";
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/db/alembic_legacy_postgresql.sql"),
+    )
+    .unwrap();
+    let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
+    admin
+        .execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+    admin.execute(&dump.replace("__SCHEMA__", schema)).unwrap();
+
+    let url = with_query(&base, &format!("options=-csearch_path%3D{schema}"));
+    let mut conn = db::connect(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+    let table = VersionTable::default();
+    assert_eq!(heads(&mut *conn, &table), ["3c4d5e6f7081", "2b3c4d5e6f70"]);
+
+    // Downgrade the audit branch with a one-step run, then check the rows.
+    let mut step = upgrade("1a2b3c4d5e6f", Some("3c4d5e6f7081"), "audit branch");
+    step.direction = aurora::plan::Direction::Downgrade;
+    step.revision = Some("3c4d5e6f7081".to_string());
+    step.version_changes = vec![aurora::plan::VersionChange::Delete(
+        "3c4d5e6f7081".to_string(),
+    )];
+    let (log, result) = run(
+        &mut *conn,
+        &table,
+        &[step],
+        &[vec![sql("DROP TABLE audit_log")]],
+        RunOptions::default(),
+    );
+    result.unwrap();
+    assert_eq!(
+        log[2],
+        "Running downgrade 3c4d5e6f7081 -> 1a2b3c4d5e6f, audit branch"
+    );
+    assert_eq!(heads(&mut *conn, &table), ["2b3c4d5e6f70"]);
+    assert!(!has_table(&mut *conn, "audit_log"));
+}
+
+#[test]
+fn version_table_is_made_as_python_alembic_makes_it() {
+    let Some(mut conn) = fresh("ours_vs_python") else {
+        return;
+    };
+    let Some(base) = server_url() else { return };
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/db/alembic_legacy_postgresql.sql"),
+    )
+    .unwrap();
+    let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
+    admin
+        .execute("DROP SCHEMA IF EXISTS t_python_made CASCADE")
+        .unwrap();
+    admin
+        .execute(&dump.replace("__SCHEMA__", "t_python_made"))
+        .unwrap();
+
+    db::ensure_version_table(&mut *conn, &VersionTable::default()).unwrap();
+    let theirs = describe_version_table(&mut *admin, "t_python_made");
+    assert_eq!(
+        theirs,
+        [
+            "version_num character varying(32) true",
+            "alembic_version_pkc PRIMARY KEY (version_num)"
+        ]
+    );
+    assert_eq!(
+        describe_version_table(&mut *conn, "t_ours_vs_python"),
+        theirs
+    );
+}
