@@ -406,3 +406,43 @@ fn version_table_is_made_as_python_alembic_makes_it() {
         theirs
     );
 }
+
+/// A deferred constraint fails at `COMMIT`: that is the step's failure too.
+#[test]
+fn a_failing_commit_names_the_step() {
+    let Some(mut conn) = fresh("failing_commit") else {
+        return;
+    };
+    let table = VersionTable::default();
+    let steps = [upgrade("r1", None, "one")];
+    let bodies = [vec![
+        sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)"),
+        sql("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"),
+        sql("INSERT INTO child VALUES (42)"),
+    ]];
+    let (_, result) = run(
+        &mut *conn,
+        &table,
+        &steps,
+        &bodies,
+        RunOptions {
+            transaction_per_migration: true,
+            purge: false,
+        },
+    );
+    match result {
+        Err(RunError::Statement { step, error, .. }) => {
+            assert_eq!(step, "upgrade  -> r1");
+            assert!(
+                error
+                    .to_string()
+                    .contains("violates foreign key constraint"),
+                "{error}"
+            );
+            assert!(error.to_string().ends_with("[SQL: COMMIT]"), "{error}");
+        }
+        other => panic!("expected the commit to fail, got {other:?}"),
+    }
+    assert!(!has_table(&mut *conn, "parent"));
+    assert_eq!(heads(&mut *conn, &table), Vec::<String>::new());
+}

@@ -305,3 +305,39 @@ fn runs_on_a_file_database_persist() {
     assert_eq!(heads(&mut *again, &table), ["2b3c4d5e6f70"]);
     assert!(has_table(&mut *again, "account") && has_table(&mut *again, "audit_log"));
 }
+
+/// With foreign keys switched on by the migration, a deferred violation
+/// fails at `COMMIT`: the step fails, and its transaction is rolled back
+/// rather than left open.
+#[test]
+fn a_failing_commit_names_the_step_and_rolls_back() {
+    let mut conn = memory();
+    conn.execute("PRAGMA foreign_keys = ON").unwrap();
+    let table = VersionTable::default();
+    let steps = [upgrade("r1", None, "one"), upgrade("r2", Some("r1"), "two")];
+    let bodies = [
+        vec![sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")],
+        vec![
+            sql("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"),
+            sql("INSERT INTO child VALUES (42)"),
+        ],
+    ];
+    let (_, result) = run(&mut *conn, &table, &steps, &bodies, RunOptions::default());
+    match result {
+        Err(aurora::db::RunError::Statement { step, error, .. }) => {
+            assert_eq!(step, "upgrade r1 -> r2");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("FOREIGN KEY constraint failed"),
+                "{error}"
+            );
+        }
+        other => panic!("expected the commit to fail, got {other:?}"),
+    }
+    assert!(has_table(&mut *conn, "parent") && !has_table(&mut *conn, "child"));
+    assert_eq!(heads(&mut *conn, &table), ["r1"]);
+    // No transaction is left open: a new one can begin.
+    conn.begin().unwrap();
+    conn.rollback().unwrap();
+}
