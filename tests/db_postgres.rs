@@ -283,6 +283,11 @@ fn unknown_query_options_are_refused() {
         db::connect(&url).err().unwrap().to_string(),
         "invalid connection option \"frobnicate\""
     );
+    let url = DatabaseUrl::parse(&with_query(&base, "sslcert=/etc/client.crt")).unwrap();
+    assert_eq!(
+        db::connect(&url).err().unwrap().to_string(),
+        "connection option \"sslcert\" is not supported by aurora"
+    );
 }
 
 #[test]

@@ -46,6 +46,29 @@ const KNOWN_OPTIONS: &[&str] = &[
     "client_encoding",
 ];
 
+/// libpq options aurora cannot honour; refused rather than ignored, since
+/// ignoring them would change what the connection does (client
+/// certificates, Kerberos, ...).
+const UNSUPPORTED_OPTIONS: &[&str] = &[
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "krbsrvname",
+    "gsslib",
+    "gssencmode",
+    "service",
+    "passfile",
+    "hostaddr",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "channel_binding",
+    "replication",
+];
+
 impl PgConnection {
     pub(super) fn open(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
         let connect_error = |message: String| DbError::Connect {
@@ -59,6 +82,11 @@ impl PgConnection {
             .iter()
             .find(|(k, _)| !KNOWN_OPTIONS.contains(&k.as_str()))
         {
+            if UNSUPPORTED_OPTIONS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "connection option \"{key}\" is not supported by aurora"
+                )));
+            }
             return Err(invalid(format!("invalid connection option \"{key}\"")));
         }
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());

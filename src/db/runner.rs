@@ -35,7 +35,7 @@
 use std::fmt;
 
 use super::{apply_version_change, ensure_version_table, purge_version_table, Connection, DbError};
-use crate::plan::Step;
+use crate::plan::{Direction, Step};
 use crate::sql::version::VersionTable;
 use crate::sql::Dialect;
 
@@ -148,7 +148,8 @@ impl TxState {
 /// Logs Alembic's context lines (see [`context_log_lines`]), creates the
 /// version table when it is missing (or purges it), then for each step logs
 /// `Running upgrade a -> b, doc`, asks `render` for the step's statements,
-/// executes them and applies the step's version changes. `render` is handed
+/// executes them and applies the step's version changes. Stamp steps are not
+/// rendered: they only change the version table. `render` is handed
 /// the connection, inside the step's transaction, so it can reflect the live
 /// schema (SQLite batch mode); a renderer that must see the effect of its own
 /// earlier statements may execute those itself through it and return the rest.
@@ -215,10 +216,15 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
             .sql_comment()
             .trim_start_matches("-- Running ")
             .to_string();
-        let statements = render(step, conn).map_err(|error| RunError::Render {
-            step: name.clone(),
-            error,
-        })?;
+        // A stamp runs no revision body: only its version changes.
+        let statements = if step.direction == Direction::Stamp {
+            Vec::new()
+        } else {
+            render(step, conn).map_err(|error| RunError::Render {
+                step: name.clone(),
+                error,
+            })?
+        };
         for statement in &statements {
             match statement {
                 RunStatement::Sql(sql) => {

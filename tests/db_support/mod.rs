@@ -433,7 +433,7 @@ pub fn purge_option_empties_the_table(conn: &mut dyn Connection) {
         conn,
         &table,
         &[stamp],
-        &[vec![]],
+        &[], // A stamp is never rendered: rendering it would index past the end.
         RunOptions {
             transaction_per_migration: false,
             purge: true,
