@@ -6,13 +6,15 @@
 #
 # Start makes a fresh cluster in a temporary folder owned by the `postgres`
 # user (initdb refuses to run as root), listening on 127.0.0.1 on a free port
-# with password authentication, and creates the database `aurora_test`.
+# with password authentication and TLS, and creates the database `aurora_test`.
 # It writes the settings to $AURORA_PG_ENV (default /tmp/aurora-postgres.env),
 # a file to `source`:
 #
 #   export AURORA_TEST_POSTGRES_URL=postgresql://postgres:...@127.0.0.1:PORT/aurora_test
 #   export AURORA_TEST_POSTGRES_PID=...
-#   export AURORA_TEST_POSTGRES_DIR=...
+#   export AURORA_TEST_POSTGRES_DIR=...        (its socket directory too)
+#   export AURORA_TEST_POSTGRES_ROOT_CERT=...  (the server's self-signed certificate,
+#                                               issued to `localhost` only)
 #
 # On a machine without the server binaries or the `postgres` user, they are
 # installed from Debian's packages first (needs root and the package registry).
@@ -111,12 +113,30 @@ start() {
         { cat "$dir/initdb.log" >&2; exit 1; }
     rm -f "$dir/pwfile"
 
+    # TLS with a self-signed certificate for the name `localhost` only, so
+    # tests can check sslmode=require, verify-ca and verify-full for real.
+    if ! command -v openssl >/dev/null 2>&1; then
+        if [[ $(id -u) -eq 0 ]]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+        else
+            log "openssl is missing: cannot make the test server's certificate"
+            exit 1
+        fi
+    fi
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost" -keyout "$dir/data/server.key" -out "$dir/data/server.crt" \
+        >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+    chmod 600 "$dir/data/server.key"
+    cp "$dir/data/server.crt" "$dir/root.crt"
+    chmod 644 "$dir/root.crt"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
+
     local port pid=""
     for _ in 1 2 3 4 5; do
         port=$(free_port)
         # fsync off: a throwaway server for tests needs no durability.
         if as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c ssl=on" \
             start >/dev/null 2>&1; then
             pid=$(head -n 1 "$dir/data/postmaster.pid")
             break
@@ -136,6 +156,7 @@ start() {
 export AURORA_TEST_POSTGRES_URL=$url
 export AURORA_TEST_POSTGRES_PID=$pid
 export AURORA_TEST_POSTGRES_DIR=$dir
+export AURORA_TEST_POSTGRES_ROOT_CERT=$dir/root.crt
 EOF
     cat "$ENV_FILE"
     log "PostgreSQL $PG_VERSION running, pid $pid, port $port; settings in $ENV_FILE"
