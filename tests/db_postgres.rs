@@ -203,6 +203,27 @@ fn values_come_back_typed() {
 }
 
 #[test]
+fn query_reads_settings_and_catalogue_types() {
+    let Some(mut conn) = fresh("settings") else {
+        return;
+    };
+    // The search path set through the URL's `options`.
+    assert_eq!(texts(&mut *conn, "SHOW search_path"), ["t_settings"]);
+    conn.execute("CREATE TABLE t (id INTEGER)").unwrap();
+    let rows = conn
+        .query("SELECT relname, relnatts, relhasindex FROM pg_class WHERE relname = 't' AND relnamespace = 't_settings'::regnamespace")
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![
+            Value::Text("t".to_string()),
+            Value::Integer(1),
+            Value::Integer(0)
+        ]]
+    );
+}
+
+#[test]
 fn execute_counts_changed_rows() {
     let Some(mut conn) = fresh("counts") else {
         return;

@@ -23,6 +23,30 @@
 //!   the step's SQL from a callback, then its version changes.
 //!   See [`RunStatement`] for autocommit blocks.
 //!
+//! # For the integrator
+//!
+//! - `upgrade`/`downgrade`/`stamp`: connect, read [`current_heads`] to plan,
+//!   then [`run_online`] with a render callback returning the step's
+//!   statements (the same text as `--sql`, minus the version-table lines,
+//!   which the runner applies itself from `Step::version_changes`).
+//! - `current`: log [`context_log_lines`], then [`current_heads`].
+//! - Log lines go to the `log` callback without the
+//!   `INFO  [alembic.runtime.migration] ` prefix; the CLI adds it.
+//! - Offline output shows SQLAlchemy's DDL indentation (a tab) as four
+//!   spaces; online SQLAlchemy sends the tab, and SQLite stores `CREATE
+//!   TABLE` text verbatim in `sqlite_master`. [`ensure_version_table`] sends
+//!   the tab; a renderer that wants `sqlite_master` byte-identical to
+//!   Python Alembic's must do the same for its `CREATE TABLE`s online.
+//! - [`Value`] maps one-to-one onto `sql::Value`'s variants.
+//!
+//! # Testing against PostgreSQL
+//!
+//! `scripts/start-postgres.sh` starts a throwaway PostgreSQL 15 (installing
+//! it from Debian's packages where missing) and writes
+//! `/tmp/aurora-postgres.env` with `AURORA_TEST_POSTGRES_URL`; `--stop`
+//! stops it by its pid. The `tests/db_postgres.rs` tests read that variable,
+//! fail when it is missing under `CI=true`, and otherwise say they did not run.
+//!
 //! # Errors
 //!
 //! [`DbError`] for connections, statements and the version table;
