@@ -341,3 +341,23 @@ fn a_failing_commit_names_the_step_and_rolls_back() {
     conn.begin().unwrap();
     conn.rollback().unwrap();
 }
+
+/// One statement per call, as Python's sqlite3 allows: a second one is an
+/// error, not silently dropped. Trailing `;`, blanks and comments are fine.
+#[test]
+fn one_statement_at_a_time() {
+    let mut conn = memory();
+    let err = conn
+        .execute("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "You can only execute one statement at a time.\n[SQL: CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)]"
+    );
+    assert!(!conn.table_exists(None, "a").unwrap());
+    conn.execute("CREATE TABLE a (x INTEGER);  -- done\n")
+        .unwrap();
+    assert!(conn.table_exists(None, "a").unwrap());
+    assert_eq!(conn.execute("  -- nothing\n").unwrap(), 0);
+    assert!(conn.query("SELECT 1; SELECT 2").is_err());
+}

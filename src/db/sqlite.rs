@@ -55,6 +55,27 @@ fn to_value(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// Prepares the one statement in `sql` (`None` when there is only
+/// whitespace and comments). More than one is refused, as Python's sqlite3
+/// refuses it, rather than silently running only the first.
+fn single_statement<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+) -> Result<Option<rusqlite::Statement<'c>>, DbError> {
+    let error = |message: String| DbError::Statement {
+        sql: sql.to_string(),
+        message,
+    };
+    let mut batch = rusqlite::Batch::new(conn, sql);
+    let first = batch.next().map_err(|e| error(e.to_string()))?;
+    if first.is_some() && !matches!(batch.next(), Ok(None)) {
+        return Err(error(
+            "You can only execute one statement at a time.".to_string(),
+        ));
+    }
+    Ok(first)
+}
+
 /// Whether a statement is one whose changed rows `changes()` counts.
 fn changes_rows(sql: &str) -> bool {
     let first = sql
@@ -73,10 +94,9 @@ impl Connection for SqliteConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .map_err(|e| Self::statement_error(sql, e))?;
+        let Some(mut stmt) = single_statement(&self.conn, sql)? else {
+            return Ok(0);
+        };
         // Stepping through the rows runs the statement whether or not it
         // returns any (`INSERT ... RETURNING`, or a `SELECT` in a data migration).
         let mut rows = stmt.raw_query();
@@ -97,10 +117,9 @@ impl Connection for SqliteConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .map_err(|e| Self::statement_error(sql, e))?;
+        let Some(mut stmt) = single_statement(&self.conn, sql)? else {
+            return Ok(Vec::new());
+        };
         let width = stmt.column_count();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
