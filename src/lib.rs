@@ -21,6 +21,7 @@ pub mod authoring;
 pub mod autogen;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod graph;
 pub mod ops;
 pub mod plan;
