@@ -114,7 +114,11 @@ impl HeadMaintainer {
     }
 
     fn inconsistent(&self, what: String) -> RevisionError {
-        let heads = if self.heads.is_empty() { "none".to_string() } else { self.heads.join(", ") };
+        let heads = if self.heads.is_empty() {
+            "none".to_string()
+        } else {
+            self.heads.join(", ")
+        };
         RevisionError::Broken(format!(
             "cannot {what}: the version table would not match the revision graph (current heads: {heads}); \
              check the down_revision and depends_on of the revisions involved"
@@ -139,13 +143,21 @@ impl HeadMaintainer {
         Ok(())
     }
 
-    fn update(&mut self, from: &str, to: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+    fn update(
+        &mut self,
+        from: &str,
+        to: &str,
+        out: &mut Vec<VersionChange>,
+    ) -> Result<(), RevisionError> {
         if self.contains(to) || !self.contains(from) {
             return Err(self.inconsistent(format!("move {from} to {to}")));
         }
         self.heads.retain(|h| h != from);
         self.heads.push(to.to_string());
-        out.push(VersionChange::Update { from: from.to_string(), to: to.to_string() });
+        out.push(VersionChange::Update {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
         Ok(())
     }
 

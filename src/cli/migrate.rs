@@ -74,8 +74,12 @@ impl OfflineWriter<'_> {
         for statement in statements {
             match statement {
                 Statement::Sql(sql) => self.statement(sql),
-                Statement::AutocommitBegin if self.context.transactional_ddl => self.statement("COMMIT"),
-                Statement::AutocommitEnd if self.context.transactional_ddl => self.statement("BEGIN"),
+                Statement::AutocommitBegin if self.context.transactional_ddl => {
+                    self.statement("COMMIT")
+                }
+                Statement::AutocommitEnd if self.context.transactional_ddl => {
+                    self.statement("BEGIN")
+                }
                 _ => {}
             }
         }
@@ -87,9 +91,7 @@ impl OfflineWriter<'_> {
 
     /// Runs the planned steps: BEGIN/COMMIT framing, the version table DDL
     /// whenever the table has no rows yet, each step's body and version changes.
-    fn write_steps(&mut self, starting_heads: &[String],
-        steps: &[Step],
-    ) -> Result<(), CliError> {
+    fn write_steps(&mut self, starting_heads: &[String], steps: &[Step]) -> Result<(), CliError> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
         let mut has_heads = !starting_heads.is_empty();
@@ -146,21 +148,32 @@ fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
     let Some(path) = &step.path else {
         return Ok(Vec::new());
     };
-    let source = std::fs::read_to_string(path).map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
-    let migration = crate::ops::parse_migration(path, &source).map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok(if step.direction == plan::Direction::Upgrade { migration.upgrade } else { migration.downgrade })
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
+    let migration =
+        crate::ops::parse_migration(path, &source).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(if step.direction == plan::Direction::Upgrade {
+        migration.upgrade
+    } else {
+        migration.downgrade
+    })
 }
 
 /// Splits a renderer failure into the statements emitted before it and the error.
 fn render_failure(error: crate::sql::SqlError) -> (Vec<Statement>, CliError) {
     match error {
         crate::sql::SqlError::Failed { message, emitted } => (emitted, CliError::Failed(message)),
-        crate::sql::SqlError::Exception { exception, message, emitted } => (emitted, CliError::Crash(format!("{exception}: {message}"))),
+        crate::sql::SqlError::Exception {
+            exception,
+            message,
+            emitted,
+        } => (emitted, CliError::Crash(format!("{exception}: {message}"))),
     }
 }
 
 /// Plans a run's steps from the revision map and the starting heads.
-type PlanSteps<'a> = dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError> + 'a;
+type PlanSteps<'a> =
+    dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError> + 'a;
 
 /// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
 /// dialect has transactional DDL, the steps, `COMMIT;`.
@@ -264,7 +277,7 @@ pub fn upgrade(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, false)
 }
 
 /// `alembic downgrade`.
@@ -302,7 +315,7 @@ pub fn downgrade(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, false)
 }
 
 /// `alembic stamp`.
@@ -355,17 +368,47 @@ pub fn stamp(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, purge)
 }
 
 /// `alembic current`.
 pub fn current(
     project: &mut Project,
     out: &mut Output,
-    _verbose: bool,
-    _check_heads: bool,
+    verbose: bool,
+    check_heads: bool,
 ) -> Result<(), CliError> {
-    let _ = database_heads(project, out)?;
+    let catch = Catch::default();
+    let (mut conn, context) = connect(project, out)?;
+    let heads =
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    if verbose {
+        out.print(&format!("Current revision(s) for {}:", context.url));
+    }
+    let map = project.map(&catch)?;
+    if check_heads {
+        let mut db_heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+        let mut script_heads: Vec<&str> = map.heads.iter().map(|&h| map.id(h)).collect();
+        db_heads.sort();
+        db_heads.dedup();
+        script_heads.sort();
+        script_heads.dedup();
+        if db_heads != script_heads {
+            return Err(CliError::failed("Database is not on all head revisions"));
+        }
+    }
+    let currents = map.all_current(&heads).map_err(|e| catch.word(e))?;
+    for rev in currents {
+        out.print(&super::format::cmd_format(
+            map,
+            rev,
+            verbose,
+            super::format::LineOptions {
+                tree_indicators: true,
+                ..Default::default()
+            },
+        ));
+    }
     Ok(())
 }
 
@@ -378,17 +421,122 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
         writer.statement(&create);
         return Ok(());
     }
-    online_unavailable()
+    let (mut conn, context) = connect(project, out)?;
+    crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    Ok(())
 }
 
-/// The revisions recorded in the database's version table.
-pub fn database_heads(project: &mut Project, _out: &mut Output) -> Result<Vec<String>, CliError> {
-    let _ = run_context(project)?;
-    online_unavailable().map(|_| Vec::new())
+/// The revisions recorded in the database's version table (never creates it).
+pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
+    let (mut conn, context) = connect(project, out)?;
+    crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)
 }
 
-fn online_unavailable() -> Result<(), CliError> {
-    Err(CliError::failed(
-        "online migrations are not available in this build of aurora yet; use --sql",
-    ))
+/// Opens the database and logs Alembic's context lines.
+fn connect(
+    project: &mut Project,
+    out: &mut Output,
+) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
+    let mut context = run_context(project)?;
+    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
+        .map_err(db_failure)?;
+    context.url = url.masked();
+    let conn = crate::db::connect(&url).map_err(db_failure)?;
+    for line in crate::db::context_log_lines(context.dialect) {
+        out.log(MIGRATION_LOGGER, &line);
+    }
+    Ok((conn, context))
+}
+
+/// Database errors: Alembic's own row-count checks are `FAILED:` lines;
+/// everything else is a driver exception in Python (exit status 1).
+fn db_failure(error: crate::db::DbError) -> CliError {
+    match error {
+        crate::db::DbError::UpdateRowCount { .. } | crate::db::DbError::DeleteRowCount { .. } => {
+            CliError::Failed(error.to_string())
+        }
+        other => CliError::Crash(other.to_string()),
+    }
+}
+
+/// Lets the SQL renderer read the live schema through a connection (SQLite batch mode).
+struct ConnectionReflector<'a>(&'a mut dyn crate::db::Connection);
+
+impl crate::sql::Reflector for ConnectionReflector<'_> {
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, String> {
+        let rows = self.0.query(sql).map_err(|e| e.to_string())?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| match v {
+                        crate::db::Value::Null => crate::sql::Value::Null,
+                        crate::db::Value::Integer(i) => crate::sql::Value::Integer(i),
+                        crate::db::Value::Real(r) => crate::sql::Value::Real(r),
+                        crate::db::Value::Text(t) => crate::sql::Value::Text(t),
+                        crate::db::Value::Blob(b) => crate::sql::Value::Blob(b),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+/// Runs planned steps against the database: each revision's body and its
+/// version-table change in one transaction.
+fn online_run(
+    project: &mut Project,
+    out: &mut Output,
+    plan_steps: &PlanSteps<'_>,
+    purge: bool,
+) -> Result<(), CliError> {
+    let (mut conn, context) = connect(project, out)?;
+    let catch = Catch::default();
+    let heads = if purge {
+        Vec::new()
+    } else {
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?
+    };
+    let steps = {
+        let map = project.map(&catch)?;
+        plan_steps(map, &heads)?
+    };
+    let options = crate::db::RunOptions {
+        transaction_per_migration: context.transaction_per_migration,
+        purge,
+    };
+    let dialect = context.dialect;
+    let mut render = |step: &Step,
+                      conn: &mut dyn crate::db::Connection|
+     -> Result<Vec<crate::db::RunStatement>, CliError> {
+        let ops = step_ops(step)?;
+        let mut reflector = ConnectionReflector(conn);
+        let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
+            .map_err(|e| render_failure(e).1)?;
+        Ok(statements
+            .into_iter()
+            .map(|s| match s {
+                Statement::Sql(sql) => crate::db::RunStatement::Sql(sql),
+                Statement::AutocommitBegin => crate::db::RunStatement::AutocommitBegin,
+                Statement::AutocommitEnd => crate::db::RunStatement::AutocommitEnd,
+            })
+            .collect())
+    };
+    let mut log = |line: &str| out.log(MIGRATION_LOGGER, line);
+    let result = crate::db::run_online(
+        conn.as_mut(),
+        &context.version_table,
+        &steps,
+        &options,
+        &mut render,
+        &mut log,
+    );
+    match result {
+        Ok(()) => Ok(()),
+        Err(crate::db::RunError::Render { error, .. }) => Err(error),
+        Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
+            "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
+        ))),
+        Err(crate::db::RunError::Db(error)) => Err(db_failure(error)),
+    }
 }
