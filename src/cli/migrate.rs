@@ -427,9 +427,15 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
 }
 
 /// The revisions recorded in the database's version table (never creates it).
+/// Like Alembic's environment for `show current` and `history -i`, a missing
+/// table is created (only `current` leaves the database untouched).
 pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
     let (mut conn, context) = connect(project, out)?;
-    crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)
+    let heads = crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    if heads.is_empty() {
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    }
+    Ok(heads)
 }
 
 /// Opens the database and logs Alembic's context lines.
@@ -497,6 +503,12 @@ fn online_run(
     } else {
         crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?
     };
+    // Alembic creates a missing version table before planning; without
+    // transactional DDL (SQLite) that creation is committed at once and
+    // survives a planning error.
+    if (heads.is_empty() || purge) && !context.transactional_ddl {
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    }
     let steps = {
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
