@@ -1113,8 +1113,8 @@ impl RevisionMap {
             match t {
                 Some(i) => targets.push(i),
                 None => {
-                    return Err(RevisionError::Other(
-                        "upgrade target resolved to base".to_string(),
+                    return Err(RevisionError::Broken(
+                        "the upgrade target walks past the end of the history".to_string(),
                     ))
                 }
             }

@@ -335,12 +335,14 @@ impl HeadMaintainer {
     }
 }
 
+/// One revision step; the second value is the version-table error Alembic
+/// would hit after running this step's body, if any.
 fn revision_step(
     map: &RevisionMap,
     index: usize,
     is_upgrade: bool,
     heads: &mut HeadMaintainer,
-) -> Result<Step, RevisionError> {
+) -> Result<(Step, Option<RevisionError>), RevisionError> {
     let rev = map.get(index);
     let versioned_down: Vec<String> = rev.script.down_revision.clone();
     let (from, to) = if is_upgrade {
@@ -348,8 +350,12 @@ fn revision_step(
     } else {
         (vec![rev.id().to_string()], versioned_down)
     };
-    let version_changes = heads.update_to_step(map, &StepKind::Revision { index, is_upgrade })?;
-    Ok(Step {
+    let (version_changes, failure) =
+        match heads.update_to_step(map, &StepKind::Revision { index, is_upgrade }) {
+            Ok(changes) => (changes, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+    let step = Step {
         direction: if is_upgrade {
             Direction::Upgrade
         } else {
@@ -361,7 +367,48 @@ fn revision_step(
         path: Some(rev.script.path.clone()),
         doc: rev.script.doc().to_string(),
         version_changes,
-    })
+    };
+    Ok((step, failure))
+}
+
+/// The steps of a run. When `failure` is set, the last step is the one whose
+/// version-table change Alembic cannot make: its body runs (offline: is
+/// printed), then the run stops with that error.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub failure: Option<RevisionError>,
+}
+
+impl Plan {
+    fn build(
+        map: &RevisionMap,
+        revisions: Vec<usize>,
+        is_upgrade: bool,
+        current_heads: &[String],
+    ) -> Result<Plan, RevisionError> {
+        let mut heads = HeadMaintainer::new(current_heads);
+        let mut steps = Vec::with_capacity(revisions.len());
+        for r in revisions {
+            let (step, failure) = revision_step(map, r, is_upgrade, &mut heads)?;
+            steps.push(step);
+            if failure.is_some() {
+                return Ok(Plan { steps, failure });
+            }
+        }
+        Ok(Plan {
+            steps,
+            failure: None,
+        })
+    }
+
+    /// A plan that cannot fail part-way.
+    pub fn complete(steps: Vec<Step>) -> Plan {
+        Plan {
+            steps,
+            failure: None,
+        }
+    }
 }
 
 /// The revisions `upgrade destination` applies from `current_heads`, in order
@@ -370,7 +417,7 @@ pub fn upgrade(
     map: &RevisionMap,
     destination: &str,
     current_heads: &[String],
-) -> Result<Vec<Step>, RevisionError> {
+) -> Result<Plan, RevisionError> {
     let options = IterateOptions {
         implicit_base: true,
         assert_relative_length: true,
@@ -379,11 +426,7 @@ pub fn upgrade(
     let mut revisions =
         map.iterate_revisions(&[destination.to_string()], current_heads, options)?;
     revisions.reverse();
-    let mut heads = HeadMaintainer::new(current_heads);
-    revisions
-        .into_iter()
-        .map(|r| revision_step(map, r, true, &mut heads))
-        .collect()
+    Plan::build(map, revisions, true, current_heads)
 }
 
 /// The revisions `downgrade destination` unapplies, in order (`_downgrade_revs`).
@@ -391,18 +434,14 @@ pub fn downgrade(
     map: &RevisionMap,
     destination: &str,
     current_heads: &[String],
-) -> Result<Vec<Step>, RevisionError> {
+) -> Result<Plan, RevisionError> {
     let options = IterateOptions {
         select_for_downgrade: true,
         assert_relative_length: true,
         ..Default::default()
     };
     let revisions = map.iterate_revisions(current_heads, &[destination.to_string()], options)?;
-    let mut heads = HeadMaintainer::new(current_heads);
-    revisions
-        .into_iter()
-        .map(|r| revision_step(map, r, false, &mut heads))
-        .collect()
+    Plan::build(map, revisions, false, current_heads)
 }
 
 /// The stamp steps that move `current_heads` to `destinations` (`_stamp_revs`).

@@ -173,7 +173,7 @@ fn render_failure(error: crate::sql::SqlError) -> (Vec<Statement>, CliError) {
 
 /// Plans a run's steps from the revision map and the starting heads.
 type PlanSteps<'a> =
-    dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError> + 'a;
+    dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<plan::Plan, CliError> + 'a;
 
 /// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
 /// dialect has transactional DDL, the steps, `COMMIT;`.
@@ -224,11 +224,14 @@ fn offline_run(
             heads
         }
     };
-    let steps = {
+    let plan = {
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
-    writer.write_steps(&heads, &steps)?;
+    writer.write_steps(&heads, &plan.steps)?;
+    if let Some(failure) = plan.failure {
+        return Err(catch.word(failure));
+    }
     if outer_transaction {
         writer.statement("COMMIT");
     }
@@ -355,7 +358,9 @@ pub fn stamp(
             ),
             ..Default::default()
         };
-        plan::stamp(map, &destinations, heads).map_err(|e| catch.word(e))
+        plan::stamp(map, &destinations, heads)
+            .map(plan::Plan::complete)
+            .map_err(|e| catch.word(e))
     };
     if sql {
         if purge {
@@ -431,9 +436,11 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
 /// table is created (only `current` leaves the database untouched).
 pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
     let (mut conn, context) = connect(project, out)?;
-    let heads = crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    let heads =
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
     if heads.is_empty() {
-        crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
+            .map_err(db_failure)?;
     }
     Ok(heads)
 }
@@ -507,12 +514,21 @@ fn online_run(
     // transactional DDL (SQLite) that creation is committed at once and
     // survives a planning error.
     if (heads.is_empty() || purge) && !context.transactional_ddl {
-        crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
+            .map_err(db_failure)?;
     }
-    let steps = {
+    let plan = {
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
+    // A step whose version change cannot be made is not run at all: aurora
+    // never leaves a revision's body applied without its version row.
+    let runnable = if plan.failure.is_some() {
+        plan.steps.len() - 1
+    } else {
+        plan.steps.len()
+    };
+    let steps = &plan.steps[..runnable];
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
         purge,
@@ -538,13 +554,16 @@ fn online_run(
     let result = crate::db::run_online(
         conn.as_mut(),
         &context.version_table,
-        &steps,
+        steps,
         &options,
         &mut render,
         &mut log,
     );
     match result {
-        Ok(()) => Ok(()),
+        Ok(()) => match plan.failure {
+            Some(failure) => Err(catch.word(failure)),
+            None => Ok(()),
+        },
         Err(crate::db::RunError::Render { error, .. }) => Err(error),
         Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
             "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
