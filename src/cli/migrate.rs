@@ -450,14 +450,20 @@ fn connect(
     project: &mut Project,
     out: &mut Output,
 ) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
+    let (conn, context) = open_database(project)?;
+    for line in crate::db::context_log_lines(context.dialect) {
+        out.log(MIGRATION_LOGGER, &line);
+    }
+    Ok((conn, context))
+}
+
+/// Opens the database without logging (the online runner logs the context itself).
+fn open_database(project: &mut Project) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
     let mut context = run_context(project)?;
     let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
         .map_err(db_failure)?;
     context.url = url.masked();
     let conn = crate::db::connect(&url).map_err(db_failure)?;
-    for line in crate::db::context_log_lines(context.dialect) {
-        out.log(MIGRATION_LOGGER, &line);
-    }
     Ok((conn, context))
 }
 
@@ -503,7 +509,7 @@ fn online_run(
     plan_steps: &PlanSteps<'_>,
     purge: bool,
 ) -> Result<(), CliError> {
-    let (mut conn, context) = connect(project, out)?;
+    let (mut conn, context) = open_database(project)?;
     let catch = Catch::default();
     let heads = if purge {
         Vec::new()
