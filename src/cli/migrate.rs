@@ -458,7 +458,9 @@ fn connect(
 }
 
 /// Opens the database without logging (the online runner logs the context itself).
-fn open_database(project: &mut Project) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
+fn open_database(
+    project: &mut Project,
+) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
     let mut context = run_context(project)?;
     let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
         .map_err(db_failure)?;
