@@ -94,22 +94,21 @@ impl OfflineWriter<'_> {
     fn write_steps(&mut self, starting_heads: &[String], steps: &[Step]) -> Result<(), CliError> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
-        let mut has_heads = !starting_heads.is_empty();
-        for step in steps {
+        let mut head_count = starting_heads.len() as i64;
+        let rendered = render_offline(steps, self.context.dialect);
+        for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
                 self.statement("BEGIN");
             }
-            if !has_heads {
+            if head_count <= 0 {
                 let create = self.context.version_table.create_sql();
                 self.statement(&create);
             }
             self.out.log(MIGRATION_LOGGER, &step.log_line());
             self.comment(&step.sql_comment());
-            let ops = step_ops(step)?;
-            match crate::sql::render_ops(&ops, self.context.dialect, None) {
+            match bodies {
                 Ok(statements) => self.statements(&statements),
-                Err(error) => {
-                    let (emitted, error) = render_failure(error);
+                Err((emitted, error)) => {
                     self.statements(&emitted);
                     return Err(error);
                 }
@@ -120,8 +119,12 @@ impl OfflineWriter<'_> {
                     .version_table
                     .change_sql(change, self.context.dialect);
                 self.statement(&sql);
+                match change {
+                    plan::VersionChange::Insert(_) => head_count += 1,
+                    plan::VersionChange::Delete(_) => head_count -= 1,
+                    plan::VersionChange::Update { .. } => {}
+                }
             }
-            has_heads = step_leaves_heads(has_heads, step);
             if per_migration {
                 self.statement("COMMIT");
             }
@@ -130,17 +133,44 @@ impl OfflineWriter<'_> {
     }
 }
 
-/// Whether the version table has rows after a step.
-fn step_leaves_heads(before: bool, step: &Step) -> bool {
-    let mut count: i64 = if before { 1 } else { 0 };
-    for change in &step.version_changes {
-        match change {
-            plan::VersionChange::Insert(_) => count += 1,
-            plan::VersionChange::Delete(_) => count -= 1,
-            plan::VersionChange::Update { .. } => count = count.max(1),
-        }
+/// A step's rendered body, or the statements emitted before its failure and the failure.
+type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
+
+fn render_step_offline(step: &Step, dialect: Dialect) -> RenderedBody {
+    let ops = step_ops(step).map_err(|e| (Vec::new(), e))?;
+    crate::sql::render_ops(&ops, dialect, None).map_err(render_failure)
+}
+
+/// Parses and renders every step's body, on a few threads when there are
+/// many: offline rendering needs no database, so steps are independent.
+fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if workers <= 1 || steps.len() < 32 {
+        return steps
+            .iter()
+            .map(|s| render_step_offline(s, dialect))
+            .collect();
     }
-    count > 0
+    let chunk = steps.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = steps
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| render_step_offline(s, dialect))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render thread panicked"))
+            .collect()
+    })
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
