@@ -588,7 +588,17 @@ fn online_run(
             })
             .collect())
     };
-    let mut log = |line: &str| out.log(MIGRATION_LOGGER, line);
+    // A long run on a terminal also shows a progress bar under the log lines.
+    let show_progress = out.wants_progress() && steps.len() >= 20;
+    let total = steps.len();
+    let mut done = 0usize;
+    let mut log = |line: &str| {
+        out.log(MIGRATION_LOGGER, line);
+        if show_progress && line.starts_with("Running ") {
+            out.progress(done, total);
+            done += 1;
+        }
+    };
     let result = crate::db::run_online(
         conn.as_mut(),
         &context.version_table,
