@@ -3,6 +3,7 @@
 //! Alembic would crash with a traceback, a clear message on stderr (exit 1).
 
 mod args;
+mod authoring;
 mod format;
 mod history;
 mod migrate;
@@ -168,6 +169,14 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
     if let Command::ListTemplates = command {
         return history::list_templates(out);
     }
+    if let Command::Init {
+        template,
+        package,
+        directory,
+    } = command
+    {
+        return authoring::init(cli, &cwd, out, directory, template, *package);
+    }
     let mut project = Project::open(cli, &cwd)?;
     match command {
         Command::Heads {
@@ -207,6 +216,47 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             check_heads,
         } => migrate::current(&mut project, out, *verbose, *check_heads),
         Command::EnsureVersion { sql } => migrate::ensure_version(&mut project, out, *sql),
+        Command::Revision {
+            message,
+            autogenerate,
+            sql,
+            head,
+            splice,
+            branch_label,
+            version_path,
+            rev_id,
+            depends_on,
+        } => {
+            let args = authoring::RevisionArgs {
+                message: message.clone(),
+                autogenerate: *autogenerate,
+                sql: *sql,
+                head: head.clone(),
+                splice: *splice,
+                branch_label: branch_label.clone(),
+                version_path: version_path.clone(),
+                rev_id: rev_id.clone(),
+                depends_on: depends_on.clone(),
+            };
+            authoring::revision(&mut project, out, &args).map(drop)
+        }
+        Command::Merge {
+            message,
+            branch_label,
+            rev_id,
+            splice,
+            revisions,
+        } => authoring::merge(
+            &mut project,
+            out,
+            revisions,
+            message.as_deref(),
+            branch_label.as_deref(),
+            rev_id.as_deref(),
+            *splice,
+        )
+        .map(drop),
+        Command::Edit { rev } => authoring::edit(&mut project, out, rev),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
             command_name(other)
