@@ -237,14 +237,12 @@ impl RevisionMap {
                             deps.push(d)
                         }
                     }
-                    None => {
-                        return Err(RevisionError::Broken(format!(
+                    None => return Err(RevisionError::Broken(format!(
                         "Dependency {dep} referenced from {} is not present (depends_on in {}); \
                              fix the depends_on entry or restore the missing revision file",
                         revisions[i].id(),
                         revisions[i].script.path.display()
-                    )))
-                    }
+                    ))),
                 }
             }
             for &p in &down {
@@ -446,11 +444,7 @@ impl RevisionMap {
     }
 
     /// Alembic's `_iterate_related_revisions` visiting order (a stack).
-    fn dfs_order<'a>(
-        &'a self,
-        start: &[usize],
-        next: impl Fn(&'a Revision) -> &'a [usize],
-    ) -> Vec<usize> {
+    fn dfs_order<'a>(&'a self, start: &[usize], next: impl Fn(&'a Revision) -> &'a [usize]) -> Vec<usize> {
         let mut seen = vec![false; self.revisions.len()];
         let mut out = Vec::new();
         let mut todo = Vec::new();
@@ -1304,11 +1298,7 @@ impl RevisionMap {
 
     /// `_topological_sort`: emits revisions from the heads down, always
     /// finishing a head whose ancestors no other pending head needs first.
-    pub fn topological_sort(
-        &self,
-        revisions: &[usize],
-        heads: &[usize],
-    ) -> Result<Vec<usize>, RevisionError> {
+    pub fn topological_sort(&self, revisions: &[usize], heads: &[usize]) -> Result<Vec<usize>, RevisionError> {
         let n = self.revisions.len();
         let mut todo = vec![false; n];
         let mut remaining = 0usize;
@@ -1346,12 +1336,8 @@ impl RevisionMap {
                 todo[candidate] = false;
             }
             let rev = &self.revisions[candidate];
-            let heads_to_add: Vec<usize> = rev
-                .normalized_down
-                .iter()
-                .copied()
-                .filter(|&r| todo[r] && !current_heads.contains(&r))
-                .collect();
+            let heads_to_add: Vec<usize> =
+                rev.normalized_down.iter().copied().filter(|&r| todo[r] && !current_heads.contains(&r)).collect();
             if heads_to_add.is_empty() {
                 current_heads.remove(candidate_idx);
                 ancestors_by_idx.remove(candidate_idx);

@@ -323,7 +323,7 @@ fn choose_version_location(
     let chosen = match &request.version_path {
         Some(given) => {
             let absolute = crate::config::absolute(cwd, Path::new(given));
-            if !locations.iter().any(|l| *l == absolute) {
+            if !locations.contains(&absolute) {
                 return Err(CliError::failed(format!(
                     "Path {} is not represented in current version locations",
                     pure_path_str(given)
