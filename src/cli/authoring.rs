@@ -19,6 +19,10 @@ use crate::template::repr_str;
 const MULTIPLE_HEADS: &str = "Multiple heads are present; please specify the head revision on \
      which the new revision should be based, or perform a merge.";
 
+/// The start of the error when autogenerate cannot run in this build.
+pub const AUTOGENERATE_UNAVAILABLE: &str =
+    "revision --autogenerate needs the live database schema, which this build of aurora cannot read yet";
+
 /// The files of Alembic's `generic` template, in the order Alembic's `init` writes them.
 const GENERIC_TEMPLATE: &[(&str, &str)] = &[
     (
@@ -84,10 +88,9 @@ pub fn revision(
                 "Using --sql with --autogenerate does not make any sense",
             ));
         }
-        return Err(CliError::failed(
-            "revision --autogenerate needs the live database schema, which this build of aurora \
-             cannot read yet; write the revision by hand (aurora revision -m MESSAGE)",
-        ));
+        return Err(CliError::failed(format!(
+            "{AUTOGENERATE_UNAVAILABLE}; write the revision by hand (aurora revision -m MESSAGE)"
+        )));
     }
     if args.sql && !environment {
         return Err(CliError::failed(

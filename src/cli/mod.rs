@@ -3,6 +3,7 @@
 //! Alembic would crash with a traceback, a clear message on stderr (exit 1).
 
 mod args;
+mod aurora_x;
 mod authoring;
 mod format;
 mod history;
@@ -203,8 +204,8 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             sql,
             tag,
             revision,
-            yes: _,
-        } => migrate::downgrade(&mut project, out, revision, *sql, tag.as_deref()),
+            yes,
+        } => aurora_x::downgrade(&mut project, out, revision, *sql, tag.as_deref(), *yes),
         Command::Stamp {
             sql,
             tag,
@@ -257,6 +258,14 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
         )
         .map(drop),
         Command::Edit { rev } => authoring::edit(&mut project, out, rev),
+        Command::Status => aurora_x::status(&mut project, out),
+        Command::Create { message } => aurora_x::create(&mut project, out, message),
+        Command::UpgradeTo { revision } => aurora_x::upgrade_to(&mut project, out, revision),
+        Command::DowngradeTo { yes, revision } => {
+            aurora_x::downgrade(&mut project, out, revision, false, None, *yes)
+        }
+        Command::ShowSql { revision } => aurora_x::show_sql(&mut project, out, revision.as_deref()),
+        Command::Reset { yes } => aurora_x::reset(&mut project, out, *yes),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
             command_name(other)
@@ -281,5 +290,11 @@ fn command_name(command: &Command) -> &'static str {
         Command::Show { .. } => "show",
         Command::Stamp { .. } => "stamp",
         Command::Upgrade { .. } => "upgrade",
+        Command::Status => "status",
+        Command::Create { .. } => "create",
+        Command::UpgradeTo { .. } => "upgrade-to",
+        Command::DowngradeTo { .. } => "downgrade-to",
+        Command::ShowSql { .. } => "show-sql",
+        Command::Reset { .. } => "reset",
     }
 }
