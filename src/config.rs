@@ -476,12 +476,7 @@ fn split_space_comma(text: &str) -> Vec<String> {
     let mut current = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == ',' {
-            while chars.peek() == Some(&' ') {
-                chars.next();
-            }
-            out.push(std::mem::take(&mut current));
-        } else if c == ' ' {
+        if c == ',' || c == ' ' {
             while chars.peek() == Some(&' ') {
                 chars.next();
             }

@@ -147,6 +147,8 @@ pub struct RevisionMap {
 
 impl RevisionMap {
     /// Builds the map from scripts in load order, with Alembic's checks.
+    // Revision indices double as petgraph node indices, so index loops are the clear form here.
+    #[allow(clippy::needless_range_loop)]
     pub fn build(scripts: Vec<Script>) -> Result<RevisionMap, RevisionError> {
         let mut index = HashMap::with_capacity(scripts.len());
         for script in &scripts {
@@ -237,12 +239,14 @@ impl RevisionMap {
                             deps.push(d)
                         }
                     }
-                    None => return Err(RevisionError::Broken(format!(
+                    None => {
+                        return Err(RevisionError::Broken(format!(
                         "Dependency {dep} referenced from {} is not present (depends_on in {}); \
                              fix the depends_on entry or restore the missing revision file",
                         revisions[i].id(),
                         revisions[i].script.path.display()
-                    ))),
+                    )))
+                    }
                 }
             }
             for &p in &down {
@@ -444,7 +448,11 @@ impl RevisionMap {
     }
 
     /// Alembic's `_iterate_related_revisions` visiting order (a stack).
-    fn dfs_order<'a>(&'a self, start: &[usize], next: impl Fn(&'a Revision) -> &'a [usize]) -> Vec<usize> {
+    fn dfs_order<'a>(
+        &'a self,
+        start: &[usize],
+        next: impl Fn(&'a Revision) -> &'a [usize],
+    ) -> Vec<usize> {
         let mut seen = vec![false; self.revisions.len()];
         let mut out = Vec::new();
         let mut todo = Vec::new();
@@ -1105,8 +1113,8 @@ impl RevisionMap {
             match t {
                 Some(i) => targets.push(i),
                 None => {
-                    return Err(RevisionError::Other(
-                        "upgrade target resolved to base".to_string(),
+                    return Err(RevisionError::Broken(
+                        "the upgrade target walks past the end of the history".to_string(),
                     ))
                 }
             }
@@ -1298,7 +1306,11 @@ impl RevisionMap {
 
     /// `_topological_sort`: emits revisions from the heads down, always
     /// finishing a head whose ancestors no other pending head needs first.
-    pub fn topological_sort(&self, revisions: &[usize], heads: &[usize]) -> Result<Vec<usize>, RevisionError> {
+    pub fn topological_sort(
+        &self,
+        revisions: &[usize],
+        heads: &[usize],
+    ) -> Result<Vec<usize>, RevisionError> {
         let n = self.revisions.len();
         let mut todo = vec![false; n];
         let mut remaining = 0usize;
@@ -1336,8 +1348,12 @@ impl RevisionMap {
                 todo[candidate] = false;
             }
             let rev = &self.revisions[candidate];
-            let heads_to_add: Vec<usize> =
-                rev.normalized_down.iter().copied().filter(|&r| todo[r] && !current_heads.contains(&r)).collect();
+            let heads_to_add: Vec<usize> = rev
+                .normalized_down
+                .iter()
+                .copied()
+                .filter(|&r| todo[r] && !current_heads.contains(&r))
+                .collect();
             if heads_to_add.is_empty() {
                 current_heads.remove(candidate_idx);
                 ancestors_by_idx.remove(candidate_idx);

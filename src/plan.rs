@@ -113,23 +113,52 @@ impl HeadMaintainer {
         self.heads.iter().any(|h| h == rev)
     }
 
-    fn insert(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+    fn inconsistent(&self, what: String) -> RevisionError {
+        let heads = if self.heads.is_empty() {
+            "none".to_string()
+        } else {
+            self.heads.join(", ")
+        };
+        RevisionError::Broken(format!(
+            "cannot {what}: the version table would not match the revision graph (current heads: {heads}); \
+             check the down_revision and depends_on of the revisions involved"
+        ))
+    }
+
+    fn insert(&mut self, rev: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+        if self.contains(rev) {
+            return Err(self.inconsistent(format!("insert {rev}, which is already a head")));
+        }
         self.heads.push(rev.to_string());
         out.push(VersionChange::Insert(rev.to_string()));
+        Ok(())
     }
 
-    fn delete(&mut self, rev: &str, out: &mut Vec<VersionChange>) {
+    fn delete(&mut self, rev: &str, out: &mut Vec<VersionChange>) -> Result<(), RevisionError> {
+        if !self.contains(rev) {
+            return Err(self.inconsistent(format!("delete {rev}, which is not a head")));
+        }
         self.heads.retain(|h| h != rev);
         out.push(VersionChange::Delete(rev.to_string()));
+        Ok(())
     }
 
-    fn update(&mut self, from: &str, to: &str, out: &mut Vec<VersionChange>) {
+    fn update(
+        &mut self,
+        from: &str,
+        to: &str,
+        out: &mut Vec<VersionChange>,
+    ) -> Result<(), RevisionError> {
+        if self.contains(to) || !self.contains(from) {
+            return Err(self.inconsistent(format!("move {from} to {to}")));
+        }
         self.heads.retain(|h| h != from);
         self.heads.push(to.to_string());
         out.push(VersionChange::Update {
             from: from.to_string(),
             to: to.to_string(),
         });
+        Ok(())
     }
 
     /// `update_to_step`: the version-table changes for one step.
@@ -154,12 +183,12 @@ impl HeadMaintainer {
                     && (downrevs.is_empty() || self.unmerge_to_revisions(map, *index)?.is_empty())
                 {
                     // Delete branch.
-                    self.delete(&id, &mut out);
+                    self.delete(&id, &mut out)?;
                 } else if *is_upgrade
                     && (downrevs.is_empty() || !downrevs.iter().any(|d| in_heads(self, d)))
                 {
                     // Create branch.
-                    self.insert(&id, &mut out);
+                    self.insert(&id, &mut out)?;
                 } else if *is_upgrade
                     && downrevs.len() > 1
                     && downrevs.iter().filter(|d| in_heads(self, d)).count() > 1
@@ -194,9 +223,9 @@ impl HeadMaintainer {
                         RevisionError::Other("merge with no parents in the version table".into())
                     })?;
                     for del in rest {
-                        self.delete(del, &mut out);
+                        self.delete(del, &mut out)?;
                     }
-                    self.update(last, &id, &mut out);
+                    self.update(last, &id, &mut out)?;
                 } else if !is_upgrade && self.contains(&id) && downrevs.len() > 1 {
                     // Unmerge branches.
                     let to_revisions = self.unmerge_to_revisions(map, *index)?;
@@ -204,9 +233,9 @@ impl HeadMaintainer {
                         .split_last()
                         .expect("non-empty: checked by delete-branch rule");
                     for ins in rest {
-                        self.insert(ins, &mut out);
+                        self.insert(ins, &mut out)?;
                     }
-                    self.update(&id, last, &mut out);
+                    self.update(&id, last, &mut out)?;
                 } else {
                     let down = if downrevs.len() == 1 {
                         downrevs[0].clone()
@@ -221,9 +250,9 @@ impl HeadMaintainer {
                         present[0].clone()
                     };
                     if *is_upgrade {
-                        self.update(&down, &id, &mut out);
+                        self.update(&down, &id, &mut out)?;
                     } else {
-                        self.update(&id, &down, &mut out);
+                        self.update(&id, &down, &mut out)?;
                     }
                 }
             }
@@ -236,23 +265,23 @@ impl HeadMaintainer {
                 let from_missing = from.iter().any(|f| !self.contains(f));
                 let to_missing = to.iter().any(|t| !self.contains(t));
                 if !is_upgrade && *branch_move {
-                    self.delete(&from[0], &mut out);
+                    self.delete(&from[0], &mut out)?;
                 } else if *is_upgrade && (*branch_move || from_missing) && to_missing {
-                    self.insert(&to[0], &mut out);
+                    self.insert(&to[0], &mut out)?;
                 } else if from.len() > 1 {
                     let (last, rest) = from.split_last().expect("len > 1");
                     for del in rest {
-                        self.delete(del, &mut out);
+                        self.delete(del, &mut out)?;
                     }
-                    self.update(last, &to[0], &mut out);
+                    self.update(last, &to[0], &mut out)?;
                 } else if to.len() > 1 {
                     let (last, rest) = to.split_last().expect("len > 1");
                     for ins in rest {
-                        self.insert(ins, &mut out);
+                        self.insert(ins, &mut out)?;
                     }
-                    self.update(&from[0], last, &mut out);
+                    self.update(&from[0], last, &mut out)?;
                 } else {
-                    self.update(&from[0], &to[0], &mut out);
+                    self.update(&from[0], &to[0], &mut out)?;
                 }
             }
         }
@@ -306,12 +335,14 @@ impl HeadMaintainer {
     }
 }
 
+/// One revision step; the second value is the version-table error Alembic
+/// would hit after running this step's body, if any.
 fn revision_step(
     map: &RevisionMap,
     index: usize,
     is_upgrade: bool,
     heads: &mut HeadMaintainer,
-) -> Result<Step, RevisionError> {
+) -> Result<(Step, Option<RevisionError>), RevisionError> {
     let rev = map.get(index);
     let versioned_down: Vec<String> = rev.script.down_revision.clone();
     let (from, to) = if is_upgrade {
@@ -319,8 +350,12 @@ fn revision_step(
     } else {
         (vec![rev.id().to_string()], versioned_down)
     };
-    let version_changes = heads.update_to_step(map, &StepKind::Revision { index, is_upgrade })?;
-    Ok(Step {
+    let (version_changes, failure) =
+        match heads.update_to_step(map, &StepKind::Revision { index, is_upgrade }) {
+            Ok(changes) => (changes, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+    let step = Step {
         direction: if is_upgrade {
             Direction::Upgrade
         } else {
@@ -332,7 +367,48 @@ fn revision_step(
         path: Some(rev.script.path.clone()),
         doc: rev.script.doc().to_string(),
         version_changes,
-    })
+    };
+    Ok((step, failure))
+}
+
+/// The steps of a run. When `failure` is set, the last step is the one whose
+/// version-table change Alembic cannot make: its body runs (offline: is
+/// printed), then the run stops with that error.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub failure: Option<RevisionError>,
+}
+
+impl Plan {
+    fn build(
+        map: &RevisionMap,
+        revisions: Vec<usize>,
+        is_upgrade: bool,
+        current_heads: &[String],
+    ) -> Result<Plan, RevisionError> {
+        let mut heads = HeadMaintainer::new(current_heads);
+        let mut steps = Vec::with_capacity(revisions.len());
+        for r in revisions {
+            let (step, failure) = revision_step(map, r, is_upgrade, &mut heads)?;
+            steps.push(step);
+            if failure.is_some() {
+                return Ok(Plan { steps, failure });
+            }
+        }
+        Ok(Plan {
+            steps,
+            failure: None,
+        })
+    }
+
+    /// A plan that cannot fail part-way.
+    pub fn complete(steps: Vec<Step>) -> Plan {
+        Plan {
+            steps,
+            failure: None,
+        }
+    }
 }
 
 /// The revisions `upgrade destination` applies from `current_heads`, in order
@@ -341,7 +417,7 @@ pub fn upgrade(
     map: &RevisionMap,
     destination: &str,
     current_heads: &[String],
-) -> Result<Vec<Step>, RevisionError> {
+) -> Result<Plan, RevisionError> {
     let options = IterateOptions {
         implicit_base: true,
         assert_relative_length: true,
@@ -350,11 +426,7 @@ pub fn upgrade(
     let mut revisions =
         map.iterate_revisions(&[destination.to_string()], current_heads, options)?;
     revisions.reverse();
-    let mut heads = HeadMaintainer::new(current_heads);
-    revisions
-        .into_iter()
-        .map(|r| revision_step(map, r, true, &mut heads))
-        .collect()
+    Plan::build(map, revisions, true, current_heads)
 }
 
 /// The revisions `downgrade destination` unapplies, in order (`_downgrade_revs`).
@@ -362,18 +434,14 @@ pub fn downgrade(
     map: &RevisionMap,
     destination: &str,
     current_heads: &[String],
-) -> Result<Vec<Step>, RevisionError> {
+) -> Result<Plan, RevisionError> {
     let options = IterateOptions {
         select_for_downgrade: true,
         assert_relative_length: true,
         ..Default::default()
     };
     let revisions = map.iterate_revisions(current_heads, &[destination.to_string()], options)?;
-    let mut heads = HeadMaintainer::new(current_heads);
-    revisions
-        .into_iter()
-        .map(|r| revision_step(map, r, false, &mut heads))
-        .collect()
+    Plan::build(map, revisions, false, current_heads)
 }
 
 /// The stamp steps that move `current_heads` to `destinations` (`_stamp_revs`).

@@ -5,13 +5,15 @@ use super::{Catch, CliError, Output, Project};
 use crate::plan::{self, Step};
 use crate::script::EnvOptions;
 use crate::sql::version::VersionTable;
-use crate::sql::Dialect;
+use crate::sql::{Dialect, Statement};
 
 const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 
 /// What the environment (`env.py` + configuration) says about a run.
 struct RunContext {
     dialect: Dialect,
+    /// The database URL, for connecting online.
+    #[allow(dead_code)] // reason: read once online runs are wired
     url: String,
     version_table: VersionTable,
     transactional_ddl: bool,
@@ -66,18 +68,30 @@ impl OfflineWriter<'_> {
             .sql(&format!("{};\n\n", sql.replace('\t', "    ").trim()));
     }
 
+    /// Writes rendered statements; an autocommit block on a transactional
+    /// dialect closes and reopens the surrounding transaction.
+    fn statements(&mut self, statements: &[Statement]) {
+        for statement in statements {
+            match statement {
+                Statement::Sql(sql) => self.statement(sql),
+                Statement::AutocommitBegin if self.context.transactional_ddl => {
+                    self.statement("COMMIT")
+                }
+                Statement::AutocommitEnd if self.context.transactional_ddl => {
+                    self.statement("BEGIN")
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn comment(&mut self, text: &str) {
         self.out.sql(&format!("{text}\n\n"));
     }
 
     /// Runs the planned steps: BEGIN/COMMIT framing, the version table DDL
     /// whenever the table has no rows yet, each step's body and version changes.
-    fn write_steps(
-        &mut self,
-        project: &mut Project,
-        starting_heads: &[String],
-        steps: &[Step],
-    ) -> Result<(), CliError> {
+    fn write_steps(&mut self, starting_heads: &[String], steps: &[Step]) -> Result<(), CliError> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
         let mut has_heads = !starting_heads.is_empty();
@@ -91,8 +105,14 @@ impl OfflineWriter<'_> {
             }
             self.out.log(MIGRATION_LOGGER, &step.log_line());
             self.comment(&step.sql_comment());
-            for sql in step_sql(project, step, self.context.dialect)? {
-                self.statement(&sql);
+            let ops = step_ops(step)?;
+            match crate::sql::render_ops(&ops, self.context.dialect, None) {
+                Ok(statements) => self.statements(&statements),
+                Err(error) => {
+                    let (emitted, error) = render_failure(error);
+                    self.statements(&emitted);
+                    return Err(error);
+                }
             }
             for change in &step.version_changes {
                 let sql = self
@@ -123,28 +143,37 @@ fn step_leaves_heads(before: bool, step: &Step) -> bool {
     count > 0
 }
 
-/// The SQL of one step's `upgrade()` / `downgrade()` body.
-fn step_sql(
-    _project: &mut Project,
-    step: &Step,
-    _dialect: Dialect,
-) -> Result<Vec<String>, CliError> {
+/// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
+fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
     let Some(path) = &step.path else {
         return Ok(Vec::new());
     };
-    crate::script::body_is_empty(path, step.direction == plan::Direction::Upgrade)
-        .map_err(CliError::Crash)
-        .and_then(|empty| {
-            if empty {
-                Ok(Vec::new())
-            } else {
-                Err(CliError::Failed(format!(
-                    "rendering migration bodies is not available yet ({})",
-                    path.display()
-                )))
-            }
-        })
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
+    let migration =
+        crate::ops::parse_migration(path, &source).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(if step.direction == plan::Direction::Upgrade {
+        migration.upgrade
+    } else {
+        migration.downgrade
+    })
 }
+
+/// Splits a renderer failure into the statements emitted before it and the error.
+fn render_failure(error: crate::sql::SqlError) -> (Vec<Statement>, CliError) {
+    match error {
+        crate::sql::SqlError::Failed { message, emitted } => (emitted, CliError::Failed(message)),
+        crate::sql::SqlError::Exception {
+            exception,
+            message,
+            emitted,
+        } => (emitted, CliError::Crash(format!("{exception}: {message}"))),
+    }
+}
+
+/// Plans a run's steps from the revision map and the starting heads.
+type PlanSteps<'a> =
+    dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<plan::Plan, CliError> + 'a;
 
 /// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
 /// dialect has transactional DDL, the steps, `COMMIT;`.
@@ -152,7 +181,7 @@ fn offline_run(
     project: &mut Project,
     out: &mut Output,
     starting_rev: Option<&[String]>,
-    plan_steps: &dyn Fn(&crate::graph::RevisionMap, &[String]) -> Result<Vec<Step>, CliError>,
+    plan_steps: &PlanSteps<'_>,
 ) -> Result<(), CliError> {
     let context = run_context(project)?;
     out.log(
@@ -195,11 +224,14 @@ fn offline_run(
             heads
         }
     };
-    let steps = {
+    let plan = {
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
-    writer.write_steps(project, &heads, &steps)?;
+    writer.write_steps(&heads, &plan.steps)?;
+    if let Some(failure) = plan.failure {
+        return Err(catch.word(failure));
+    }
     if outer_transaction {
         writer.statement("COMMIT");
     }
@@ -248,7 +280,7 @@ pub fn upgrade(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, false)
 }
 
 /// `alembic downgrade`.
@@ -286,7 +318,7 @@ pub fn downgrade(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, false)
 }
 
 /// `alembic stamp`.
@@ -326,7 +358,9 @@ pub fn stamp(
             ),
             ..Default::default()
         };
-        plan::stamp(map, &destinations, heads).map_err(|e| catch.word(e))
+        plan::stamp(map, &destinations, heads)
+            .map(plan::Plan::complete)
+            .map_err(|e| catch.word(e))
     };
     if sql {
         if purge {
@@ -339,17 +373,47 @@ pub fn stamp(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_unavailable()
+    online_run(project, out, &plan_steps, purge)
 }
 
 /// `alembic current`.
 pub fn current(
     project: &mut Project,
     out: &mut Output,
-    _verbose: bool,
-    _check_heads: bool,
+    verbose: bool,
+    check_heads: bool,
 ) -> Result<(), CliError> {
-    let _ = database_heads(project, out)?;
+    let catch = Catch::default();
+    let (mut conn, context) = connect(project, out)?;
+    let heads =
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    if verbose {
+        out.print(&format!("Current revision(s) for {}:", context.url));
+    }
+    let map = project.map(&catch)?;
+    if check_heads {
+        let mut db_heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+        let mut script_heads: Vec<&str> = map.heads.iter().map(|&h| map.id(h)).collect();
+        db_heads.sort();
+        db_heads.dedup();
+        script_heads.sort();
+        script_heads.dedup();
+        if db_heads != script_heads {
+            return Err(CliError::failed("Database is not on all head revisions"));
+        }
+    }
+    let currents = map.all_current(&heads).map_err(|e| catch.word(e))?;
+    for rev in currents {
+        out.print(&super::format::cmd_format(
+            map,
+            rev,
+            verbose,
+            super::format::LineOptions {
+                tree_indicators: true,
+                ..Default::default()
+            },
+        ));
+    }
     Ok(())
 }
 
@@ -362,17 +426,148 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
         writer.statement(&create);
         return Ok(());
     }
-    online_unavailable()
+    let (mut conn, context) = connect(project, out)?;
+    crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    Ok(())
 }
 
-/// The revisions recorded in the database's version table.
-pub fn database_heads(project: &mut Project, _out: &mut Output) -> Result<Vec<String>, CliError> {
-    let _ = run_context(project)?;
-    online_unavailable().map(|_| Vec::new())
+/// The revisions recorded in the database's version table (never creates it).
+/// Like Alembic's environment for `show current` and `history -i`, a missing
+/// table is created (only `current` leaves the database untouched).
+pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
+    let (mut conn, context) = connect(project, out)?;
+    let heads =
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    if heads.is_empty() {
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
+            .map_err(db_failure)?;
+    }
+    Ok(heads)
 }
 
-fn online_unavailable() -> Result<(), CliError> {
-    Err(CliError::failed(
-        "online migrations are not available in this build of aurora yet; use --sql",
-    ))
+/// Opens the database and logs Alembic's context lines.
+fn connect(
+    project: &mut Project,
+    out: &mut Output,
+) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
+    let mut context = run_context(project)?;
+    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
+        .map_err(db_failure)?;
+    context.url = url.masked();
+    let conn = crate::db::connect(&url).map_err(db_failure)?;
+    for line in crate::db::context_log_lines(context.dialect) {
+        out.log(MIGRATION_LOGGER, &line);
+    }
+    Ok((conn, context))
+}
+
+/// Database errors: Alembic's own row-count checks are `FAILED:` lines;
+/// everything else is a driver exception in Python (exit status 1).
+fn db_failure(error: crate::db::DbError) -> CliError {
+    match error {
+        crate::db::DbError::UpdateRowCount { .. } | crate::db::DbError::DeleteRowCount { .. } => {
+            CliError::Failed(error.to_string())
+        }
+        other => CliError::Crash(other.to_string()),
+    }
+}
+
+/// Lets the SQL renderer read the live schema through a connection (SQLite batch mode).
+struct ConnectionReflector<'a>(&'a mut dyn crate::db::Connection);
+
+impl crate::sql::Reflector for ConnectionReflector<'_> {
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, String> {
+        let rows = self.0.query(sql).map_err(|e| e.to_string())?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| match v {
+                        crate::db::Value::Null => crate::sql::Value::Null,
+                        crate::db::Value::Integer(i) => crate::sql::Value::Integer(i),
+                        crate::db::Value::Real(r) => crate::sql::Value::Real(r),
+                        crate::db::Value::Text(t) => crate::sql::Value::Text(t),
+                        crate::db::Value::Blob(b) => crate::sql::Value::Blob(b),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+/// Runs planned steps against the database: each revision's body and its
+/// version-table change in one transaction.
+fn online_run(
+    project: &mut Project,
+    out: &mut Output,
+    plan_steps: &PlanSteps<'_>,
+    purge: bool,
+) -> Result<(), CliError> {
+    let (mut conn, context) = connect(project, out)?;
+    let catch = Catch::default();
+    let heads = if purge {
+        Vec::new()
+    } else {
+        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?
+    };
+    // Alembic creates a missing version table before planning; without
+    // transactional DDL (SQLite) that creation is committed at once and
+    // survives a planning error.
+    if (heads.is_empty() || purge) && !context.transactional_ddl {
+        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
+            .map_err(db_failure)?;
+    }
+    let plan = {
+        let map = project.map(&catch)?;
+        plan_steps(map, &heads)?
+    };
+    // A step whose version change cannot be made is not run at all: aurora
+    // never leaves a revision's body applied without its version row.
+    let runnable = if plan.failure.is_some() {
+        plan.steps.len() - 1
+    } else {
+        plan.steps.len()
+    };
+    let steps = &plan.steps[..runnable];
+    let options = crate::db::RunOptions {
+        transaction_per_migration: context.transaction_per_migration,
+        purge,
+    };
+    let dialect = context.dialect;
+    let mut render = |step: &Step,
+                      conn: &mut dyn crate::db::Connection|
+     -> Result<Vec<crate::db::RunStatement>, CliError> {
+        let ops = step_ops(step)?;
+        let mut reflector = ConnectionReflector(conn);
+        let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
+            .map_err(|e| render_failure(e).1)?;
+        Ok(statements
+            .into_iter()
+            .map(|s| match s {
+                Statement::Sql(sql) => crate::db::RunStatement::Sql(sql),
+                Statement::AutocommitBegin => crate::db::RunStatement::AutocommitBegin,
+                Statement::AutocommitEnd => crate::db::RunStatement::AutocommitEnd,
+            })
+            .collect())
+    };
+    let mut log = |line: &str| out.log(MIGRATION_LOGGER, line);
+    let result = crate::db::run_online(
+        conn.as_mut(),
+        &context.version_table,
+        steps,
+        &options,
+        &mut render,
+        &mut log,
+    );
+    match result {
+        Ok(()) => match plan.failure {
+            Some(failure) => Err(catch.word(failure)),
+            None => Ok(()),
+        },
+        Err(crate::db::RunError::Render { error, .. }) => Err(error),
+        Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
+            "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
+        ))),
+        Err(crate::db::RunError::Db(error)) => Err(db_failure(error)),
+    }
 }

@@ -36,6 +36,14 @@ pub enum CliError {
     Crash(String),
 }
 
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Failed(message) | CliError::Crash(message) => f.write_str(message),
+        }
+    }
+}
+
 impl CliError {
     pub fn failed(message: impl Into<String>) -> CliError {
         CliError::Failed(message.into())

@@ -25,3 +25,56 @@ impl Dialect {
         }
     }
 }
+
+mod render;
+
+pub use render::render_ops;
+
+/// One rendered statement, without its trailing `;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    Sql(String),
+    /// `with op.get_context().autocommit_block():` starts: the caller ends
+    /// the running transaction (offline on PostgreSQL: prints `COMMIT`).
+    AutocommitBegin,
+    /// The autocommit block ends: the caller starts a new transaction
+    /// (offline on PostgreSQL: prints `BEGIN`).
+    AutocommitEnd,
+}
+
+/// A value read back from a database by a [`Reflector`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// Lets batch mode on SQLite read the live table it recreates. Online runs
+/// pass one; offline runs pass `None`.
+pub trait Reflector {
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, String>;
+}
+
+/// Why operations could not be rendered. `emitted` holds the statements of
+/// the same call rendered before the failure, which Alembic has already
+/// printed (offline) or executed (online) by then.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SqlError {
+    /// Alembic reports this as `FAILED: <message>` (exit status 255).
+    #[error("{message}")]
+    Failed {
+        message: String,
+        emitted: Vec<Statement>,
+    },
+    /// Alembic dies with an uncaught Python exception (exit status 1), such
+    /// as `NotImplementedError` for constraint changes on SQLite.
+    #[error("{exception}: {message}")]
+    Exception {
+        exception: String,
+        message: String,
+        emitted: Vec<Statement>,
+    },
+}

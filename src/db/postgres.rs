@@ -1,0 +1,396 @@
+//! PostgreSQL through the `postgres` crate, connected as psycopg2 (libpq)
+//! would connect for the same URL: the same defaults from `PG*` environment
+//! variables, query parameters taken as libpq connection options, and
+//! `sslmode` with libpq's meaning (`prefer` by default).
+//!
+//! Statements go through the simple-query protocol, as psycopg2 sends a
+//! statement without parameters: several `;`-separated statements may run in
+//! one `execute`, and DDL needs no preparation.
+
+use std::path::Path;
+use std::time::Duration;
+
+use postgres::types::Type;
+use postgres::{Client, Config, NoTls, SimpleQueryMessage};
+
+use super::{literal, Connection, DatabaseUrl, DbError, Value};
+use crate::sql::Dialect;
+
+pub(super) struct PgConnection {
+    client: Client,
+}
+
+/// libpq's `sslmode`, reduced to what the connector needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    Disable,
+    /// `allow` and `prefer`: TLS when the server offers it, unverified.
+    Prefer,
+    /// TLS or nothing, certificate not verified.
+    Require,
+    /// TLS, certificate chain verified, host name not.
+    VerifyCa,
+    /// TLS, certificate chain and host name verified.
+    VerifyFull,
+}
+
+/// The query parameters understood as libpq connection options.
+const KNOWN_OPTIONS: &[&str] = &[
+    "host",
+    "port",
+    "options",
+    "sslmode",
+    "sslrootcert",
+    "application_name",
+    "connect_timeout",
+    "client_encoding",
+];
+
+/// libpq options aurora cannot honour; refused rather than ignored, since
+/// ignoring them would change what the connection does (client
+/// certificates, Kerberos, ...).
+const UNSUPPORTED_OPTIONS: &[&str] = &[
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "krbsrvname",
+    "gsslib",
+    "gssencmode",
+    "service",
+    "passfile",
+    "hostaddr",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "channel_binding",
+    "replication",
+];
+
+impl PgConnection {
+    pub(super) fn open(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
+        let connect_error = |message: String| DbError::Connect {
+            url: url.masked(),
+            message: url.scrub(&message),
+        };
+        let invalid = |reason: String| DbError::InvalidUrl { reason };
+
+        if let Some((key, _)) = url
+            .query
+            .iter()
+            .find(|(k, _)| !KNOWN_OPTIONS.contains(&k.as_str()))
+        {
+            if UNSUPPORTED_OPTIONS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "connection option \"{key}\" is not supported by aurora"
+                )));
+            }
+            return Err(invalid(format!("invalid connection option \"{key}\"")));
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+
+        let mut config = Config::new();
+        let user = url
+            .username
+            .clone()
+            .or_else(|| env("PGUSER"))
+            .or_else(os_user_name);
+        match user {
+            Some(user) => config.user(&user),
+            None => {
+                return Err(connect_error(
+                    "no user name in the URL, PGUSER or the environment".to_string(),
+                ))
+            }
+        };
+        if let Some(password) = url
+            .password()
+            .map(str::to_string)
+            .or_else(|| env("PGPASSWORD"))
+        {
+            config.password(password);
+        }
+        if let Some(db) = url
+            .database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .or_else(|| env("PGDATABASE"))
+        {
+            config.dbname(&db);
+        }
+
+        let host = url
+            .query_value("host")
+            .map(str::to_string)
+            .or_else(|| url.host.clone())
+            .or_else(|| env("PGHOST"));
+        let host = host.unwrap_or_else(|| {
+            // libpq as Debian builds it tries this socket directory first.
+            if Path::new("/var/run/postgresql").is_dir() {
+                "/var/run/postgresql".to_string()
+            } else {
+                "localhost".to_string()
+            }
+        });
+        if host.starts_with('/') {
+            config.host_path(&host);
+        } else {
+            config.host(&host);
+        }
+        let port = match url.port {
+            Some(port) => port,
+            None => match url
+                .query_value("port")
+                .map(str::to_string)
+                .or_else(|| env("PGPORT"))
+            {
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| invalid(format!("invalid port number: \"{p}\"")))?,
+                None => 5432,
+            },
+        };
+        config.port(port);
+        if let Some(options) = url.query_value("options") {
+            config.options(options);
+        }
+        if let Some(name) = url.query_value("application_name") {
+            config.application_name(name);
+        }
+        if let Some(t) = url.query_value("connect_timeout") {
+            let secs: u64 = t.parse().map_err(|_| {
+                invalid(format!(
+                    "invalid integer value \"{t}\" for connection option \"connect_timeout\""
+                ))
+            })?;
+            config.connect_timeout(Duration::from_secs(secs));
+        }
+
+        let sslmode = url
+            .query_value("sslmode")
+            .map(str::to_string)
+            .or_else(|| env("PGSSLMODE"));
+        let sslmode = match sslmode.as_deref().unwrap_or("prefer") {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => return Err(invalid(format!("invalid sslmode value: \"{other}\""))),
+        };
+
+        let client = if sslmode == SslMode::Disable {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            config.connect(NoTls)
+        } else {
+            let tls =
+                tls_connector(sslmode, url.query_value("sslrootcert")).map_err(connect_error)?;
+            config.ssl_mode(match sslmode {
+                SslMode::Prefer => postgres::config::SslMode::Prefer,
+                _ => postgres::config::SslMode::Require,
+            });
+            config.connect(tls)
+        };
+        let client = client.map_err(|e| connect_error(error_text(&e)))?;
+        Ok(PgConnection { client })
+    }
+
+    fn statement_error(sql: &str, e: postgres::Error) -> DbError {
+        DbError::Statement {
+            sql: sql.to_string(),
+            message: error_text(&e),
+        }
+    }
+}
+
+/// A TLS connector with libpq's verification rules for the mode.
+fn tls_connector(
+    mode: SslMode,
+    rootcert: Option<&str>,
+) -> Result<postgres_native_tls::MakeTlsConnector, String> {
+    let mut builder = native_tls::TlsConnector::builder();
+    match mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
+            builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true);
+        }
+        SslMode::VerifyCa => {
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        SslMode::VerifyFull => {}
+    }
+    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
+        // libpq reads the root certificate from `sslrootcert`, else from
+        // `~/.postgresql/root.crt`; the system's roots are trusted as well.
+        let default = std::env::var("HOME")
+            .ok()
+            .map(|h| format!("{h}/.postgresql/root.crt"));
+        let path = rootcert
+            .map(str::to_string)
+            .or(default.filter(|p| Path::new(p).exists()));
+        if let Some(path) = path {
+            let pem = std::fs::read(&path)
+                .map_err(|e| format!("could not read root certificate file \"{path}\": {e}"))?;
+            let cert = native_tls::Certificate::from_pem(&pem)
+                .map_err(|e| format!("could not load root certificate file \"{path}\": {e}"))?;
+            builder.add_root_certificate(cert);
+        }
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| format!("could not set up TLS: {e}"))?;
+    Ok(postgres_native_tls::MakeTlsConnector::new(connector))
+}
+
+/// The server's own message when there is one (as psycopg2 shows it),
+/// else the client library's.
+fn error_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = db.message().to_string();
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("\nDETAIL:  {detail}"));
+            }
+            text
+        }
+        None => e.to_string(),
+    }
+}
+
+/// The name of the user running this process, which libpq uses when no
+/// user is given.
+fn os_user_name() -> Option<String> {
+    if let Some(name) = std::env::var("USER")
+        .ok()
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|v| !v.is_empty())
+    {
+        return Some(name);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
+    })
+}
+
+/// Turns one value in PostgreSQL's text format into a [`Value`] by its type.
+fn to_value(ty: &Type, text: Option<&str>) -> Value {
+    let Some(text) = text else { return Value::Null };
+    let parsed = match *ty {
+        Type::BOOL => Some(Value::Integer(i64::from(text == "t"))),
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => text.parse().ok().map(Value::Integer),
+        Type::FLOAT4 | Type::FLOAT8 => text.parse().ok().map(Value::Real),
+        Type::BYTEA => text
+            .strip_prefix("\\x")
+            .and_then(decode_hex)
+            .map(Value::Blob),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::Text(text.to_string()))
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Connection for PgConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgresql
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| Self::statement_error(sql, e))?;
+        // The count of the last statement, as a DB-API cursor's rowcount.
+        let count = messages.iter().rev().find_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        });
+        Ok(count.unwrap_or(0))
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        // Preparing tells the column types; the simple query then returns the
+        // values as text, which every type has.
+        let prepared = self
+            .client
+            .prepare(sql)
+            .map_err(|e| Self::statement_error(sql, e))?;
+        let types: Vec<Type> = prepared
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| Self::statement_error(sql, e))?;
+        let mut rows = Vec::new();
+        for message in messages {
+            if let SimpleQueryMessage::Row(row) = message {
+                rows.push(
+                    types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ty)| to_value(ty, row.get(i)))
+                        .collect(),
+                );
+            }
+        }
+        Ok(rows)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|e| Self::statement_error("BEGIN", e))
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(|e| Self::statement_error("COMMIT", e))
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.client
+            .batch_execute("ROLLBACK")
+            .map_err(|e| Self::statement_error("ROLLBACK", e))
+    }
+
+    fn table_exists(&mut self, schema: Option<&str>, name: &str) -> Result<bool, DbError> {
+        // SQLAlchemy's `has_table`: a table, view, foreign or partitioned
+        // table, in the schema or else visible on the search path.
+        let place = match schema {
+            Some(schema) => format!("n.nspname = {}", literal(schema)),
+            None => {
+                "pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'".to_string()
+            }
+        };
+        let sql = format!(
+            "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = {} AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {place}",
+            literal(name)
+        );
+        Ok(!self.query(&sql)?.is_empty())
+    }
+}

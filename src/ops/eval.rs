@@ -1,0 +1,2542 @@
+//! A small evaluator for the Python subset of revision bodies.
+//!
+//! It runs module-level imports and assignments, then `upgrade()` and
+//! `downgrade()` statement by statement in an environment of local names,
+//! module constants and helper functions. Calls into `op`, `sa` and the
+//! PostgreSQL dialect build typed values; `op.*` calls append [`Op`]s. A
+//! construct outside the language is a problem with its span; evaluation
+//! moves on to the next statement so every problem is reported.
+
+use super::*;
+use crate::syntax::body::{
+    Arg, BinOp, Expr, ExprKind, FunctionDef, Module, Stmt, StmtKind, UnaryOp,
+};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub(crate) struct Lowered {
+    pub upgrade: Vec<Op>,
+    pub downgrade: Vec<Op>,
+    pub problems: Vec<RawProblem>,
+}
+
+/// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
+pub(crate) fn lower_module(module: &Module) -> Lowered {
+    let mut ev = Evaluator::default();
+    // Module level: bind what can be bound, ignore the rest.
+    for stmt in &module.body {
+        match &stmt.kind {
+            StmtKind::FunctionDef(def) => {
+                ev.globals
+                    .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
+            }
+            StmtKind::Import(_) | StmtKind::FromImport { .. } | StmtKind::Assign { .. } => {
+                let mut frame = Frame::default();
+                let mut sink = Vec::new();
+                if ev.exec(stmt, &mut frame, &mut sink).is_ok() {
+                    for (k, v) in frame.locals {
+                        ev.globals.insert(k, v);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut problems = Vec::new();
+    let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
+        let Some(Value::Function(def)) = ev.globals.get(name).cloned() else {
+            return Vec::new();
+        };
+        let mut frame = Frame {
+            function: name.to_string(),
+            ..Frame::default()
+        };
+        let mut sink = Vec::new();
+        for stmt in &def.body {
+            match ev.exec(stmt, &mut frame, &mut sink) {
+                Ok(Flow::Return(_)) => break,
+                Ok(_) => {}
+                Err(mut p) => {
+                    let suffix = format!(" in {name}()");
+                    if !p.message.ends_with(&suffix) {
+                        p.message.push_str(&suffix);
+                    }
+                    problems.push(p)
+                }
+            }
+        }
+        sink
+    };
+    let upgrade = run("upgrade", &mut ev);
+    let downgrade = run("downgrade", &mut ev);
+    Lowered {
+        upgrade,
+        downgrade,
+        problems,
+    }
+}
+
+type EResult<T> = Result<T, RawProblem>;
+
+fn problem(span: Span, message: impl Into<String>) -> RawProblem {
+    RawProblem {
+        span,
+        message: message.into(),
+    }
+}
+
+/// A runtime value.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    /// A module, class or function of a library, by dotted path.
+    Path(String),
+    /// A method bound to its receiver.
+    Method(Box<Value>, String),
+    Function(Rc<FunctionDef>),
+    Type(SqlType),
+    Column(Box<Column>),
+    ForeignKey(ForeignKey),
+    Constraint(Constraint),
+    /// `sa.Index(name, *columns)`, its table not known yet.
+    Index(Box<Index>),
+    Table(Box<Table>),
+    MetaData,
+    TableClause(TableClause),
+    /// `table.c`.
+    ColumnCollection(TableClause),
+    Expr(SqlExpr),
+    Text(String, Vec<(String, Literal)>),
+    Exec(Box<Executable>),
+    Literal(Literal),
+    Bind,
+    Context,
+    AutocommitBlock,
+    BatchContext(Box<Batch>),
+    BatchOp,
+}
+
+enum Flow {
+    Next,
+    Return(Value),
+}
+
+#[derive(Default)]
+struct Frame {
+    function: String,
+    locals: HashMap<String, Value>,
+    /// The batch block being collected, innermost last.
+    batches: Vec<Batch>,
+}
+
+#[derive(Default)]
+struct Evaluator {
+    globals: HashMap<String, Value>,
+    depth: usize,
+}
+
+/// Call arguments after evaluation.
+struct Args {
+    positional: Vec<(Value, Span)>,
+    keywords: Vec<(String, Value, Span)>,
+    span: Span,
+}
+
+/// Arguments bound to a signature.
+struct Bound {
+    values: Vec<Option<(Value, Span)>>,
+    rest: Vec<(Value, Span)>,
+    extra: Vec<(String, Value, Span)>,
+    span: Span,
+}
+
+impl Bound {
+    fn get(&self, i: usize) -> Option<&Value> {
+        self.values[i].as_ref().map(|(v, _)| v)
+    }
+    fn span_of(&self, i: usize) -> Span {
+        self.values[i]
+            .as_ref()
+            .map(|(_, s)| *s)
+            .unwrap_or(self.span)
+    }
+    fn str(&self, i: usize, what: &str) -> EResult<Option<String>> {
+        match self.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(problem(
+                self.span_of(i),
+                format!("expected a string for '{what}', got {}", describe(other)),
+            )),
+        }
+    }
+    fn req_str(&self, i: usize, what: &str, func: &str) -> EResult<String> {
+        self.str(i, what)?.ok_or_else(|| {
+            problem(
+                self.span,
+                format!("{func}() missing required argument '{what}'"),
+            )
+        })
+    }
+    fn bool(&self, i: usize, what: &str) -> EResult<Option<bool>> {
+        match self.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Int(n)) => Ok(Some(*n != 0)),
+            Some(other) => Err(problem(
+                self.span_of(i),
+                format!(
+                    "expected True or False for '{what}', got {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+    fn int(&self, i: usize, what: &str) -> EResult<Option<u32>> {
+        match self.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) if *n >= 0 => Ok(Some(*n as u32)),
+            Some(other) => Err(problem(
+                self.span_of(i),
+                format!("expected a number for '{what}', got {}", describe(other)),
+            )),
+        }
+    }
+    fn str_list(&self, i: usize, what: &str) -> EResult<Vec<String>> {
+        match self.get(i) {
+            None | Some(Value::None) => Ok(Vec::new()),
+            Some(Value::Str(s)) => Ok(vec![s.clone()]),
+            Some(Value::List(xs)) | Some(Value::Tuple(xs)) => xs
+                .iter()
+                .map(|x| match x {
+                    Value::Str(s) => Ok(s.clone()),
+                    Value::Expr(SqlExpr::Column { name, .. }) => Ok(name.clone()),
+                    Value::Column(c) => Ok(c.name.clone()),
+                    other => Err(problem(
+                        self.span_of(i),
+                        format!(
+                            "expected column names for '{what}', got {}",
+                            describe(other)
+                        ),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(problem(
+                self.span_of(i),
+                format!(
+                    "expected a list of names for '{what}', got {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::None => "None".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Int(_) => "an integer".into(),
+        Value::Float(_) => "a float".into(),
+        Value::Str(_) => "a string".into(),
+        Value::Bytes(_) => "bytes".into(),
+        Value::List(_) => "a list".into(),
+        Value::Tuple(_) => "a tuple".into(),
+        Value::Dict(_) => "a dict".into(),
+        Value::Path(p) => format!("'{p}'"),
+        Value::Method(_, m) => format!("method '{m}'"),
+        Value::Function(f) => format!("function '{}'", f.name),
+        Value::Type(_) => "a type".into(),
+        Value::Column(_) => "a Column".into(),
+        _ => "an object".into(),
+    }
+}
+
+/// Maps a dotted library path to the name aurora dispatches on:
+/// `sa.X`, `postgresql.X`, `op.X`, `datetime.X`, `decimal.X`.
+fn canonical(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("sqlalchemy.dialects.postgresql.") {
+        return format!("postgresql.{}", rest.rsplit('.').next().unwrap_or(rest));
+    }
+    if let Some(rest) = path.strip_prefix("sqlalchemy.dialects.sqlite.") {
+        return format!("sqlite.{}", rest.rsplit('.').next().unwrap_or(rest));
+    }
+    if let Some(rest) = path.strip_prefix("sqlalchemy.") {
+        if let Some(f) = rest.strip_prefix("func.") {
+            return format!("sa.func.{f}");
+        }
+        if let Some(i) = rest.find(".func.") {
+            return format!("sa.func.{}", &rest[i + 6..]);
+        }
+        return format!("sa.{}", rest.rsplit('.').next().unwrap_or(rest));
+    }
+    if let Some(rest) = path.strip_prefix("alembic.op.") {
+        return format!("op.{rest}");
+    }
+    path.to_string()
+}
+
+const CREATE_TABLE_PREFIXES: &[&str] = &[
+    "postgresql_",
+    "sqlite_",
+    "mysql_",
+    "mssql_",
+    "oracle_",
+    "info",
+];
+
+impl Evaluator {
+    fn exec(&mut self, stmt: &Stmt, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Flow> {
+        let in_fn = || {
+            if frame.function.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}()", frame.function)
+            }
+        };
+        match &stmt.kind {
+            StmtKind::Pass => Ok(Flow::Next),
+            StmtKind::Expr(e) => {
+                // A bare string is a docstring.
+                if !matches!(e.kind, ExprKind::Str(_)) {
+                    self.eval(e, frame, sink)?;
+                }
+                Ok(Flow::Next)
+            }
+            StmtKind::Assign { targets, value, .. } => {
+                let Some(value) = value else {
+                    return Ok(Flow::Next);
+                };
+                let v = self.eval(value, frame, sink)?;
+                for t in targets {
+                    self.assign(t, v.clone(), frame)?;
+                }
+                Ok(Flow::Next)
+            }
+            StmtKind::AugAssign { target, op, value } => {
+                let current = self.eval(target, frame, sink)?;
+                let rhs = self.eval(value, frame, sink)?;
+                let v = binary(*op, current, rhs, stmt.span)?;
+                self.assign(target, v, frame)?;
+                Ok(Flow::Next)
+            }
+            StmtKind::Return(e) => {
+                let v = match e {
+                    Some(e) => self.eval(e, frame, sink)?,
+                    None => Value::None,
+                };
+                Ok(Flow::Return(v))
+            }
+            StmtKind::Import(names) => {
+                for n in names {
+                    match &n.alias {
+                        Some(a) => frame.locals.insert(a.clone(), Value::Path(n.name.clone())),
+                        None => {
+                            let first = n.name.split('.').next().unwrap_or(&n.name).to_string();
+                            frame.locals.insert(first.clone(), Value::Path(first))
+                        }
+                    };
+                }
+                Ok(Flow::Next)
+            }
+            StmtKind::FromImport { module, names } => {
+                for n in names {
+                    let bound = n.alias.clone().unwrap_or_else(|| n.name.clone());
+                    frame
+                        .locals
+                        .insert(bound, Value::Path(format!("{module}.{}", n.name)));
+                }
+                Ok(Flow::Next)
+            }
+            StmtKind::FunctionDef(def) => {
+                frame
+                    .locals
+                    .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
+                Ok(Flow::Next)
+            }
+            StmtKind::If { test, body, orelse } => {
+                let t = self.eval(test, frame, sink)?;
+                let branch = if truthy(&t) { body } else { orelse };
+                self.exec_block(branch, frame, sink)
+            }
+            StmtKind::For { target, iter, body } => {
+                let it = self.eval(iter, frame, sink)?;
+                let items = match it {
+                    Value::List(xs) | Value::Tuple(xs) => xs,
+                    Value::Dict(kv) => kv.into_iter().map(|(k, _)| k).collect(),
+                    Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
+                    other => {
+                        return Err(problem(
+                            iter.span,
+                            format!("cannot loop over {}", describe(&other)),
+                        ))
+                    }
+                };
+                for item in items {
+                    self.assign(target, item, frame)?;
+                    if let Flow::Return(v) = self.exec_block(body, frame, sink)? {
+                        return Ok(Flow::Return(v));
+                    }
+                }
+                Ok(Flow::Next)
+            }
+            StmtKind::With { items, body } => self.exec_with(stmt, items, body, frame, sink),
+            StmtKind::Other { construct, .. } => Err(problem(
+                stmt.span,
+                format!("unsupported construct '{construct}'{}", in_fn()),
+            )),
+            StmtKind::Unparsed { message, .. } => Err(problem(
+                stmt.span,
+                format!(
+                    "{message}: this line is not in the migration language{}",
+                    in_fn()
+                ),
+            )),
+        }
+    }
+
+    fn exec_block(
+        &mut self,
+        body: &[Stmt],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Flow> {
+        for s in body {
+            if let Flow::Return(v) = self.exec(s, frame, sink)? {
+                return Ok(Flow::Return(v));
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn exec_with(
+        &mut self,
+        stmt: &Stmt,
+        items: &[crate::syntax::body::WithItem],
+        body: &[Stmt],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Flow> {
+        if items.len() != 1 {
+            return Err(problem(
+                stmt.span,
+                "unsupported construct 'with' of several items",
+            ));
+        }
+        let ctx = self.eval(&items[0].context, frame, sink)?;
+        match ctx {
+            Value::BatchContext(batch) => {
+                if let Some(t) = &items[0].target {
+                    self.assign(t, Value::BatchOp, frame)?;
+                }
+                frame.batches.push(*batch);
+                let mut inner = Vec::new();
+                let flow = self.exec_block(body, frame, &mut inner);
+                let mut batch = frame.batches.pop().expect("batch");
+                let flow = flow?;
+                batch.ops = inner;
+                sink.push(Op::Batch(batch));
+                Ok(flow)
+            }
+            Value::AutocommitBlock => {
+                let mut inner = Vec::new();
+                let flow = self.exec_block(body, frame, &mut inner)?;
+                sink.push(Op::Autocommit(inner));
+                Ok(flow)
+            }
+            other => Err(problem(
+                items[0].context.span,
+                format!("unsupported construct 'with' over {}", describe(&other)),
+            )),
+        }
+    }
+
+    fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> EResult<()> {
+        match &target.kind {
+            ExprKind::Name(n) => {
+                frame.locals.insert(n.clone(), v);
+                Ok(())
+            }
+            ExprKind::Tuple(ts) | ExprKind::List(ts) => {
+                let items = match v {
+                    Value::List(xs) | Value::Tuple(xs) if xs.len() == ts.len() => xs,
+                    _ => return Err(problem(target.span, "cannot unpack this value")),
+                };
+                for (t, x) in ts.iter().zip(items) {
+                    self.assign(t, x, frame)?;
+                }
+                Ok(())
+            }
+            _ => Err(problem(
+                target.span,
+                "unsupported construct 'assignment to an attribute or item'",
+            )),
+        }
+    }
+
+    fn eval(&mut self, e: &Expr, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
+        match &e.kind {
+            ExprKind::Name(n) => frame
+                .locals
+                .get(n)
+                .or_else(|| self.globals.get(n))
+                .cloned()
+                .or_else(|| builtin(n))
+                .ok_or_else(|| problem(e.span, format!("name '{n}' is not defined"))),
+            ExprKind::Str(s) => Ok(Value::Str(s.clone())),
+            ExprKind::Bytes(b) => Ok(Value::Bytes(b.clone())),
+            ExprKind::FString(s) => {
+                if s.replace("{{", "").replace("}}", "").contains('{') {
+                    Err(problem(
+                        e.span,
+                        "unsupported construct 'f-string with expressions'",
+                    ))
+                } else {
+                    Ok(Value::Str(s.replace("{{", "{").replace("}}", "}")))
+                }
+            }
+            ExprKind::Int(i) => Ok(Value::Int(*i)),
+            ExprKind::Float(f) => Ok(Value::Float(*f)),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::None => Ok(Value::None),
+            ExprKind::List(xs) => Ok(Value::List(self.eval_all(xs, frame, sink)?)),
+            ExprKind::Tuple(xs) => Ok(Value::Tuple(self.eval_all(xs, frame, sink)?)),
+            ExprKind::Set(xs) => Ok(Value::List(self.eval_all(xs, frame, sink)?)),
+            ExprKind::Dict(items) => {
+                let mut out: Vec<(Value, Value)> = Vec::new();
+                for (k, v) in items {
+                    let val = self.eval(v, frame, sink)?;
+                    match k {
+                        Some(k) => {
+                            let key = self.eval(k, frame, sink)?;
+                            dict_set(&mut out, key, val);
+                        }
+                        None => match val {
+                            Value::Dict(kv) => {
+                                for (k2, v2) in kv {
+                                    dict_set(&mut out, k2, v2);
+                                }
+                            }
+                            other => {
+                                return Err(problem(
+                                    v.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
+                            }
+                        },
+                    }
+                }
+                Ok(Value::Dict(out))
+            }
+            ExprKind::Attribute(base, name) => {
+                let b = self.eval(base, frame, sink)?;
+                attribute(b, name, e.span)
+            }
+            ExprKind::Call { func, args } => {
+                let f = self.eval(func, frame, sink)?;
+                let mut positional = Vec::new();
+                let mut keywords = Vec::new();
+                for a in args {
+                    match a {
+                        Arg::Positional(x) => positional.push((self.eval(x, frame, sink)?, x.span)),
+                        Arg::Keyword { name, value, span } => {
+                            keywords.push((name.clone(), self.eval(value, frame, sink)?, *span))
+                        }
+                        Arg::Star(x) => match self.eval(x, frame, sink)? {
+                            Value::List(xs) | Value::Tuple(xs) => {
+                                positional.extend(xs.into_iter().map(|v| (v, x.span)))
+                            }
+                            other => {
+                                return Err(problem(
+                                    x.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
+                            }
+                        },
+                        Arg::DoubleStar(x) => match self.eval(x, frame, sink)? {
+                            Value::Dict(kv) => {
+                                for (k, v) in kv {
+                                    let Value::Str(k) = k else {
+                                        return Err(problem(x.span, "keywords must be strings"));
+                                    };
+                                    keywords.push((k, v, x.span));
+                                }
+                            }
+                            other => {
+                                return Err(problem(
+                                    x.span,
+                                    format!("cannot unpack {}", describe(&other)),
+                                ))
+                            }
+                        },
+                    }
+                }
+                let args = Args {
+                    positional,
+                    keywords,
+                    span: e.span,
+                };
+                self.call(f, args, frame, sink)
+            }
+            ExprKind::Subscript(base, idx) => {
+                let b = self.eval(base, frame, sink)?;
+                if idx.len() != 1 {
+                    return Err(problem(e.span, "unsupported construct 'slice'"));
+                }
+                let i = self.eval(&idx[0], frame, sink)?;
+                subscript(b, i, e.span)
+            }
+            ExprKind::Unary(op, x) => {
+                let v = self.eval(x, frame, sink)?;
+                match (op, v) {
+                    (UnaryOp::Not, v) => Ok(Value::Bool(!truthy(&v))),
+                    (UnaryOp::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
+                    (UnaryOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
+                    (UnaryOp::Pos, v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
+                    (UnaryOp::Invert, Value::Int(i)) => Ok(Value::Int(!i)),
+                    _ => Err(problem(e.span, "unsupported operand for unary operator")),
+                }
+            }
+            ExprKind::Binary(op, l, r) => match op {
+                BinOp::And => {
+                    let lv = self.eval(l, frame, sink)?;
+                    if !truthy(&lv) {
+                        Ok(lv)
+                    } else {
+                        self.eval(r, frame, sink)
+                    }
+                }
+                BinOp::Or => {
+                    let lv = self.eval(l, frame, sink)?;
+                    if truthy(&lv) {
+                        Ok(lv)
+                    } else {
+                        self.eval(r, frame, sink)
+                    }
+                }
+                _ => {
+                    let lv = self.eval(l, frame, sink)?;
+                    let rv = self.eval(r, frame, sink)?;
+                    binary(*op, lv, rv, e.span)
+                }
+            },
+            ExprKind::IfElse { test, body, orelse } => {
+                let t = self.eval(test, frame, sink)?;
+                if truthy(&t) {
+                    self.eval(body, frame, sink)
+                } else {
+                    self.eval(orelse, frame, sink)
+                }
+            }
+            ExprKind::Slice => Err(problem(e.span, "unsupported construct 'slice'")),
+            ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
+            ExprKind::Lambda => Err(problem(e.span, "unsupported construct 'lambda'")),
+            ExprKind::Comprehension => {
+                Err(problem(e.span, "unsupported construct 'comprehension'"))
+            }
+            ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
+        }
+    }
+
+    fn eval_all(
+        &mut self,
+        xs: &[Expr],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Vec<Value>> {
+        xs.iter().map(|x| self.eval(x, frame, sink)).collect()
+    }
+
+    fn call(
+        &mut self,
+        f: Value,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        match f {
+            Value::Path(p) => {
+                let name = canonical(&p);
+                self.call_path(&name, args, frame, sink)
+            }
+            Value::Method(recv, m) => self.call_method(*recv, &m, args, frame, sink),
+            Value::Function(def) => self.call_function(&def, args, sink),
+            Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
+            other => Err(problem(
+                args.span,
+                format!("{} is not callable", describe(&other)),
+            )),
+        }
+    }
+
+    fn call_function(
+        &mut self,
+        def: &FunctionDef,
+        args: Args,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        if self.depth > 50 {
+            return Err(problem(args.span, "helper functions nest too deeply"));
+        }
+        let mut frame = Frame {
+            function: def.name.clone(),
+            ..Frame::default()
+        };
+        let mut pos = args.positional.into_iter();
+        for p in &def.params {
+            if p.stars > 0 {
+                return Err(problem(p.span, "unsupported construct 'star parameter'"));
+            }
+            let v = if let Some((v, _)) = pos.next() {
+                v
+            } else if let Some((_, v, _)) = args.keywords.iter().find(|(k, _, _)| *k == p.name) {
+                v.clone()
+            } else if let Some(d) = &p.default {
+                let mut scratch = Frame::default();
+                self.eval(d, &mut scratch, sink)?
+            } else {
+                return Err(problem(
+                    args.span,
+                    format!("{}() missing required argument '{}'", def.name, p.name),
+                ));
+            };
+            frame.locals.insert(p.name.clone(), v);
+        }
+        self.depth += 1;
+        let mut result = Ok(Value::None);
+        for stmt in &def.body {
+            match self.exec(stmt, &mut frame, sink) {
+                Ok(Flow::Return(v)) => {
+                    result = Ok(v);
+                    break;
+                }
+                Ok(Flow::Next) => {}
+                Err(p) => {
+                    result = Err(p);
+                    break;
+                }
+            }
+        }
+        self.depth -= 1;
+        result
+    }
+
+    fn batch_target(&self, frame: &Frame, span: Span) -> EResult<(String, Option<String>)> {
+        frame
+            .batches
+            .last()
+            .map(|b| (b.table.clone(), b.schema.clone()))
+            .ok_or_else(|| problem(span, "batch_op used outside its 'with' block"))
+    }
+
+    fn call_method(
+        &mut self,
+        recv: Value,
+        m: &str,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        let span = args.span;
+        match (recv, m) {
+            (Value::BatchOp, _) => {
+                let (table, schema) = self.batch_target(frame, span)?;
+                self.batch_op(m, table, schema, args, sink)
+            }
+            (Value::Context, "autocommit_block") => {
+                bind(&args, "autocommit_block", &[], false, false)?;
+                Ok(Value::AutocommitBlock)
+            }
+            (Value::Bind, "execute") => {
+                let b = bind(&args, "execute", &["statement", "parameters"], false, false)?;
+                let exe = executable(b.get(0), b.span_of(0))?;
+                sink.push(Op::Execute(exe));
+                Ok(Value::None)
+            }
+            (
+                Value::Type(SqlType::Enum {
+                    values,
+                    name,
+                    schema,
+                    ..
+                }),
+                "create" | "drop",
+            ) => {
+                bind(&args, m, &["bind", "checkfirst"], false, false)?;
+                let name = name.ok_or_else(|| {
+                    problem(span, "an ENUM needs a name to be created or dropped")
+                })?;
+                sink.push(if m == "create" {
+                    Op::CreateEnum {
+                        name,
+                        schema,
+                        values,
+                    }
+                } else {
+                    Op::DropEnum { name, schema }
+                });
+                Ok(Value::None)
+            }
+            (Value::Text(sql, mut binds), "bindparams") => {
+                let b = bind(&args, "bindparams", &[], true, true)?;
+                for (k, v, s) in b.extra {
+                    binds.push((k, literal(&v, s)?));
+                }
+                Ok(Value::Text(sql, binds))
+            }
+            (Value::TableClause(t), "insert") => {
+                bind(&args, "insert", &[], false, false)?;
+                Ok(Value::Exec(Box::new(Executable::Insert {
+                    table: t,
+                    values: Vec::new(),
+                })))
+            }
+            (Value::TableClause(t), "update") => {
+                bind(&args, "update", &[], false, false)?;
+                Ok(Value::Exec(Box::new(Executable::Update {
+                    table: t,
+                    values: Vec::new(),
+                    where_: None,
+                })))
+            }
+            (Value::TableClause(t), "delete") => {
+                bind(&args, "delete", &[], false, false)?;
+                Ok(Value::Exec(Box::new(Executable::Delete {
+                    table: t,
+                    where_: None,
+                })))
+            }
+            (Value::Exec(mut exe), "where") => {
+                let b = bind(&args, "where", &[], true, false)?;
+                for (v, s) in b.rest {
+                    let cond = sql_expr(v, s)?;
+                    let w = match exe.as_mut() {
+                        Executable::Update { where_, .. } | Executable::Delete { where_, .. } => {
+                            where_
+                        }
+                        _ => return Err(problem(span, "where() applies to update() and delete()")),
+                    };
+                    *w = Some(match w.take() {
+                        None => cond,
+                        Some(prev) => SqlExpr::Binary {
+                            op: "AND",
+                            left: Box::new(prev),
+                            right: Box::new(cond),
+                        },
+                    });
+                }
+                Ok(Value::Exec(exe))
+            }
+            (Value::Exec(mut exe), "values") => {
+                let b = bind(&args, "values", &[], true, true)?;
+                let mut pairs = Vec::new();
+                for (v, s) in b.rest {
+                    match v {
+                        Value::Dict(kv) => {
+                            for (k, v) in kv {
+                                let Value::Str(k) = k else {
+                                    return Err(problem(s, "values() keys must be column names"));
+                                };
+                                pairs.push((k, sql_expr(v, s)?));
+                            }
+                        }
+                        other => {
+                            return Err(problem(
+                                s,
+                                format!("values() takes a dict, got {}", describe(&other)),
+                            ))
+                        }
+                    }
+                }
+                for (k, v, s) in b.extra {
+                    pairs.push((k, sql_expr(v, s)?));
+                }
+                match exe.as_mut() {
+                    Executable::Insert { values, .. } | Executable::Update { values, .. } => {
+                        values.extend(pairs)
+                    }
+                    _ => return Err(problem(span, "values() applies to insert() and update()")),
+                }
+                Ok(Value::Exec(exe))
+            }
+            (recv, m) => Err(problem(
+                span,
+                format!("unsupported call of '{m}' on {}", describe(&recv)),
+            )),
+        }
+    }
+
+    fn call_path(
+        &mut self,
+        name: &str,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        if let Some(op) = name.strip_prefix("op.") {
+            return self.call_op(op, args, frame, sink);
+        }
+        if let Some(t) = type_call(name, &args)? {
+            return Ok(Value::Type(t));
+        }
+        if let Some(f) = name.strip_prefix("sa.func.") {
+            let b = bind(&args, f, &[], true, false)?;
+            let fargs = b
+                .rest
+                .into_iter()
+                .map(|(v, s)| sql_expr(v, s))
+                .collect::<EResult<Vec<_>>>()?;
+            return Ok(Value::Expr(SqlExpr::Func {
+                name: f.to_string(),
+                args: fargs,
+            }));
+        }
+        let span = args.span;
+        match name {
+            "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
+            "sa.ForeignKey" => {
+                let b = bind(
+                    &args,
+                    "ForeignKey",
+                    &[
+                        "column",
+                        "_constraint",
+                        "use_alter",
+                        "name",
+                        "onupdate",
+                        "ondelete",
+                        "deferrable",
+                        "initially",
+                        "link_to_name",
+                        "match",
+                    ],
+                    false,
+                    false,
+                )?;
+                Ok(Value::ForeignKey(ForeignKey {
+                    target: b.req_str(0, "column", "ForeignKey")?,
+                    name: b.str(3, "name")?,
+                    onupdate: b.str(4, "onupdate")?,
+                    ondelete: b.str(5, "ondelete")?,
+                }))
+            }
+            "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint" => {
+                let b = bind(
+                    &args,
+                    name,
+                    &["name", "deferrable", "initially"],
+                    true,
+                    true,
+                )?;
+                let columns = names_of(&b.rest)?;
+                let cname = b.str(0, "name")?;
+                let kind = if name == "sa.PrimaryKeyConstraint" {
+                    ConstraintKind::PrimaryKey { columns }
+                } else {
+                    ConstraintKind::Unique { columns }
+                };
+                Ok(Value::Constraint(Constraint { name: cname, kind }))
+            }
+            "sa.ForeignKeyConstraint" => {
+                let b = bind(
+                    &args,
+                    "ForeignKeyConstraint",
+                    &[
+                        "columns",
+                        "refcolumns",
+                        "name",
+                        "onupdate",
+                        "ondelete",
+                        "deferrable",
+                        "initially",
+                        "use_alter",
+                        "link_to_name",
+                        "match",
+                    ],
+                    false,
+                    false,
+                )?;
+                let columns = b.str_list(0, "columns")?;
+                let refs = b.str_list(1, "refcolumns")?;
+                let (ref_schema, ref_table, ref_columns) = split_refs(&refs, b.span_of(1))?;
+                Ok(Value::Constraint(Constraint {
+                    name: b.str(2, "name")?,
+                    kind: ConstraintKind::ForeignKey {
+                        columns,
+                        ref_table,
+                        ref_schema,
+                        ref_columns,
+                        onupdate: b.str(3, "onupdate")?,
+                        ondelete: b.str(4, "ondelete")?,
+                        deferrable: b.bool(5, "deferrable")?,
+                        initially: b.str(6, "initially")?,
+                    },
+                }))
+            }
+            "sa.CheckConstraint" => {
+                let b = bind(
+                    &args,
+                    "CheckConstraint",
+                    &["sqltext", "name", "deferrable", "initially"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Constraint(Constraint {
+                    name: b.str(1, "name")?,
+                    kind: ConstraintKind::Check {
+                        sqltext: text_of(b.get(0), b.span_of(0))?,
+                    },
+                }))
+            }
+            "sa.Index" => {
+                let b = bind(
+                    &args,
+                    "Index",
+                    &["name", "unique", "quote", "info", "_table", "_column_flag"],
+                    true,
+                    true,
+                )?;
+                let mut index = Index {
+                    name: b.str(0, "name")?,
+                    table: String::new(),
+                    schema: None,
+                    expressions: index_exprs(&b.rest)?,
+                    unique: b.bool(1, "unique")?.unwrap_or(false),
+                    if_not_exists: false,
+                    postgresql_where: None,
+                    postgresql_using: None,
+                    postgresql_concurrently: false,
+                    sqlite_where: None,
+                };
+                index_dialect_kwargs(&mut index, &b.extra, "sa.Index")?;
+                Ok(Value::Index(Box::new(index)))
+            }
+            "sa.Table" => {
+                let b = bind(&args, "Table", &["name", "metadata"], true, true)?;
+                let name = b.req_str(0, "name", "Table")?;
+                let table = build_table(name, &b.rest, &b.extra, "Table")?;
+                Ok(Value::Table(Box::new(table)))
+            }
+            "sa.MetaData" => {
+                bind(
+                    &args,
+                    "MetaData",
+                    &["schema", "naming_convention"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::MetaData)
+            }
+            "sa.table" => {
+                let b = bind(&args, "table", &["name"], true, true)?;
+                let name = b.req_str(0, "name", "table")?;
+                let mut columns = Vec::new();
+                for (v, s) in &b.rest {
+                    match v {
+                        Value::Expr(SqlExpr::Column { name, type_, .. }) => {
+                            columns.push((name.clone(), type_.clone()))
+                        }
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!("table() takes column() objects, got {}", describe(other)),
+                            ))
+                        }
+                    }
+                }
+                let mut schema = None;
+                for (k, v, s) in &b.extra {
+                    match (k.as_str(), v) {
+                        ("schema", Value::Str(x)) => schema = Some(x.clone()),
+                        ("schema", Value::None) => {}
+                        _ => {
+                            return Err(problem(
+                                *s,
+                                format!("table() got an unexpected keyword argument '{k}'"),
+                            ))
+                        }
+                    }
+                }
+                Ok(Value::TableClause(TableClause {
+                    name,
+                    schema,
+                    columns,
+                }))
+            }
+            "sa.column" => {
+                let b = bind(
+                    &args,
+                    "column",
+                    &["text", "type_", "is_literal"],
+                    false,
+                    false,
+                )?;
+                let name = b.req_str(0, "text", "column")?;
+                let type_ = match b.get(1) {
+                    None | Some(Value::None) => SqlType::Null,
+                    Some(v) => as_type(v, b.span_of(1))?,
+                };
+                Ok(Value::Expr(SqlExpr::Column {
+                    table: None,
+                    name,
+                    type_,
+                }))
+            }
+            "sa.text" => {
+                let b = bind(&args, "text", &["text"], false, false)?;
+                Ok(Value::Text(b.req_str(0, "text", "text")?, Vec::new()))
+            }
+            "sa.literal_column" => {
+                let b = bind(&args, "literal_column", &["text", "type_"], false, false)?;
+                Ok(Value::Expr(SqlExpr::Text(b.req_str(
+                    0,
+                    "text",
+                    "literal_column",
+                )?)))
+            }
+            "sa.true" | "sa.false" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Expr(SqlExpr::Bool(name == "sa.true")))
+            }
+            "sa.null" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Expr(SqlExpr::Null))
+            }
+            "datetime.date" => {
+                let b = bind(&args, "date", &["year", "month", "day"], false, false)?;
+                Ok(Value::Literal(Literal::Date(
+                    b.int(0, "year")?.unwrap_or(1) as i64,
+                    b.int(1, "month")?.unwrap_or(1),
+                    b.int(2, "day")?.unwrap_or(1),
+                )))
+            }
+            "datetime.datetime" => {
+                let b = bind(
+                    &args,
+                    "datetime",
+                    &[
+                        "year",
+                        "month",
+                        "day",
+                        "hour",
+                        "minute",
+                        "second",
+                        "microsecond",
+                    ],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Literal(Literal::DateTime(
+                    b.int(0, "year")?.unwrap_or(1) as i64,
+                    b.int(1, "month")?.unwrap_or(1),
+                    b.int(2, "day")?.unwrap_or(1),
+                    b.int(3, "hour")?.unwrap_or(0),
+                    b.int(4, "minute")?.unwrap_or(0),
+                    b.int(5, "second")?.unwrap_or(0),
+                    b.int(6, "microsecond")?.unwrap_or(0),
+                )))
+            }
+            "datetime.time" => {
+                let b = bind(
+                    &args,
+                    "time",
+                    &["hour", "minute", "second", "microsecond"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Literal(Literal::Time(
+                    b.int(0, "hour")?.unwrap_or(0),
+                    b.int(1, "minute")?.unwrap_or(0),
+                    b.int(2, "second")?.unwrap_or(0),
+                    b.int(3, "microsecond")?.unwrap_or(0),
+                )))
+            }
+            "decimal.Decimal" => {
+                let b = bind(&args, "Decimal", &["value"], false, false)?;
+                let text = match b.get(0) {
+                    Some(Value::Str(s)) => s.trim().to_string(),
+                    Some(Value::Int(i)) => i.to_string(),
+                    None => "0".to_string(),
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!("Decimal() of {}", describe(other)),
+                        ))
+                    }
+                };
+                Ok(Value::Literal(Literal::Decimal(text)))
+            }
+            "len" => {
+                let b = bind(&args, "len", &["obj"], false, false)?;
+                match b.get(0) {
+                    Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
+                    Some(Value::List(x)) | Some(Value::Tuple(x)) => Ok(Value::Int(x.len() as i64)),
+                    _ => Err(problem(span, "len() of an unsupported value")),
+                }
+            }
+            "str" => {
+                let b = bind(&args, "str", &["object"], false, false)?;
+                Ok(Value::Str(b.get(0).map(py_str).unwrap_or_default()))
+            }
+            _ => Err(problem(span, format!("unsupported call '{name}'"))),
+        }
+    }
+
+    fn call_op(
+        &mut self,
+        op: &str,
+        args: Args,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        let _ = frame;
+        let span = args.span;
+        let f = format!("op.{op}");
+        let f = f.as_str();
+        match op {
+            "f" => {
+                let b = bind(&args, f, &["name"], false, false)?;
+                Ok(Value::Str(b.req_str(0, "name", f)?))
+            }
+            "inline_literal" => {
+                let b = bind(&args, f, &["value", "type_"], false, false)?;
+                let v = b.get(0).cloned().unwrap_or(Value::None);
+                Ok(Value::Expr(SqlExpr::InlineLiteral(literal(
+                    &v,
+                    b.span_of(0),
+                )?)))
+            }
+            "get_bind" => {
+                bind(&args, f, &[], false, false)?;
+                Ok(Value::Bind)
+            }
+            "get_context" => {
+                bind(&args, f, &[], false, false)?;
+                Ok(Value::Context)
+            }
+            "batch_alter_table" => {
+                let b = bind(
+                    &args,
+                    f,
+                    &[
+                        "table_name",
+                        "schema",
+                        "recreate",
+                        "partial_reordering",
+                        "copy_from",
+                        "table_args",
+                        "table_kwargs",
+                        "reflect_args",
+                        "reflect_kwargs",
+                        "naming_convention",
+                    ],
+                    false,
+                    false,
+                )?;
+                let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
+                if !matches!(recreate.as_str(), "auto" | "always" | "never") {
+                    return Err(problem(
+                        b.span_of(2),
+                        "recreate must be 'auto', 'always' or 'never'",
+                    ));
+                }
+                let copy_from = match b.get(4) {
+                    None | Some(Value::None) => None,
+                    Some(Value::Table(t)) => Some((**t).clone()),
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(4),
+                            format!("copy_from takes a Table, got {}", describe(other)),
+                        ))
+                    }
+                };
+                Ok(Value::BatchContext(Box::new(Batch {
+                    table: b.req_str(0, "table_name", f)?,
+                    schema: b.str(1, "schema")?,
+                    recreate,
+                    copy_from,
+                    ops: Vec::new(),
+                })))
+            }
+            "execute" => {
+                let b = bind(&args, f, &["sqltext", "execution_options"], false, false)?;
+                sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
+                Ok(Value::None)
+            }
+            "bulk_insert" => {
+                let b = bind(&args, f, &["table", "rows", "multiinsert"], false, false)?;
+                let table = match b.get(0) {
+                    Some(Value::TableClause(t)) => t.clone(),
+                    Some(Value::Table(t)) => TableClause {
+                        name: t.name.clone(),
+                        schema: t.schema.clone(),
+                        columns: t
+                            .columns
+                            .iter()
+                            .map(|c| (c.name.clone(), c.type_.clone()))
+                            .collect(),
+                    },
+                    _ => return Err(problem(b.span_of(0), "bulk_insert() takes a table")),
+                };
+                let mut rows = Vec::new();
+                match b.get(1) {
+                    Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
+                        for x in xs {
+                            let Value::Dict(kv) = x else {
+                                return Err(problem(
+                                    b.span_of(1),
+                                    "bulk_insert() rows must be dicts",
+                                ));
+                            };
+                            let mut row = Vec::new();
+                            for (k, v) in kv {
+                                let Value::Str(k) = k else {
+                                    return Err(problem(
+                                        b.span_of(1),
+                                        "row keys must be column names",
+                                    ));
+                                };
+                                row.push((k.clone(), literal(v, b.span_of(1))?));
+                            }
+                            rows.push(row);
+                        }
+                    }
+                    _ => return Err(problem(b.span_of(1), "bulk_insert() takes a list of rows")),
+                }
+                sink.push(Op::BulkInsert {
+                    table,
+                    rows,
+                    multiinsert: b.bool(2, "multiinsert")?.unwrap_or(true),
+                });
+                Ok(Value::None)
+            }
+            _ => {
+                // Table-bound operations share their shapes with batch_op.
+                let o = table_op(op, None, None, &args, f)?;
+                match o {
+                    Some(o) => {
+                        sink.push(o);
+                        Ok(Value::None)
+                    }
+                    None => Err(problem(span, format!("unsupported operation '{f}'"))),
+                }
+            }
+        }
+    }
+
+    fn batch_op(
+        &mut self,
+        m: &str,
+        table: String,
+        schema: Option<String>,
+        args: Args,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
+        let f = format!("batch_op.{m}");
+        match m {
+            "f" => {
+                let b = bind(&args, &f, &["name"], false, false)?;
+                Ok(Value::Str(b.req_str(0, "name", &f)?))
+            }
+            "execute" => {
+                let b = bind(&args, &f, &["sqltext", "execution_options"], false, false)?;
+                sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
+                Ok(Value::None)
+            }
+            _ => match table_op(m, Some(table), schema, &args, &f)? {
+                Some(o) => {
+                    sink.push(o);
+                    Ok(Value::None)
+                }
+                None => Err(problem(args.span, format!("unsupported operation '{f}'"))),
+            },
+        }
+    }
+}
+
+/// Operations that act on a table: with `batch` set, the table name and
+/// schema come from the batch block and are not arguments.
+fn table_op(
+    op: &str,
+    batch: Option<String>,
+    batch_schema: Option<String>,
+    args: &Args,
+    f: &str,
+) -> EResult<Option<Op>> {
+    let in_batch = batch.is_some();
+    // The signature, with `table_name` left out in batch mode.
+    let sig = |names: &[&'static str]| -> Vec<&'static str> {
+        names
+            .iter()
+            .copied()
+            .filter(|n| {
+                !(in_batch
+                    && (*n == "table_name"
+                        || *n == "schema"
+                        || *n == "source"
+                        || *n == "source_table"))
+            })
+            .collect()
+    };
+    let table_of = |b: &Bound, idx: Option<usize>| -> EResult<String> {
+        match (&batch, idx) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Some(i)) => b.req_str(i, "table_name", f),
+            (None, None) => Err(problem(b.span, "no table")),
+        }
+    };
+    let pos = |names: &[&str], n: &str| names.iter().position(|x| *x == n);
+    let schema_of = |b: &Bound, names: &[&str]| -> EResult<Option<String>> {
+        if in_batch {
+            Ok(batch_schema.clone())
+        } else {
+            pos(names, "schema")
+                .map(|i| b.str(i, "schema"))
+                .unwrap_or(Ok(None))
+        }
+    };
+    let o = match op {
+        "create_table" if !in_batch => {
+            let b = bind(args, f, &["table_name"], true, true)?;
+            let name = b.req_str(0, "table_name", f)?;
+            Op::CreateTable(build_table(name, &b.rest, &b.extra, f)?)
+        }
+        "drop_table" if !in_batch => {
+            let b = bind(args, f, &["table_name", "schema", "if_exists"], false, true)?;
+            Op::DropTable {
+                name: b.req_str(0, "table_name", f)?,
+                schema: b.str(1, "schema")?,
+                if_exists: b.bool(2, "if_exists")?.unwrap_or(false),
+            }
+        }
+        "add_column" => {
+            let names = sig(&[
+                "table_name",
+                "column",
+                "schema",
+                "insert_before",
+                "insert_after",
+                "if_not_exists",
+            ]);
+            let b = bind(args, f, &names, false, false)?;
+            let ci = pos(&names, "column").expect("column");
+            let table = table_of(&b, pos(&names, "table_name"))?;
+            let column = match b.get(ci) {
+                Some(Value::Column(c)) => (**c).clone(),
+                _ => return Err(problem(b.span_of(ci), format!("{f}() takes a Column"))),
+            };
+            Op::AddColumn {
+                table,
+                schema: schema_of(&b, &names)?,
+                column,
+            }
+        }
+        "drop_column" => {
+            let names = sig(&["table_name", "column_name", "schema", "if_exists"]);
+            let b = bind(args, f, &names, false, true)?;
+            Op::DropColumn {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                column: b.req_str(pos(&names, "column_name").expect("c"), "column_name", f)?,
+            }
+        }
+        "alter_column" => {
+            let names = sig(&[
+                "table_name",
+                "column_name",
+                "nullable",
+                "comment",
+                "server_default",
+                "new_column_name",
+                "type_",
+                "existing_type",
+                "existing_server_default",
+                "existing_nullable",
+                "existing_comment",
+                "schema",
+                "autoincrement",
+                "postgresql_using",
+                "insert_before",
+                "insert_after",
+            ]);
+            let b = bind(args, f, &names, false, true)?;
+            let i = |n: &str| pos(&names, n).expect("param");
+            let type_at = |n: &str| -> EResult<Option<SqlType>> {
+                match b.get(i(n)) {
+                    None | Some(Value::None) => Ok(None),
+                    Some(v) => as_type(v, b.span_of(i(n))).map(Some),
+                }
+            };
+            let server_default = match b.get(i("server_default")) {
+                None | Some(Value::Bool(false)) => None,
+                Some(Value::None) => Some(None),
+                Some(v) => Some(Some(default_value(v, b.span_of(i("server_default")))?)),
+            };
+            let existing_server_default = match b.get(i("existing_server_default")) {
+                None | Some(Value::Bool(false)) | Some(Value::None) => None,
+                Some(v) => Some(default_value(v, b.span_of(i("existing_server_default")))?),
+            };
+            let comment = match b.get(i("comment")) {
+                None | Some(Value::Bool(false)) => None,
+                Some(Value::None) => Some(None),
+                Some(Value::Str(s)) => Some(Some(s.clone())),
+                Some(_) => {
+                    return Err(problem(b.span_of(i("comment")), "comment must be a string"))
+                }
+            };
+            Op::AlterColumn(AlterColumn {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                column: b.req_str(i("column_name"), "column_name", f)?,
+                nullable: b.bool(i("nullable"), "nullable")?,
+                server_default,
+                new_column_name: b.str(i("new_column_name"), "new_column_name")?,
+                type_: type_at("type_")?,
+                comment,
+                autoincrement: b.bool(i("autoincrement"), "autoincrement")?,
+                existing_type: type_at("existing_type")?,
+                existing_server_default,
+                existing_nullable: b.bool(i("existing_nullable"), "existing_nullable")?,
+                existing_comment: b.str(i("existing_comment"), "existing_comment")?,
+                postgresql_using: b.str(i("postgresql_using"), "postgresql_using")?,
+            })
+        }
+        "create_index" => {
+            let names = sig(&[
+                "index_name",
+                "table_name",
+                "columns",
+                "schema",
+                "unique",
+                "if_not_exists",
+            ]);
+            let b = bind(args, f, &names, false, true)?;
+            let ci = pos(&names, "columns").expect("columns");
+            let cols = match b.get(ci) {
+                Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
+                    xs.iter().map(|x| (x.clone(), b.span_of(ci))).collect()
+                }
+                Some(v) => vec![(v.clone(), b.span_of(ci))],
+                None => {
+                    return Err(problem(
+                        b.span,
+                        format!("{f}() missing required argument 'columns'"),
+                    ))
+                }
+            };
+            let mut index = Index {
+                name: b.str(0, "index_name")?,
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                expressions: index_exprs(&cols)?,
+                unique: b
+                    .bool(pos(&names, "unique").expect("u"), "unique")?
+                    .unwrap_or(false),
+                if_not_exists: b
+                    .bool(pos(&names, "if_not_exists").expect("i"), "if_not_exists")?
+                    .unwrap_or(false),
+                postgresql_where: None,
+                postgresql_using: None,
+                postgresql_concurrently: false,
+                sqlite_where: None,
+            };
+            index_dialect_kwargs(&mut index, &b.extra, f)?;
+            Op::CreateIndex(index)
+        }
+        "drop_index" => {
+            let names = sig(&["index_name", "table_name", "schema", "if_exists"]);
+            let b = bind(args, f, &names, false, true)?;
+            let mut concurrently = false;
+            for (k, v, s) in &b.extra {
+                match k.as_str() {
+                    "postgresql_concurrently" => concurrently = truthy(v),
+                    k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {}
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            format!("{f}() got an unexpected keyword argument '{k}'"),
+                        ))
+                    }
+                }
+            }
+            let table = match &batch {
+                Some(t) => Some(t.clone()),
+                None => b.str(1, "table_name")?,
+            };
+            Op::DropIndex {
+                name: b.req_str(0, "index_name", f)?,
+                table,
+                schema: schema_of(&b, &names)?,
+                if_exists: b
+                    .bool(pos(&names, "if_exists").expect("i"), "if_exists")?
+                    .unwrap_or(false),
+                concurrently,
+            }
+        }
+        "create_primary_key" | "create_unique_constraint" => {
+            let names = sig(&[
+                "constraint_name",
+                "table_name",
+                "columns",
+                "schema",
+                "deferrable",
+                "initially",
+            ]);
+            let b = bind(args, f, &names, false, true)?;
+            let columns = b.str_list(pos(&names, "columns").expect("c"), "columns")?;
+            let kind = if op == "create_primary_key" {
+                ConstraintKind::PrimaryKey { columns }
+            } else {
+                ConstraintKind::Unique { columns }
+            };
+            Op::AddConstraint {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                constraint: Constraint {
+                    name: b.str(0, "constraint_name")?,
+                    kind,
+                },
+            }
+        }
+        "create_check_constraint" => {
+            let names = sig(&["constraint_name", "table_name", "condition", "schema"]);
+            let b = bind(args, f, &names, false, true)?;
+            let ci = pos(&names, "condition").expect("c");
+            Op::AddConstraint {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                constraint: Constraint {
+                    name: b.str(0, "constraint_name")?,
+                    kind: ConstraintKind::Check {
+                        sqltext: text_of(b.get(ci), b.span_of(ci))?,
+                    },
+                },
+            }
+        }
+        "create_foreign_key" => {
+            let names = sig(&[
+                "constraint_name",
+                "source_table",
+                "referent_table",
+                "local_cols",
+                "remote_cols",
+                "onupdate",
+                "ondelete",
+                "deferrable",
+                "initially",
+                "match",
+                "source_schema",
+                "referent_schema",
+            ]);
+            let b = bind(args, f, &names, false, true)?;
+            let i = |n: &str| pos(&names, n).expect("param");
+            let table = match &batch {
+                Some(t) => t.clone(),
+                None => b.req_str(1, "source_table", f)?,
+            };
+            Op::AddConstraint {
+                table,
+                schema: if in_batch {
+                    batch_schema.clone()
+                } else {
+                    b.str(i("source_schema"), "source_schema")?
+                },
+                constraint: Constraint {
+                    name: b.str(0, "constraint_name")?,
+                    kind: ConstraintKind::ForeignKey {
+                        columns: b.str_list(i("local_cols"), "local_cols")?,
+                        ref_table: b.req_str(i("referent_table"), "referent_table", f)?,
+                        ref_schema: b.str(i("referent_schema"), "referent_schema")?,
+                        ref_columns: b.str_list(i("remote_cols"), "remote_cols")?,
+                        onupdate: b.str(i("onupdate"), "onupdate")?,
+                        ondelete: b.str(i("ondelete"), "ondelete")?,
+                        deferrable: b.bool(i("deferrable"), "deferrable")?,
+                        initially: b.str(i("initially"), "initially")?,
+                    },
+                },
+            }
+        }
+        "drop_constraint" => {
+            let names = sig(&[
+                "constraint_name",
+                "table_name",
+                "type_",
+                "schema",
+                "if_exists",
+            ]);
+            let b = bind(args, f, &names, false, false)?;
+            Op::DropConstraint {
+                name: b.req_str(0, "constraint_name", f)?,
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                type_: b.str(pos(&names, "type_").expect("t"), "type_")?,
+            }
+        }
+        "rename_table" if !in_batch => {
+            let b = bind(
+                args,
+                f,
+                &["old_table_name", "new_table_name", "schema"],
+                false,
+                false,
+            )?;
+            Op::RenameTable {
+                old: b.req_str(0, "old_table_name", f)?,
+                new: b.req_str(1, "new_table_name", f)?,
+                schema: b.str(2, "schema")?,
+            }
+        }
+        "create_table_comment" => {
+            let names = sig(&["table_name", "comment", "existing_comment", "schema"]);
+            let b = bind(args, f, &names, false, false)?;
+            Op::CreateTableComment {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+                comment: b.req_str(pos(&names, "comment").expect("c"), "comment", f)?,
+            }
+        }
+        "drop_table_comment" => {
+            let names = sig(&["table_name", "existing_comment", "schema"]);
+            let b = bind(args, f, &names, false, false)?;
+            Op::DropTableComment {
+                table: table_of(&b, pos(&names, "table_name"))?,
+                schema: schema_of(&b, &names)?,
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(o))
+}
+
+/// Binds call arguments to parameter names. `rest` collects surplus
+/// positionals; `extra` accepts unknown keywords (dialect options and the
+/// like) instead of reporting them.
+fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> EResult<Bound> {
+    let mut values: Vec<Option<(Value, Span)>> = vec![None; params.len()];
+    let mut surplus = Vec::new();
+    for (i, (v, s)) in args.positional.iter().enumerate() {
+        if i < params.len() && !rest {
+            values[i] = Some((v.clone(), *s));
+        } else if rest {
+            surplus.push((v.clone(), *s));
+        } else {
+            return Err(problem(
+                *s,
+                format!(
+                    "{func}() takes at most {} positional arguments",
+                    params.len()
+                ),
+            ));
+        }
+    }
+    // With `rest`, the leading positionals still fill the first parameters
+    // that the caller is known to pass positionally (a name).
+    if rest && !params.is_empty() && !surplus.is_empty() {
+        let first_is_named = args.keywords.iter().any(|(k, _, _)| k == params[0]);
+        if !first_is_named
+            && matches!(params[0], "name" | "table_name" | "text")
+            && !matches!(func, "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint")
+        {
+            values[0] = Some(surplus.remove(0));
+        }
+        if params.len() > 1 && params[1] == "metadata" && !surplus.is_empty() {
+            values[1] = Some(surplus.remove(0));
+        }
+    }
+    let mut extras = Vec::new();
+    for (k, v, s) in &args.keywords {
+        match params.iter().position(|p| p == k) {
+            Some(i) => {
+                if values[i].is_some() {
+                    return Err(problem(
+                        *s,
+                        format!("{func}() got multiple values for argument '{k}'"),
+                    ));
+                }
+                values[i] = Some((v.clone(), *s));
+            }
+            None if extra => extras.push((k.clone(), v.clone(), *s)),
+            None => {
+                return Err(problem(
+                    *s,
+                    format!("{func}() got an unexpected keyword argument '{k}'"),
+                ))
+            }
+        }
+    }
+    Ok(Bound {
+        values,
+        rest: surplus,
+        extra: extras,
+        span: args.span,
+    })
+}
+
+fn column(args: &Args) -> EResult<Column> {
+    let b = bind(args, "sa.Column", &[], true, true)?;
+    let mut it = b.rest.into_iter().peekable();
+    let mut name = None;
+    if let Some((Value::Str(_), _)) = it.peek() {
+        if let Some((Value::Str(s), _)) = it.next() {
+            name = Some(s);
+        }
+    }
+    let mut type_ = None;
+    let mut foreign_keys = Vec::new();
+    let mut checks = Vec::new();
+    for (v, s) in it {
+        match v {
+            Value::ForeignKey(fk) => foreign_keys.push(fk),
+            Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
+                checks.push(c)
+            }
+            Value::Type(_) | Value::Path(_) if type_.is_none() => type_ = Some(as_type(&v, s)?),
+            other => {
+                return Err(problem(
+                    s,
+                    format!("Column() does not take {}", describe(&other)),
+                ))
+            }
+        }
+    }
+    let mut c = Column {
+        name: String::new(),
+        type_: type_.unwrap_or(SqlType::Null),
+        nullable: None,
+        primary_key: false,
+        server_default: None,
+        autoincrement: None,
+        comment: None,
+        unique: false,
+        index: false,
+        foreign_keys,
+        checks,
+    };
+    for (k, v, s) in b.extra {
+        let as_bool = |v: &Value| -> EResult<bool> {
+            match v {
+                Value::Bool(x) => Ok(*x),
+                Value::None => Ok(false),
+                _ => Err(problem(s, format!("'{k}' must be True or False"))),
+            }
+        };
+        match k.as_str() {
+            "name" => match v {
+                Value::Str(x) => name = Some(x),
+                _ => return Err(problem(s, "'name' must be a string")),
+            },
+            "type_" => c.type_ = as_type(&v, s)?,
+            "nullable" => {
+                c.nullable = if v == Value::None {
+                    None
+                } else {
+                    Some(as_bool(&v)?)
+                }
+            }
+            "primary_key" => c.primary_key = as_bool(&v)?,
+            "unique" => c.unique = as_bool(&v)?,
+            "index" => c.index = as_bool(&v)?,
+            "server_default" => {
+                c.server_default = match v {
+                    Value::None => None,
+                    v => Some(default_value(&v, s)?),
+                }
+            }
+            "autoincrement" => {
+                c.autoincrement = match v {
+                    Value::Bool(x) => Some(x),
+                    Value::Str(a) if a == "auto" => None,
+                    Value::Str(a) if a == "ignore_fk" => Some(true),
+                    _ => return Err(problem(s, "autoincrement must be True, False or 'auto'")),
+                }
+            }
+            "comment" => {
+                c.comment = match v {
+                    Value::Str(x) => Some(x),
+                    Value::None => None,
+                    _ => return Err(problem(s, "comment must be a string")),
+                }
+            }
+            "default" | "onupdate" | "doc" | "key" | "info" | "quote" | "system"
+            | "server_onupdate" => {}
+            k if k.starts_with("sqlite_") || k.starts_with("postgresql_") => {}
+            _ => {
+                return Err(problem(
+                    s,
+                    format!("Column() got an unexpected keyword argument '{k}'"),
+                ))
+            }
+        }
+    }
+    c.name = name.ok_or_else(|| problem(b.span, "Column() needs a name"))?;
+    Ok(c)
+}
+
+/// Builds a table from `create_table`/`Table` arguments.
+fn build_table(
+    name: String,
+    items: &[(Value, Span)],
+    kwargs: &[(String, Value, Span)],
+    f: &str,
+) -> EResult<Table> {
+    let mut table = Table {
+        name,
+        ..Table::default()
+    };
+    for (v, s) in items {
+        match v {
+            Value::Column(c) => table.columns.push((**c).clone()),
+            Value::Constraint(c) => table.constraints.push(c.clone()),
+            Value::Index(i) => table.indexes.push((**i).clone()),
+            Value::MetaData => {}
+            other => {
+                return Err(problem(
+                    *s,
+                    format!("{f}() does not take {}", describe(other)),
+                ))
+            }
+        }
+    }
+    for (k, v, s) in kwargs {
+        match (k.as_str(), v) {
+            ("schema", Value::Str(x)) => table.schema = Some(x.clone()),
+            ("schema", Value::None) => {}
+            ("comment", Value::Str(x)) => table.comment = Some(x.clone()),
+            ("comment", Value::None) => {}
+            ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v),
+            (k, _)
+                if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p))
+                    || k == "extend_existing"
+                    || k == "keep_existing" => {}
+            _ => {
+                return Err(problem(
+                    *s,
+                    format!("{f}() got an unexpected keyword argument '{k}'"),
+                ))
+            }
+        }
+    }
+    let tname = table.name.clone();
+    let tschema = table.schema.clone();
+    for i in &mut table.indexes {
+        i.table = tname.clone();
+        i.schema = tschema.clone();
+    }
+    Ok(table)
+}
+
+fn names_of(items: &[(Value, Span)]) -> EResult<Vec<String>> {
+    items
+        .iter()
+        .map(|(v, s)| match v {
+            Value::Str(x) => Ok(x.clone()),
+            Value::Column(c) => Ok(c.name.clone()),
+            Value::Expr(SqlExpr::Column { name, .. }) => Ok(name.clone()),
+            other => Err(problem(
+                *s,
+                format!("expected a column name, got {}", describe(other)),
+            )),
+        })
+        .collect()
+}
+
+fn index_exprs(items: &[(Value, Span)]) -> EResult<Vec<IndexExpr>> {
+    items
+        .iter()
+        .map(|(v, s)| match v {
+            Value::Str(x) => Ok(IndexExpr::Column(x.clone())),
+            Value::Column(c) => Ok(IndexExpr::Column(c.name.clone())),
+            Value::Expr(SqlExpr::Column { name, .. }) => Ok(IndexExpr::Column(name.clone())),
+            Value::Text(t, _) => Ok(IndexExpr::Text(t.clone())),
+            other => Err(problem(
+                *s,
+                format!("expected a column name, got {}", describe(other)),
+            )),
+        })
+        .collect()
+}
+
+fn index_dialect_kwargs(
+    index: &mut Index,
+    extra: &[(String, Value, Span)],
+    f: &str,
+) -> EResult<()> {
+    for (k, v, s) in extra {
+        match k.as_str() {
+            "postgresql_where" => index.postgresql_where = Some(text_of(Some(v), *s)?),
+            "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
+            "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
+            "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
+            k if k.starts_with("postgresql_")
+                || k.starts_with("sqlite_")
+                || k.starts_with("mysql_") => {}
+            _ => {
+                return Err(problem(
+                    *s,
+                    format!("{f}() got an unexpected keyword argument '{k}'"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits `['schema.table.col', ...]` into the referenced schema, table and
+/// columns.
+fn split_refs(refs: &[String], span: Span) -> EResult<(Option<String>, String, Vec<String>)> {
+    let mut table = None;
+    let mut schema = None;
+    let mut cols = Vec::new();
+    for r in refs {
+        let parts: Vec<&str> = r.split('.').collect();
+        match parts.as_slice() {
+            [t, c] => {
+                table = Some(t.to_string());
+                cols.push(c.to_string());
+            }
+            [sch, t, c] => {
+                schema = Some(sch.to_string());
+                table = Some(t.to_string());
+                cols.push(c.to_string());
+            }
+            _ => {
+                return Err(problem(
+                    span,
+                    format!("a foreign key reference needs 'table.column', got '{r}'"),
+                ))
+            }
+        }
+    }
+    Ok((
+        schema,
+        table.ok_or_else(|| problem(span, "a foreign key needs referenced columns"))?,
+        cols,
+    ))
+}
+
+fn text_of(v: Option<&Value>, span: Span) -> EResult<String> {
+    match v {
+        Some(Value::Str(s)) => Ok(s.clone()),
+        Some(Value::Text(s, _)) => Ok(s.clone()),
+        Some(other) => Err(problem(
+            span,
+            format!("expected SQL text, got {}", describe(other)),
+        )),
+        None => Err(problem(span, "missing SQL text")),
+    }
+}
+
+fn default_value(v: &Value, span: Span) -> EResult<DefaultValue> {
+    match v {
+        Value::Str(s) => Ok(DefaultValue::Str(s.clone())),
+        Value::Text(s, _) => Ok(DefaultValue::Text(s.clone())),
+        Value::Expr(e) => Ok(DefaultValue::Expr(e.clone())),
+        other => Err(problem(
+            span,
+            format!(
+                "server_default takes a string or sa.text(), got {}",
+                describe(other)
+            ),
+        )),
+    }
+}
+
+fn executable(v: Option<&Value>, span: Span) -> EResult<Executable> {
+    match v {
+        Some(Value::Str(s)) => Ok(Executable::Sql(s.clone())),
+        Some(Value::Text(s, binds)) => Ok(Executable::Text {
+            sql: s.clone(),
+            binds: binds.clone(),
+        }),
+        Some(Value::Exec(e)) => Ok((**e).clone()),
+        Some(other) => Err(problem(
+            span,
+            format!("execute() takes SQL, got {}", describe(other)),
+        )),
+        None => Err(problem(
+            span,
+            "execute() missing required argument 'sqltext'",
+        )),
+    }
+}
+
+fn literal(v: &Value, span: Span) -> EResult<Literal> {
+    Ok(match v {
+        Value::None => Literal::Null,
+        Value::Bool(b) => Literal::Bool(*b),
+        Value::Int(i) => Literal::Int(*i),
+        Value::Float(f) => Literal::Float(py_float_repr(*f)),
+        Value::Str(s) => Literal::Str(s.clone()),
+        Value::Bytes(b) => Literal::Bytes(b.clone()),
+        Value::Literal(l) => l.clone(),
+        Value::Expr(SqlExpr::InlineLiteral(l)) => l.clone(),
+        other => {
+            return Err(problem(
+                span,
+                format!("cannot use {} as a value", describe(other)),
+            ))
+        }
+    })
+}
+
+fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
+    match v {
+        Value::Expr(e) => Ok(e),
+        Value::Text(t, _) => Ok(SqlExpr::Text(t)),
+        other => Ok(SqlExpr::Literal(literal(&other, span)?)),
+    }
+}
+
+/// Turns a type class (`sa.Integer`) or instance (`sa.Integer()`) into a type.
+fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
+    match v {
+        Value::Type(t) => Ok(t.clone()),
+        Value::Path(p) => {
+            let name = canonical(p);
+            let args = Args {
+                positional: Vec::new(),
+                keywords: Vec::new(),
+                span,
+            };
+            type_call(&name, &args)?.ok_or_else(|| problem(span, format!("'{name}' is not a type")))
+        }
+        other => Err(problem(
+            span,
+            format!("expected a type, got {}", describe(other)),
+        )),
+    }
+}
+
+/// Builds a type from a call to a type class; `None` if `name` is no type.
+fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let pg = name.starts_with("postgresql.");
+    if !(name.starts_with("sa.") || pg || name.starts_with("sqlite.")) {
+        return Ok(None);
+    }
+    let t = match short {
+        "Integer" | "INTEGER" | "INT" => {
+            bind(args, short, &[], false, false)?;
+            SqlType::Integer
+        }
+        "BigInteger" | "BIGINT" => {
+            bind(args, short, &[], false, false)?;
+            SqlType::BigInteger
+        }
+        "SmallInteger" | "SMALLINT" => {
+            bind(args, short, &[], false, false)?;
+            SqlType::SmallInteger
+        }
+        "String" | "Unicode" | "VARCHAR" | "NVARCHAR" => {
+            let b = bind(args, short, &["length", "collation"], false, false)?;
+            SqlType::String(b.int(0, "length")?)
+        }
+        "CHAR" | "NCHAR" => {
+            let b = bind(args, short, &["length", "collation"], false, false)?;
+            SqlType::Char(b.int(0, "length")?)
+        }
+        "Text" | "UnicodeText" | "TEXT" => {
+            bind(args, short, &["length", "collation"], false, false)?;
+            SqlType::Text
+        }
+        "Boolean" | "BOOLEAN" => {
+            bind(args, short, &["create_constraint", "name"], false, false)?;
+            SqlType::Boolean
+        }
+        "DateTime" | "DATETIME" => {
+            let b = bind(args, short, &["timezone"], false, false)?;
+            SqlType::DateTime {
+                timezone: b.bool(0, "timezone")?.unwrap_or(false),
+            }
+        }
+        "TIMESTAMP" => {
+            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            SqlType::Timestamp {
+                timezone: b.bool(0, "timezone")?.unwrap_or(false),
+                precision: b.int(1, "precision")?,
+            }
+        }
+        "Date" | "DATE" => {
+            bind(args, short, &[], false, false)?;
+            SqlType::Date
+        }
+        "Time" | "TIME" => {
+            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            SqlType::Time {
+                timezone: b.bool(0, "timezone")?.unwrap_or(false),
+            }
+        }
+        "Float" | "FLOAT" => {
+            let b = bind(
+                args,
+                short,
+                &["precision", "asdecimal", "decimal_return_scale"],
+                false,
+                false,
+            )?;
+            SqlType::Float {
+                precision: b.int(0, "precision")?,
+            }
+        }
+        "REAL" | "DOUBLE" | "DOUBLE_PRECISION" | "Double" => {
+            bind(
+                args,
+                short,
+                &["precision", "asdecimal", "decimal_return_scale"],
+                false,
+                false,
+            )?;
+            SqlType::Named(match short {
+                "REAL" => "REAL".into(),
+                "DOUBLE_PRECISION" => "DOUBLE PRECISION".into(),
+                _ => "DOUBLE".into(),
+            })
+        }
+        "Numeric" | "NUMERIC" | "DECIMAL" => {
+            let b = bind(
+                args,
+                short,
+                &["precision", "scale", "decimal_return_scale", "asdecimal"],
+                false,
+                false,
+            )?;
+            SqlType::Numeric {
+                precision: b.int(0, "precision")?,
+                scale: b.int(1, "scale")?,
+            }
+        }
+        "JSON" => {
+            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            SqlType::Json
+        }
+        "JSONB" => {
+            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            SqlType::Jsonb
+        }
+        "LargeBinary" | "BLOB" => {
+            bind(args, short, &["length"], false, false)?;
+            SqlType::LargeBinary
+        }
+        "BYTEA" => {
+            bind(args, short, &["length"], false, false)?;
+            SqlType::Bytea
+        }
+        "Uuid" | "UUID" => {
+            let b = bind(args, short, &["as_uuid", "native_uuid"], false, false)?;
+            SqlType::Uuid {
+                native: b.bool(1, "native_uuid")?.unwrap_or(true),
+            }
+        }
+        "Interval" | "INTERVAL" => {
+            bind(
+                args,
+                short,
+                &[
+                    "native",
+                    "second_precision",
+                    "day_precision",
+                    "fields",
+                    "precision",
+                ],
+                false,
+                false,
+            )?;
+            SqlType::Interval
+        }
+        "INET" => SqlType::Inet,
+        "CIDR" => SqlType::Cidr,
+        "CITEXT" => SqlType::Citext,
+        "ARRAY" => {
+            let b = bind(
+                args,
+                short,
+                &["item_type", "as_tuple", "dimensions", "zero_indexes"],
+                false,
+                false,
+            )?;
+            let item = match b.get(0) {
+                Some(v) => as_type(v, b.span_of(0))?,
+                None => return Err(problem(b.span, "ARRAY() needs an item type")),
+            };
+            SqlType::Array(Box::new(item))
+        }
+        "Enum" | "ENUM" => {
+            let b = bind(
+                args,
+                short,
+                &[
+                    "name",
+                    "schema",
+                    "native_enum",
+                    "create_type",
+                    "length",
+                    "create_constraint",
+                    "metadata",
+                    "inherit_schema",
+                    "validate_strings",
+                    "values_callable",
+                    "quote",
+                    "_create_events",
+                ],
+                true,
+                false,
+            )?;
+            // Positional arguments are the values; `name` is keyword-only.
+            let mut values = Vec::new();
+            let mut rest = b.rest.clone();
+            if let Some((v, _)) = b.values[0].clone() {
+                if args.positional.iter().any(|(p, _)| *p == v)
+                    && !args.keywords.iter().any(|(k, _, _)| k == "name")
+                {
+                    rest.insert(0, (v, b.span_of(0)));
+                }
+            }
+            for (v, s) in rest {
+                match v {
+                    Value::Str(x) => values.push(x),
+                    other => {
+                        return Err(problem(
+                            s,
+                            format!("Enum() values must be strings, got {}", describe(&other)),
+                        ))
+                    }
+                }
+            }
+            let name_kw = args
+                .keywords
+                .iter()
+                .find(|(k, _, _)| k == "name")
+                .map(|(_, v, _)| v.clone());
+            SqlType::Enum {
+                values,
+                name: match name_kw {
+                    Some(Value::Str(s)) => Some(s),
+                    _ => None,
+                },
+                schema: b.str(1, "schema")?,
+                native: b.bool(2, "native_enum")?.unwrap_or(true),
+                create_type: b.bool(3, "create_type")?.unwrap_or(true),
+                length: b.int(4, "length")?,
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(t))
+}
+
+fn builtin(name: &str) -> Option<Value> {
+    match name {
+        "len" | "str" => Some(Value::Path(name.to_string())),
+        _ => None,
+    }
+}
+
+fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
+    match b {
+        Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
+        Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
+        Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
+            Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
+                table: Some(t.name.clone()),
+                name: n.clone(),
+                type_: ty.clone(),
+            })),
+            None => Err(problem(
+                span,
+                format!("table '{}' has no column '{name}'", t.name),
+            )),
+        },
+        Value::Str(_)
+            if matches!(
+                name,
+                "format" | "upper" | "lower" | "strip" | "replace" | "join"
+            ) =>
+        {
+            Ok(Value::Method(Box::new(b), name.to_string()))
+        }
+        Value::Str(_) | Value::Int(_) | Value::List(_) | Value::Dict(_) => Err(problem(
+            span,
+            format!("unsupported attribute '{name}' of {}", describe(&b)),
+        )),
+        other => Ok(Value::Method(Box::new(other), name.to_string())),
+    }
+}
+
+fn subscript(b: Value, i: Value, span: Span) -> EResult<Value> {
+    match (b, i) {
+        (Value::List(xs) | Value::Tuple(xs), Value::Int(n)) => {
+            let idx = if n < 0 { xs.len() as i64 + n } else { n };
+            xs.get(idx as usize)
+                .cloned()
+                .ok_or_else(|| problem(span, "index out of range"))
+        }
+        (Value::Dict(kv), k) => kv
+            .into_iter()
+            .find(|(kk, _)| *kk == k)
+            .map(|(_, v)| v)
+            .ok_or_else(|| problem(span, "key not found")),
+        (Value::ColumnCollection(t), Value::Str(n)) => {
+            attribute(Value::ColumnCollection(t), &n, span)
+        }
+        // `Union[str, None]` and other annotations evaluate to nothing useful.
+        (Value::Path(p), _) => Ok(Value::Path(p)),
+        _ => Err(problem(span, "unsupported construct 'subscript'")),
+    }
+}
+
+fn dict_set(out: &mut Vec<(Value, Value)>, k: Value, v: Value) {
+    if let Some(slot) = out.iter_mut().find(|(kk, _)| *kk == k) {
+        slot.1 = v;
+    } else {
+        out.push((k, v));
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::None => false,
+        Value::Bool(b) => *b,
+        Value::Int(i) => *i != 0,
+        Value::Float(f) => *f != 0.0,
+        Value::Str(s) => !s.is_empty(),
+        Value::List(x) | Value::Tuple(x) => !x.is_empty(),
+        Value::Dict(x) => !x.is_empty(),
+        _ => true,
+    }
+}
+
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => py_float_repr(*f),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::None => "None".into(),
+        other => describe(other),
+    }
+}
+
+fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
+    let right = sql_expr(r, span)?;
+    let (sym, right) = match (op, &right) {
+        (BinOp::Eq, SqlExpr::Literal(Literal::Null)) => ("IS", SqlExpr::Null),
+        (BinOp::Ne, SqlExpr::Literal(Literal::Null)) => ("IS NOT", SqlExpr::Null),
+        (BinOp::Eq, _) => ("=", right),
+        (BinOp::Ne, _) => ("!=", right),
+        (BinOp::Lt, _) => ("<", right),
+        (BinOp::Le, _) => ("<=", right),
+        (BinOp::Gt, _) => (">", right),
+        (BinOp::Ge, _) => (">=", right),
+        (BinOp::Add, _) => ("+", right),
+        (BinOp::Sub, _) => ("-", right),
+        (BinOp::Mul, _) => ("*", right),
+        (BinOp::Div, _) => ("/", right),
+        (BinOp::BitAnd, _) => ("AND", right),
+        (BinOp::BitOr, _) => ("OR", right),
+        _ => return Err(problem(span, "unsupported operator in a SQL expression")),
+    };
+    Ok(Value::Expr(SqlExpr::Binary {
+        op: sym,
+        left: Box::new(l),
+        right: Box::new(right),
+    }))
+}
+
+fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
+    use Value::*;
+    if let Expr(e) = l {
+        return sql_compare(op, e, r, span);
+    }
+    Ok(match (op, l, r) {
+        (BinOp::Add, Int(a), Int(b)) => Int(a + b),
+        (BinOp::Sub, Int(a), Int(b)) => Int(a - b),
+        (BinOp::Mul, Int(a), Int(b)) => Int(a * b),
+        (BinOp::Add, Float(a), Float(b)) => Float(a + b),
+        (BinOp::Add, Str(a), Str(b)) => Str(a + &b),
+        (BinOp::Add, List(a), List(b)) => List(a.into_iter().chain(b).collect()),
+        (BinOp::Add, Tuple(a), Tuple(b)) => Tuple(a.into_iter().chain(b).collect()),
+        (BinOp::Mod, Str(fmt), args) => Str(percent_format(&fmt, args, span)?),
+        (BinOp::Eq, a, b) => Bool(a == b),
+        (BinOp::Ne, a, b) => Bool(a != b),
+        (BinOp::Is, a, b) => Bool(a == b),
+        (BinOp::IsNot, a, b) => Bool(a != b),
+        (BinOp::Lt, Int(a), Int(b)) => Bool(a < b),
+        (BinOp::Gt, Int(a), Int(b)) => Bool(a > b),
+        (BinOp::Le, Int(a), Int(b)) => Bool(a <= b),
+        (BinOp::Ge, Int(a), Int(b)) => Bool(a >= b),
+        (BinOp::In, a, List(xs) | Tuple(xs)) => Bool(xs.contains(&a)),
+        (BinOp::NotIn, a, List(xs) | Tuple(xs)) => Bool(!xs.contains(&a)),
+        (BinOp::In, Str(a), Str(b)) => Bool(b.contains(&a)),
+        _ => return Err(problem(span, "unsupported operation on these values")),
+    })
+}
+
+/// Python's `'%s' % args` for `%s`, `%d`, `%r` and `%%`.
+fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
+    let items = match args {
+        Value::Tuple(xs) => xs,
+        other => vec![other],
+    };
+    let mut it = items.into_iter();
+    let mut out = String::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s') | Some('d') => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                out.push_str(&py_str(&v));
+            }
+            Some('r') => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                match v {
+                    Value::Str(s) => out.push_str(&format!("'{s}'")),
+                    v => out.push_str(&py_str(&v)),
+                }
+            }
+            _ => return Err(problem(span, "unsupported format in '%' formatting")),
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `repr()` of a float.
+pub(crate) fn py_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("int");
+    if (-4..16).contains(&exp) {
+        let s = format!("{f}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}

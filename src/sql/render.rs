@@ -1,0 +1,1839 @@
+//! Renders operations as the DDL and DML text SQLAlchemy compiles for each
+//! dialect, statement by statement, as Alembic emits them.
+
+use super::{Dialect, Reflector, SqlError, Statement, Value};
+use crate::ops::*;
+
+/// Renders operations for a dialect. `reflector` reads a live table for
+/// batch mode; offline it is `None`.
+pub fn render_ops(
+    ops: &[Op],
+    dialect: Dialect,
+    mut reflector: Option<&mut dyn Reflector>,
+) -> Result<Vec<Statement>, SqlError> {
+    let mut r = Renderer {
+        d: dialect,
+        out: Vec::new(),
+    };
+    for op in ops {
+        let res = r.op(op, &mut reflector);
+        if let Err(e) = res {
+            return Err(with_emitted(e, r.out));
+        }
+    }
+    Ok(r.out)
+}
+
+fn with_emitted(e: Fail, emitted: Vec<Statement>) -> SqlError {
+    match e {
+        Fail::Failed(message) => SqlError::Failed { message, emitted },
+        Fail::Exception(exception, message) => SqlError::Exception {
+            exception,
+            message,
+            emitted,
+        },
+    }
+}
+
+enum Fail {
+    Failed(String),
+    Exception(String, String),
+}
+
+const NO_ALTER_CONSTRAINT: &str = "No support for ALTER of constraints in SQLite dialect. Please refer to the batch mode feature which allows for SQLite migrations using a copy-and-move strategy.";
+
+struct Renderer {
+    d: Dialect,
+    out: Vec<Statement>,
+}
+
+const SQLITE_RESERVED: &[&str] = &[
+    "add",
+    "after",
+    "all",
+    "alter",
+    "analyze",
+    "and",
+    "as",
+    "asc",
+    "attach",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclusive",
+    "exists",
+    "explain",
+    "fail",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "glob",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "match",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "plan",
+    "pragma",
+    "primary",
+    "query",
+    "raise",
+    "references",
+    "reindex",
+    "rename",
+    "replace",
+    "restrict",
+    "right",
+    "rollback",
+    "row",
+    "select",
+    "set",
+    "table",
+    "temp",
+    "temporary",
+    "then",
+    "to",
+    "transaction",
+    "trigger",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "vacuum",
+    "values",
+    "view",
+    "virtual",
+    "when",
+    "where",
+];
+
+const PG_RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "new",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "off",
+    "offset",
+    "old",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "over",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
+/// reserved word, not all lower case, or has characters outside
+/// `[a-z0-9_$]` or a leading digit or `$`.
+pub(crate) fn quote(name: &str, d: Dialect) -> String {
+    let lower = name.to_lowercase();
+    let reserved = match d {
+        Dialect::Sqlite => SQLITE_RESERVED,
+        Dialect::Postgresql => PG_RESERVED,
+    };
+    let first_bad = name
+        .chars()
+        .next()
+        .map(|c| c.is_ascii_digit() || c == '$')
+        .unwrap_or(true);
+    let legal = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if reserved.contains(&lower.as_str()) || first_bad || !legal || lower != name {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    } else {
+        name.to_string()
+    }
+}
+
+fn quote_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Renderer {
+    fn q(&self, name: &str) -> String {
+        quote(name, self.d)
+    }
+
+    fn table_name(&self, name: &str, schema: &Option<String>) -> String {
+        match schema {
+            Some(s) => format!("{}.{}", self.q(s), self.q(name)),
+            None => self.q(name),
+        }
+    }
+
+    fn emit(&mut self, sql: String) {
+        let cleaned = sql.replace('\t', "    ");
+        self.out.push(Statement::Sql(cleaned.trim().to_string()));
+    }
+
+    fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
+        match op {
+            Op::CreateTable(t) => self.create_table(t),
+            Op::DropTable {
+                name,
+                schema,
+                if_exists,
+            } => {
+                let ie = if *if_exists { "IF EXISTS " } else { "" };
+                let sql = format!("DROP TABLE {ie}{}", self.table_name(name, schema));
+                self.emit(sql);
+            }
+            Op::AddColumn {
+                table,
+                schema,
+                column,
+            } => self.add_column(table, schema, column)?,
+            Op::DropColumn {
+                table,
+                schema,
+                column,
+            } => {
+                let sql = format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    self.table_name(table, schema),
+                    self.q(column)
+                );
+                self.emit(sql);
+            }
+            Op::AlterColumn(a) => self.alter_column(a)?,
+            Op::CreateIndex(i) => self.create_index(i),
+            Op::DropIndex {
+                name,
+                schema,
+                if_exists,
+                concurrently,
+                ..
+            } => {
+                let mut sql = "DROP INDEX ".to_string();
+                if *concurrently && self.d == Dialect::Postgresql {
+                    sql.push_str("CONCURRENTLY ");
+                }
+                if *if_exists {
+                    sql.push_str("IF EXISTS ");
+                }
+                sql.push_str(&self.table_name(name, schema));
+                self.emit(sql);
+            }
+            Op::AddConstraint {
+                table,
+                schema,
+                constraint,
+            } => {
+                if self.d == Dialect::Sqlite {
+                    return Err(Fail::Exception(
+                        "NotImplementedError".into(),
+                        NO_ALTER_CONSTRAINT.into(),
+                    ));
+                }
+                let body = self.constraint(constraint, false);
+                let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
+                self.emit(sql);
+            }
+            Op::DropConstraint {
+                name,
+                table,
+                schema,
+                ..
+            } => {
+                if self.d == Dialect::Sqlite {
+                    return Err(Fail::Exception(
+                        "NotImplementedError".into(),
+                        NO_ALTER_CONSTRAINT.into(),
+                    ));
+                }
+                let sql = format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    self.table_name(table, schema),
+                    self.q(name)
+                );
+                self.emit(sql);
+            }
+            Op::RenameTable { old, new, schema } => {
+                let sql = format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    self.table_name(old, schema),
+                    self.q(new)
+                );
+                self.emit(sql);
+            }
+            Op::CreateTableComment {
+                table,
+                schema,
+                comment,
+            } => {
+                let sql = format!(
+                    "COMMENT ON TABLE {} IS {}",
+                    self.table_name(table, schema),
+                    quote_str(comment)
+                );
+                self.emit(sql);
+            }
+            Op::DropTableComment { table, schema } => {
+                let sql = format!(
+                    "COMMENT ON TABLE {} IS NULL",
+                    self.table_name(table, schema)
+                );
+                self.emit(sql);
+            }
+            Op::CreateEnum {
+                name,
+                schema,
+                values,
+            } => {
+                if self.d == Dialect::Postgresql {
+                    let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
+                    let sql = format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        self.table_name(name, schema),
+                        vals.join(", ")
+                    );
+                    self.emit(sql);
+                }
+            }
+            Op::DropEnum { name, schema } => {
+                if self.d == Dialect::Postgresql {
+                    let sql = format!("DROP TYPE {}", self.table_name(name, schema));
+                    self.emit(sql);
+                }
+            }
+            Op::Execute(e) => {
+                let sql = self.executable(e);
+                self.emit(sql);
+            }
+            Op::BulkInsert {
+                table,
+                rows,
+                multiinsert,
+            } => self.bulk_insert(table, rows, *multiinsert),
+            Op::Batch(b) => self.batch(b, reflector)?,
+            Op::Autocommit(inner) => {
+                self.out.push(Statement::AutocommitBegin);
+                for o in inner {
+                    self.op(o, reflector)?;
+                }
+                self.out.push(Statement::AutocommitEnd);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- types -----
+
+    fn type_sql(&self, t: &SqlType) -> String {
+        let pg = self.d == Dialect::Postgresql;
+        match t {
+            SqlType::Integer => "INTEGER".into(),
+            SqlType::BigInteger => "BIGINT".into(),
+            SqlType::SmallInteger => "SMALLINT".into(),
+            SqlType::String(Some(n)) => format!("VARCHAR({n})"),
+            SqlType::String(None) => "VARCHAR".into(),
+            SqlType::Char(Some(n)) => format!("CHAR({n})"),
+            SqlType::Char(None) => "CHAR".into(),
+            SqlType::Text => "TEXT".into(),
+            SqlType::Boolean => "BOOLEAN".into(),
+            SqlType::DateTime { timezone } => {
+                if pg {
+                    if *timezone {
+                        "TIMESTAMP WITH TIME ZONE".into()
+                    } else {
+                        "TIMESTAMP WITHOUT TIME ZONE".into()
+                    }
+                } else {
+                    "DATETIME".into()
+                }
+            }
+            SqlType::Timestamp {
+                timezone,
+                precision,
+            } => {
+                let p = precision.map(|p| format!("({p})")).unwrap_or_default();
+                if pg {
+                    format!(
+                        "TIMESTAMP{p} {} TIME ZONE",
+                        if *timezone { "WITH" } else { "WITHOUT" }
+                    )
+                } else {
+                    "TIMESTAMP".into()
+                }
+            }
+            SqlType::Date => "DATE".into(),
+            SqlType::Time { timezone } => {
+                if pg {
+                    format!(
+                        "TIME {} TIME ZONE",
+                        if *timezone { "WITH" } else { "WITHOUT" }
+                    )
+                } else {
+                    "TIME".into()
+                }
+            }
+            SqlType::Float { precision: Some(p) } => format!("FLOAT({p})"),
+            SqlType::Float { precision: None } => "FLOAT".into(),
+            SqlType::Named(n) => n.clone(),
+            SqlType::Numeric { precision, scale } => match (precision, scale) {
+                (Some(p), Some(s)) => format!("NUMERIC({p}, {s})"),
+                (Some(p), None) => format!("NUMERIC({p})"),
+                _ => "NUMERIC".into(),
+            },
+            SqlType::Json => "JSON".into(),
+            SqlType::Jsonb => "JSONB".into(),
+            SqlType::LargeBinary => {
+                if pg {
+                    "BYTEA".into()
+                } else {
+                    "BLOB".into()
+                }
+            }
+            SqlType::Bytea => "BYTEA".into(),
+            SqlType::Enum {
+                values,
+                name,
+                schema,
+                native,
+                length,
+                ..
+            } => {
+                if pg && *native && name.is_some() {
+                    self.table_name(name.as_deref().unwrap_or_default(), schema)
+                } else {
+                    let longest =
+                        values.iter().map(|v| v.chars().count()).max().unwrap_or(0) as u32;
+                    format!("VARCHAR({})", length.unwrap_or(longest))
+                }
+            }
+            SqlType::Uuid { native } => {
+                if pg && *native {
+                    "UUID".into()
+                } else {
+                    "CHAR(32)".into()
+                }
+            }
+            SqlType::Interval => {
+                if pg {
+                    "INTERVAL".into()
+                } else {
+                    "DATETIME".into()
+                }
+            }
+            SqlType::Array(item) => format!("{}[]", self.type_sql(item)),
+            SqlType::Inet => "INET".into(),
+            SqlType::Cidr => "CIDR".into(),
+            SqlType::Citext => "CITEXT".into(),
+            SqlType::Null => "NULL".into(),
+        }
+    }
+
+    // ----- defaults and expressions -----
+
+    fn default_sql(&self, d: &DefaultValue) -> String {
+        match d {
+            DefaultValue::Str(s) => quote_str(s),
+            DefaultValue::Text(t) => t.clone(),
+            DefaultValue::Expr(e) => self.expr(e),
+        }
+    }
+
+    fn expr(&self, e: &SqlExpr) -> String {
+        match e {
+            SqlExpr::Column { table, name, .. } => match table {
+                Some(t) => format!("{}.{}", self.q(t), self.q(name)),
+                None => self.q(name),
+            },
+            SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l),
+            SqlExpr::Binary { op, left, right } => {
+                format!("{} {op} {}", self.expr(left), self.expr(right))
+            }
+            SqlExpr::Func { name, args } => {
+                let lname = name.to_lowercase();
+                if self.d == Dialect::Sqlite && lname == "now" && args.is_empty() {
+                    return "CURRENT_TIMESTAMP".into();
+                }
+                if args.is_empty()
+                    && matches!(
+                        lname.as_str(),
+                        "current_timestamp"
+                            | "current_date"
+                            | "current_time"
+                            | "localtime"
+                            | "localtimestamp"
+                            | "current_user"
+                    )
+                {
+                    return name.to_uppercase();
+                }
+                let a: Vec<String> = args.iter().map(|x| self.expr(x)).collect();
+                format!("{name}({})", a.join(", "))
+            }
+            SqlExpr::Bool(b) => match (self.d, b) {
+                (Dialect::Postgresql, true) => "true".into(),
+                (Dialect::Postgresql, false) => "false".into(),
+                (Dialect::Sqlite, true) => "1".into(),
+                (Dialect::Sqlite, false) => "0".into(),
+            },
+            SqlExpr::Text(t) => t.clone(),
+            SqlExpr::Null => "NULL".into(),
+        }
+    }
+
+    /// A Python value rendered as a SQL literal, as `literal_binds` does.
+    fn literal(&self, l: &Literal) -> String {
+        let pg = self.d == Dialect::Postgresql;
+        match l {
+            Literal::Null => "NULL".into(),
+            Literal::Bool(b) => {
+                if pg {
+                    if *b {
+                        "true".into()
+                    } else {
+                        "false".into()
+                    }
+                } else if *b {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
+            Literal::Int(i) => i.to_string(),
+            Literal::Float(s) => s.clone(),
+            Literal::Str(s) => quote_str(s),
+            Literal::Bytes(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                if pg {
+                    format!("'\\x{hex}'")
+                } else {
+                    format!("X'{hex}'")
+                }
+            }
+            Literal::Decimal(s) => s.clone(),
+            Literal::Date(y, m, d) => format!("'{y:04}-{m:02}-{d:02}'"),
+            Literal::DateTime(y, mo, d, h, mi, s, us) => {
+                if pg {
+                    if *us > 0 {
+                        format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
+                    } else {
+                        format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}'")
+                    }
+                } else {
+                    format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
+                }
+            }
+            Literal::Time(h, mi, s, us) => {
+                if pg {
+                    if *us > 0 {
+                        format!("'{h:02}:{mi:02}:{s:02}.{us:06}'")
+                    } else {
+                        format!("'{h:02}:{mi:02}:{s:02}'")
+                    }
+                } else {
+                    format!("'{h:02}:{mi:02}:{s:02}.{us:06}'")
+                }
+            }
+        }
+    }
+
+    // ----- tables -----
+
+    /// Whether a column is the table's implicit autoincrement column: the
+    /// single integer primary key column without a foreign key or default.
+    fn is_autoinc(&self, c: &Column, pk_cols: &[String]) -> bool {
+        pk_cols.len() == 1
+            && pk_cols[0] == c.name
+            && matches!(
+                c.type_,
+                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+            )
+            && c.autoincrement != Some(false)
+            && (c.autoincrement == Some(true) || c.foreign_keys.is_empty())
+            && c.server_default.is_none()
+    }
+
+    fn column_spec(&self, c: &Column, pk_cols: &[String], sqlite_autoincrement: bool) -> String {
+        let pg = self.d == Dialect::Postgresql;
+        let in_pk = pk_cols.contains(&c.name);
+        let nullable = c.nullable.unwrap_or(!in_pk);
+        let mut s = self.q(&c.name);
+        s.push(' ');
+        if pg && self.is_autoinc(c, pk_cols) {
+            s.push_str(match c.type_ {
+                SqlType::BigInteger => "BIGSERIAL",
+                SqlType::SmallInteger => "SMALLSERIAL",
+                _ => "SERIAL",
+            });
+        } else {
+            s.push_str(&self.type_sql(&c.type_));
+            if let Some(d) = &c.server_default {
+                let text = self.default_sql(d);
+                if self.d == Dialect::Sqlite
+                    && !matches!(d, DefaultValue::Str(_))
+                    && !text.trim_start().starts_with(['\'', '"', '('])
+                    && text.chars().any(|ch| !(ch.is_alphanumeric() || ch == '_'))
+                {
+                    s.push_str(&format!(" DEFAULT ({text})"));
+                } else {
+                    s.push_str(&format!(" DEFAULT {text}"));
+                }
+            }
+        }
+        if !nullable {
+            s.push_str(" NOT NULL");
+        }
+        for check in &c.checks {
+            s.push(' ');
+            s.push_str(&self.constraint(check, true));
+        }
+        if self.d == Dialect::Sqlite
+            && sqlite_autoincrement
+            && in_pk
+            && pk_cols.len() == 1
+            && matches!(
+                c.type_,
+                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+            )
+            && c.foreign_keys.is_empty()
+        {
+            s.push_str(" PRIMARY KEY AUTOINCREMENT");
+        }
+        s
+    }
+
+    fn constraint(&self, c: &Constraint, in_table: bool) -> String {
+        let mut s = String::new();
+        if let Some(n) = &c.name {
+            s.push_str(&format!("CONSTRAINT {} ", self.q(n)));
+        }
+        let cols = |xs: &[String]| xs.iter().map(|x| self.q(x)).collect::<Vec<_>>().join(", ");
+        match &c.kind {
+            ConstraintKind::PrimaryKey { columns } => {
+                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)))
+            }
+            ConstraintKind::Unique { columns } => {
+                s.push_str(&format!("UNIQUE ({})", cols(columns)))
+            }
+            ConstraintKind::Check { sqltext } => s.push_str(&format!("CHECK ({sqltext})")),
+            ConstraintKind::ForeignKey {
+                columns,
+                ref_table,
+                ref_schema,
+                ref_columns,
+                ondelete,
+                onupdate,
+                deferrable,
+                initially,
+            } => {
+                s.push_str(&format!(
+                    "FOREIGN KEY({}) REFERENCES {} ({})",
+                    cols(columns),
+                    self.table_name(ref_table, ref_schema),
+                    cols(ref_columns)
+                ));
+                if let Some(d) = ondelete {
+                    s.push_str(&format!(" ON DELETE {d}"));
+                }
+                if let Some(u) = onupdate {
+                    s.push_str(&format!(" ON UPDATE {u}"));
+                }
+                match deferrable {
+                    Some(true) => s.push_str(" DEFERRABLE"),
+                    Some(false) => s.push_str(" NOT DEFERRABLE"),
+                    None => {}
+                }
+                if let Some(i) = initially {
+                    s.push_str(&format!(" INITIALLY {i}"));
+                }
+            }
+        }
+        let _ = in_table;
+        s
+    }
+
+    /// The primary key columns of a table: from its PrimaryKeyConstraint, or
+    /// else from `primary_key=True` columns.
+    fn pk_columns(t: &Table) -> Vec<String> {
+        for c in &t.constraints {
+            if let ConstraintKind::PrimaryKey { columns } = &c.kind {
+                return columns.clone();
+            }
+        }
+        t.columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn create_table_sql(&self, t: &Table, display_name: &str) -> String {
+        let pk_cols = Self::pk_columns(t);
+        let mut lines: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                format!(
+                    "\t{}",
+                    self.column_spec(c, &pk_cols, t.sqlite_autoincrement)
+                )
+            })
+            .collect();
+        let mut constraints = Vec::new();
+        // The primary key first, unless it is inline (SQLite AUTOINCREMENT).
+        let pk_inline = self.d == Dialect::Sqlite
+            && t.sqlite_autoincrement
+            && pk_cols.len() == 1
+            && t.columns.iter().any(|c| {
+                c.name == pk_cols[0]
+                    && matches!(
+                        c.type_,
+                        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+                    )
+                    && c.foreign_keys.is_empty()
+            });
+        let explicit_pk = t
+            .constraints
+            .iter()
+            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
+        if !pk_cols.is_empty() && !pk_inline {
+            let name = explicit_pk.and_then(|c| c.name.clone());
+            constraints.push(self.constraint(
+                &Constraint {
+                    name,
+                    kind: ConstraintKind::PrimaryKey {
+                        columns: pk_cols.clone(),
+                    },
+                },
+                true,
+            ));
+        }
+        for c in &t.constraints {
+            if !matches!(c.kind, ConstraintKind::PrimaryKey { .. }) {
+                constraints.push(self.constraint(c, true));
+            }
+        }
+        // Column-level flags become table constraints after the explicit ones.
+        for col in &t.columns {
+            for fk in &col.foreign_keys {
+                let (schema, table, refcol) = split_target(&fk.target);
+                constraints.push(self.constraint(
+                    &Constraint {
+                        name: fk.name.clone(),
+                        kind: ConstraintKind::ForeignKey {
+                            columns: vec![col.name.clone()],
+                            ref_table: table,
+                            ref_schema: schema,
+                            ref_columns: vec![refcol],
+                            ondelete: fk.ondelete.clone(),
+                            onupdate: fk.onupdate.clone(),
+                            deferrable: None,
+                            initially: None,
+                        },
+                    },
+                    true,
+                ));
+            }
+            if col.unique {
+                constraints.push(self.constraint(
+                    &Constraint {
+                        name: None,
+                        kind: ConstraintKind::Unique {
+                            columns: vec![col.name.clone()],
+                        },
+                    },
+                    true,
+                ));
+            }
+        }
+        for c in constraints {
+            lines.push(format!("\t{c}"));
+        }
+        format!("CREATE TABLE {} (\n{}\n)", display_name, lines.join(", \n"))
+    }
+
+    fn enum_types_to_create(&self, t: &Table) -> Vec<(String, Option<String>, Vec<String>)> {
+        let mut out: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+        if self.d != Dialect::Postgresql {
+            return out;
+        }
+        for c in &t.columns {
+            if let SqlType::Enum {
+                values,
+                name: Some(name),
+                schema,
+                native: true,
+                create_type: true,
+                ..
+            } = &c.type_
+            {
+                if !out.iter().any(|(n, _, _)| n == name) {
+                    out.push((name.clone(), schema.clone(), values.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn create_table(&mut self, t: &Table) {
+        for (name, schema, values) in self.enum_types_to_create(t) {
+            let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
+            let sql = format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                self.table_name(&name, &schema),
+                vals.join(", ")
+            );
+            self.emit(sql);
+        }
+        let name = self.table_name(&t.name, &t.schema);
+        let sql = self.create_table_sql(t, &name);
+        self.emit(sql);
+        for idx in self.table_indexes(t) {
+            self.create_index(&idx);
+        }
+        if self.d == Dialect::Postgresql {
+            if let Some(c) = &t.comment {
+                let sql = format!("COMMENT ON TABLE {name} IS {}", quote_str(c));
+                self.emit(sql);
+            }
+            for col in &t.columns {
+                if let Some(c) = &col.comment {
+                    let sql = format!(
+                        "COMMENT ON COLUMN {name}.{} IS {}",
+                        self.q(&col.name),
+                        quote_str(c)
+                    );
+                    self.emit(sql);
+                }
+            }
+        }
+    }
+
+    /// A table's indexes in SQLAlchemy's order: sorted by name, with
+    /// `index=True` columns named `ix_<table>_<column>`.
+    fn table_indexes(&self, t: &Table) -> Vec<Index> {
+        let mut idx: Vec<Index> = t.indexes.clone();
+        for c in &t.columns {
+            if c.index {
+                idx.push(Index {
+                    name: Some(index_flag_name(&t.name, &t.schema, &c.name)),
+                    table: t.name.clone(),
+                    schema: t.schema.clone(),
+                    expressions: vec![IndexExpr::Column(c.name.clone())],
+                    unique: c.unique,
+                    if_not_exists: false,
+                    postgresql_where: None,
+                    postgresql_using: None,
+                    postgresql_concurrently: false,
+                    sqlite_where: None,
+                });
+            }
+        }
+        idx.sort_by(|a, b| a.name.cmp(&b.name));
+        idx
+    }
+
+    fn create_index(&mut self, i: &Index) {
+        let pg = self.d == Dialect::Postgresql;
+        let mut s = String::from("CREATE ");
+        if i.unique {
+            s.push_str("UNIQUE ");
+        }
+        s.push_str("INDEX ");
+        if pg && i.postgresql_concurrently {
+            s.push_str("CONCURRENTLY ");
+        }
+        if i.if_not_exists {
+            s.push_str("IF NOT EXISTS ");
+        }
+        if let Some(n) = &i.name {
+            // An index name is qualified by the schema on SQLite only.
+            if self.d == Dialect::Sqlite {
+                s.push_str(&self.table_name(n, &i.schema));
+            } else {
+                s.push_str(&self.q(n));
+            }
+            s.push(' ');
+        }
+        s.push_str("ON ");
+        if self.d == Dialect::Sqlite {
+            s.push_str(&self.q(&i.table));
+        } else {
+            s.push_str(&self.table_name(&i.table, &i.schema));
+        }
+        s.push(' ');
+        if pg {
+            if let Some(u) = &i.postgresql_using {
+                s.push_str(&format!("USING {} ", u.to_lowercase()));
+            }
+        }
+        let exprs: Vec<String> = i
+            .expressions
+            .iter()
+            .map(|e| match e {
+                IndexExpr::Column(c) => self.q(c),
+                IndexExpr::Text(t) => t.clone(),
+            })
+            .collect();
+        s.push_str(&format!("({})", exprs.join(", ")));
+        if pg {
+            if let Some(w) = &i.postgresql_where {
+                s.push_str(&format!(" WHERE {w}"));
+            }
+        } else if let Some(w) = &i.sqlite_where {
+            s.push_str(&format!(" WHERE {w}"));
+        }
+        self.emit(s);
+    }
+
+    fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
+        let pk: Vec<String> = if c.primary_key {
+            vec![c.name.clone()]
+        } else {
+            Vec::new()
+        };
+        if self.d == Dialect::Postgresql {
+            if let SqlType::Enum {
+                name: Some(_),
+                native: true,
+                create_type: true,
+                ..
+            } = &c.type_
+            {
+                // Alembic's add_column does not create the enum type.
+            }
+        }
+        let spec = self.column_spec(c, &pk, false);
+        let sql = format!(
+            "ALTER TABLE {} ADD COLUMN {spec}",
+            self.table_name(table, schema)
+        );
+        self.emit(sql);
+        for fk in &c.foreign_keys {
+            if self.d == Dialect::Sqlite {
+                return Err(Fail::Exception(
+                    "NotImplementedError".into(),
+                    NO_ALTER_CONSTRAINT.into(),
+                ));
+            }
+            let (rs, rt, rc) = split_target(&fk.target);
+            let body = self.constraint(
+                &Constraint {
+                    name: fk.name.clone(),
+                    kind: ConstraintKind::ForeignKey {
+                        columns: vec![c.name.clone()],
+                        ref_table: rt,
+                        ref_schema: rs,
+                        ref_columns: vec![rc],
+                        ondelete: fk.ondelete.clone(),
+                        onupdate: fk.onupdate.clone(),
+                        deferrable: None,
+                        initially: None,
+                    },
+                },
+                false,
+            );
+            let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
+            self.emit(sql);
+        }
+        if c.index {
+            self.create_index(&Index {
+                name: Some(index_flag_name(table, schema, &c.name)),
+                table: table.to_string(),
+                schema: schema.clone(),
+                expressions: vec![IndexExpr::Column(c.name.clone())],
+                unique: c.unique,
+                if_not_exists: false,
+                postgresql_where: None,
+                postgresql_using: None,
+                postgresql_concurrently: false,
+                sqlite_where: None,
+            });
+        }
+        if self.d == Dialect::Postgresql {
+            if let Some(comment) = &c.comment {
+                let sql = format!(
+                    "COMMENT ON COLUMN {}.{} IS {}",
+                    self.table_name(table, schema),
+                    self.q(&c.name),
+                    quote_str(comment)
+                );
+                self.emit(sql);
+            }
+        }
+        Ok(())
+    }
+
+    fn alter_column(&mut self, a: &AlterColumn) -> Result<(), Fail> {
+        let t = self.table_name(&a.table, &a.schema);
+        let col = self.q(&a.column);
+        let pg = self.d == Dialect::Postgresql;
+        if pg && a.postgresql_using.is_some() && a.type_.is_none() {
+            return Err(Fail::Failed(
+                "postgresql_using must be used with the type_ parameter".into(),
+            ));
+        }
+        if pg {
+            if let Some(ty) = &a.type_ {
+                let mut sql = format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
+                    self.type_sql(ty)
+                );
+                if let Some(u) = &a.postgresql_using {
+                    sql.push_str(&format!(" USING {u}"));
+                }
+                self.emit(sql);
+            }
+        }
+        if let Some(n) = a.nullable {
+            let sql = format!(
+                "ALTER TABLE {t} ALTER COLUMN {col} {} NOT NULL",
+                if n { "DROP" } else { "SET" }
+            );
+            self.emit(sql);
+        }
+        if let Some(d) = &a.server_default {
+            let sql = match d {
+                Some(d) => format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {}",
+                    self.default_sql(d)
+                ),
+                None => format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT"),
+            };
+            self.emit(sql);
+        }
+        if !pg {
+            if let Some(ty) = &a.type_ {
+                let sql = format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
+                    self.type_sql(ty)
+                );
+                self.emit(sql);
+            }
+        }
+        if let Some(c) = &a.comment {
+            let val = c.as_deref().map(quote_str).unwrap_or_else(|| "NULL".into());
+            let sql = format!("COMMENT ON COLUMN {t}.{col} IS {val}");
+            self.emit(sql);
+        }
+        if let Some(n) = &a.new_column_name {
+            let kw = if pg { "" } else { "COLUMN " };
+            let sql = format!("ALTER TABLE {t} RENAME {kw}{col} TO {}", self.q(n));
+            self.emit(sql);
+        }
+        Ok(())
+    }
+
+    // ----- data -----
+
+    fn executable(&self, e: &Executable) -> String {
+        match e {
+            Executable::Sql(s) => s.clone(),
+            Executable::Text { sql, binds } => self.text_with_binds(sql, binds),
+            Executable::Insert { table, values } => {
+                let cols: Vec<String> = values.iter().map(|(k, _)| self.q(k)).collect();
+                let vals: Vec<String> = values.iter().map(|(_, v)| self.expr(v)).collect();
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    self.table_name(&table.name, &table.schema),
+                    cols.join(", "),
+                    vals.join(", ")
+                )
+            }
+            Executable::Update {
+                table,
+                values,
+                where_,
+            } => {
+                let sets: Vec<String> = values
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", self.q(k), self.expr(v)))
+                    .collect();
+                let mut s = format!(
+                    "UPDATE {} SET {}",
+                    self.table_name(&table.name, &table.schema),
+                    sets.join(", ")
+                );
+                if let Some(w) = where_ {
+                    s.push_str(&format!(" WHERE {}", self.expr(w)));
+                }
+                s
+            }
+            Executable::Delete { table, where_ } => {
+                let mut s = format!(
+                    "DELETE FROM {}",
+                    self.table_name(&table.name, &table.schema)
+                );
+                if let Some(w) = where_ {
+                    s.push_str(&format!(" WHERE {}", self.expr(w)));
+                }
+                s
+            }
+        }
+    }
+
+    /// Substitutes `:name` bind parameters of a `text()` with literals.
+    fn text_with_binds(&self, sql: &str, binds: &[(String, Literal)]) -> String {
+        if binds.is_empty() {
+            return sql.to_string();
+        }
+        let mut out = String::new();
+        let chars: Vec<char> = sql.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == ':'
+                && i + 1 < chars.len()
+                && (chars[i + 1].is_alphabetic() || chars[i + 1] == '_')
+                && (i == 0 || chars[i - 1] != ':')
+            {
+                let mut j = i + 1;
+                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let name: String = chars[i + 1..j].iter().collect();
+                if let Some((_, l)) = binds.iter().find(|(k, _)| *k == name) {
+                    out.push_str(&self.literal(l));
+                    i = j;
+                    continue;
+                }
+            }
+            out.push(c);
+            i += 1;
+        }
+        out
+    }
+
+    fn bulk_insert(&mut self, t: &TableClause, rows: &[Vec<(String, Literal)>], _multi: bool) {
+        // Offline, each row is its own INSERT listing the row's keys in
+        // table column order.
+        let name = self.table_name(&t.name, &t.schema);
+        for row in rows {
+            let mut cols = Vec::new();
+            let mut vals = Vec::new();
+            for (c, _) in &t.columns {
+                if let Some((_, v)) = row.iter().find(|(k, _)| k == c) {
+                    cols.push(self.q(c));
+                    vals.push(self.literal(v));
+                }
+            }
+            let sql = format!(
+                "INSERT INTO {name} ({}) VALUES ({})",
+                cols.join(", "),
+                vals.join(", ")
+            );
+            self.emit(sql);
+        }
+    }
+
+    // ----- batch -----
+
+    fn batch(&mut self, b: &Batch, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
+        let recreate = match b.recreate.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => self.d == Dialect::Sqlite && b.ops.iter().any(requires_recreate),
+        };
+        if !recreate {
+            for o in &b.ops {
+                self.op(o, reflector)?;
+            }
+            return Ok(());
+        }
+        let table = match (&b.copy_from, reflector.as_deref_mut()) {
+            (Some(t), _) => t.clone(),
+            (None, Some(r)) if self.d == Dialect::Sqlite => {
+                reflect_sqlite(r, &b.table).map_err(Fail::Failed)?
+            }
+            _ => {
+                let dname = match self.d {
+                    Dialect::Sqlite => "sqlite",
+                    Dialect::Postgresql => "postgresql",
+                };
+                return Err(Fail::Failed(format!(
+                    "This operation cannot proceed in --sql mode; batch mode with dialect {dname} requires a live database connection with which to reflect the table \"{}\". To generate a batch SQL migration script using table \"move and copy\", a complete Table object should be passed to the \"copy_from\" argument of the batch_alter_table() method so that table reflection can be skipped.",
+                    b.table
+                )));
+            }
+        };
+        self.move_and_copy(b, table)
+    }
+
+    fn move_and_copy(&mut self, b: &Batch, table: Table) -> Result<(), Fail> {
+        // Each column remembers the expression it is filled from.
+        let mut columns: Vec<(Column, Transfer)> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let mut c2 = c.clone();
+                c2.unique = false;
+                c2.index = false;
+                (c2, Some((c.name.clone(), None)))
+            })
+            .collect();
+        let mut pk_cols = Self::pk_columns(&table);
+        let mut named: Vec<Constraint> = Vec::new();
+        let mut unnamed: Vec<Constraint> = Vec::new();
+        for c in &table.constraints {
+            if matches!(c.kind, ConstraintKind::PrimaryKey { .. }) {
+                continue;
+            }
+            if c.name.is_some() {
+                named.push(c.clone());
+            } else {
+                unnamed.push(c.clone());
+            }
+        }
+        let mut indexes: Vec<Index> = table.indexes.clone();
+        let mut new_indexes: Vec<Index> = Vec::new();
+        for o in &b.ops {
+            match o {
+                Op::AddColumn { column, .. } => {
+                    let mut c = column.clone();
+                    c.unique = false;
+                    c.index = false;
+                    columns.push((c, None));
+                }
+                Op::DropColumn { column, .. } => {
+                    pk_cols.retain(|p| p != column);
+                    let before = columns.len();
+                    columns.retain(|(c, _)| c.name != *column);
+                    if before == columns.len() {
+                        return Err(Fail::Exception("KeyError".into(), format!("'{column}'")));
+                    }
+                }
+                Op::AlterColumn(a) => {
+                    let Some((col, transfer)) =
+                        columns.iter_mut().find(|(c, _)| c.name == a.column)
+                    else {
+                        return Err(Fail::Exception(
+                            "KeyError".into(),
+                            format!("'{}'", a.column),
+                        ));
+                    };
+                    if let Some(n) = &a.new_column_name {
+                        if let Some(p) = pk_cols.iter_mut().find(|p| **p == col.name) {
+                            *p = n.clone();
+                        }
+                        col.name = n.clone();
+                    }
+                    if let Some(t) = &a.type_ {
+                        if affinity(&col.type_) != affinity(t) && !matches!(t, SqlType::Json) {
+                            if let Some((_, cast)) = transfer {
+                                *cast = Some(t.clone());
+                            }
+                        }
+                        col.type_ = t.clone();
+                    }
+                    if let Some(n) = a.nullable {
+                        col.nullable = Some(n);
+                    }
+                    if let Some(d) = &a.server_default {
+                        col.server_default = d.clone();
+                    }
+                    if let Some(c) = &a.comment {
+                        col.comment = c.clone();
+                    }
+                }
+                Op::AddConstraint { constraint, .. } => {
+                    if constraint.name.is_none() {
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            "Constraint must have a name".into(),
+                        ));
+                    }
+                    if let ConstraintKind::PrimaryKey { columns: cols } = &constraint.kind {
+                        pk_cols = cols.clone();
+                        continue;
+                    }
+                    named.retain(|c| c.name != constraint.name);
+                    named.push(constraint.clone());
+                }
+                Op::DropConstraint { name, .. } => {
+                    let before = named.len();
+                    named.retain(|c| c.name.as_deref() != Some(name));
+                    if before == named.len() {
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            format!("No such constraint: '{name}'"),
+                        ));
+                    }
+                }
+                Op::CreateIndex(i) => new_indexes.push(i.clone()),
+                Op::DropIndex { name, .. } => {
+                    let before = indexes.len();
+                    indexes.retain(|i| i.name.as_deref() != Some(name));
+                    if before == indexes.len() {
+                        return Err(Fail::Exception(
+                            "ValueError".into(),
+                            format!("No such index: '{name}'"),
+                        ));
+                    }
+                }
+                Op::CreateTableComment { .. } | Op::DropTableComment { .. } => {}
+                other => {
+                    return Err(Fail::Exception(
+                        "NotImplementedError".into(),
+                        format!("operation not supported in batch mode: {other:?}"),
+                    ))
+                }
+            }
+        }
+        if self.d == Dialect::Postgresql {
+            // PostgreSQL frees the names the new table reuses.
+            for c in &table.constraints {
+                if let Some(n) = &c.name {
+                    if named.iter().any(|x| x.name.as_deref() == Some(n)) {
+                        let sql = format!(
+                            "ALTER TABLE {} DROP CONSTRAINT {}",
+                            self.table_name(&table.name, &table.schema),
+                            self.q(n)
+                        );
+                        self.emit(sql);
+                    }
+                }
+            }
+        }
+        let temp = format!("_alembic_tmp_{}", b.table)
+            .chars()
+            .take(50)
+            .collect::<String>();
+        let live_names: Vec<String> = columns.iter().map(|(c, _)| c.name.clone()).collect();
+        let mut constraints = vec![];
+        if !pk_cols.is_empty() {
+            let pk_name = table.constraints.iter().find_map(|c| match &c.kind {
+                ConstraintKind::PrimaryKey { .. } => c.name.clone(),
+                _ => None,
+            });
+            constraints.push(Constraint {
+                name: pk_name,
+                kind: ConstraintKind::PrimaryKey {
+                    columns: pk_cols.clone(),
+                },
+            });
+        }
+        for c in named.into_iter().chain(unnamed) {
+            let cols = match &c.kind {
+                ConstraintKind::Unique { columns } | ConstraintKind::ForeignKey { columns, .. } => {
+                    columns.clone()
+                }
+                _ => Vec::new(),
+            };
+            if cols.iter().all(|x| live_names.contains(x)) {
+                constraints.push(c);
+            }
+        }
+        let new_table = Table {
+            name: temp.clone(),
+            schema: table.schema.clone(),
+            columns: columns
+                .iter()
+                .map(|(c, _)| {
+                    let mut c = c.clone();
+                    c.primary_key = false;
+                    c.foreign_keys.clear();
+                    c
+                })
+                .collect(),
+            constraints,
+            indexes: Vec::new(),
+            comment: None,
+            sqlite_autoincrement: table.sqlite_autoincrement,
+        };
+        let tmp_name = self.table_name(&temp, &table.schema);
+        let sql = self.create_table_sql(&new_table, &tmp_name);
+        self.emit(sql);
+        let mut into = Vec::new();
+        let mut select = Vec::new();
+        let src = self.q(&table.name);
+        for (c, transfer) in &columns {
+            if let Some((old, cast)) = transfer {
+                into.push(self.q(&c.name));
+                let e = format!("{src}.{}", self.q(old));
+                select.push(match cast {
+                    Some(t) => format!("CAST({e} AS {})", self.type_sql(t)),
+                    None => e,
+                });
+            }
+        }
+        let sql = format!(
+            "INSERT INTO {tmp_name} ({}) SELECT {} \nFROM {}",
+            into.join(", "),
+            select.join(", "),
+            self.table_name(&table.name, &table.schema)
+        );
+        self.emit(sql);
+        let sql = format!("DROP TABLE {}", self.table_name(&table.name, &table.schema));
+        self.emit(sql);
+        let sql = format!("ALTER TABLE {tmp_name} RENAME TO {}", self.q(&table.name));
+        self.emit(sql);
+        for mut i in indexes.into_iter().chain(new_indexes) {
+            i.table = table.name.clone();
+            i.schema = table.schema.clone();
+            self.create_index(&i);
+        }
+        Ok(())
+    }
+}
+
+/// The name SQLAlchemy gives the index of an `index=True` column:
+/// `ix_<column label>`, where the label includes the schema.
+fn index_flag_name(table: &str, schema: &Option<String>, column: &str) -> String {
+    match schema {
+        Some(s) => format!("ix_{s}_{table}_{column}"),
+        None => format!("ix_{table}_{column}"),
+    }
+}
+
+/// Where a recreated column's data comes from: the old column name and the
+/// type to cast it to, or `None` for a new column.
+type Transfer = Option<(String, Option<SqlType>)>;
+
+fn requires_recreate(o: &Op) -> bool {
+    match o {
+        Op::AddColumn { column, .. } => matches!(
+            column.server_default,
+            Some(DefaultValue::Text(_)) | Some(DefaultValue::Expr(_))
+        ),
+        Op::CreateIndex(_) | Op::DropIndex { .. } => false,
+        _ => true,
+    }
+}
+
+/// SQLAlchemy's type affinity classes, for deciding whether batch mode casts.
+fn affinity(t: &SqlType) -> &'static str {
+    match t {
+        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger => "integer",
+        SqlType::String(_) | SqlType::Char(_) | SqlType::Text | SqlType::Citext => "string",
+        SqlType::Enum { .. } => "string",
+        SqlType::Boolean => "boolean",
+        SqlType::DateTime { .. } | SqlType::Timestamp { .. } => "datetime",
+        SqlType::Date => "date",
+        SqlType::Time { .. } => "time",
+        SqlType::Float { .. } | SqlType::Numeric { .. } | SqlType::Named(_) => "numeric",
+        SqlType::Json | SqlType::Jsonb => "json",
+        SqlType::LargeBinary | SqlType::Bytea => "binary",
+        SqlType::Uuid { .. } => "uuid",
+        SqlType::Interval => "interval",
+        SqlType::Array(_) => "array",
+        SqlType::Inet | SqlType::Cidr => "inet",
+        SqlType::Null => "null",
+    }
+}
+
+fn split_target(target: &str) -> (Option<String>, String, String) {
+    let parts: Vec<&str> = target.split('.').collect();
+    match parts.as_slice() {
+        [s, t, c] => (Some(s.to_string()), t.to_string(), c.to_string()),
+        [t, c] => (None, t.to_string(), c.to_string()),
+        _ => (None, target.to_string(), String::new()),
+    }
+}
+
+/// Reads a live SQLite table through the reflector.
+fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
+    let lit = quote_str(table);
+    let cols = r.query(&format!("PRAGMA table_info({lit})"))?;
+    if cols.is_empty() {
+        return Err(format!("No such table: {table}"));
+    }
+    let mut t = Table {
+        name: table.to_string(),
+        ..Table::default()
+    };
+    let mut pk: Vec<(i64, String)> = Vec::new();
+    for row in cols {
+        // cid, name, type, notnull, dflt_value, pk
+        let name = text(&row[1]);
+        let decl = text(&row[2]);
+        let notnull = int(&row[3]) != 0;
+        let default = match &row[4] {
+            Value::Null => None,
+            v => Some(DefaultValue::Text(text(v))),
+        };
+        let pkpos = int(&row[5]);
+        if pkpos > 0 {
+            pk.push((pkpos, name.clone()));
+        }
+        t.columns.push(Column {
+            name,
+            type_: parse_decl_type(&decl),
+            nullable: Some(!notnull),
+            primary_key: false,
+            server_default: default,
+            autoincrement: None,
+            comment: None,
+            unique: false,
+            index: false,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+        });
+    }
+    pk.sort();
+    if !pk.is_empty() {
+        t.constraints.push(Constraint {
+            name: None,
+            kind: ConstraintKind::PrimaryKey {
+                columns: pk.into_iter().map(|(_, n)| n).collect(),
+            },
+        });
+    }
+    // Foreign keys: id, seq, table, from, to, on_update, on_delete, match.
+    let fks = r.query(&format!("PRAGMA foreign_key_list({lit})"))?;
+    let mut by_id: Vec<(i64, Constraint)> = Vec::new();
+    for row in fks {
+        let id = int(&row[0]);
+        let from = text(&row[3]);
+        let to = text(&row[4]);
+        let ref_table = text(&row[2]);
+        let on_update = text(&row[5]);
+        let on_delete = text(&row[6]);
+        let entry = by_id.iter_mut().find(|(i, _)| *i == id);
+        match entry {
+            Some((_, c)) => {
+                if let ConstraintKind::ForeignKey {
+                    columns,
+                    ref_columns,
+                    ..
+                } = &mut c.kind
+                {
+                    columns.push(from);
+                    ref_columns.push(to);
+                }
+            }
+            None => by_id.push((
+                id,
+                Constraint {
+                    name: None,
+                    kind: ConstraintKind::ForeignKey {
+                        columns: vec![from],
+                        ref_table,
+                        ref_schema: None,
+                        ref_columns: vec![to],
+                        ondelete: (on_delete != "NO ACTION").then_some(on_delete),
+                        onupdate: (on_update != "NO ACTION").then_some(on_update),
+                        deferrable: None,
+                        initially: None,
+                    },
+                },
+            )),
+        }
+    }
+    // SQLite's pragma lists foreign keys in reverse order of declaration.
+    by_id.sort_by_key(|(i, _)| -*i);
+    let sql_rows = r.query(&format!(
+        "SELECT sql FROM sqlite_master WHERE type='table' AND name={lit}"
+    ))?;
+    let table_sql = sql_rows
+        .first()
+        .and_then(|r| r.first())
+        .map(text)
+        .unwrap_or_default();
+    for (_, mut c) in by_id {
+        if let ConstraintKind::ForeignKey { columns, .. } = &c.kind {
+            c.name = constraint_name_in_sql(&table_sql, "FOREIGN KEY", columns);
+        }
+        t.constraints.push(c);
+    }
+    // Named CHECK constraints; unnamed ones cannot be tied to a column and
+    // are left out of a recreate, as Alembic does.
+    for (name, body) in named_checks(&table_sql) {
+        t.constraints.push(Constraint {
+            name: Some(name),
+            kind: ConstraintKind::Check { sqltext: body },
+        });
+    }
+    // Indexes (not the automatic ones behind UNIQUE/PRIMARY KEY).
+    let idx = r.query(&format!("PRAGMA index_list({lit})"))?;
+    for row in idx {
+        let name = text(&row[1]);
+        let unique = int(&row[2]) != 0;
+        let origin = row.get(3).map(text).unwrap_or_default();
+        let cols = r.query(&format!("PRAGMA index_info({})", quote_str(&name)))?;
+        let columns: Vec<String> = cols.iter().map(|c| text(&c[2])).collect();
+        if origin == "c" {
+            t.indexes.push(Index {
+                name: Some(name),
+                table: table.to_string(),
+                schema: None,
+                expressions: columns.into_iter().map(IndexExpr::Column).collect(),
+                unique,
+                if_not_exists: false,
+                postgresql_where: None,
+                postgresql_using: None,
+                postgresql_concurrently: false,
+                sqlite_where: None,
+            });
+        } else if origin == "u" {
+            let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);
+            t.constraints.push(Constraint {
+                name: cname,
+                kind: ConstraintKind::Unique { columns },
+            });
+        }
+    }
+    t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(t)
+}
+
+/// Finds every `CONSTRAINT <name> CHECK (<body>)` in a CREATE TABLE text.
+fn named_checks(sql: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while let Some(pos) = rest.find("CONSTRAINT ") {
+        let after = &rest[pos + 11..];
+        rest = after;
+        let Some(name_end) = after.find(' ') else {
+            break;
+        };
+        let name = after[..name_end].trim_matches('"').to_string();
+        let tail = after[name_end..].trim_start();
+        let Some(body) = tail.strip_prefix("CHECK") else {
+            continue;
+        };
+        let body = body.trim_start();
+        if !body.starts_with('(') {
+            continue;
+        }
+        let mut depth = 0;
+        for (i, ch) in body.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        out.push((name.clone(), body[1..i].to_string()));
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Finds `CONSTRAINT <name> <kind> (<cols>)` in a CREATE TABLE text.
+fn constraint_name_in_sql(sql: &str, kind: &str, cols: &[String]) -> Option<String> {
+    let mut rest = sql;
+    while let Some(pos) = rest.find("CONSTRAINT ") {
+        let after = &rest[pos + 11..];
+        let name_end = after.find(' ')?;
+        let name = after[..name_end].trim_matches('"').to_string();
+        let tail = after[name_end..].trim_start();
+        if tail.starts_with(kind) {
+            let open = tail.find('(')?;
+            let close = tail.find(')')?;
+            let listed: Vec<String> = tail[open + 1..close]
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .collect();
+            if listed == cols {
+                return Some(name);
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Null => String::new(),
+        Value::Blob(b) => String::from_utf8_lossy(b).to_string(),
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Integer(i) => *i,
+        Value::Text(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Maps a declared SQLite column type back to a SQLAlchemy type.
+fn parse_decl_type(decl: &str) -> SqlType {
+    let upper = decl.to_uppercase();
+    let (base, args) = match upper.find('(') {
+        Some(i) => (
+            upper[..i].trim().to_string(),
+            upper[i + 1..upper.len().saturating_sub(1)].to_string(),
+        ),
+        None => (upper.trim().to_string(), String::new()),
+    };
+    let nums: Vec<u32> = args
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    match base.as_str() {
+        "INTEGER" | "INT" => SqlType::Integer,
+        "BIGINT" => SqlType::BigInteger,
+        "SMALLINT" => SqlType::SmallInteger,
+        "VARCHAR" | "NVARCHAR" => SqlType::String(nums.first().copied()),
+        "CHAR" | "NCHAR" => SqlType::Char(nums.first().copied()),
+        "TEXT" => SqlType::Text,
+        "BOOLEAN" => SqlType::Boolean,
+        "DATETIME" | "TIMESTAMP" => SqlType::DateTime { timezone: false },
+        "DATE" => SqlType::Date,
+        "TIME" => SqlType::Time { timezone: false },
+        "FLOAT" => SqlType::Float { precision: None },
+        "REAL" => SqlType::Named("REAL".into()),
+        "NUMERIC" | "DECIMAL" => SqlType::Numeric {
+            precision: nums.first().copied(),
+            scale: nums.get(1).copied(),
+        },
+        "JSON" => SqlType::Json,
+        "BLOB" => SqlType::LargeBinary,
+        "" => SqlType::Null,
+        other => SqlType::Named(other.to_string()),
+    }
+}
