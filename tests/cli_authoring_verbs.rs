@@ -198,3 +198,53 @@ fn wrapper_runs_aurora_in_the_repository() {
         run.stdout
     );
 }
+
+/// `downgrade N` and `downgrade all` are step counts only where Alembic sees no revision;
+/// `reset` goes to base and back to head. Without a terminal on stdin nothing asks.
+#[test]
+fn step_counts_and_reset_run_online() {
+    let (_dir, root) = project();
+    for (msg, id) in [
+        ("one", "1111"),
+        ("two", "2222"),
+        ("three", "3333"),
+        ("four", "4444"),
+    ] {
+        assert_eq!(
+            aurora(&root, &["revision", "-m", msg, "--rev-id", id]).code,
+            0
+        );
+    }
+    let current = |root: &Path| aurora(root, &["current"]).stdout;
+    assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
+    assert_eq!(current(&root), "4444 (head)\n");
+
+    let run = aurora(&root, &["downgrade", "2"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(current(&root), "2222\n");
+
+    // `3` is a revision prefix here (`3333`), so Alembic's meaning wins: an upgrade target is no
+    // downgrade target, exactly as Alembic says.
+    let run = aurora(&root, &["downgrade", "3"]);
+    assert_eq!(run.code, 255);
+    assert_eq!(current(&root), "2222\n");
+
+    assert_eq!(aurora(&root, &["downgrade", "1"]).code, 0);
+    assert_eq!(current(&root), "1111\n");
+    assert_eq!(aurora(&root, &["upgrade-to", "3333"]).code, 0);
+    assert_eq!(current(&root), "3333\n");
+    assert_eq!(aurora(&root, &["downgrade-to", "2222"]).code, 0);
+    assert_eq!(current(&root), "2222\n");
+    assert_eq!(aurora(&root, &["downgrade", "all"]).code, 0);
+    assert_eq!(current(&root), "");
+
+    let run = aurora(&root, &["reset", "--yes"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(current(&root), "4444 (head)\n");
+
+    let status = aurora(&root, &["status"]);
+    assert_eq!(status.code, 0);
+    assert!(status.stdout.starts_with(
+        "📊 Current Migration Status:\n4444 (head)\n\n📋 Migration History:\nRev: 4444 (head)\n"
+    ));
+}
