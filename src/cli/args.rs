@@ -145,6 +145,30 @@ pub enum Command {
         #[arg(required = true)]
         revisions: Vec<String>,
     },
+    /// Aurora-X: current revision and history.
+    Status,
+    /// Aurora-X: a new revision from the models (`revision --autogenerate -m MESSAGE`).
+    Create { message: String },
+    /// Aurora-X: upgrade to a given revision.
+    #[command(allow_negative_numbers = true)]
+    UpgradeTo { revision: String },
+    /// Aurora-X: downgrade to a given revision, after confirmation.
+    #[command(allow_negative_numbers = true)]
+    DowngradeTo {
+        /// Skip the confirmation prompt.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        revision: String,
+    },
+    /// Aurora-X: the SQL an upgrade would run (`upgrade REVISION --sql`, head by default).
+    #[command(allow_negative_numbers = true)]
+    ShowSql { revision: Option<String> },
+    /// Aurora-X: downgrade to base, then upgrade to head, after confirmation.
+    Reset {
+        /// Skip the confirmation prompt.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Upgrade to a later version.
     #[command(allow_negative_numbers = true)]
     Upgrade {

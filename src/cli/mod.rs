@@ -3,6 +3,8 @@
 //! Alembic would crash with a traceback, a clear message on stderr (exit 1).
 
 mod args;
+mod aurora_x;
+mod authoring;
 mod format;
 mod history;
 mod migrate;
@@ -176,6 +178,14 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
     if let Command::ListTemplates = command {
         return history::list_templates(out);
     }
+    if let Command::Init {
+        template,
+        package,
+        directory,
+    } = command
+    {
+        return authoring::init(cli, &cwd, out, directory, template, *package);
+    }
     let mut project = Project::open(cli, &cwd)?;
     match command {
         Command::Heads {
@@ -202,8 +212,8 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             sql,
             tag,
             revision,
-            yes: _,
-        } => migrate::downgrade(&mut project, out, revision, *sql, tag.as_deref()),
+            yes,
+        } => aurora_x::downgrade(&mut project, out, revision, *sql, tag.as_deref(), *yes),
         Command::Stamp {
             sql,
             tag,
@@ -215,6 +225,55 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             check_heads,
         } => migrate::current(&mut project, out, *verbose, *check_heads),
         Command::EnsureVersion { sql } => migrate::ensure_version(&mut project, out, *sql),
+        Command::Revision {
+            message,
+            autogenerate,
+            sql,
+            head,
+            splice,
+            branch_label,
+            version_path,
+            rev_id,
+            depends_on,
+        } => {
+            let args = authoring::RevisionArgs {
+                message: message.clone(),
+                autogenerate: *autogenerate,
+                sql: *sql,
+                head: head.clone(),
+                splice: *splice,
+                branch_label: branch_label.clone(),
+                version_path: version_path.clone(),
+                rev_id: rev_id.clone(),
+                depends_on: depends_on.clone(),
+            };
+            authoring::revision(&mut project, out, &args).map(drop)
+        }
+        Command::Merge {
+            message,
+            branch_label,
+            rev_id,
+            splice,
+            revisions,
+        } => authoring::merge(
+            &mut project,
+            out,
+            revisions,
+            message.as_deref(),
+            branch_label.as_deref(),
+            rev_id.as_deref(),
+            *splice,
+        )
+        .map(drop),
+        Command::Edit { rev } => authoring::edit(&mut project, out, rev),
+        Command::Status => aurora_x::status(&mut project, out),
+        Command::Create { message } => aurora_x::create(&mut project, out, message),
+        Command::UpgradeTo { revision } => aurora_x::upgrade_to(&mut project, out, revision),
+        Command::DowngradeTo { yes, revision } => {
+            aurora_x::downgrade(&mut project, out, revision, false, None, *yes)
+        }
+        Command::ShowSql { revision } => aurora_x::show_sql(&mut project, out, revision.as_deref()),
+        Command::Reset { yes } => aurora_x::reset(&mut project, out, *yes),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
             command_name(other)
@@ -239,5 +298,11 @@ fn command_name(command: &Command) -> &'static str {
         Command::Show { .. } => "show",
         Command::Stamp { .. } => "stamp",
         Command::Upgrade { .. } => "upgrade",
+        Command::Status => "status",
+        Command::Create { .. } => "create",
+        Command::UpgradeTo { .. } => "upgrade-to",
+        Command::DowngradeTo { .. } => "downgrade-to",
+        Command::ShowSql { .. } => "show-sql",
+        Command::Reset { .. } => "reset",
     }
 }

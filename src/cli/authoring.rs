@@ -1,0 +1,737 @@
+//! The commands that write files: `revision`, `merge`, `edit` and `init`.
+//!
+//! `generate_revision` follows Alembic's `ScriptDirectory.generate_revision` step by step, so
+//! that errors come out in the same order and with the same words: the identifier, the
+//! `--head` revisions, the create date, the version location, the directories, the "not a head"
+//! check, `--depends-on`, then the file itself. aurora adds a few checks of its own on the new
+//! identifier (a path separator, more than 32 characters, an identifier already in use), and
+//! makes them before anything is written.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::{Catch, Cli, CliError, Output, Project};
+use crate::authoring::{self, AuthoringError, CreateDate, NamingOptions, RevisionSpec};
+use crate::graph::RevisionMap;
+use crate::script::ScriptDirectory;
+use crate::template::repr_str;
+
+/// Alembic's message when `--head` names several heads (or `head` is ambiguous).
+const MULTIPLE_HEADS: &str = "Multiple heads are present; please specify the head revision on \
+     which the new revision should be based, or perform a merge.";
+
+/// The start of the error when autogenerate cannot run in this build.
+pub const AUTOGENERATE_UNAVAILABLE: &str =
+    "revision --autogenerate needs the live database schema, which this build of aurora cannot read yet";
+
+/// The files of Alembic's `generic` template, in the order Alembic's `init` writes them.
+const GENERIC_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "script.py.mako",
+        include_str!("../../assets/init/generic/script.py.mako"),
+    ),
+    ("README", include_str!("../../assets/init/generic/README")),
+    ("env.py", include_str!("../../assets/init/generic/env.py")),
+    (
+        "alembic.ini.mako",
+        include_str!("../../assets/init/generic/alembic.ini.mako"),
+    ),
+];
+
+/// What a new revision file should be, as the `revision` and `merge` commands ask for it.
+#[derive(Debug, Clone, Default)]
+pub struct NewRevision {
+    /// `--rev-id`; a fresh random identifier when `None`.
+    pub rev_id: Option<String>,
+    /// `-m`.
+    pub message: Option<String>,
+    /// The revisions to build on: `--head` for `revision`, the merged revisions for `merge`.
+    pub heads: Vec<String>,
+    /// `--splice`: allow a head that is not a head revision.
+    pub splice: bool,
+    /// `--branch-label`.
+    pub branch_label: Option<String>,
+    /// `--version-path`.
+    pub version_path: Option<String>,
+    /// `--depends-on`, each as given.
+    pub depends_on: Vec<String>,
+    /// Rendered autogenerate output: the upgrade body, the downgrade body, extra imports.
+    pub upgrades: Option<String>,
+    pub downgrades: Option<String>,
+    pub imports: Option<String>,
+}
+
+/// The arguments of `alembic revision`.
+#[derive(Debug, Clone, Default)]
+pub struct RevisionArgs {
+    pub message: Option<String>,
+    pub autogenerate: bool,
+    pub sql: bool,
+    pub head: String,
+    pub splice: bool,
+    pub branch_label: Option<String>,
+    pub version_path: Option<String>,
+    pub rev_id: Option<String>,
+    pub depends_on: Vec<String>,
+}
+
+/// `alembic revision`. Returns the path of the new file.
+pub fn revision(
+    project: &mut Project,
+    out: &mut Output,
+    args: &RevisionArgs,
+) -> Result<PathBuf, CliError> {
+    project.script_directory()?;
+    let environment = project.config.alembic_bool("revision_environment")?;
+    if args.autogenerate {
+        if args.sql {
+            return Err(CliError::failed(
+                "Using --sql with --autogenerate does not make any sense",
+            ));
+        }
+        return Err(CliError::failed(format!(
+            "{AUTOGENERATE_UNAVAILABLE}; write the revision by hand (aurora revision -m MESSAGE)"
+        )));
+    }
+    if args.sql && !environment {
+        return Err(CliError::failed(
+            "Using --sql with the revision command when revision_environment is not configured \
+             does not make any sense",
+        ));
+    }
+    let request = NewRevision {
+        rev_id: args.rev_id.clone(),
+        message: args.message.clone(),
+        heads: vec![args.head.clone()],
+        splice: args.splice,
+        branch_label: args.branch_label.clone(),
+        version_path: args.version_path.clone(),
+        depends_on: args.depends_on.clone(),
+        ..Default::default()
+    };
+    generate_revision(project, out, &request)
+}
+
+/// `alembic merge`. Returns the path of the new file.
+pub fn merge(
+    project: &mut Project,
+    out: &mut Output,
+    revisions: &[String],
+    message: Option<&str>,
+    branch_label: Option<&str>,
+    rev_id: Option<&str>,
+    splice: bool,
+) -> Result<PathBuf, CliError> {
+    project.script_directory()?;
+    let request = NewRevision {
+        rev_id: rev_id.map(str::to_string),
+        message: message.map(str::to_string),
+        heads: revisions.to_vec(),
+        splice,
+        branch_label: branch_label.map(str::to_string),
+        ..Default::default()
+    };
+    generate_revision(project, out, &request)
+}
+
+/// The settings of the `[alembic]` section that shape a new file.
+struct AuthoringOptions {
+    naming: NamingOptions,
+    timezone: Option<String>,
+    /// Whether `version_locations` is configured at all.
+    has_version_locations: bool,
+}
+
+fn authoring_options(project: &Project) -> Result<AuthoringOptions, CliError> {
+    let config = &project.config;
+    let mut naming = NamingOptions::default();
+    if let Some(template) = config.alembic_option("file_template")? {
+        naming.file_template = template;
+    }
+    if let Some(text) = config.alembic_option("truncate_slug_length")? {
+        let length: i64 = text.trim().parse().map_err(|_| {
+            CliError::Crash(format!(
+                "truncate_slug_length must be an integer, not '{text}'"
+            ))
+        })?;
+        // Alembic's `truncate_slug_length or 40`: zero means the default.
+        if length != 0 {
+            naming.truncate_slug_length = usize::try_from(length).map_err(|_| {
+                CliError::Crash(format!(
+                    "truncate_slug_length must not be negative, not {length}"
+                ))
+            })?;
+        }
+    }
+    Ok(AuthoringOptions {
+        naming,
+        timezone: config.alembic_option("timezone")?,
+        has_version_locations: config.version_locations()?.is_some(),
+    })
+}
+
+fn authoring_error(error: AuthoringError) -> CliError {
+    match error {
+        AuthoringError::FileTemplate { .. } | AuthoringError::Io { .. } => {
+            CliError::Crash(error.to_string())
+        }
+        other => CliError::Failed(other.to_string()),
+    }
+}
+
+/// `ScriptDirectory.generate_revision`: checks the request against the revision map, writes
+/// the new file, prints `Generating ... done`, and checks that the map still loads with it.
+pub fn generate_revision(
+    project: &mut Project,
+    out: &mut Output,
+    request: &NewRevision,
+) -> Result<PathBuf, CliError> {
+    let script_directory = project.script_directory()?.clone();
+    let options = authoring_options(project)?;
+    let cwd = project.cwd.clone();
+    let rev_id = request.rev_id.clone().unwrap_or_else(authoring::new_rev_id);
+    authoring::verify_rev_id(&rev_id).map_err(authoring_error)?;
+    // aurora's own checks that need no revision map come before anything else can fail.
+    authoring::check_new_rev_id(&rev_id, []).map_err(authoring_error)?;
+
+    let catch = Catch {
+        multiple_heads: Some(MULTIPLE_HEADS),
+        ..Default::default()
+    };
+    let map = project.map(&catch)?;
+    let mut heads: Vec<Option<usize>> = Vec::new();
+    for head in &request.heads {
+        heads.extend(map.get_revisions(head).map_err(|e| catch.word(e))?);
+    }
+    let mut unique = heads.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() != heads.len() {
+        return Err(CliError::failed("Duplicate head revisions specified"));
+    }
+    let existing = map.revisions.iter().map(|r| r.id());
+    authoring::check_new_rev_id(&rev_id, existing).map_err(authoring_error)?;
+
+    let create_date = CreateDate::now(options.timezone.as_deref()).map_err(authoring_error)?;
+
+    let version_dir = choose_version_location(&cwd, map, &script_directory, &heads, request)?;
+    if options.has_version_locations {
+        ensure_directory(out, &version_dir)?;
+    }
+    let file_name = authoring::revision_file_name(
+        &options.naming,
+        &rev_id,
+        request.message.as_deref(),
+        &create_date,
+    )
+    .map_err(authoring_error)?;
+    let path = version_dir.join(file_name);
+    if let Some(parent) = path.parent() {
+        ensure_directory(out, parent)?;
+    }
+
+    if !request.splice {
+        if let Some(&not_head) = heads.iter().flatten().find(|&&h| !map.get(h).is_head()) {
+            return Err(CliError::failed(format!(
+                "Revision {} is not a head revision; please specify --splice to create a new \
+                 branch from this revision",
+                map.id(not_head)
+            )));
+        }
+    }
+
+    let depends_on = resolve_depends_on(map, &request.depends_on)?;
+
+    let mut spec = RevisionSpec::new(rev_id.clone(), request.message.as_deref(), create_date);
+    spec.down_revisions = heads
+        .iter()
+        .flatten()
+        .map(|&h| map.id(h).to_string())
+        .collect();
+    spec.branch_labels = request.branch_label.iter().cloned().collect();
+    spec.depends_on = depends_on;
+    spec.upgrades = request.upgrades.clone();
+    spec.downgrades = request.downgrades.clone();
+    spec.imports = request.imports.clone();
+
+    let template_path = script_directory.dir.join("script.py.mako");
+    let status = format!("Generating {}", path.display());
+    let written = write_revision(&template_path, &path, &spec);
+    match written {
+        Ok(()) => out.print(&format!("{status} ...  done")),
+        Err(error) => {
+            out.print(&format!("{status} ...  FAILED"));
+            return Err(error);
+        }
+    }
+
+    check_written_revision(&script_directory, &path, request.branch_label.as_deref())?;
+    Ok(path)
+}
+
+/// Renders `script.py.mako` and writes the file.
+fn write_revision(template_path: &Path, path: &Path, spec: &RevisionSpec) -> Result<(), CliError> {
+    let template = std::fs::read_to_string(template_path).map_err(|e| {
+        CliError::Crash(format!(
+            "cannot read the revision template {}: {e}",
+            template_path.display()
+        ))
+    })?;
+    let content =
+        authoring::render_revision(&template_path.display().to_string(), Some(&template), spec)
+            .map_err(|e| {
+                CliError::failed(format!(
+                    "Template rendering failed; {e} (in {})",
+                    template_path.display()
+                ))
+            })?;
+    authoring::write_new_file(path, &content).map_err(authoring_error)
+}
+
+/// What Alembic does after writing: read the file back, check the branch label made it into
+/// the file, and add the revision to the map (a clash there is a crash in Alembic).
+fn check_written_revision(
+    script_directory: &ScriptDirectory,
+    path: &Path,
+    branch_label: Option<&str>,
+) -> Result<(), CliError> {
+    let script = crate::script::load_script(path).map_err(|e| CliError::failed(e.to_string()))?;
+    if let Some(label) = branch_label {
+        if script.branch_labels.is_empty() {
+            return Err(CliError::failed(format!(
+                "Version {} specified branch_labels {label}, however the migration file {} does \
+                 not have them; have you upgraded your script.py.mako to include the \
+                 'branch_labels' section?",
+                script.revision,
+                path.display()
+            )));
+        }
+    }
+    let scripts = script_directory.load_scripts()?;
+    match RevisionMap::build(scripts) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(CliError::Crash(error.to_string())),
+    }
+}
+
+/// Where the new file goes: `--version-path` (which must be a version location), else the
+/// directory of the first head when there are several locations, else the only location.
+fn choose_version_location(
+    cwd: &Path,
+    map: &RevisionMap,
+    script_directory: &ScriptDirectory,
+    heads: &[Option<usize>],
+    request: &NewRevision,
+) -> Result<PathBuf, CliError> {
+    let locations = &script_directory.version_locations;
+    let chosen = match &request.version_path {
+        Some(given) => {
+            let absolute = crate::config::absolute(cwd, Path::new(given));
+            if !locations.contains(&absolute) {
+                return Err(CliError::failed(format!(
+                    "Path {} is not represented in current version locations",
+                    pure_path_str(given)
+                )));
+            }
+            absolute
+        }
+        None if locations.len() > 1 => {
+            let first = heads.iter().flatten().next().ok_or_else(|| {
+                CliError::failed(
+                    "Multiple version locations present, please specify --version-path",
+                )
+            })?;
+            let script_path = &map.get(*first).script.path;
+            script_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        }
+        None => locations
+            .first()
+            .cloned()
+            .ok_or_else(|| CliError::failed("No version locations configured"))?,
+    };
+    Ok(chosen)
+}
+
+/// `--depends-on`: each resolved to one revision; a branch label is kept as written, a
+/// (partial) identifier becomes the full identifier.
+fn resolve_depends_on(map: &RevisionMap, depends_on: &[String]) -> Result<Vec<String>, CliError> {
+    let catch = Catch::default();
+    let mut out = Vec::new();
+    for dep in depends_on {
+        let found = map
+            .get_revision(Some(dep))
+            .map_err(|e| catch.word(e))?
+            .ok_or_else(|| {
+                CliError::Crash(format!(
+                    "--depends-on '{dep}' names no revision (it is base)"
+                ))
+            })?;
+        let revision = map.get(found);
+        if revision.branch_labels.contains(dep) {
+            out.push(dep.clone());
+        } else {
+            out.push(revision.id().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Alembic's `_ensure_directory`: creates a missing directory and says so.
+fn ensure_directory(out: &mut Output, path: &Path) -> Result<(), CliError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let status = format!("Creating directory {}", path.display());
+    match std::fs::create_dir_all(path) {
+        Ok(()) => {
+            out.print(&format!("{status} ...  done"));
+            Ok(())
+        }
+        Err(e) => {
+            out.print(&format!("{status} ...  FAILED"));
+            Err(CliError::Crash(format!(
+                "cannot create directory {}: {e}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// How Python's `pathlib` prints a path: `.` parts and repeated or trailing slashes dropped.
+fn pure_path_str(path: &str) -> String {
+    let p = Path::new(path);
+    let mut parts: Vec<String> = Vec::new();
+    let mut absolute = false;
+    for component in p.components() {
+        match component {
+            Component::RootDir => absolute = true,
+            Component::CurDir => {}
+            Component::ParentDir => parts.push("..".to_string()),
+            Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+            Component::Prefix(prefix) => {
+                parts.push(prefix.as_os_str().to_string_lossy().into_owned())
+            }
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+/// `Path.absolute()`: joined onto the working directory, `..` kept.
+fn python_absolute(cwd: &Path, path: &str) -> PathBuf {
+    let pure = pure_path_str(path);
+    if pure.starts_with('/') {
+        PathBuf::from(pure)
+    } else if pure == "." {
+        cwd.to_path_buf()
+    } else {
+        cwd.join(pure)
+    }
+}
+
+// ----- edit ----------------------------------------------------------------------------------
+
+/// `alembic edit REV`: opens each revision file `REV` names in the user's editor.
+pub fn edit(project: &mut Project, out: &mut Output, rev: &str) -> Result<(), CliError> {
+    project.script_directory()?;
+    let catch = Catch::default();
+    let paths: Vec<PathBuf> = if rev == "current" {
+        let current = super::migrate::database_heads(project, out)?;
+        if current.is_empty() {
+            return Err(CliError::failed("No current revisions"));
+        }
+        let map = project.map(&catch)?;
+        map.get_revisions_many(&current)
+            .map_err(|e| catch.word(e))?
+            .into_iter()
+            .flatten()
+            .map(|r| map.get(r).script.path.clone())
+            .collect()
+    } else {
+        let map = project.map(&catch)?;
+        let revisions = map.get_revisions(rev).map_err(|e| catch.word(e))?;
+        if revisions.is_empty() {
+            return Err(CliError::failed(format!(
+                "No revision files indicated by symbol '{rev}'"
+            )));
+        }
+        let mut paths = Vec::new();
+        for r in revisions {
+            let r = r.ok_or_else(|| {
+                CliError::Crash(format!(
+                    "'{rev}' names no revision file (it resolves to base)"
+                ))
+            })?;
+            paths.push(map.get(r).script.path.clone());
+        }
+        paths
+    };
+    out.flush();
+    for path in paths {
+        open_in_editor(&path)
+            .map_err(|message| CliError::failed(format!("Error executing editor ({message})")))?;
+    }
+    Ok(())
+}
+
+/// Alembic's `_find_editor`: `$EDITOR`, then `$VISUAL`, each either a path that exists or a
+/// command looked up on `PATH` ahead of the usual editors.
+fn find_editor() -> Result<PathBuf, String> {
+    let mut candidates: Vec<String> = ["sensible-editor", "editor", "nano", "vim", "code"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (i, var) in ["EDITOR", "VISUAL"].iter().enumerate() {
+        if let Some(choice) = std::env::var_os(var) {
+            let choice = choice.to_string_lossy().into_owned();
+            if Path::new(&choice).exists() {
+                return Ok(PathBuf::from(choice));
+            }
+            if !choice.contains('/') {
+                candidates.insert(i, choice);
+            }
+        }
+    }
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    for candidate in &candidates {
+        for dir in path_var.split(':') {
+            let path = Path::new(dir).join(candidate);
+            if path.exists() {
+                return Ok(path);
+            }
+        }
+    }
+    Err(
+        "No suitable editor found. Please set the \"EDITOR\" or \"VISUAL\" environment \
+         variables"
+            .to_string(),
+    )
+}
+
+fn open_in_editor(path: &Path) -> Result<(), String> {
+    let editor = find_editor()?;
+    let command = format!(
+        "[{}, {}]",
+        repr_str(&editor.to_string_lossy()),
+        repr_str(&path.to_string_lossy())
+    );
+    let status = std::process::Command::new(&editor)
+        .arg(path)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", editor.display()))?;
+    if status.success() {
+        return Ok(());
+    }
+    match status.code() {
+        Some(code) => Err(format!(
+            "Command '{command}' returned non-zero exit status {code}."
+        )),
+        None => Err(format!("Command '{command}' was killed by a signal.")),
+    }
+}
+
+// ----- init ----------------------------------------------------------------------------------
+
+/// `alembic init DIRECTORY [-t TEMPLATE] [--package]`. Runs without reading any configuration:
+/// only the name of the ini file matters, which the new `alembic.ini` will be.
+pub fn init(
+    cli: &Cli,
+    cwd: &Path,
+    out: &mut Output,
+    directory: &str,
+    template: &str,
+    package: bool,
+) -> Result<(), CliError> {
+    let ini_name = ini_file_name(cli)?;
+    let directory_path = python_absolute(cwd, directory);
+    if directory_path.is_dir()
+        && std::fs::read_dir(&directory_path)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        return Err(CliError::failed(format!(
+            "Directory {} already exists and is not empty",
+            pure_path_str(directory)
+        )));
+    }
+    let files = match template {
+        "generic" => GENERIC_TEMPLATE,
+        "async" | "multidb" | "pyproject" | "pyproject_async" => {
+            return Err(CliError::failed(format!(
+                "No such template {template}: this build of aurora bundles only the 'generic' \
+                 template"
+            )))
+        }
+        other => return Err(CliError::failed(format!("No such template {other}"))),
+    };
+    let create = |out: &mut Output, path: &Path| -> Result<(), CliError> {
+        let status = format!("Creating directory {}", path.display());
+        match std::fs::create_dir_all(path) {
+            Ok(()) => {
+                out.print(&format!("{status} ...  done"));
+                Ok(())
+            }
+            Err(e) => {
+                out.print(&format!("{status} ...  FAILED"));
+                Err(CliError::Crash(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    };
+    if !directory_path.exists() {
+        create(out, &directory_path)?;
+    }
+    let versions = directory_path.join("versions");
+    create(out, &versions)?;
+
+    let config_file = python_absolute(cwd, &ini_name);
+    let script_location = if Path::new(directory).is_absolute() {
+        pure_path_str(directory)
+    } else {
+        let base = config_file.parent().unwrap_or(cwd);
+        let relative = relative_path(
+            &crate::config::absolute(cwd, Path::new(directory)),
+            &crate::config::absolute(cwd, base),
+        );
+        if relative.is_empty() {
+            "%(here)s".to_string()
+        } else {
+            format!("%(here)s/{relative}")
+        }
+    };
+
+    for (name, content) in files {
+        let (dest, text) = if *name == "alembic.ini.mako" {
+            if config_file.exists() {
+                out.print(&format!(
+                    "File {} already exists, skipping",
+                    config_file.display()
+                ));
+                continue;
+            }
+            (
+                config_file.clone(),
+                content.replace("${script_location}", &script_location),
+            )
+        } else {
+            (directory_path.join(name), content.to_string())
+        };
+        write_status(out, "Generating", &dest, &text)?;
+    }
+    if package {
+        for path in [
+            directory_path.join("__init__.py"),
+            versions.join("__init__.py"),
+        ] {
+            write_status(out, "Adding", &path, "")?;
+        }
+    }
+    out.print(&format!(
+        "Please edit configuration/connection/logging settings in {} before proceeding.",
+        config_file.display()
+    ));
+    Ok(())
+}
+
+fn write_status(out: &mut Output, verb: &str, path: &Path, text: &str) -> Result<(), CliError> {
+    let status = format!("{verb} {}", path.display());
+    match std::fs::write(path, text) {
+        Ok(()) => {
+            out.print(&format!("{status} ...  done"));
+            Ok(())
+        }
+        Err(e) => {
+            out.print(&format!("{status} ...  FAILED"));
+            Err(CliError::Crash(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// The ini file the command line names, as Alembic's `_inis_from_config` picks it.
+fn ini_file_name(cli: &Cli) -> Result<String, CliError> {
+    let env = std::env::var("ALEMBIC_CONFIG")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let default_ini = match &env {
+        Some(name) if basename(name) != "pyproject.toml" => name.clone(),
+        _ => "alembic.ini".to_string(),
+    };
+    let mut ini: Option<&String> = None;
+    let mut toml = false;
+    for name in &cli.config {
+        if basename(name) == "pyproject.toml" {
+            if toml {
+                return Err(CliError::failed("pyproject.toml indicated more than once"));
+            }
+            toml = true;
+        } else {
+            if ini.is_some() {
+                return Err(CliError::failed("only one ini file may be indicated"));
+            }
+            ini = Some(name);
+        }
+    }
+    Ok(ini.cloned().unwrap_or(default_ini))
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `path` relative to `base` (both absolute and normalized), walking up with `..`.
+fn relative_path(path: &Path, base: &Path) -> String {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path
+        .iter()
+        .zip(base.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..base.len() {
+        parts.push("..".to_string());
+    }
+    for c in &path[common..] {
+        parts.push(c.as_os_str().to_string_lossy().into_owned());
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pure_paths_print_like_pathlib() {
+        assert_eq!(pure_path_str("migrations/"), "migrations");
+        assert_eq!(pure_path_str("./migrations"), "migrations");
+        assert_eq!(pure_path_str("a//b/./c"), "a/b/c");
+        assert_eq!(pure_path_str("../x"), "../x");
+        assert_eq!(pure_path_str("/tmp/x/"), "/tmp/x");
+        assert_eq!(pure_path_str("."), ".");
+    }
+
+    #[test]
+    fn relative_paths_walk_up() {
+        assert_eq!(
+            relative_path(Path::new("/a/b/c"), Path::new("/a")),
+            "b/c".to_string()
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/x"), Path::new("/a/b")),
+            "../x".to_string()
+        );
+        assert_eq!(relative_path(Path::new("/a"), Path::new("/a")), "");
+    }
+}
