@@ -53,7 +53,10 @@ impl Output {
     /// Draws `[#####-----] done/total revisions` on the last line of stderr.
     pub fn progress(&mut self, done: usize, total: usize) {
         const WIDTH: usize = 30;
-        let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH).min(WIDTH);
+        let filled = (done * WIDTH)
+            .checked_div(total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
         let bar: String = "#".repeat(filled) + &"-".repeat(WIDTH - filled);
         eprint!("\r\x1b[2K[{bar}] {done}/{total} revisions");
         self.bar_visible = true;
