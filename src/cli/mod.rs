@@ -52,6 +52,9 @@ impl CliError {
 
 impl From<ScriptError> for CliError {
     fn from(error: ScriptError) -> CliError {
+        if let ScriptError::Config(config) = error {
+            return CliError::from(config);
+        }
         if error.is_crash_in_alembic() {
             CliError::Crash(error.to_string())
         } else {
