@@ -7,6 +7,31 @@ const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
 const SCRIPT_TEMPLATE: &str = include_str!("../assets/init/generic/script.py.mako");
 const WRAPPER: &str = include_str!("../scripts/db-migrate.sh");
 
+/// The lines of an `env.py` that tell autogenerate where the models are.
+const ENV_PY: &str =
+    "from alembic import context\nfrom models import Base\ntarget_metadata = Base.metadata\n";
+
+/// The original guide's example model.
+const MODELS_PY: &str = r#"from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class UserPreference(Base):
+    """User preferences."""
+
+    __tablename__ = "user_preferences"
+
+    id = Column(Integer, primary_key=True, index=True)
+    user_id = Column(Integer, index=True)
+    preference_key = Column(String(100))
+    preference_value = Column(String(255))
+    created_at = Column(DateTime, default=datetime.utcnow)
+"#;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -39,6 +64,8 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     .unwrap();
     std::fs::create_dir_all(root.join("versions")).unwrap();
     std::fs::write(root.join("script.py.mako"), SCRIPT_TEMPLATE).unwrap();
+    std::fs::write(root.join("env.py"), ENV_PY).unwrap();
+    std::fs::write(root.join("models.py"), MODELS_PY).unwrap();
     std::fs::create_dir_all(root.join("scripts")).unwrap();
     let wrapper = root.join("scripts/db-migrate.sh");
     std::fs::write(&wrapper, WRAPPER).unwrap();
@@ -93,6 +120,7 @@ fn create_writes_a_revision_on_the_head() {
         .code,
         0
     );
+    assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
     let run = aurora(&root, &["create", "Add user preferences table"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let created: Vec<String> = std::fs::read_dir(root.join("versions"))
@@ -112,6 +140,24 @@ fn create_writes_a_revision_on_the_head() {
     let text = std::fs::read_to_string(root.join("versions").join(&created[0])).unwrap();
     assert!(text.contains("\ndown_revision: Union[str, Sequence[str], None] = '164468809966'\n"));
     assert!(text.starts_with("\"\"\"Add user preferences table\n"));
+    // The guide's example: the new model becomes a create_table, undone by a drop_table.
+    assert!(
+        text.contains(
+            "    op.create_table('user_preferences',\n    sa.Column('id', sa.Integer(), nullable=False),\n    \
+             sa.Column('user_id', sa.Integer(), nullable=True),\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "    op.create_index(op.f('ix_user_preferences_id'), 'user_preferences', ['id'], unique=False)\n"
+    ));
+    assert!(text.contains("    op.drop_table('user_preferences')\n"));
+
+    // Once applied, the models and the database agree.
+    assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
+    let check = aurora(&root, &["check"]);
+    assert_eq!(check.stdout, "No new upgrade operations detected.\n");
+    assert_eq!(check.code, 0);
 }
 
 /// The wrapper turns the original guide's commands into aurora command lines. A stand-in for

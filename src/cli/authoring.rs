@@ -82,15 +82,10 @@ pub fn revision(
 ) -> Result<PathBuf, CliError> {
     project.script_directory()?;
     let environment = project.config.alembic_bool("revision_environment")?;
-    if args.autogenerate {
-        if args.sql {
-            return Err(CliError::failed(
-                "Using --sql with --autogenerate does not make any sense",
-            ));
-        }
-        return Err(CliError::failed(format!(
-            "{AUTOGENERATE_UNAVAILABLE}; write the revision by hand (aurora revision -m MESSAGE)"
-        )));
+    if args.autogenerate && args.sql {
+        return Err(CliError::failed(
+            "Using --sql with --autogenerate does not make any sense",
+        ));
     }
     if args.sql && !environment {
         return Err(CliError::failed(
@@ -98,7 +93,7 @@ pub fn revision(
              does not make any sense",
         ));
     }
-    let request = NewRevision {
+    let mut request = NewRevision {
         rev_id: args.rev_id.clone(),
         message: args.message.clone(),
         heads: vec![args.head.clone()],
@@ -108,6 +103,12 @@ pub fn revision(
         depends_on: args.depends_on.clone(),
         ..Default::default()
     };
+    if args.autogenerate {
+        let comparison = super::autogenerate::compare(project, out)?;
+        let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
+        request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
+        request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+    }
     generate_revision(project, out, &request)
 }
 
