@@ -76,12 +76,95 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
         }
     };
     let ops = autogen::compare(&metadata, &database, &version_table);
+    for op in &ops {
+        log_op(out, op);
+    }
     Ok(Comparison {
         ops,
         metadata,
         database,
     })
 }
+
+/// The `Detected ...` lines Alembic logs while comparing.
+fn log_op(out: &mut Output, op: &Op) {
+    use crate::template::repr_str;
+    let line = match op {
+        Op::CreateTable(t) => format!("Detected added table {}", repr_str(&t.name)),
+        Op::DropTable(t) => format!("Detected removed table {}", repr_str(&t.name)),
+        Op::AddColumn { table, column } => {
+            format!("Detected added column '{table}.{}'", column.name)
+        }
+        Op::DropColumn { table, column } => {
+            format!("Detected removed column '{table}.{}'", column.name)
+        }
+        Op::CreateIndex { index, .. } => {
+            let columns: Vec<String> = index.columns.iter().map(|c| repr_str(c)).collect();
+            format!(
+                "Detected added index {} on '[{}]'",
+                repr_str(&index.name),
+                columns.join(", ")
+            )
+        }
+        Op::DropIndex { table, index } => format!(
+            "Detected removed index {} on {}",
+            repr_str(&index.name),
+            repr_str(table)
+        ),
+        Op::AlterColumn(alter) => {
+            if let Some(ty) = &alter.modify_type {
+                out.log(
+                    COMPARE_LOGGER,
+                    &format!(
+                        "Detected type change from {} to {} on '{}.{}'",
+                        autogen::diff::type_repr(&alter.existing_type),
+                        autogen::diff::type_repr(ty),
+                        alter.table,
+                        alter.column
+                    ),
+                );
+            }
+            match alter.modify_nullable {
+                Some(nullable) => format!(
+                    "Detected {} on column '{}.{}'",
+                    if nullable { "NULL" } else { "NOT NULL" },
+                    alter.table,
+                    alter.column
+                ),
+                None => return,
+            }
+        }
+        Op::AddUnique { table, unique } => format!(
+            "Detected added unique constraint {} on '{table}({})'",
+            unique.name.as_deref().map_or("None".to_string(), repr_str),
+            unique.columns.join(", ")
+        ),
+        Op::DropUnique { table, unique } => format!(
+            "Detected removed unique constraint {} on {}",
+            unique.name.as_deref().map_or("None".to_string(), repr_str),
+            repr_str(table)
+        ),
+        Op::AddForeignKey { table, foreign_key } => format!(
+            "Detected added foreign key ({})({}) on table {table}",
+            foreign_key.columns.join(", "),
+            foreign_key.ref_columns.join(", ")
+        ),
+        Op::DropForeignKey { table, foreign_key } => format!(
+            "Detected removed foreign key ({})({}) on table {table}",
+            foreign_key.columns.join(", "),
+            foreign_key.ref_columns.join(", ")
+        ),
+        Op::ModifyTable { ops, .. } => {
+            for op in ops {
+                log_op(out, op);
+            }
+            return;
+        }
+    };
+    out.log(COMPARE_LOGGER, &line);
+}
+
+const COMPARE_LOGGER: &str = "alembic.autogenerate.compare";
 
 /// `alembic check`.
 pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
