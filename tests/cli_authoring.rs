@@ -402,6 +402,18 @@ fn init_writes_the_generic_template() {
     let (code, stdout) = run(&["init", "other"]);
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!("File {r}/alembic.ini already exists, skipping\n")));
+    // `-q` silences everything but the copied files, as in Alembic.
+    let (code, stdout) = run(&["-q", "init", "--package", "quiet"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!(
+            "Generating {r}/quiet/script.py.mako ...  done\n\
+             Generating {r}/quiet/README ...  done\n\
+             Generating {r}/quiet/env.py ...  done\n"
+        )
+    );
+    assert!(root.join("quiet/versions/__init__.py").exists());
     let (code, stdout) = run(&["init", "-t", "nope", "third"]);
     assert_eq!(code, 255);
     assert_eq!(stdout, "FAILED: No such template nope\n");

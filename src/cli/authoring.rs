@@ -625,14 +625,16 @@ pub fn init(
         } else {
             (directory_path.join(name), content.to_string())
         };
-        write_status(out, "Generating", &dest, &text)?;
+        // Alembic writes these through a script directory made without the command's
+        // messaging options, so `-q` does not silence them.
+        write_status(out, "Generating", &dest, &text, true)?;
     }
     if package {
         for path in [
             directory_path.join("__init__.py"),
             versions.join("__init__.py"),
         ] {
-            write_status(out, "Adding", &path, "")?;
+            write_status(out, "Adding", &path, "", false)?;
         }
     }
     out.print(&format!(
@@ -642,15 +644,28 @@ pub fn init(
     Ok(())
 }
 
-fn write_status(out: &mut Output, verb: &str, path: &Path, text: &str) -> Result<(), CliError> {
+fn write_status(
+    out: &mut Output,
+    verb: &str,
+    path: &Path,
+    text: &str,
+    loud: bool,
+) -> Result<(), CliError> {
     let status = format!("{verb} {}", path.display());
+    let mut say = |line: String| {
+        if loud {
+            out.sql(&format!("{line}\n"));
+        } else {
+            out.print(&line);
+        }
+    };
     match std::fs::write(path, text) {
         Ok(()) => {
-            out.print(&format!("{status} ...  done"));
+            say(format!("{status} ...  done"));
             Ok(())
         }
         Err(e) => {
-            out.print(&format!("{status} ...  FAILED"));
+            say(format!("{status} ...  FAILED"));
             Err(CliError::Crash(format!(
                 "cannot write {}: {e}",
                 path.display()
