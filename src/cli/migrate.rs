@@ -94,22 +94,21 @@ impl OfflineWriter<'_> {
     fn write_steps(&mut self, starting_heads: &[String], steps: &[Step]) -> Result<(), CliError> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
-        let mut has_heads = !starting_heads.is_empty();
-        for step in steps {
+        let mut head_count = starting_heads.len() as i64;
+        let rendered = render_offline(steps, self.context.dialect);
+        for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
                 self.statement("BEGIN");
             }
-            if !has_heads {
+            if head_count <= 0 {
                 let create = self.context.version_table.create_sql();
                 self.statement(&create);
             }
             self.out.log(MIGRATION_LOGGER, &step.log_line());
             self.comment(&step.sql_comment());
-            let ops = step_ops(step)?;
-            match crate::sql::render_ops(&ops, self.context.dialect, None) {
+            match bodies {
                 Ok(statements) => self.statements(&statements),
-                Err(error) => {
-                    let (emitted, error) = render_failure(error);
+                Err((emitted, error)) => {
                     self.statements(&emitted);
                     return Err(error);
                 }
@@ -120,8 +119,12 @@ impl OfflineWriter<'_> {
                     .version_table
                     .change_sql(change, self.context.dialect);
                 self.statement(&sql);
+                match change {
+                    plan::VersionChange::Insert(_) => head_count += 1,
+                    plan::VersionChange::Delete(_) => head_count -= 1,
+                    plan::VersionChange::Update { .. } => {}
+                }
             }
-            has_heads = step_leaves_heads(has_heads, step);
             if per_migration {
                 self.statement("COMMIT");
             }
@@ -130,17 +133,44 @@ impl OfflineWriter<'_> {
     }
 }
 
-/// Whether the version table has rows after a step.
-fn step_leaves_heads(before: bool, step: &Step) -> bool {
-    let mut count: i64 = if before { 1 } else { 0 };
-    for change in &step.version_changes {
-        match change {
-            plan::VersionChange::Insert(_) => count += 1,
-            plan::VersionChange::Delete(_) => count -= 1,
-            plan::VersionChange::Update { .. } => count = count.max(1),
-        }
+/// A step's rendered body, or the statements emitted before its failure and the failure.
+type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
+
+fn render_step_offline(step: &Step, dialect: Dialect) -> RenderedBody {
+    let ops = step_ops(step).map_err(|e| (Vec::new(), e))?;
+    crate::sql::render_ops(&ops, dialect, None).map_err(render_failure)
+}
+
+/// Parses and renders every step's body, on a few threads when there are
+/// many: offline rendering needs no database, so steps are independent.
+fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if workers <= 1 || steps.len() < 32 {
+        return steps
+            .iter()
+            .map(|s| render_step_offline(s, dialect))
+            .collect();
     }
-    count > 0
+    let chunk = steps.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = steps
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| render_step_offline(s, dialect))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render thread panicked"))
+            .collect()
+    })
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
@@ -450,14 +480,22 @@ fn connect(
     project: &mut Project,
     out: &mut Output,
 ) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
+    let (conn, context) = open_database(project)?;
+    for line in crate::db::context_log_lines(context.dialect) {
+        out.log(MIGRATION_LOGGER, &line);
+    }
+    Ok((conn, context))
+}
+
+/// Opens the database without logging (the online runner logs the context itself).
+fn open_database(
+    project: &mut Project,
+) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
     let mut context = run_context(project)?;
     let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
         .map_err(db_failure)?;
     context.url = url.masked();
     let conn = crate::db::connect(&url).map_err(db_failure)?;
-    for line in crate::db::context_log_lines(context.dialect) {
-        out.log(MIGRATION_LOGGER, &line);
-    }
     Ok((conn, context))
 }
 
@@ -503,7 +541,7 @@ fn online_run(
     plan_steps: &PlanSteps<'_>,
     purge: bool,
 ) -> Result<(), CliError> {
-    let (mut conn, context) = connect(project, out)?;
+    let (mut conn, context) = open_database(project)?;
     let catch = Catch::default();
     let heads = if purge {
         Vec::new()
@@ -550,7 +588,17 @@ fn online_run(
             })
             .collect())
     };
-    let mut log = |line: &str| out.log(MIGRATION_LOGGER, line);
+    // A long run on a terminal also shows a progress bar under the log lines.
+    let show_progress = out.wants_progress() && steps.len() >= 20;
+    let total = steps.len();
+    let mut done = 0usize;
+    let mut log = |line: &str| {
+        out.log(MIGRATION_LOGGER, line);
+        if show_progress && line.starts_with("Running ") {
+            out.progress(done, total);
+            done += 1;
+        }
+    };
     let result = crate::db::run_online(
         conn.as_mut(),
         &context.version_table,

@@ -53,6 +53,9 @@ impl CliError {
 
 impl From<ScriptError> for CliError {
     fn from(error: ScriptError) -> CliError {
+        if let ScriptError::Config(config) = error {
+            return CliError::from(config);
+        }
         if error.is_crash_in_alembic() {
             CliError::Crash(error.to_string())
         } else {
@@ -62,8 +65,16 @@ impl From<ScriptError> for CliError {
 }
 
 impl From<crate::config::ConfigError> for CliError {
+    /// Alembic's own checks are `CommandError`s; a malformed file or option
+    /// value is a Python exception there (exit status 1).
     fn from(error: crate::config::ConfigError) -> CliError {
-        CliError::Failed(error.to_string())
+        use crate::config::ConfigError as E;
+        match error {
+            E::NoScriptLocation | E::MissingSection { .. } | E::TomlBoolean(_) => {
+                CliError::Failed(error.to_string())
+            }
+            _ => CliError::Crash(error.to_string()),
+        }
     }
 }
 

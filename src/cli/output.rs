@@ -7,6 +7,8 @@ use std::io::Write;
 pub struct Output {
     stdout: std::io::BufWriter<std::io::Stdout>,
     quiet: bool,
+    /// Whether a progress bar is drawn on the last line of stderr.
+    bar_visible: bool,
 }
 
 impl Output {
@@ -14,6 +16,7 @@ impl Output {
         Output {
             stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
             quiet,
+            bar_visible: false,
         }
     }
 
@@ -37,7 +40,34 @@ impl Output {
             return;
         }
         self.flush();
+        self.clear_bar();
         eprintln!("INFO  [{logger}] {message}");
+    }
+
+    /// Whether a progress bar makes sense: stderr is a terminal.
+    pub fn wants_progress(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// Draws `[#####-----] done/total revisions` on the last line of stderr.
+    pub fn progress(&mut self, done: usize, total: usize) {
+        const WIDTH: usize = 30;
+        let filled = (done * WIDTH)
+            .checked_div(total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
+        let bar: String = "#".repeat(filled) + &"-".repeat(WIDTH - filled);
+        eprint!("\r\x1b[2K[{bar}] {done}/{total} revisions");
+        self.bar_visible = true;
+    }
+
+    /// Removes the progress bar, if one is drawn.
+    pub fn clear_bar(&mut self) {
+        if self.bar_visible {
+            eprint!("\r\x1b[2K");
+            self.bar_visible = false;
+        }
     }
 
     /// A warning on stderr.
@@ -53,6 +83,7 @@ impl Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
+        self.clear_bar();
         self.flush();
     }
 }

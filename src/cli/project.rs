@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Catch, Cli, CliError};
-use crate::config::{Config, ConfigSources};
+use crate::config::{Config, ConfigError, ConfigSources};
 use crate::graph::{RevisionError, RevisionMap};
 use crate::script::ScriptDirectory;
 
@@ -28,7 +28,12 @@ impl Project {
                 .ok()
                 .filter(|v| !v.is_empty()),
         };
-        let config = Config::load(&sources, cwd)?;
+        // Alembic checks the -c arguments before its error handling starts,
+        // so these two are crashes (exit status 1) there, not FAILED lines.
+        let config = Config::load(&sources, cwd).map_err(|e| match e {
+            ConfigError::IniTwice | ConfigError::TomlTwice => CliError::Crash(e.to_string()),
+            other => CliError::from(other),
+        })?;
         Ok(Project {
             config,
             cwd: cwd.to_path_buf(),

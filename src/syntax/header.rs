@@ -114,7 +114,7 @@ pub fn parse_header(path: &str, source: &str) -> Result<Header, HeaderError> {
                     .assignments
                     .push(HeaderAssignment { name, value, span });
             }
-            Rule::EOI | Rule::body_start => {}
+            Rule::EOI | Rule::body_start | Rule::comment => {}
             _ => first_statement = false,
         }
     }

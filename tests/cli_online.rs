@@ -1,0 +1,335 @@
+//! Online runs through the real binary on SQLite: the bundled Aurora-X
+//! project, round trips, a database made by Python Alembic, and atomic
+//! revisions (issue 4).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusqlite::Connection;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary copy of the bundled project (alembic.ini, env.py, versions/).
+fn bundled_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["alembic.ini", "env.py", "script.py.mako"] {
+        std::fs::copy(repo_root().join(file), dir.path().join(file)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("versions")).unwrap();
+    for entry in std::fs::read_dir(repo_root().join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "py") {
+            std::fs::copy(
+                entry.path(),
+                dir.path().join("versions").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+    }
+    dir
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn aurora(dir: &Path, args: &[&str]) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("ALEMBIC_CONFIG")
+        .output()
+        .unwrap();
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = aurora(dir, args);
+    assert_eq!(
+        out.code, 0,
+        "aurora {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+/// Objects of the schema (type, name) and the version rows.
+fn snapshot(db: &Path) -> (Vec<(String, String, String)>, Vec<String>) {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name != 'alembic_version' ORDER BY type, name")
+        .unwrap();
+    let schema = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, normalize(&r.get::<_, String>(2)?)))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let has_table: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'alembic_version'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        > 0;
+    let versions = if has_table {
+        let mut stmt = conn
+            .prepare("SELECT version_num FROM alembic_version ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (schema, versions)
+}
+
+fn normalize(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn upgrade_head_builds_the_aurora_x_schema() {
+    let dir = bundled_project();
+    ok(dir.path(), &["upgrade", "head"]);
+    let (schema, versions) = snapshot(&dir.path().join("aurora.db"));
+    let tables: Vec<&str> = schema
+        .iter()
+        .filter(|o| o.0 == "table")
+        .map(|o| o.1.as_str())
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "alerts",
+            "audit_logs",
+            "conversation_history",
+            "synthesis_tasks",
+            "system_metrics",
+            "users"
+        ]
+    );
+    assert_eq!(schema.iter().filter(|o| o.0 == "index").count(), 19);
+    let unique: Vec<&str> = schema
+        .iter()
+        .filter(|o| o.2.starts_with("CREATE UNIQUE INDEX"))
+        .map(|o| o.1.as_str())
+        .collect();
+    assert_eq!(unique, ["ix_users_email", "ix_users_username"]);
+    assert_eq!(versions, ["164468809966"]);
+    assert_eq!(ok(dir.path(), &["current"]), "164468809966 (head)\n");
+}
+
+#[test]
+fn the_schema_equals_the_one_python_alembic_made() {
+    let dir = bundled_project();
+    ok(dir.path(), &["upgrade", "head"]);
+    let python = dir.path().join("python.db");
+    let conn = Connection::open(&python).unwrap();
+    conn.execute_batch(
+        &std::fs::read_to_string(
+            repo_root().join("tests/fixtures/cli/aurora_upgraded_by_alembic.sql"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(snapshot(&dir.path().join("aurora.db")), snapshot(&python));
+}
+
+#[test]
+fn upgrade_downgrade_upgrade_round_trip() {
+    let dir = bundled_project();
+    let db = dir.path().join("aurora.db");
+    ok(dir.path(), &["upgrade", "head"]);
+    let upgraded = snapshot(&db);
+    ok(dir.path(), &["downgrade", "base"]);
+    let (schema, versions) = snapshot(&db);
+    assert!(schema.is_empty(), "{schema:?}");
+    assert!(versions.is_empty());
+    ok(dir.path(), &["upgrade", "head"]);
+    assert_eq!(snapshot(&db), upgraded);
+}
+
+const ADD_STATUS: &str = r#""""add status to users
+
+Revision ID: 8d2e6b4a1c07
+Revises: 164468809966
+Create Date: 2025-01-02 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '8d2e6b4a1c07'
+down_revision = '164468809966'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column('users', sa.Column('status', sa.String(length=20), nullable=True))
+    op.execute("UPDATE users SET status = 'active' WHERE is_active = 1")
+
+
+def downgrade():
+    op.drop_column('users', 'status')
+"#;
+
+#[test]
+fn a_database_upgraded_by_python_alembic_is_continued_and_reverted() {
+    let dir = bundled_project();
+    std::fs::write(
+        dir.path()
+            .join("versions/8d2e6b4a1c07_add_status_to_users.py"),
+        ADD_STATUS,
+    )
+    .unwrap();
+    let db = dir.path().join("aurora.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        &std::fs::read_to_string(
+            repo_root().join("tests/fixtures/cli/aurora_upgraded_by_alembic.sql"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    conn.execute("INSERT INTO users (id, username, email, hashed_password, is_active) VALUES (1, 'ada', 'a@x', 'h', 1)", [])
+        .unwrap();
+    drop(conn);
+    assert_eq!(ok(dir.path(), &["current"]), "164468809966\n");
+    ok(dir.path(), &["upgrade", "head"]);
+    let conn = Connection::open(&db).unwrap();
+    let status: String = conn
+        .query_row("SELECT status FROM users WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "active");
+    drop(conn);
+    assert_eq!(snapshot(&db).1, ["8d2e6b4a1c07"]);
+    ok(dir.path(), &["downgrade", "-1"]);
+    assert_eq!(snapshot(&db).1, ["164468809966"]);
+    ok(dir.path(), &["downgrade", "base"]);
+    assert_eq!(snapshot(&db), (Vec::new(), Vec::new()));
+}
+
+const FAILS_HALF_WAY: &str = r#""""fails half way
+
+Revision ID: 7a790dd9046d
+Revises: 164468809966
+Create Date: 2025-01-02 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '7a790dd9046d'
+down_revision = '164468809966'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column('users', sa.Column('score', sa.Integer(), nullable=True))
+    op.create_table('articles', sa.Column('id', sa.Integer(), primary_key=True))
+    op.execute("INSERT INTO no_such_table VALUES (1)")
+
+
+def downgrade():
+    op.drop_table('articles')
+    op.drop_column('users', 'score')
+"#;
+
+/// The deliberate deviation `ops_sqlite_online__partial_failure`: a revision
+/// that fails half-way leaves nothing behind, and a fixed file then applies.
+#[test]
+fn a_revision_that_fails_half_way_leaves_the_database_as_before_it() {
+    let dir = bundled_project();
+    let db = dir.path().join("aurora.db");
+    ok(dir.path(), &["upgrade", "head"]);
+    let before = snapshot(&db);
+    let path = dir.path().join("versions/7a790dd9046d_fails_half_way.py");
+    std::fs::write(&path, FAILS_HALF_WAY).unwrap();
+    let out = aurora(dir.path(), &["upgrade", "head"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("no_such_table"), "{}", out.stderr);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert_eq!(snapshot(&db), before);
+    // Fix the file and run again: it applies cleanly (Alembic would now fail on the duplicate column).
+    std::fs::write(
+        &path,
+        FAILS_HALF_WAY.replace(
+            "    op.execute(\"INSERT INTO no_such_table VALUES (1)\")\n",
+            "",
+        ),
+    )
+    .unwrap();
+    ok(dir.path(), &["upgrade", "head"]);
+    let (schema, versions) = snapshot(&db);
+    assert_eq!(versions, ["7a790dd9046d"]);
+    assert!(schema.iter().any(|o| o.1 == "articles"));
+    assert!(schema
+        .iter()
+        .any(|o| o.1 == "users" && o.2.contains("score INTEGER")));
+}
+
+#[test]
+fn current_does_not_create_the_version_table_but_upgrade_does() {
+    let dir = bundled_project();
+    assert_eq!(ok(dir.path(), &["current"]), "");
+    let conn = Connection::open(dir.path().join("aurora.db")).unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+    drop(conn);
+    ok(dir.path(), &["stamp", "head"]);
+    assert_eq!(snapshot(&dir.path().join("aurora.db")).1, ["164468809966"]);
+    ok(dir.path(), &["stamp", "--purge", "base"]);
+    assert!(snapshot(&dir.path().join("aurora.db")).1.is_empty());
+}
+
+#[test]
+fn database_url_overrides_the_ini_and_never_shows_a_password() {
+    let dir = bundled_project();
+    let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(["current", "-v"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "sqlite:///./other.db")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Current revision(s) for sqlite:///./other.db:\n"
+    );
+    assert!(dir.path().join("other.db").exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(["current"])
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            "postgresql://scott:s3cret-pw@127.0.0.1:1/nowhere",
+        )
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!all.contains("s3cret-pw"), "{all}");
+}
