@@ -447,3 +447,26 @@ fn duplicate_branch_label_is_a_crash_after_writing() {
     assert!(run.stdout.ends_with("b2_x.py ...  done\n"));
     assert!(run.stderr.contains("b1"), "{}", run.stderr);
 }
+
+/// With `revision_environment = true` Alembic runs env.py online, which creates the version
+/// table; `--sql` is then accepted too.
+#[test]
+fn revision_environment_touches_the_database() {
+    let p = Project::with_ini_extra("revision_environment = true");
+    assert!(!p.root().join("test.db").exists());
+    assert_ok(&p.run(&["revision", "-m", "x", "--rev-id", "a1"]));
+    assert!(p.root().join("test.db").exists());
+    assert_eq!(p.run(&["current"]).stdout, "");
+    assert_ok(&p.run(&["revision", "--sql", "-m", "y", "--rev-id", "b2"]));
+    assert_ok(&p.run(&["merge", "heads", "--rev-id", "c3"]));
+    assert_eq!(p.versions(), ["a1_x.py", "b2_y.py", "c3_.py"]);
+
+    let plain = Project::new();
+    let run = plain.run(&["revision", "--sql", "-m", "y"]);
+    assert_eq!(
+        run.stdout,
+        "FAILED: Using --sql with the revision command when revision_environment is not \
+         configured does not make any sense\n"
+    );
+    assert!(!plain.root().join("test.db").exists());
+}

@@ -103,6 +103,11 @@ pub fn revision(
         depends_on: args.depends_on.clone(),
         ..Default::default()
     };
+    if environment && !args.autogenerate && !args.sql {
+        // `revision_environment` runs env.py online, whose migration context creates a
+        // missing version table; autogenerate does the same in its comparison.
+        super::migrate::database_heads(project, out)?;
+    }
     if args.autogenerate {
         let comparison = super::autogenerate::compare(project, out)?;
         let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
@@ -123,6 +128,9 @@ pub fn merge(
     splice: bool,
 ) -> Result<PathBuf, CliError> {
     project.script_directory()?;
+    if project.config.alembic_bool("revision_environment")? {
+        super::migrate::database_heads(project, out)?;
+    }
     let request = NewRevision {
         rev_id: rev_id.map(str::to_string),
         message: message.map(str::to_string),
