@@ -470,3 +470,33 @@ fn revision_environment_touches_the_database() {
     );
     assert!(!plain.root().join("test.db").exists());
 }
+
+/// `[post_write_hooks]` of type `exec` run on the new file, with Alembic's status lines.
+#[test]
+fn post_write_hooks_run_on_the_new_file() {
+    let p = Project::with_ini_extra(
+        "\n[post_write_hooks]\nhooks = tagger\ntagger.type = exec\ntagger.executable = /bin/sh\n\
+         tagger.options = -c \"echo '# hooked' >> $0\" REVISION_SCRIPT_FILENAME\n",
+    );
+    let run = p.run(&["revision", "-m", "x", "--rev-id", "a1"]);
+    assert_ok(&run);
+    let path = p.root().join("alembic/versions/a1_x.py");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "Generating {} ...  done\nRunning post write hook 'tagger' ...\n  done\n",
+            path.display()
+        )
+    );
+    assert!(p
+        .read("alembic/versions/a1_x.py")
+        .ends_with("    pass\n# hooked\n"));
+
+    let broken = Project::with_ini_extra("\n[post_write_hooks]\nhooks = nameless\n");
+    let run = broken.run(&["revision", "-m", "x", "--rev-id", "a1"]);
+    assert_eq!(run.code, 255);
+    assert!(run.stdout.ends_with(
+        "FAILED: Key 'nameless.type' (or 'type' in toml) is required for post write hook \
+         'nameless'\n"
+    ));
+}
