@@ -113,6 +113,12 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Its unique constraints.
     pub uniques: Vec<UniqueConstraint>,
+    /// Its CHECK constraints: the name, if any, and the SQL text. Autogenerate renders them
+    /// in `create_table` but, like Alembic by default, does not compare them.
+    pub checks: Vec<(Option<String>, String)>,
+    /// Dialect options from `__table_args__` (`sqlite_autoincrement`, ...): each name with
+    /// the Python source of its value.
+    pub options: Vec<(String, String)>,
 }
 
 impl Table {

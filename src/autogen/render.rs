@@ -256,9 +256,18 @@ fn create_table(table: &Table) -> String {
         s.push(')');
         constraints.push(s);
     }
+    for (name, sqltext) in &table.checks {
+        let mut s = format!("sa.CheckConstraint({}", repr_str(sqltext));
+        if let Some(name) = name {
+            s.push_str(&format!(", name={}", repr_str(name)));
+        }
+        s.push(')');
+        constraints.push(s);
+    }
     // Alembic sorts the rendered constraints as strings.
     constraints.sort();
     args.extend(constraints);
+    args.extend(table.options.iter().map(|(k, v)| format!("{k}={v}")));
     format!(
         "op.create_table({},\n{}\n)",
         repr_str(&table.name),
