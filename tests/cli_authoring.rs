@@ -500,3 +500,30 @@ fn post_write_hooks_run_on_the_new_file() {
          'nameless'\n"
     ));
 }
+
+/// Alembic's generic env.py says `target_metadata = None`; autogenerate then refuses in
+/// Alembic's words, after checking that the database is up to date.
+#[test]
+fn autogenerate_without_metadata_fails_like_alembic() {
+    let p = Project::new();
+    std::fs::write(
+        p.root().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    assert_ok(&p.run(&["revision", "-m", "x", "--rev-id", "a1"]));
+    let run = p.run(&["check"]);
+    assert_eq!(run.stdout, "FAILED: Target database is not up to date.\n");
+    assert_ok(&p.run(&["upgrade", "head"]));
+    let run = p.run(&["revision", "--autogenerate", "-m", "y"]);
+    assert_eq!(run.code, 255);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "FAILED: Can't proceed with --autogenerate option; environment script {}/alembic/env.py \
+             does not provide a MetaData object or sequence of objects to the context.\n",
+            p.root().display()
+        )
+    );
+    assert_eq!(p.versions(), ["a1_x.py"]);
+}

@@ -29,6 +29,21 @@ pub struct Comparison {
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
 /// be at the heads of the script directory, then the models are compared with it.
 pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, CliError> {
+    // Reading the heads logs the context lines and, as Alembic's migration context does,
+    // creates a missing version table.
+    let heads = migrate::database_heads(project, out)?;
+    let catch = Catch::default();
+    let map = project.map(&catch)?;
+    let mut at = map.get_revisions_many(&heads).map_err(|e| catch.word(e))?;
+    let mut all = map.get_revisions("heads").map_err(|e| catch.word(e))?;
+    at.sort_unstable();
+    at.dedup();
+    all.sort_unstable();
+    all.dedup();
+    if at != all {
+        return Err(CliError::failed("Target database is not up to date."));
+    }
+
     let models_path = models_path(project)?;
     let source = std::fs::read_to_string(&models_path).map_err(|e| {
         CliError::failed(format!(
@@ -44,21 +59,6 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
                 lines.join("\n")
             ))
         })?;
-
-    // Reading the heads logs the context lines and, as Alembic's migration context does,
-    // creates a missing version table.
-    let heads = migrate::database_heads(project, out)?;
-    let catch = Catch::default();
-    let map = project.map(&catch)?;
-    let mut at = map.get_revisions_many(&heads).map_err(|e| catch.word(e))?;
-    let mut all = map.get_revisions("heads").map_err(|e| catch.word(e))?;
-    at.sort_unstable();
-    at.dedup();
-    all.sort_unstable();
-    all.dedup();
-    if at != all {
-        return Err(CliError::failed("Target database is not up to date."));
-    }
 
     let version_table = EnvOptions::read(&project.script_directory()?.dir)
         .version_table
@@ -192,6 +192,13 @@ pub fn models_path(project: &mut Project) -> Result<PathBuf, CliError> {
     let env_path = project.script_directory()?.dir.join("env.py");
     let env = std::fs::read_to_string(&env_path)
         .map_err(|e| CliError::failed(format!("cannot read {}: {e}", env_path.display())))?;
+    if target_metadata_value(&env).as_deref() == Some("None") {
+        return Err(CliError::failed(format!(
+            "Can't proceed with --autogenerate option; environment script {} does not provide \
+             a MetaData object or sequence of objects to the context.",
+            env_path.display()
+        )));
+    }
     let module = metadata_module(&env).ok_or_else(|| {
         CliError::failed(format!(
             "cannot tell from {} which module holds target_metadata; set `models = path/to/models.py` \
@@ -227,17 +234,22 @@ pub fn models_path(project: &mut Project) -> Result<PathBuf, CliError> {
     )))
 }
 
+/// The value of the last top-level `target_metadata = ...` of `env.py`, comment removed.
+fn target_metadata_value(env: &str) -> Option<String> {
+    env.lines()
+        .filter(|l| !l.starts_with(char::is_whitespace))
+        .filter_map(|l| l.strip_prefix("target_metadata"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .map(|v| v.split('#').next().unwrap_or(v).trim().to_string())
+        .next_back()
+}
+
 /// The module `target_metadata` comes from, read from `env.py`'s top-level statements:
 /// `target_metadata = Base.metadata` with `from pkg.mod import Base`, or
 /// `target_metadata = mod.Base.metadata` with `import pkg.mod as mod`.
 fn metadata_module(env: &str) -> Option<String> {
-    let assignment = env
-        .lines()
-        .filter(|l| !l.starts_with(char::is_whitespace))
-        .filter_map(|l| l.strip_prefix("target_metadata"))
-        .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .map(str::trim)
-        .next_back()?;
+    let assignment = target_metadata_value(env)?;
+    let assignment = assignment.as_str();
     let first = assignment.split('.').next()?.trim();
     if first == "None" {
         return None;
