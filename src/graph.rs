@@ -534,7 +534,7 @@ impl RevisionMap {
         }
     }
 
-    fn ancestor_set(&self, targets: &[usize], include_dependencies: bool) -> Vec<bool> {
+    pub fn ancestor_set(&self, targets: &[usize], include_dependencies: bool) -> Vec<bool> {
         let mut seen = vec![false; self.revisions.len()];
         for i in self.ancestors(targets, include_dependencies) {
             seen[i] = true;

@@ -19,6 +19,7 @@
 
 pub mod authoring;
 pub mod autogen;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -209,14 +209,10 @@ impl HeadMaintainer {
                             .into_iter()
                             .flatten()
                             .collect();
-                        let ancestors: Vec<String> = map
-                            .ancestors(&others, true)
-                            .iter()
-                            .map(|&a| map.id(a).to_string())
-                            .collect();
+                        let ancestors = map.ancestor_set(&others, true);
                         from_revisions
                             .into_iter()
-                            .filter(|f| !ancestors.contains(f))
+                            .filter(|f| !map.index_of(f).is_some_and(|i| ancestors[i]))
                             .collect()
                     };
                     let (last, rest) = from_revisions.split_last().ok_or_else(|| {
@@ -307,22 +303,19 @@ impl HeadMaintainer {
             .filter(|h| h.as_str() != rev.id())
             .cloned()
             .collect();
-        let ancestors: Vec<String> = if !other_heads.is_empty() {
+        let ancestors: Vec<bool> = if !other_heads.is_empty() {
             let others: Vec<usize> = map
                 .get_revisions_many(&other_heads)?
                 .into_iter()
                 .flatten()
                 .collect();
-            map.ancestors(&others, true)
-                .iter()
-                .map(|&a| map.id(a).to_string())
-                .collect()
+            map.ancestor_set(&others, true)
         } else {
-            let mut out = Vec::new();
+            let mut out = vec![false; map.len()];
             for &d in rev.normalized_down() {
                 for a in map.ancestors(&[d], true) {
                     if a != d {
-                        out.push(map.id(a).to_string());
+                        out[a] = true;
                     }
                 }
             }
@@ -330,7 +323,7 @@ impl HeadMaintainer {
         };
         Ok(to_revisions
             .into_iter()
-            .filter(|t| !ancestors.contains(t))
+            .filter(|t| !map.index_of(t).is_some_and(|i| ancestors[i]))
             .collect())
     }
 }

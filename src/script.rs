@@ -70,6 +70,31 @@ pub struct Script {
 }
 
 impl Script {
+    /// The cache form of what the header said (the path is the cache key).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = crate::cache::Writer::default();
+        w.str(&self.revision);
+        w.strs(&self.down_revision);
+        w.strs(&self.dependencies);
+        w.strs(&self.branch_labels);
+        w.str(&self.longdoc);
+        w.0
+    }
+
+    /// Reads [`Script::encode`]'s form back.
+    pub fn decode(path: &Path, payload: &[u8]) -> Option<Script> {
+        let mut r = crate::cache::Reader::new(payload);
+        let script = Script {
+            revision: r.str()?,
+            down_revision: r.strs()?,
+            dependencies: r.strs()?,
+            branch_labels: r.strs()?,
+            longdoc: r.str()?,
+            path: path.to_path_buf(),
+        };
+        r.is_done().then_some(script)
+    }
+
     /// The first paragraph of the docstring (Alembic's `doc`).
     pub fn doc(&self) -> &str {
         match self.longdoc.find("\n\n") {
@@ -285,7 +310,48 @@ impl ScriptDirectory {
     /// Reads every revision file's header, in load order.
     pub fn load_scripts(&self) -> Result<Vec<Script>, ScriptError> {
         let paths = self.revision_paths()?;
-        load_scripts_parallel(&paths)
+        let mut cache = crate::cache::Cache::open("headers", &self.version_locations);
+        let stamps: Vec<Option<crate::cache::FileStamp>> = paths
+            .iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .ok()
+                    .map(|m| crate::cache::FileStamp::of(&m))
+            })
+            .collect();
+        let mut scripts: Vec<Option<Script>> = paths
+            .iter()
+            .zip(&stamps)
+            .map(|(path, stamp)| {
+                let payload = cache.get(&path.to_string_lossy(), stamp.as_ref()?)?;
+                Script::decode(path, payload)
+            })
+            .collect();
+        let misses: Vec<PathBuf> = paths
+            .iter()
+            .zip(&scripts)
+            .filter(|(_, s)| s.is_none())
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut loaded = load_scripts_parallel(&misses)?.into_iter();
+        for (i, slot) in scripts.iter_mut().enumerate() {
+            if slot.is_none() {
+                let script = loaded.next().expect("one loaded script per miss");
+                if let Some(stamp) = stamps[i] {
+                    cache.put(
+                        paths[i].to_string_lossy().into_owned(),
+                        stamp,
+                        script.encode(),
+                    );
+                }
+                *slot = Some(script);
+            }
+        }
+        cache.save();
+        Ok(scripts
+            .into_iter()
+            .map(|s| s.expect("every slot filled"))
+            .collect())
     }
 }
 

@@ -143,7 +143,53 @@ fn render_step_offline(step: &Step, dialect: Dialect) -> RenderedBody {
 
 /// Parses and renders every step's body, on a few threads when there are
 /// many: offline rendering needs no database, so steps are independent.
+/// Bodies rendered before are taken from the cache when their file is unchanged.
 fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
+    let kind = match dialect {
+        Dialect::Sqlite => "sql-sqlite",
+        Dialect::Postgresql => "sql-postgresql",
+    };
+    let scope: Vec<std::path::PathBuf> = Vec::new();
+    let mut cache = crate::cache::Cache::open(kind, &scope);
+    let keys: Vec<Option<(String, crate::cache::FileStamp)>> = steps
+        .iter()
+        .map(|step| {
+            let path = step.path.as_ref()?;
+            let stamp = crate::cache::FileStamp::of(&std::fs::metadata(path).ok()?);
+            let direction = if step.direction == plan::Direction::Upgrade {
+                "up"
+            } else {
+                "down"
+            };
+            Some((format!("{}#{direction}", path.display()), stamp))
+        })
+        .collect();
+    let mut results: Vec<Option<RenderedBody>> = keys
+        .iter()
+        .map(|key| {
+            let (key, stamp) = key.as_ref()?;
+            decode_statements(cache.get(key, stamp)?).map(Ok)
+        })
+        .collect();
+    let misses: Vec<usize> = (0..steps.len()).filter(|&i| results[i].is_none()).collect();
+    let rendered = render_in_parallel(
+        &misses.iter().map(|&i| &steps[i]).collect::<Vec<_>>(),
+        dialect,
+    );
+    for (i, body) in misses.into_iter().zip(rendered) {
+        if let (Ok(statements), Some((key, stamp))) = (&body, &keys[i]) {
+            cache.put(key.clone(), *stamp, encode_statements(statements));
+        }
+        results[i] = Some(body);
+    }
+    cache.save();
+    results
+        .into_iter()
+        .map(|r| r.expect("every step rendered"))
+        .collect()
+}
+
+fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -171,6 +217,37 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
             .flat_map(|h| h.join().expect("render thread panicked"))
             .collect()
     })
+}
+
+fn encode_statements(statements: &[Statement]) -> Vec<u8> {
+    let mut w = crate::cache::Writer::default();
+    w.u64(statements.len() as u64);
+    for statement in statements {
+        match statement {
+            Statement::Sql(sql) => {
+                w.u64(0);
+                w.str(sql);
+            }
+            Statement::AutocommitBegin => w.u64(1),
+            Statement::AutocommitEnd => w.u64(2),
+        }
+    }
+    w.0
+}
+
+fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
+    let mut r = crate::cache::Reader::new(payload);
+    let count = r.u64()?;
+    let mut out = Vec::with_capacity(count.min(4096) as usize);
+    for _ in 0..count {
+        out.push(match r.u64()? {
+            0 => Statement::Sql(r.str()?),
+            1 => Statement::AutocommitBegin,
+            2 => Statement::AutocommitEnd,
+            _ => return None,
+        });
+    }
+    r.is_done().then_some(out)
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.

@@ -54,8 +54,19 @@ pub enum Value {
 
 /// Lets batch mode on SQLite read the live table it recreates. Online runs
 /// pass one; offline runs pass `None`.
+///
+/// Before it reflects, [`render_ops`] executes the statements it has
+/// rendered so far through [`Reflector::execute`] and leaves them out of its
+/// result, so the reflected table includes them; the caller executes only
+/// what is returned.
 pub trait Reflector {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, String>;
+
+    /// Executes a statement, ignoring any rows. By default through `query`,
+    /// which runs any statement on the connections aurora uses.
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.query(sql).map(|_| ())
+    }
 }
 
 /// Why operations could not be rendered. `emitted` holds the statements of

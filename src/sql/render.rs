@@ -5,7 +5,9 @@ use super::{Dialect, Reflector, SqlError, Statement, Value};
 use crate::ops::*;
 
 /// Renders operations for a dialect. `reflector` reads a live table for
-/// batch mode; offline it is `None`.
+/// batch mode; offline it is `None`. Online, the statements rendered before a
+/// reflection are executed through the reflector and not returned (see
+/// [`Reflector`]).
 pub fn render_ops(
     ops: &[Op],
     dialect: Dialect,
@@ -13,6 +15,7 @@ pub fn render_ops(
 ) -> Result<Vec<Statement>, SqlError> {
     let mut r = Renderer {
         d: dialect,
+        online: reflector.is_some(),
         out: Vec::new(),
     };
     for op in ops {
@@ -44,6 +47,10 @@ const NO_ALTER_CONSTRAINT: &str = "No support for ALTER of constraints in SQLite
 
 struct Renderer {
     d: Dialect,
+    /// Whether a live database is behind the run (a reflector was given):
+    /// Alembic then binds parameters instead of rendering literals, which
+    /// changes how `bulk_insert` treats rows with differing keys.
+    online: bool,
     out: Vec<Statement>,
 }
 
@@ -455,7 +462,7 @@ impl Renderer {
                 table,
                 rows,
                 multiinsert,
-            } => self.bulk_insert(table, rows, *multiinsert),
+            } => self.bulk_insert(table, rows, *multiinsert)?,
             Op::Batch(b) => self.batch(b, reflector)?,
             Op::Autocommit(inner) => {
                 self.out.push(Statement::AutocommitBegin);
@@ -1249,10 +1256,66 @@ impl Renderer {
         out
     }
 
-    fn bulk_insert(&mut self, t: &TableClause, rows: &[Vec<(String, Literal)>], _multi: bool) {
-        // Offline, each row is its own INSERT listing the row's keys in
-        // table column order.
+    fn bulk_insert(
+        &mut self,
+        t: &TableClause,
+        rows: &[Vec<(String, Literal)>],
+        multi: bool,
+    ) -> Result<(), Fail> {
         let name = self.table_name(&t.name, &t.schema);
+        // Online with `multiinsert=True`, Alembic hands all rows to one
+        // `executemany` whose INSERT lists the first row's keys: a later row
+        // lacking one of them fails before any row is inserted, and keys the
+        // first row lacks are ignored. Otherwise (offline, or one INSERT per
+        // row) each row lists its own keys, in table column order.
+        if self.online && multi {
+            if let Some(first) = rows.first() {
+                let keys: Vec<&String> = t
+                    .columns
+                    .iter()
+                    .map(|(c, _)| c)
+                    .filter(|c| first.iter().any(|(k, _)| k == *c))
+                    .collect();
+                for (group, row) in rows.iter().enumerate() {
+                    if let Some(missing) =
+                        keys.iter().find(|k| !row.iter().any(|(rk, _)| rk == **k))
+                    {
+                        let cols: Vec<String> = keys.iter().map(|k| self.q(k)).collect();
+                        let params: Vec<String> = keys
+                            .iter()
+                            .map(|k| match self.d {
+                                Dialect::Sqlite => "?".to_string(),
+                                Dialect::Postgresql => format!("%({k})s"),
+                            })
+                            .collect();
+                        return Err(Fail::Exception(
+                            "sqlalchemy.exc.StatementError".into(),
+                            format!(
+                                "(sqlalchemy.exc.InvalidRequestError) A value is required for bind parameter '{missing}', in parameter group {group} [SQL: INSERT INTO {name} ({}) VALUES ({})]",
+                                cols.join(", "),
+                                params.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                for row in rows {
+                    let mut cols = Vec::new();
+                    let mut vals = Vec::new();
+                    for k in &keys {
+                        if let Some((_, v)) = row.iter().find(|(rk, _)| rk == *k) {
+                            cols.push(self.q(k));
+                            vals.push(self.literal(v));
+                        }
+                    }
+                    self.emit(format!(
+                        "INSERT INTO {name} ({}) VALUES ({})",
+                        cols.join(", "),
+                        vals.join(", ")
+                    ));
+                }
+            }
+            return Ok(());
+        }
         for row in rows {
             let mut cols = Vec::new();
             let mut vals = Vec::new();
@@ -1269,6 +1332,7 @@ impl Renderer {
             );
             self.emit(sql);
         }
+        Ok(())
     }
 
     // ----- batch -----
@@ -1288,6 +1352,9 @@ impl Renderer {
         let table = match (&b.copy_from, reflector.as_deref_mut()) {
             (Some(t), _) => t.clone(),
             (None, Some(r)) if self.d == Dialect::Sqlite => {
+                // A statement failing here is a driver error in Alembic.
+                flush_pending(&mut self.out, r)
+                    .map_err(|e| Fail::Exception("sqlalchemy.exc.OperationalError".into(), e))?;
                 reflect_sqlite(r, &b.table).map_err(Fail::Failed)?
             }
             _ => {
@@ -1576,6 +1643,24 @@ fn split_target(target: &str) -> (Option<String>, String, String) {
 }
 
 /// Reads a live SQLite table through the reflector.
+/// Runs the statements rendered so far through the reflector, so that a
+/// reflection sees them (an `add_column` before a batch recreation of the
+/// same table must survive it), and drops them from the output. Statements
+/// inside or around an autocommit block stay for the caller, which alone can
+/// end and begin transactions; the reflection then sees the database as it
+/// was before them.
+fn flush_pending(out: &mut Vec<Statement>, r: &mut dyn Reflector) -> Result<(), String> {
+    if out.iter().any(|s| !matches!(s, Statement::Sql(_))) {
+        return Ok(());
+    }
+    for statement in out.drain(..) {
+        if let Statement::Sql(sql) = statement {
+            r.execute(&sql)?;
+        }
+    }
+    Ok(())
+}
+
 fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     let lit = quote_str(table);
     let cols = r.query(&format!("PRAGMA table_info({lit})"))?;

@@ -20,7 +20,7 @@ pub struct Span {
 
 impl Span {
     pub(crate) fn from_pest(span: pest::Span<'_>) -> Span {
-        let (line, column) = span.start_pos().line_col();
+        let (line, column) = line_col(span.get_input(), span.start());
         Span {
             start: span.start(),
             end: span.end(),
@@ -28,4 +28,17 @@ impl Span {
             column,
         }
     }
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+pub fn line_col(input: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(input.len());
+    let before = &input.as_bytes()[..offset];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + input[line_start..offset].chars().count();
+    (line, column)
 }
