@@ -402,6 +402,18 @@ fn init_writes_the_generic_template() {
     let (code, stdout) = run(&["init", "other"]);
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!("File {r}/alembic.ini already exists, skipping\n")));
+    // `-q` silences everything but the copied files, as in Alembic.
+    let (code, stdout) = run(&["-q", "init", "--package", "quiet"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!(
+            "Generating {r}/quiet/script.py.mako ...  done\n\
+             Generating {r}/quiet/README ...  done\n\
+             Generating {r}/quiet/env.py ...  done\n"
+        )
+    );
+    assert!(root.join("quiet/versions/__init__.py").exists());
     let (code, stdout) = run(&["init", "-t", "nope", "third"]);
     assert_eq!(code, 255);
     assert_eq!(stdout, "FAILED: No such template nope\n");
@@ -434,4 +446,84 @@ fn duplicate_branch_label_is_a_crash_after_writing() {
     assert_eq!(run.code, 1);
     assert!(run.stdout.ends_with("b2_x.py ...  done\n"));
     assert!(run.stderr.contains("b1"), "{}", run.stderr);
+}
+
+/// With `revision_environment = true` Alembic runs env.py online, which creates the version
+/// table; `--sql` is then accepted too.
+#[test]
+fn revision_environment_touches_the_database() {
+    let p = Project::with_ini_extra("revision_environment = true");
+    assert!(!p.root().join("test.db").exists());
+    assert_ok(&p.run(&["revision", "-m", "x", "--rev-id", "a1"]));
+    assert!(p.root().join("test.db").exists());
+    assert_eq!(p.run(&["current"]).stdout, "");
+    assert_ok(&p.run(&["revision", "--sql", "-m", "y", "--rev-id", "b2"]));
+    assert_ok(&p.run(&["merge", "heads", "--rev-id", "c3"]));
+    assert_eq!(p.versions(), ["a1_x.py", "b2_y.py", "c3_.py"]);
+
+    let plain = Project::new();
+    let run = plain.run(&["revision", "--sql", "-m", "y"]);
+    assert_eq!(
+        run.stdout,
+        "FAILED: Using --sql with the revision command when revision_environment is not \
+         configured does not make any sense\n"
+    );
+    assert!(!plain.root().join("test.db").exists());
+}
+
+/// `[post_write_hooks]` of type `exec` run on the new file, with Alembic's status lines.
+#[test]
+fn post_write_hooks_run_on_the_new_file() {
+    let p = Project::with_ini_extra(
+        "\n[post_write_hooks]\nhooks = tagger\ntagger.type = exec\ntagger.executable = /bin/sh\n\
+         tagger.options = -c \"echo '# hooked' >> $0\" REVISION_SCRIPT_FILENAME\n",
+    );
+    let run = p.run(&["revision", "-m", "x", "--rev-id", "a1"]);
+    assert_ok(&run);
+    let path = p.root().join("alembic/versions/a1_x.py");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "Generating {} ...  done\nRunning post write hook 'tagger' ...\n  done\n",
+            path.display()
+        )
+    );
+    assert!(p
+        .read("alembic/versions/a1_x.py")
+        .ends_with("    pass\n# hooked\n"));
+
+    let broken = Project::with_ini_extra("\n[post_write_hooks]\nhooks = nameless\n");
+    let run = broken.run(&["revision", "-m", "x", "--rev-id", "a1"]);
+    assert_eq!(run.code, 255);
+    assert!(run.stdout.ends_with(
+        "FAILED: Key 'nameless.type' (or 'type' in toml) is required for post write hook \
+         'nameless'\n"
+    ));
+}
+
+/// Alembic's generic env.py says `target_metadata = None`; autogenerate then refuses in
+/// Alembic's words, after checking that the database is up to date.
+#[test]
+fn autogenerate_without_metadata_fails_like_alembic() {
+    let p = Project::new();
+    std::fs::write(
+        p.root().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    assert_ok(&p.run(&["revision", "-m", "x", "--rev-id", "a1"]));
+    let run = p.run(&["check"]);
+    assert_eq!(run.stdout, "FAILED: Target database is not up to date.\n");
+    assert_ok(&p.run(&["upgrade", "head"]));
+    let run = p.run(&["revision", "--autogenerate", "-m", "y"]);
+    assert_eq!(run.code, 255);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "FAILED: Can't proceed with --autogenerate option; environment script {}/alembic/env.py \
+             does not provide a MetaData object or sequence of objects to the context.\n",
+            p.root().display()
+        )
+    );
+    assert_eq!(p.versions(), ["a1_x.py"]);
 }

@@ -7,6 +7,31 @@ const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
 const SCRIPT_TEMPLATE: &str = include_str!("../assets/init/generic/script.py.mako");
 const WRAPPER: &str = include_str!("../scripts/db-migrate.sh");
 
+/// The lines of an `env.py` that tell autogenerate where the models are.
+const ENV_PY: &str =
+    "from alembic import context\nfrom models import Base\ntarget_metadata = Base.metadata\n";
+
+/// The original guide's example model.
+const MODELS_PY: &str = r#"from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class UserPreference(Base):
+    """User preferences."""
+
+    __tablename__ = "user_preferences"
+
+    id = Column(Integer, primary_key=True, index=True)
+    user_id = Column(Integer, index=True)
+    preference_key = Column(String(100))
+    preference_value = Column(String(255))
+    created_at = Column(DateTime, default=datetime.utcnow)
+"#;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -39,6 +64,8 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     .unwrap();
     std::fs::create_dir_all(root.join("versions")).unwrap();
     std::fs::write(root.join("script.py.mako"), SCRIPT_TEMPLATE).unwrap();
+    std::fs::write(root.join("env.py"), ENV_PY).unwrap();
+    std::fs::write(root.join("models.py"), MODELS_PY).unwrap();
     std::fs::create_dir_all(root.join("scripts")).unwrap();
     let wrapper = root.join("scripts/db-migrate.sh");
     std::fs::write(&wrapper, WRAPPER).unwrap();
@@ -93,6 +120,7 @@ fn create_writes_a_revision_on_the_head() {
         .code,
         0
     );
+    assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
     let run = aurora(&root, &["create", "Add user preferences table"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let created: Vec<String> = std::fs::read_dir(root.join("versions"))
@@ -112,6 +140,24 @@ fn create_writes_a_revision_on_the_head() {
     let text = std::fs::read_to_string(root.join("versions").join(&created[0])).unwrap();
     assert!(text.contains("\ndown_revision: Union[str, Sequence[str], None] = '164468809966'\n"));
     assert!(text.starts_with("\"\"\"Add user preferences table\n"));
+    // The guide's example: the new model becomes a create_table, undone by a drop_table.
+    assert!(
+        text.contains(
+            "    op.create_table('user_preferences',\n    sa.Column('id', sa.Integer(), nullable=False),\n    \
+             sa.Column('user_id', sa.Integer(), nullable=True),\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "    op.create_index(op.f('ix_user_preferences_id'), 'user_preferences', ['id'], unique=False)\n"
+    ));
+    assert!(text.contains("    op.drop_table('user_preferences')\n"));
+
+    // Once applied, the models and the database agree.
+    assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
+    let check = aurora(&root, &["check"]);
+    assert_eq!(check.stdout, "No new upgrade operations detected.\n");
+    assert_eq!(check.code, 0);
 }
 
 /// The wrapper turns the original guide's commands into aurora command lines. A stand-in for
@@ -247,4 +293,104 @@ fn step_counts_and_reset_run_online() {
     assert!(status.stdout.starts_with(
         "📊 Current Migration Status:\n4444 (head)\n\n📋 Migration History:\nRev: 4444 (head)\n"
     ));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The original guide's workflow on the bundled Aurora-X project, through the wrapper:
+/// upgrade, edit the models, create, review, upgrade, downgrade, status, show-sql, reset.
+#[test]
+fn original_guide_workflow_on_the_bundled_project() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    for file in ["alembic.ini", "env.py", "script.py.mako"] {
+        std::fs::copy(repo.join(file), root.join(file)).unwrap();
+    }
+    for folder in ["versions", "aurora_x", "scripts"] {
+        copy_tree(&repo.join(folder), &root.join(folder));
+    }
+    let wrapper = root.join("scripts/db-migrate.sh");
+    let env = [("AURORA", AURORA)];
+    let step = |args: &[&str]| {
+        let run = run_in(&root, &wrapper, args, &env);
+        assert_eq!(run.code, 0, "{args:?}\n{}{}", run.stdout, run.stderr);
+        run.stdout
+    };
+
+    step(&["upgrade"]);
+    assert_eq!(step(&["current"]), "164468809966 (head)\n");
+    assert_eq!(
+        aurora(&root, &["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+
+    let models = root.join("aurora_x/models.py");
+    let mut source = std::fs::read_to_string(&models).unwrap();
+    source.push_str(
+        "\n\nclass UserPreference(Base):\n    \"\"\"User preferences.\"\"\"\n\n    \
+         __tablename__ = \"user_preferences\"\n\n    \
+         id = Column(Integer, primary_key=True, index=True)\n    \
+         user_id = Column(Integer, index=True)\n    \
+         preference_key = Column(String(100))\n    \
+         preference_value = Column(String(255))\n    \
+         created_at = Column(DateTime, default=datetime.utcnow)\n",
+    );
+    std::fs::write(&models, source).unwrap();
+    let check = aurora(&root, &["check"]);
+    assert_eq!(check.code, 255);
+    assert!(check
+        .stdout
+        .starts_with("FAILED: New upgrade operations detected: [('add_table', Table('user_preferences', MetaData(), "));
+
+    let created = step(&["create", "Add user preferences table"]);
+    let path = created
+        .strip_prefix("Generating ")
+        .and_then(|s| s.strip_suffix(" ...  done\n"))
+        .unwrap()
+        .to_string();
+    assert!(path.ends_with("_add_user_preferences_table.py"), "{path}");
+    let revision = std::fs::read_to_string(&path).unwrap();
+    assert!(revision.contains("    op.create_table('user_preferences',\n"));
+    assert!(revision.contains("    op.drop_table('user_preferences')\n"));
+    let new_id = revision
+        .lines()
+        .find_map(|l| l.strip_prefix("Revision ID: "))
+        .unwrap()
+        .to_string();
+
+    step(&["upgrade"]);
+    assert_eq!(step(&["current"]), format!("{new_id} (head)\n"));
+    assert_eq!(
+        aurora(&root, &["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    step(&["downgrade"]);
+    assert_eq!(step(&["current"]), "164468809966\n");
+    let status = step(&["status"]);
+    assert!(
+        status.starts_with("📊 Current Migration Status:\n164468809966\n\n📋 Migration History:\n")
+    );
+    assert!(status.contains(&format!("Rev: {new_id} (head)\n")));
+    let sql = step(&["show-sql"]);
+    assert!(sql.contains("CREATE TABLE user_preferences ("), "{sql}");
+    step(&["reset"]);
+    assert_eq!(step(&["current"]), format!("{new_id} (head)\n"));
+    step(&["downgrade", "all"]);
+    assert_eq!(step(&["current"]), "");
 }

@@ -6,6 +6,7 @@
 //! into [`Op`]s in Alembic's order, and [`render`] writes them as the text Alembic puts into the
 //! upgrade and downgrade functions. Nothing here touches a file or a database.
 
+pub mod diff;
 pub mod models;
 pub mod render;
 
@@ -112,6 +113,12 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Its unique constraints.
     pub uniques: Vec<UniqueConstraint>,
+    /// Its CHECK constraints: the name, if any, and the SQL text. Autogenerate renders them
+    /// in `create_table` but, like Alembic by default, does not compare them.
+    pub checks: Vec<(Option<String>, String)>,
+    /// Dialect options from `__table_args__` (`sqlite_autoincrement`, ...): each name with
+    /// the Python source of its value.
+    pub options: Vec<(String, String)>,
 }
 
 impl Table {
@@ -208,6 +215,36 @@ pub enum Op {
         /// The column as it is.
         column: Column,
     },
+    /// `op.alter_column(...)`: a type or nullability change of an existing column.
+    AlterColumn(AlterColumn),
+    /// `op.create_unique_constraint(...)`.
+    AddUnique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        unique: UniqueConstraint,
+    },
+    /// `op.drop_constraint(..., type_='unique')`.
+    DropUnique {
+        /// The table.
+        table: String,
+        /// The constraint as it is.
+        unique: UniqueConstraint,
+    },
+    /// `op.create_foreign_key(...)`.
+    AddForeignKey {
+        /// The table.
+        table: String,
+        /// The constraint.
+        foreign_key: ForeignKey,
+    },
+    /// `op.drop_constraint(..., type_='foreignkey')`.
+    DropForeignKey {
+        /// The table.
+        table: String,
+        /// The constraint as it is.
+        foreign_key: ForeignKey,
+    },
     /// The operations on one existing table, kept together as Alembic's `ModifyTableOps`.
     ModifyTable {
         /// The table.
@@ -239,11 +276,104 @@ impl Op {
                 table: table.clone(),
                 column: column.clone(),
             },
+            Op::AlterColumn(alter) => Op::AlterColumn(alter.reverse()),
+            Op::AddUnique { table, unique } => Op::DropUnique {
+                table: table.clone(),
+                unique: unique.clone(),
+            },
+            Op::DropUnique { table, unique } => Op::AddUnique {
+                table: table.clone(),
+                unique: unique.clone(),
+            },
+            Op::AddForeignKey { table, foreign_key } => Op::DropForeignKey {
+                table: table.clone(),
+                foreign_key: foreign_key.clone(),
+            },
+            Op::DropForeignKey { table, foreign_key } => Op::AddForeignKey {
+                table: table.clone(),
+                foreign_key: foreign_key.clone(),
+            },
             Op::ModifyTable { table, ops } => Op::ModifyTable {
                 table: table.clone(),
                 ops: ops.iter().rev().map(Op::reverse).collect(),
             },
         }
+    }
+}
+
+/// A change to an existing column, as Alembic's `AlterColumnOp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlterColumn {
+    /// The table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// The type the column has now.
+    pub existing_type: ColumnType,
+    /// Whether the column accepts NULL now.
+    pub existing_nullable: bool,
+    /// The new type, when it changes.
+    pub modify_type: Option<ColumnType>,
+    /// The new nullability, when it changes.
+    pub modify_nullable: Option<bool>,
+}
+
+impl AlterColumn {
+    /// The change that undoes this one.
+    pub fn reverse(&self) -> AlterColumn {
+        let mut out = self.clone();
+        if let Some(ty) = &self.modify_type {
+            out.existing_type = ty.clone();
+            out.modify_type = Some(self.existing_type.clone());
+        }
+        if let Some(nullable) = self.modify_nullable {
+            out.existing_nullable = nullable;
+            out.modify_nullable = Some(self.existing_nullable);
+        }
+        out
+    }
+}
+
+/// The SQLite DDL name of a type, upper case and without spaces, used to decide whether a
+/// model type and a reflected type are the same (Alembic's default `compare_type`).
+pub fn ddl_type_name(ty: &ColumnType) -> String {
+    let text = match ty {
+        ColumnType::Integer => "INTEGER".to_string(),
+        ColumnType::BigInteger => "BIGINT".to_string(),
+        ColumnType::SmallInteger => "SMALLINT".to_string(),
+        ColumnType::String(None) => "VARCHAR".to_string(),
+        ColumnType::String(Some(n)) => format!("VARCHAR({n})"),
+        ColumnType::Text => "TEXT".to_string(),
+        ColumnType::Float => "FLOAT".to_string(),
+        ColumnType::Numeric(None, _) => "NUMERIC".to_string(),
+        ColumnType::Numeric(Some(p), None) => format!("NUMERIC({p})"),
+        ColumnType::Numeric(Some(p), Some(s)) => format!("NUMERIC({p},{s})"),
+        ColumnType::Boolean => "BOOLEAN".to_string(),
+        ColumnType::DateTime => "DATETIME".to_string(),
+        ColumnType::Date => "DATE".to_string(),
+        ColumnType::Time => "TIME".to_string(),
+        ColumnType::Json => "JSON".to_string(),
+        ColumnType::LargeBinary => "BLOB".to_string(),
+        ColumnType::Reflected(text) => reflected_ddl(text),
+    };
+    text.to_uppercase().replace(' ', "")
+}
+
+/// `VARCHAR(length=80)` → `VARCHAR(80)`, `NUMERIC(precision=10, scale=2)` → `NUMERIC(10,2)`.
+fn reflected_ddl(text: &str) -> String {
+    let Some((name, args)) = text.split_once('(') else {
+        return text.to_string();
+    };
+    let args = args.trim_end_matches(')');
+    let values: Vec<&str> = args
+        .split(',')
+        .map(|a| a.split_once('=').map_or(a, |(_, v)| v).trim())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if values.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}({})", values.join(","))
     }
 }
 
@@ -313,7 +443,26 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 });
             }
         }
+        for column in &meta.columns {
+            if let Some(existing) = db.column(&column.name) {
+                let type_changed = ddl_type_name(&existing.ty) != ddl_type_name(&column.ty);
+                // A primary key column's nullability is implied; Alembic leaves it alone.
+                let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
+                if type_changed || nullable_changed {
+                    table_ops.push(Op::AlterColumn(AlterColumn {
+                        table: name.to_string(),
+                        column: column.name.clone(),
+                        existing_type: existing.ty.clone(),
+                        existing_nullable: existing.nullable,
+                        modify_type: type_changed.then(|| column.ty.clone()),
+                        modify_nullable: nullable_changed.then_some(column.nullable),
+                    }));
+                }
+            }
+        }
         table_ops.extend(compare_indexes(name, Some(db), meta));
+        table_ops.extend(compare_uniques(name, db, meta));
+        table_ops.extend(compare_foreign_keys(name, db, meta));
         for column in &db.columns {
             if meta.column(&column.name).is_none() {
                 table_ops.push(Op::DropColumn {
@@ -326,6 +475,75 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
             ops.push(Op::ModifyTable {
                 table: name.to_string(),
                 ops: table_ops,
+            });
+        }
+    }
+    ops
+}
+
+/// Unique constraint changes of one table, matched by their columns: added ones, then
+/// removed ones.
+fn compare_uniques(table: &str, db: &Table, meta: &Table) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for unique in &meta.uniques {
+        if !db.uniques.iter().any(|u| u.columns == unique.columns) {
+            ops.push(Op::AddUnique {
+                table: table.to_string(),
+                unique: unique.clone(),
+            });
+        }
+    }
+    for unique in &db.uniques {
+        if !meta.uniques.iter().any(|u| u.columns == unique.columns) {
+            ops.push(Op::DropUnique {
+                table: table.to_string(),
+                unique: unique.clone(),
+            });
+        }
+    }
+    ops
+}
+
+/// Foreign key changes of one table, matched by columns, referenced table and columns and
+/// their `ON DELETE`/`ON UPDATE` rules: removed ones first, then added ones, as Alembic.
+fn compare_foreign_keys(table: &str, db: &Table, meta: &Table) -> Vec<Op> {
+    fn rule(r: &Option<String>) -> String {
+        match r.as_deref().map(str::to_uppercase) {
+            None => "NO ACTION".to_string(),
+            Some(r) => r,
+        }
+    }
+    let signature = |fk: &ForeignKey| {
+        (
+            fk.columns.clone(),
+            fk.ref_table.clone(),
+            fk.ref_columns.clone(),
+            rule(&fk.ondelete),
+            rule(&fk.onupdate),
+        )
+    };
+    let mut ops = Vec::new();
+    for fk in &db.foreign_keys {
+        if !meta
+            .foreign_keys
+            .iter()
+            .any(|m| signature(m) == signature(fk))
+        {
+            ops.push(Op::DropForeignKey {
+                table: table.to_string(),
+                foreign_key: fk.clone(),
+            });
+        }
+    }
+    for fk in &meta.foreign_keys {
+        if !db
+            .foreign_keys
+            .iter()
+            .any(|d| signature(d) == signature(fk))
+        {
+            ops.push(Op::AddForeignKey {
+                table: table.to_string(),
+                foreign_key: fk.clone(),
             });
         }
     }

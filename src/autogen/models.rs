@@ -3,10 +3,11 @@
 //! Understood: classes with `__tablename__`; columns as `name = Column(...)` (or `sa.Column`)
 //! and as `name: Mapped[T]` with or without `= mapped_column(...)`; the type as a positional
 //! argument or from the `Mapped[...]` annotation; `primary_key`, `nullable`, `index`, `unique`,
-//! `server_default` and `ForeignKey('table.column', ondelete=..., onupdate=...)`. Methods,
-//! docstrings, relationships and other attributes are skipped. A construct that would change
-//! the schema but is not understood (such as `__table_args__`, for now) is an error naming
-//! `file:line:col`; every such problem in the file is reported.
+//! `server_default` and `ForeignKey('table.column', ondelete=..., onupdate=...)`; and
+//! `__table_args__` holding `Index`, `UniqueConstraint` and `CheckConstraint` with string
+//! arguments. Methods, docstrings, relationships and other attributes are skipped. A construct
+//! that would change the schema but is not understood is an error naming `file:line:col`;
+//! every such problem in the file is reported.
 
 use super::{Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint};
 
@@ -412,6 +413,106 @@ fn read_foreign_key(args: &str) -> Result<ForeignKey, String> {
     Ok(fk)
 }
 
+/// `__table_args__ = (Index(...), UniqueConstraint(...), CheckConstraint(...), {...})`: the
+/// constraints and indexes go into `table`; a trailing dict may only hold dialect options.
+/// An error gives the byte offset in `statement` of what is not understood.
+fn read_table_args(statement: &str, table: &mut Table) -> Result<(), (usize, String)> {
+    let eq = statement
+        .find('=')
+        .ok_or((0, "__table_args__ needs a value".to_string()))?;
+    let value = &statement[eq + 1..];
+    let lead = value.len() - value.trim_start().len();
+    let value = value.trim();
+    let mut offset = eq + 1 + lead;
+    let inner = if let Some(rest) = value.strip_prefix('(') {
+        offset += 1;
+        rest.strip_suffix(')').ok_or((
+            offset,
+            "__table_args__ must be a tuple or a dict".to_string(),
+        ))?
+    } else {
+        value
+    };
+    for (at, item) in split_top(inner) {
+        let here = offset + at;
+        if item.starts_with('{') {
+            let body = item
+                .strip_prefix('{')
+                .and_then(|b| b.strip_suffix('}'))
+                .ok_or((here, "cannot read the dict in __table_args__".to_string()))?;
+            for (_, entry) in split_top(body) {
+                let (key, value) = entry
+                    .split_once(':')
+                    .and_then(|(k, v)| Some((python_string(k)?, v.trim())))
+                    .ok_or((here, format!("cannot read '{entry}' in __table_args__")))?;
+                if key == "schema" {
+                    return Err((
+                        here,
+                        "a table schema in __table_args__ is not supported".into(),
+                    ));
+                }
+                table.options.push((key, value.to_string()));
+            }
+            continue;
+        }
+        let Some((callee, args)) = as_call(item) else {
+            return Err((here, format!("cannot read '{item}' in __table_args__")));
+        };
+        let mut names: Vec<String> = Vec::new();
+        let mut keywords: Vec<(&str, &str)> = Vec::new();
+        for (_, arg) in split_top(args) {
+            match arg.split_once('=') {
+                Some((k, v)) if k.trim().chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                    keywords.push((k.trim(), v.trim()))
+                }
+                _ => match python_string(arg) {
+                    Some(s) => names.push(s),
+                    None => {
+                        return Err((
+                            here,
+                            format!("{callee}: only string arguments are understood, not '{arg}'"),
+                        ))
+                    }
+                },
+            }
+        }
+        let keyword = |key: &str| keywords.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let name = keyword("name").and_then(python_string);
+        match short_name(callee) {
+            "Index" => {
+                if names.is_empty() {
+                    return Err((here, "Index needs a name and columns".to_string()));
+                }
+                let index_name = names.remove(0);
+                table.indexes.push(Index {
+                    name: index_name,
+                    columns: names,
+                    unique: keyword("unique").and_then(python_bool).unwrap_or(false),
+                    generated_name: false,
+                });
+            }
+            "UniqueConstraint" => table.uniques.push(UniqueConstraint {
+                name,
+                columns: names,
+            }),
+            "CheckConstraint" => {
+                let sqltext = names
+                    .first()
+                    .cloned()
+                    .ok_or((here, "CheckConstraint needs its SQL text".to_string()))?;
+                table.checks.push((name, sqltext));
+            }
+            other => {
+                return Err((
+                    here,
+                    format!("'{other}' in __table_args__ is not supported"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads every declarative model of `source`; `path` names the file in errors.
 pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> {
     let mut schema = Schema::default();
@@ -503,14 +604,9 @@ pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> 
             continue;
         }
         if let Some(stmt) = table_args {
-            error(
-                stmt,
-                0,
-                format!(
-                    "__table_args__ of table '{}' is not supported yet",
-                    table.name
-                ),
-            );
+            if let Err((offset, message)) = read_table_args(&stmt.text, &mut table) {
+                error(stmt, offset, message);
+            }
         }
         for d in decls {
             if d.index {

@@ -58,7 +58,94 @@ pub fn render_op(op: &Op) -> Vec<String> {
             repr_str(table),
             repr_str(&column.name)
         )],
+        Op::AlterColumn(alter) => vec![alter_column(alter)],
+        Op::AddUnique { table, unique } => vec![format!(
+            "op.create_unique_constraint({}, {}, [{}])",
+            optional_name(&unique.name),
+            repr_str(table),
+            name_list(&unique.columns)
+        )],
+        Op::DropUnique { table, unique } => drop_constraint(&unique.name, table, "unique"),
+        Op::AddForeignKey { table, foreign_key } => {
+            let mut s = format!(
+                "op.create_foreign_key({}, {}, {}, [{}], [{}]",
+                optional_name(&foreign_key.name),
+                repr_str(table),
+                repr_str(&foreign_key.ref_table),
+                name_list(&foreign_key.columns),
+                name_list(&foreign_key.ref_columns)
+            );
+            if let Some(v) = &foreign_key.onupdate {
+                s.push_str(&format!(", onupdate={}", repr_str(v)));
+            }
+            if let Some(v) = &foreign_key.ondelete {
+                s.push_str(&format!(", ondelete={}", repr_str(v)));
+            }
+            s.push(')');
+            vec![s]
+        }
+        Op::DropForeignKey { table, foreign_key } => {
+            drop_constraint(&foreign_key.name, table, "foreignkey")
+        }
         Op::ModifyTable { ops, .. } => ops.iter().flat_map(render_op).collect(),
+    }
+}
+
+fn optional_name(name: &Option<String>) -> String {
+    name.as_deref().map_or_else(|| "None".to_string(), repr_str)
+}
+
+/// `op.drop_constraint(...)`, with Alembic's warning when the constraint has no name.
+fn drop_constraint(name: &Option<String>, table: &str, kind: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if name.is_none() {
+        lines.push(
+            "# WARNING: constraint name is None; this directive will fail as\n\
+             # rendered.  Add a name, or use a naming convention; see\n\
+             # https://alembic.sqlalchemy.org/en/latest/naming.html"
+                .to_string(),
+        );
+    }
+    lines.push(format!(
+        "op.drop_constraint({}, {}, type_={})",
+        optional_name(name),
+        repr_str(table),
+        repr_str(kind)
+    ));
+    lines
+}
+
+/// `op.alter_column(...)` as Alembic lays it out: one keyword a line, indented 11 spaces.
+fn alter_column(alter: &super::AlterColumn) -> String {
+    let indent = " ".repeat(11);
+    let mut s = format!(
+        "op.alter_column({}, {}",
+        repr_str(&alter.table),
+        repr_str(&alter.column)
+    );
+    s.push_str(&format!(
+        ",\n{indent}existing_type={}",
+        render_type(&alter.existing_type)
+    ));
+    if let Some(ty) = &alter.modify_type {
+        s.push_str(&format!(",\n{indent}type_={}", render_type(ty)));
+    }
+    match alter.modify_nullable {
+        Some(nullable) => s.push_str(&format!(",\n{indent}nullable={}", py_bool(nullable))),
+        None => s.push_str(&format!(
+            ",\n{indent}existing_nullable={}",
+            py_bool(alter.existing_nullable)
+        )),
+    }
+    s.push(')');
+    s
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
     }
 }
 
@@ -169,9 +256,18 @@ fn create_table(table: &Table) -> String {
         s.push(')');
         constraints.push(s);
     }
+    for (name, sqltext) in &table.checks {
+        let mut s = format!("sa.CheckConstraint({}", repr_str(sqltext));
+        if let Some(name) = name {
+            s.push_str(&format!(", name={}", repr_str(name)));
+        }
+        s.push(')');
+        constraints.push(s);
+    }
     // Alembic sorts the rendered constraints as strings.
     constraints.sort();
     args.extend(constraints);
+    args.extend(table.options.iter().map(|(k, v)| format!("{k}={v}")));
     format!(
         "op.create_table({},\n{}\n)",
         repr_str(&table.name),

@@ -82,15 +82,10 @@ pub fn revision(
 ) -> Result<PathBuf, CliError> {
     project.script_directory()?;
     let environment = project.config.alembic_bool("revision_environment")?;
-    if args.autogenerate {
-        if args.sql {
-            return Err(CliError::failed(
-                "Using --sql with --autogenerate does not make any sense",
-            ));
-        }
-        return Err(CliError::failed(format!(
-            "{AUTOGENERATE_UNAVAILABLE}; write the revision by hand (aurora revision -m MESSAGE)"
-        )));
+    if args.autogenerate && args.sql {
+        return Err(CliError::failed(
+            "Using --sql with --autogenerate does not make any sense",
+        ));
     }
     if args.sql && !environment {
         return Err(CliError::failed(
@@ -98,7 +93,7 @@ pub fn revision(
              does not make any sense",
         ));
     }
-    let request = NewRevision {
+    let mut request = NewRevision {
         rev_id: args.rev_id.clone(),
         message: args.message.clone(),
         heads: vec![args.head.clone()],
@@ -108,6 +103,17 @@ pub fn revision(
         depends_on: args.depends_on.clone(),
         ..Default::default()
     };
+    if environment && !args.autogenerate && !args.sql {
+        // `revision_environment` runs env.py online, whose migration context creates a
+        // missing version table; autogenerate does the same in its comparison.
+        super::migrate::database_heads(project, out)?;
+    }
+    if args.autogenerate {
+        let comparison = super::autogenerate::compare(project, out)?;
+        let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
+        request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
+        request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+    }
     generate_revision(project, out, &request)
 }
 
@@ -122,6 +128,9 @@ pub fn merge(
     splice: bool,
 ) -> Result<PathBuf, CliError> {
     project.script_directory()?;
+    if project.config.alembic_bool("revision_environment")? {
+        super::migrate::database_heads(project, out)?;
+    }
     let request = NewRevision {
         rev_id: rev_id.map(str::to_string),
         message: message.map(str::to_string),
@@ -187,6 +196,7 @@ pub fn generate_revision(
 ) -> Result<PathBuf, CliError> {
     let script_directory = project.script_directory()?.clone();
     let options = authoring_options(project)?;
+    let hooks = post_write_hooks(project)?;
     let cwd = project.cwd.clone();
     let rev_id = request.rev_id.clone().unwrap_or_else(authoring::new_rev_id);
     authoring::verify_rev_id(&rev_id).map_err(authoring_error)?;
@@ -264,8 +274,171 @@ pub fn generate_revision(
         }
     }
 
+    for hook in &hooks {
+        run_post_write_hook(out, hook, &path)?;
+    }
     check_written_revision(&script_directory, &path, request.branch_label.as_deref())?;
     Ok(path)
+}
+
+/// One entry of `[post_write_hooks]`: its name and its `name.key` options.
+#[derive(Debug, Clone)]
+struct PostWriteHook {
+    name: String,
+    options: std::collections::BTreeMap<String, String>,
+}
+
+/// The hooks named by `hooks` in the ini file's `[post_write_hooks]` section, in order.
+fn post_write_hooks(project: &Project) -> Result<Vec<PostWriteHook>, CliError> {
+    let config = &project.config;
+    if !config.has_section("post_write_hooks") {
+        return Ok(Vec::new());
+    }
+    let names = config
+        .section_option("post_write_hooks", "hooks")?
+        .unwrap_or_default();
+    let keys = config.section_keys("post_write_hooks");
+    let mut hooks = Vec::new();
+    for name in names.split([',', ' ']).filter(|n| !n.is_empty()) {
+        let prefix = format!("{name}.");
+        let mut options = std::collections::BTreeMap::new();
+        for key in keys.iter().filter(|k| k.starts_with(&prefix)) {
+            if let Some(value) = config.section_option("post_write_hooks", key)? {
+                options.insert(key[prefix.len()..].to_string(), value);
+            }
+        }
+        hooks.push(PostWriteHook {
+            name: name.to_string(),
+            options,
+        });
+    }
+    Ok(hooks)
+}
+
+/// Alembic's `_run_hooks` for one hook: `exec` runs `executable`, `console_scripts` runs the
+/// `entrypoint` command found on PATH, `module` runs `python3 -m module`; `options` are split
+/// like a shell would, with `REVISION_SCRIPT_FILENAME` standing for the new file.
+fn run_post_write_hook(
+    out: &mut Output,
+    hook: &PostWriteHook,
+    path: &Path,
+) -> Result<(), CliError> {
+    let name = &hook.name;
+    let required = |key: &str| {
+        hook.options.get(key).cloned().ok_or_else(|| {
+            CliError::failed(format!(
+                "Key {name}.{key} is required for post write hook {}",
+                repr_str(name)
+            ))
+        })
+    };
+    let kind = hook.options.get("type").ok_or_else(|| {
+        CliError::failed(format!(
+            "Key '{name}.type' (or 'type' in toml) is required for post write hook {}",
+            repr_str(name)
+        ))
+    })?;
+    out.print(&format!("Running post write hook {} ...", repr_str(name)));
+    out.flush();
+    let mut command: Vec<String> = match kind.as_str() {
+        "exec" => vec![required("executable")?],
+        "console_scripts" => vec![required("entrypoint")?],
+        "module" => vec!["python3".to_string(), "-m".to_string(), required("module")?],
+        other => {
+            out.print("  FAILED");
+            return Err(CliError::failed(format!(
+                "No formatter with name '{other}' registered"
+            )));
+        }
+    };
+    let mut options = hook.options.get("options").cloned().unwrap_or_default();
+    if !options.contains("REVISION_SCRIPT_FILENAME") {
+        options = format!("REVISION_SCRIPT_FILENAME {options}");
+    }
+    let file = path.display().to_string();
+    command.extend(
+        shell_split(&options)
+            .into_iter()
+            .map(|o| o.replace("REVISION_SCRIPT_FILENAME", &file)),
+    );
+    let mut process = std::process::Command::new(&command[0]);
+    process.args(&command[1..]);
+    if let Some(cwd) = hook.options.get("cwd") {
+        process.current_dir(cwd);
+    }
+    match process.status() {
+        Ok(_) => {
+            out.print("  done");
+            Ok(())
+        }
+        Err(e) => {
+            out.print("  FAILED");
+            Err(CliError::Crash(format!(
+                "post write hook {}: cannot run {}: {e}",
+                repr_str(name),
+                command[0]
+            )))
+        }
+    }
+}
+
+/// Splits a command line as Python's `shlex.split` does in POSIX mode: whitespace separates
+/// words, quotes group them, a backslash escapes the next character outside single quotes.
+fn shell_split(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => match chars.next() {
+                            Some(e @ ('"' | '\\' | '$' | '`')) => word.push(e),
+                            Some(e) => {
+                                word.push('\\');
+                                word.push(e);
+                            }
+                            None => word.push('\\'),
+                        },
+                        other => word.push(other),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(e) = chars.next() {
+                    word.push(e);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// Renders `script.py.mako` and writes the file.
@@ -624,14 +797,16 @@ pub fn init(
         } else {
             (directory_path.join(name), content.to_string())
         };
-        write_status(out, "Generating", &dest, &text)?;
+        // Alembic writes these through a script directory made without the command's
+        // messaging options, so `-q` does not silence them.
+        write_status(out, "Generating", &dest, &text, true)?;
     }
     if package {
         for path in [
             directory_path.join("__init__.py"),
             versions.join("__init__.py"),
         ] {
-            write_status(out, "Adding", &path, "")?;
+            write_status(out, "Adding", &path, "", false)?;
         }
     }
     out.print(&format!(
@@ -641,15 +816,28 @@ pub fn init(
     Ok(())
 }
 
-fn write_status(out: &mut Output, verb: &str, path: &Path, text: &str) -> Result<(), CliError> {
+fn write_status(
+    out: &mut Output,
+    verb: &str,
+    path: &Path,
+    text: &str,
+    loud: bool,
+) -> Result<(), CliError> {
     let status = format!("{verb} {}", path.display());
+    let mut say = |line: String| {
+        if loud {
+            out.sql(&format!("{line}\n"));
+        } else {
+            out.print(&line);
+        }
+    };
     match std::fs::write(path, text) {
         Ok(()) => {
-            out.print(&format!("{status} ...  done"));
+            say(format!("{status} ...  done"));
             Ok(())
         }
         Err(e) => {
-            out.print(&format!("{status} ...  FAILED"));
+            say(format!("{status} ...  FAILED"));
             Err(CliError::Crash(format!(
                 "cannot write {}: {e}",
                 path.display()
@@ -720,6 +908,16 @@ mod tests {
         assert_eq!(pure_path_str("../x"), "../x");
         assert_eq!(pure_path_str("/tmp/x/"), "/tmp/x");
         assert_eq!(pure_path_str("."), ".");
+    }
+
+    #[test]
+    fn shell_words_split_like_shlex() {
+        assert_eq!(
+            shell_split(r#"format  REVISION_SCRIPT_FILENAME "a b" 'c d' e\ f"#),
+            ["format", "REVISION_SCRIPT_FILENAME", "a b", "c d", "e f"]
+        );
+        assert_eq!(shell_split(""), Vec::<String>::new());
+        assert_eq!(shell_split(r#"-l "x\"y" ''"#), ["-l", "x\"y", ""]);
     }
 
     #[test]

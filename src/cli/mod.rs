@@ -5,6 +5,7 @@
 mod args;
 mod aurora_x;
 mod authoring;
+mod autogenerate;
 mod format;
 mod history;
 mod migrate;
@@ -277,6 +278,7 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
         )
         .map(drop),
         Command::Edit { rev } => authoring::edit(&mut project, out, rev),
+        Command::Check => autogenerate::check(&mut project, out),
         Command::Status => aurora_x::status(&mut project, out),
         Command::Create { message } => aurora_x::create(&mut project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(&mut project, out, revision),

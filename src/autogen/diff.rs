@@ -1,0 +1,197 @@
+//! The diffs `alembic check` prints: Alembic's `UpgradeOps.as_diffs()` as Python's `repr`
+//! writes it, with SQLAlchemy's `repr` of tables, columns, indexes and constraints.
+
+use super::{AlterColumn, Column, ColumnType, Index, Op, Schema, Table, UniqueConstraint};
+use crate::template::repr_str;
+
+/// `repr(upgrade_ops.as_diffs())`: a list of tuples, where each column alteration is a nested
+/// list of its own tuples. `metadata` and `database` are the two compared schemas: an added
+/// index shows its columns as the models declare them, a removed one as the database has them.
+pub fn as_diffs(ops: &[Op], metadata: &Schema, database: &Schema) -> String {
+    let mut items = Vec::new();
+    let schemas = Schemas { metadata, database };
+    for op in ops {
+        push_diffs(op, &schemas, &mut items);
+    }
+    format!("[{}]", items.join(", "))
+}
+
+struct Schemas<'a> {
+    metadata: &'a Schema,
+    database: &'a Schema,
+}
+
+fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<String>) {
+    match op {
+        Op::CreateTable(t) => items.push(format!("('add_table', {})", table_repr(t))),
+        Op::DropTable(t) => items.push(format!("('remove_table', {})", table_repr(t))),
+        Op::AddColumn { table, column } => items.push(format!(
+            "('add_column', None, {}, {})",
+            repr_str(table),
+            column_repr(table, column, &[])
+        )),
+        Op::DropColumn { table, column } => items.push(format!(
+            "('remove_column', None, {}, {})",
+            repr_str(table),
+            column_repr(table, column, &[])
+        )),
+        Op::CreateIndex { table, index } => {
+            let owner = schemas.metadata.table(table);
+            items.push(format!(
+                "('add_index', {})",
+                index_repr(table, index, owner)
+            ))
+        }
+        Op::DropIndex { table, index } => {
+            let owner = schemas.database.table(table);
+            items.push(format!(
+                "('remove_index', {})",
+                index_repr(table, index, owner)
+            ))
+        }
+        Op::AddUnique { table, unique } => items.push(format!(
+            "('add_constraint', {})",
+            unique_repr(table, unique)
+        )),
+        Op::DropUnique { table, unique } => items.push(format!(
+            "('remove_constraint', {})",
+            unique_repr(table, unique)
+        )),
+        Op::AddForeignKey { table, foreign_key } => items.push(format!(
+            "('add_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+            table,
+            foreign_key.columns.join(", "),
+            foreign_key.ref_table
+        )),
+        Op::DropForeignKey { table, foreign_key } => items.push(format!(
+            "('remove_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+            table,
+            foreign_key.columns.join(", "),
+            foreign_key.ref_table
+        )),
+        Op::AlterColumn(alter) => items.push(alter_repr(alter)),
+        Op::ModifyTable { ops, .. } => {
+            for op in ops {
+                push_diffs(op, schemas, items);
+            }
+        }
+    }
+}
+
+/// SQLAlchemy's `repr` of a type instance: `String(length=30)`, `INTEGER()`.
+pub fn type_repr(ty: &ColumnType) -> String {
+    let rendered = super::render::render_type(ty);
+    rendered
+        .strip_prefix("sa.")
+        .map(str::to_string)
+        .unwrap_or(rendered)
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// `Column('name', Type(), ForeignKey('t.c'), table=<t>, primary_key=True, nullable=False)`.
+fn column_repr(table: &str, column: &Column, foreign_keys: &[String]) -> String {
+    let mut parts = vec![repr_str(&column.name), type_repr(&column.ty)];
+    for target in foreign_keys {
+        parts.push(format!("ForeignKey({})", repr_str(target)));
+    }
+    parts.push(format!("table=<{table}>"));
+    if column.primary_key {
+        parts.push("primary_key=True".to_string());
+    }
+    if !column.nullable {
+        parts.push("nullable=False".to_string());
+    }
+    format!("Column({})", parts.join(", "))
+}
+
+/// The `ForeignKey` targets of one column: the single-column foreign keys on it.
+fn column_foreign_keys(table: &Table, column: &str) -> Vec<String> {
+    table
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.columns.len() == 1 && fk.columns[0] == column)
+        .map(|fk| {
+            format!(
+                "{}.{}",
+                fk.ref_table,
+                fk.ref_columns.first().map(String::as_str).unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// `Table('name', MetaData(), Column(...), ..., schema=None)`.
+fn table_repr(table: &Table) -> String {
+    let mut parts = vec![repr_str(&table.name), "MetaData()".to_string()];
+    for column in &table.columns {
+        parts.push(column_repr(
+            &table.name,
+            column,
+            &column_foreign_keys(table, &column.name),
+        ));
+    }
+    parts.push("schema=None".to_string());
+    format!("Table({})", parts.join(", "))
+}
+
+/// `Index('name', Column(...), unique=True)`, with the columns as the table declares them.
+fn index_repr(table: &str, index: &Index, owner: Option<&Table>) -> String {
+    let mut parts = vec![repr_str(&index.name)];
+    for name in &index.columns {
+        let found = owner.and_then(|t| t.columns.iter().find(|c| &c.name == name).map(|c| (t, c)));
+        parts.push(match found {
+            Some((t, c)) => column_repr(table, c, &column_foreign_keys(t, name)),
+            None => format!("Column({}, NullType(), table=<{table}>)", repr_str(name)),
+        });
+    }
+    if index.unique {
+        parts.push("unique=True".to_string());
+    }
+    format!("Index({})", parts.join(", "))
+}
+
+/// `UniqueConstraint(Column('email', NullType(), table=<t>))`: Alembic compares a copy of the
+/// constraint whose columns carry no type.
+fn unique_repr(table: &str, unique: &UniqueConstraint) -> String {
+    let mut parts: Vec<String> = unique
+        .columns
+        .iter()
+        .map(|c| format!("Column({}, NullType(), table=<{table}>)", repr_str(c)))
+        .collect();
+    if let Some(name) = &unique.name {
+        parts.push(format!("name={}", repr_str(name)));
+    }
+    format!("UniqueConstraint({})", parts.join(", "))
+}
+
+/// `[('modify_type', None, 't', 'c', {...}, OLD, NEW), ('modify_nullable', ...)]`.
+fn alter_repr(alter: &AlterColumn) -> String {
+    let mut diffs = Vec::new();
+    let (table, column) = (repr_str(&alter.table), repr_str(&alter.column));
+    if let Some(ty) = &alter.modify_type {
+        diffs.push(format!(
+            "('modify_type', None, {table}, {column}, {{'existing_nullable': {}, \
+             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+            py_bool(alter.existing_nullable),
+            type_repr(&alter.existing_type),
+            type_repr(ty)
+        ));
+    }
+    if let Some(nullable) = alter.modify_nullable {
+        diffs.push(format!(
+            "('modify_nullable', None, {table}, {column}, {{'existing_type': {}, \
+             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+            type_repr(&alter.existing_type),
+            py_bool(alter.existing_nullable),
+            py_bool(nullable)
+        ));
+    }
+    format!("[{}]", diffs.join(", "))
+}

@@ -1,0 +1,517 @@
+//! Autogenerate for `revision --autogenerate`, `check` and `create`: the models read from the
+//! module `env.py` imports `target_metadata` from, the live schema read from the database, and
+//! the comparison of the two with [`crate::autogen`].
+//!
+//! Reading the live schema is done here, through the `db` layer's `Connection::query`, with
+//! the same catalogue queries SQLAlchemy's SQLite inspector makes; `autogen` itself never
+//! touches a database.
+
+use std::path::{Path, PathBuf};
+
+use super::{migrate, Catch, CliError, Output, Project};
+use crate::autogen::{
+    self, models, Column, ColumnType, ForeignKey, Index, Op, Schema, Table, UniqueConstraint,
+};
+use crate::db::{Connection, Value};
+use crate::script::EnvOptions;
+use crate::sql::Dialect;
+
+/// What the comparison found, with the two schemas it compared.
+pub struct Comparison {
+    /// The operations of the upgrade, in Alembic's order.
+    pub ops: Vec<Op>,
+    /// The target schema, from the models.
+    pub metadata: Schema,
+    /// The live schema.
+    pub database: Schema,
+}
+
+/// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
+/// be at the heads of the script directory, then the models are compared with it.
+pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, CliError> {
+    // Reading the heads logs the context lines and, as Alembic's migration context does,
+    // creates a missing version table.
+    let heads = migrate::database_heads(project, out)?;
+    let catch = Catch::default();
+    let map = project.map(&catch)?;
+    let mut at = map.get_revisions_many(&heads).map_err(|e| catch.word(e))?;
+    let mut all = map.get_revisions("heads").map_err(|e| catch.word(e))?;
+    at.sort_unstable();
+    at.dedup();
+    all.sort_unstable();
+    all.dedup();
+    if at != all {
+        return Err(CliError::failed("Target database is not up to date."));
+    }
+
+    let models_path = models_path(project)?;
+    let source = std::fs::read_to_string(&models_path).map_err(|e| {
+        CliError::failed(format!(
+            "cannot read the models file {}: {e}",
+            models_path.display()
+        ))
+    })?;
+    let metadata =
+        models::read_models(&models_path.display().to_string(), &source).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            CliError::failed(format!(
+                "aurora cannot read these model constructs:\n{}",
+                lines.join("\n")
+            ))
+        })?;
+
+    let version_table = EnvOptions::read(&project.script_directory()?.dir)
+        .version_table
+        .unwrap_or_else(|| "alembic_version".to_string());
+    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let mut conn = crate::db::connect(&url).map_err(|e| CliError::failed(e.to_string()))?;
+    let database = match conn.dialect() {
+        Dialect::Sqlite => introspect_sqlite(conn.as_mut())?,
+        Dialect::Postgresql => {
+            return Err(CliError::failed(format!(
+                "{}: reading a PostgreSQL schema is not supported yet",
+                super::authoring::AUTOGENERATE_UNAVAILABLE
+            )))
+        }
+    };
+    let ops = autogen::compare(&metadata, &database, &version_table);
+    for op in &ops {
+        log_op(out, op);
+    }
+    Ok(Comparison {
+        ops,
+        metadata,
+        database,
+    })
+}
+
+/// The `Detected ...` lines Alembic logs while comparing.
+fn log_op(out: &mut Output, op: &Op) {
+    use crate::template::repr_str;
+    let line = match op {
+        Op::CreateTable(t) => format!("Detected added table {}", repr_str(&t.name)),
+        Op::DropTable(t) => format!("Detected removed table {}", repr_str(&t.name)),
+        Op::AddColumn { table, column } => {
+            format!("Detected added column '{table}.{}'", column.name)
+        }
+        Op::DropColumn { table, column } => {
+            format!("Detected removed column '{table}.{}'", column.name)
+        }
+        Op::CreateIndex { index, .. } => {
+            let columns: Vec<String> = index.columns.iter().map(|c| repr_str(c)).collect();
+            format!(
+                "Detected added index {} on '[{}]'",
+                repr_str(&index.name),
+                columns.join(", ")
+            )
+        }
+        Op::DropIndex { table, index } => format!(
+            "Detected removed index {} on {}",
+            repr_str(&index.name),
+            repr_str(table)
+        ),
+        Op::AlterColumn(alter) => {
+            if let Some(ty) = &alter.modify_type {
+                out.log(
+                    COMPARE_LOGGER,
+                    &format!(
+                        "Detected type change from {} to {} on '{}.{}'",
+                        autogen::diff::type_repr(&alter.existing_type),
+                        autogen::diff::type_repr(ty),
+                        alter.table,
+                        alter.column
+                    ),
+                );
+            }
+            match alter.modify_nullable {
+                Some(nullable) => format!(
+                    "Detected {} on column '{}.{}'",
+                    if nullable { "NULL" } else { "NOT NULL" },
+                    alter.table,
+                    alter.column
+                ),
+                None => return,
+            }
+        }
+        Op::AddUnique { table, unique } => format!(
+            "Detected added unique constraint {} on '{table}({})'",
+            unique.name.as_deref().map_or("None".to_string(), repr_str),
+            unique.columns.join(", ")
+        ),
+        Op::DropUnique { table, unique } => format!(
+            "Detected removed unique constraint {} on {}",
+            unique.name.as_deref().map_or("None".to_string(), repr_str),
+            repr_str(table)
+        ),
+        Op::AddForeignKey { table, foreign_key } => format!(
+            "Detected added foreign key ({})({}) on table {table}",
+            foreign_key.columns.join(", "),
+            foreign_key.ref_columns.join(", ")
+        ),
+        Op::DropForeignKey { table, foreign_key } => format!(
+            "Detected removed foreign key ({})({}) on table {table}",
+            foreign_key.columns.join(", "),
+            foreign_key.ref_columns.join(", ")
+        ),
+        Op::ModifyTable { ops, .. } => {
+            for op in ops {
+                log_op(out, op);
+            }
+            return;
+        }
+    };
+    out.log(COMPARE_LOGGER, &line);
+}
+
+const COMPARE_LOGGER: &str = "alembic.autogenerate.compare";
+
+/// `alembic check`.
+pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
+    project.script_directory()?;
+    let comparison = compare(project, out)?;
+    if comparison.ops.is_empty() {
+        out.print("No new upgrade operations detected.");
+        return Ok(());
+    }
+    Err(CliError::failed(format!(
+        "New upgrade operations detected: {}",
+        autogen::diff::as_diffs(&comparison.ops, &comparison.metadata, &comparison.database)
+    )))
+}
+
+/// The models file: `models` in the `[aurora]` section of the ini file (relative to it), else
+/// the module `env.py` imports `target_metadata` (or its declarative base) from.
+pub fn models_path(project: &mut Project) -> Result<PathBuf, CliError> {
+    if let Some(path) = project.config.section_option("aurora", "models")? {
+        return Ok(crate::config::absolute(
+            &project.config.here(),
+            Path::new(&path),
+        ));
+    }
+    let env_path = project.script_directory()?.dir.join("env.py");
+    let env = std::fs::read_to_string(&env_path)
+        .map_err(|e| CliError::failed(format!("cannot read {}: {e}", env_path.display())))?;
+    if target_metadata_value(&env).as_deref() == Some("None") {
+        return Err(CliError::failed(format!(
+            "Can't proceed with --autogenerate option; environment script {} does not provide \
+             a MetaData object or sequence of objects to the context.",
+            env_path.display()
+        )));
+    }
+    let module = metadata_module(&env).ok_or_else(|| {
+        CliError::failed(format!(
+            "cannot tell from {} which module holds target_metadata; set `models = path/to/models.py` \
+             in an [aurora] section of the ini file",
+            env_path.display()
+        ))
+    })?;
+    let relative = module.replace('.', "/");
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(paths) = project.config.alembic_option("prepend_sys_path")? {
+        for p in paths
+            .split([':', '\n'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            roots.push(crate::config::absolute(&project.cwd, Path::new(p)));
+        }
+    }
+    roots.push(project.cwd.clone());
+    for root in &roots {
+        for candidate in [
+            root.join(format!("{relative}.py")),
+            root.join(&relative).join("__init__.py"),
+        ] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(CliError::failed(format!(
+        "cannot find the module '{module}' that {} imports target_metadata from",
+        env_path.display()
+    )))
+}
+
+/// The value of the last top-level `target_metadata = ...` of `env.py`, comment removed.
+fn target_metadata_value(env: &str) -> Option<String> {
+    env.lines()
+        .filter(|l| !l.starts_with(char::is_whitespace))
+        .filter_map(|l| l.strip_prefix("target_metadata"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .map(|v| v.split('#').next().unwrap_or(v).trim().to_string())
+        .next_back()
+}
+
+/// The module `target_metadata` comes from, read from `env.py`'s top-level statements:
+/// `target_metadata = Base.metadata` with `from pkg.mod import Base`, or
+/// `target_metadata = mod.Base.metadata` with `import pkg.mod as mod`.
+fn metadata_module(env: &str) -> Option<String> {
+    let assignment = target_metadata_value(env)?;
+    let assignment = assignment.as_str();
+    let first = assignment.split('.').next()?.trim();
+    if first == "None" {
+        return None;
+    }
+    for line in env.lines().filter(|l| !l.starts_with(char::is_whitespace)) {
+        let line = line.split('#').next().unwrap_or(line).trim_end();
+        if let Some(rest) = line.strip_prefix("from ") {
+            let (module, names) = rest.split_once(" import ")?;
+            let imported = names
+                .trim()
+                .trim_matches(|c| c == '(' || c == ')')
+                .split(',')
+                .map(|n| {
+                    let n = n.trim();
+                    n.split_once(" as ").map_or(n, |(_, alias)| alias.trim())
+                })
+                .any(|n| n == first);
+            if imported {
+                return Some(module.trim().to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix("import ") {
+            for item in rest.split(',') {
+                let item = item.trim();
+                let (module, alias) = match item.split_once(" as ") {
+                    Some((m, a)) => (m.trim(), a.trim()),
+                    None => (item, item.split('.').next().unwrap_or(item)),
+                };
+                if alias == first {
+                    // `import pkg.mod` binds `pkg`; the assignment spells out the rest.
+                    if module.contains('.') && alias != module {
+                        return Some(module.to_string());
+                    }
+                    let path: Vec<&str> = assignment.split('.').collect();
+                    let depth = path.len().saturating_sub(2);
+                    return Some(path[..depth.max(1)].join("."));
+                }
+            }
+        }
+    }
+    None
+}
+
+// ----- the live schema (SQLite) ---------------------------------------------------------------
+
+fn db_failure(error: crate::db::DbError) -> CliError {
+    CliError::failed(error.to_string())
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(r) => r.to_string(),
+        Value::Text(s) => s.clone(),
+        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn int(value: &Value) -> i64 {
+    match value {
+        Value::Integer(i) => *i,
+        Value::Text(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Reads every table of a SQLite database as SQLAlchemy's inspector sees it.
+pub fn introspect_sqlite(conn: &mut dyn Connection) -> Result<Schema, CliError> {
+    let names = conn
+        .query(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite~_%' \
+             ESCAPE '~' ORDER BY name",
+        )
+        .map_err(db_failure)?;
+    let mut schema = Schema::default();
+    for row in names {
+        let name = text(&row[0]);
+        schema.tables.push(introspect_table(conn, &name)?);
+    }
+    Ok(schema)
+}
+
+fn introspect_table(conn: &mut dyn Connection, name: &str) -> Result<Table, CliError> {
+    let lit = sql_literal(name);
+    let mut table = Table {
+        name: name.to_string(),
+        ..Table::default()
+    };
+    // cid, name, type, notnull, dflt_value, pk
+    for row in conn
+        .query(&format!("PRAGMA table_info({lit})"))
+        .map_err(db_failure)?
+    {
+        let default = match &row[4] {
+            Value::Null => None,
+            v => Some(format!("sa.text({})", crate::template::repr_str(&text(v)))),
+        };
+        table.columns.push(Column {
+            name: text(&row[1]),
+            ty: reflected_type(&text(&row[2])),
+            nullable: int(&row[3]) == 0,
+            primary_key: int(&row[5]) > 0,
+            server_default: default,
+        });
+    }
+    // seq, name, unique, origin, partial
+    for row in conn
+        .query(&format!("PRAGMA index_list({lit})"))
+        .map_err(db_failure)?
+    {
+        let index_name = text(&row[1]);
+        let origin = row.get(3).map(text).unwrap_or_default();
+        let columns: Vec<String> = conn
+            .query(&format!("PRAGMA index_info({})", sql_literal(&index_name)))
+            .map_err(db_failure)?
+            .iter()
+            .map(|r| text(&r[2]))
+            .collect();
+        if origin == "u" {
+            table.uniques.push(UniqueConstraint {
+                name: None,
+                columns,
+            });
+        } else if !index_name.starts_with("sqlite_autoindex") && origin != "pk" {
+            table.indexes.push(Index {
+                name: index_name,
+                columns,
+                unique: int(&row[2]) != 0,
+                generated_name: true,
+            });
+        }
+    }
+    table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    // id, seq, table, from, to, on_update, on_delete, match
+    let mut foreign_keys: Vec<(i64, ForeignKey)> = Vec::new();
+    for row in conn
+        .query(&format!("PRAGMA foreign_key_list({lit})"))
+        .map_err(db_failure)?
+    {
+        let id = int(&row[0]);
+        let rule = |v: &Value| Some(text(v)).filter(|r| r != "NO ACTION" && !r.is_empty());
+        match foreign_keys.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, fk)) => {
+                fk.columns.push(text(&row[3]));
+                fk.ref_columns.push(text(&row[4]));
+            }
+            None => foreign_keys.push((
+                id,
+                ForeignKey {
+                    name: None,
+                    columns: vec![text(&row[3])],
+                    ref_table: text(&row[2]),
+                    ref_columns: vec![text(&row[4])],
+                    onupdate: rule(&row[5]),
+                    ondelete: rule(&row[6]),
+                },
+            )),
+        }
+    }
+    // The pragma lists foreign keys last declared first.
+    foreign_keys.sort_by_key(|(id, _)| -*id);
+    table.foreign_keys = foreign_keys.into_iter().map(|(_, fk)| fk).collect();
+    Ok(table)
+}
+
+/// SQLAlchemy's SQLite type reflection: the declared type's name and arguments, as the `repr`
+/// of the type instance it makes (`VARCHAR(length=80)`, `NUMERIC(precision=10, scale=2)`).
+fn reflected_type(declared: &str) -> ColumnType {
+    let declared = declared.trim();
+    let (name, args) = match declared.split_once('(') {
+        Some((n, a)) => (n.trim().to_uppercase(), a.trim_end_matches(')').to_string()),
+        None => (declared.to_uppercase(), String::new()),
+    };
+    let args: Vec<String> = args
+        .split(',')
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let known = [
+        "BIGINT",
+        "BLOB",
+        "BOOL",
+        "BOOLEAN",
+        "CHAR",
+        "DATE",
+        "DATETIME",
+        "DOUBLE",
+        "DECIMAL",
+        "FLOAT",
+        "INT",
+        "INTEGER",
+        "JSON",
+        "NUMERIC",
+        "REAL",
+        "SMALLINT",
+        "TEXT",
+        "TIME",
+        "TIMESTAMP",
+        "VARCHAR",
+        "NVARCHAR",
+        "NCHAR",
+    ];
+    let class = if known.contains(&name.as_str()) {
+        match name.as_str() {
+            "INT" => "INTEGER".to_string(),
+            "BOOL" => "BOOLEAN".to_string(),
+            other => other.to_string(),
+        }
+    } else if name.contains("INT") {
+        "INTEGER".to_string()
+    } else if name.contains("CHAR") || name.contains("CLOB") || name.contains("TEXT") {
+        "TEXT".to_string()
+    } else if name.contains("BLOB") || name.is_empty() {
+        return ColumnType::Reflected("NullType()".to_string());
+    } else if name.contains("REAL") || name.contains("FLOA") || name.contains("DOUB") {
+        "REAL".to_string()
+    } else {
+        "NUMERIC".to_string()
+    };
+    let keywords: &[&str] = match class.as_str() {
+        "VARCHAR" | "CHAR" | "NVARCHAR" | "NCHAR" | "TEXT" => &["length"],
+        "NUMERIC" | "DECIMAL" | "FLOAT" | "REAL" | "DOUBLE" => &["precision", "scale"],
+        _ => &[],
+    };
+    let rendered: Vec<String> = args
+        .iter()
+        .zip(keywords.iter())
+        .map(|(value, key)| format!("{key}={value}"))
+        .collect();
+    ColumnType::Reflected(format!("{class}({})", rendered.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_module_from_env_py() {
+        let env = "from models import Base\ntarget_metadata = Base.metadata\n";
+        assert_eq!(metadata_module(env).as_deref(), Some("models"));
+        let env = "from aurora_x.models import Base  # models\n\ntarget_metadata = Base.metadata\n";
+        assert_eq!(metadata_module(env).as_deref(), Some("aurora_x.models"));
+        let env = "import myapp.models as m\ntarget_metadata = m.Base.metadata\n";
+        assert_eq!(metadata_module(env).as_deref(), Some("myapp.models"));
+        assert_eq!(metadata_module("target_metadata = None\n"), None);
+    }
+
+    #[test]
+    fn sqlite_types_reflect_like_sqlalchemy() {
+        let r = |t: &str| match reflected_type(t) {
+            ColumnType::Reflected(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(r("VARCHAR(80)"), "VARCHAR(length=80)");
+        assert_eq!(r("INTEGER"), "INTEGER()");
+        assert_eq!(r("int"), "INTEGER()");
+        assert_eq!(r("NUMERIC(10, 2)"), "NUMERIC(precision=10, scale=2)");
+        assert_eq!(r("DATETIME"), "DATETIME()");
+        assert_eq!(r("STRING"), "NUMERIC()");
+    }
+}
