@@ -2,7 +2,7 @@
 //! (with branch labels, `--depends-on`, `--splice`) and `merge` gives the same `heads`,
 //! `branches` and `history --verbose` under both programs.
 //!
-//! The reference is `$AURORA_REFERENCE_ALEMBIC`, else `/work/venv/bin/alembic`, else `alembic`
+//! The reference is `$AURORA_REFERENCE_ALEMBIC`, else `alembic`
 //! on PATH. Without one the test says on stderr that it did not run; under `CI=true` that is a
 //! failure instead.
 
@@ -12,10 +12,6 @@ use std::process::Command;
 fn reference_alembic() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("AURORA_REFERENCE_ALEMBIC") {
         return Some(PathBuf::from(path));
-    }
-    let venv = Path::new("/work/venv/bin/alembic");
-    if venv.is_file() {
-        return Some(venv.to_path_buf());
     }
     let path = std::env::var("PATH").unwrap_or_default();
     path.split(':')
