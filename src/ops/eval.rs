@@ -1673,8 +1673,11 @@ fn table_op(
                 "if_exists",
             ]);
             let b = bind(args, f, &names, false, false)?;
+            if b.get(0).is_none() {
+                return Err(problem(b.span, format!("{f}() missing required argument 'constraint_name'")));
+            }
             Op::DropConstraint {
-                name: b.req_str(0, "constraint_name", f)?,
+                name: b.str(0, "constraint_name")?,
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 type_: b.str(pos(&names, "type_").expect("t"), "type_")?,

@@ -144,7 +144,9 @@ pub enum Op {
         constraint: Constraint,
     },
     DropConstraint {
-        name: String,
+        /// `None` when written as `op.drop_constraint(None, ...)`, as
+        /// autogenerate writes it for unnamed constraints.
+        name: Option<String>,
         table: String,
         schema: Option<String>,
         type_: Option<String>,

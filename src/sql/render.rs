@@ -399,6 +399,12 @@ impl Renderer {
                         NO_ALTER_CONSTRAINT.into(),
                     ));
                 }
+                let Some(name) = name else {
+                    return Err(Fail::Exception(
+                        "sqlalchemy.exc.CompileError".into(),
+                        format!("Can't emit DROP CONSTRAINT for a constraint of table '{table}'; it has no name"),
+                    ));
+                };
                 let sql = format!(
                     "ALTER TABLE {} DROP CONSTRAINT {}",
                     self.table_name(table, schema),
@@ -1463,11 +1469,11 @@ impl Renderer {
                 }
                 Op::DropConstraint { name, .. } => {
                     let before = named.len();
-                    named.retain(|c| c.name.as_deref() != Some(name));
+                    named.retain(|c| name.is_none() || c.name.as_deref() != name.as_deref());
                     if before == named.len() {
                         return Err(Fail::Exception(
                             "ValueError".into(),
-                            format!("No such constraint: '{name}'"),
+                            format!("No such constraint: '{}'", name.as_deref().unwrap_or("None")),
                         ));
                     }
                 }
