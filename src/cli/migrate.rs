@@ -362,32 +362,9 @@ pub fn upgrade(
     out: &mut Output,
     revision: &str,
     sql: bool,
-    _tag: Option<&str>,
+    tag: Option<&str>,
 ) -> Result<(), CliError> {
-    let (starting, destination) = if revision.contains(':') {
-        if !sql {
-            return Err(CliError::failed("Range revision not allowed"));
-        }
-        let (start, end) = split_range(revision)?;
-        (Some(start), end)
-    } else {
-        (None, revision.to_string())
-    };
-    let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
-        let catch = Catch {
-            ancestor: Some(
-                "Destination %(end)s is not a valid upgrade target from current head(s)",
-            ),
-            end: Some(&destination),
-            ..Default::default()
-        };
-        plan::upgrade(map, &destination, heads).map_err(|e| catch.word(e))
-    };
-    if sql {
-        let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
-        return offline_run(project, out, starting.as_deref(), &plan_steps);
-    }
-    online_run(project, out, &plan_steps, false)
+    run_revisions(project, out, revision, sql, tag, plan::Direction::Upgrade)
 }
 
 /// `alembic downgrade`.
@@ -396,15 +373,29 @@ pub fn downgrade(
     out: &mut Output,
     revision: &str,
     sql: bool,
-    _tag: Option<&str>,
+    tag: Option<&str>,
 ) -> Result<(), CliError> {
+    run_revisions(project, out, revision, sql, tag, plan::Direction::Downgrade)
+}
+
+/// `upgrade` and `downgrade`: a `start:end` range only with `--sql` (which a
+/// downgrade requires), then the planned steps offline or online.
+fn run_revisions(
+    project: &mut Project,
+    out: &mut Output,
+    revision: &str,
+    sql: bool,
+    _tag: Option<&str>,
+    direction: plan::Direction,
+) -> Result<(), CliError> {
+    let upgrading = direction == plan::Direction::Upgrade;
     let (starting, destination) = if revision.contains(':') {
         if !sql {
             return Err(CliError::failed("Range revision not allowed"));
         }
         let (start, end) = split_range(revision)?;
         (Some(start), end)
-    } else if sql {
+    } else if sql && !upgrading {
         return Err(CliError::failed(
             "downgrade with --sql requires <fromrev>:<torev>",
         ));
@@ -412,14 +403,22 @@ pub fn downgrade(
         (None, revision.to_string())
     };
     let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
+        let ancestor = if upgrading {
+            "Destination %(end)s is not a valid upgrade target from current head(s)"
+        } else {
+            "Destination %(end)s is not a valid downgrade target from current head(s)"
+        };
         let catch = Catch {
-            ancestor: Some(
-                "Destination %(end)s is not a valid downgrade target from current head(s)",
-            ),
+            ancestor: Some(ancestor),
             end: Some(&destination),
             ..Default::default()
         };
-        plan::downgrade(map, &destination, heads).map_err(|e| catch.word(e))
+        let planned = if upgrading {
+            plan::upgrade(map, &destination, heads)
+        } else {
+            plan::downgrade(map, &destination, heads)
+        };
+        planned.map_err(|e| catch.word(e))
     };
     if sql {
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
@@ -592,21 +591,7 @@ struct ConnectionReflector<'a>(&'a mut dyn crate::db::Connection);
 
 impl crate::sql::Reflector for ConnectionReflector<'_> {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, String> {
-        let rows = self.0.query(sql).map_err(|e| e.to_string())?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|v| match v {
-                        crate::db::Value::Null => crate::sql::Value::Null,
-                        crate::db::Value::Integer(i) => crate::sql::Value::Integer(i),
-                        crate::db::Value::Real(r) => crate::sql::Value::Real(r),
-                        crate::db::Value::Text(t) => crate::sql::Value::Text(t),
-                        crate::db::Value::Blob(b) => crate::sql::Value::Blob(b),
-                    })
-                    .collect()
-            })
-            .collect())
+        self.0.query(sql).map_err(|e| e.to_string())
     }
 }
 

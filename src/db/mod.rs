@@ -66,27 +66,11 @@ pub use version::{apply_version_change, current_heads, ensure_version_table, pur
 
 use crate::sql::Dialect;
 
-/// One value of a result row. Mirrors SQLite's storage classes; PostgreSQL
-/// values map onto them (booleans and integers as `Integer`, floats as
-/// `Real`, `bytea` as `Blob`, everything else as its text form).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-impl Value {
-    /// The text, when the value is text.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-}
+/// One value of a result row: the SQL layer's value type, shared so that
+/// batch-mode reflection reads rows without converting them. PostgreSQL
+/// values map onto SQLite's storage classes (booleans and integers as
+/// `Integer`, floats as `Real`, `bytea` as `Blob`, everything else as text).
+pub use crate::sql::Value;
 
 /// Errors of the database layer.
 #[derive(Debug, thiserror::Error)]

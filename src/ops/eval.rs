@@ -1674,7 +1674,10 @@ fn table_op(
             ]);
             let b = bind(args, f, &names, false, false)?;
             if b.get(0).is_none() {
-                return Err(problem(b.span, format!("{f}() missing required argument 'constraint_name'")));
+                return Err(problem(
+                    b.span,
+                    format!("{f}() missing required argument 'constraint_name'"),
+                ));
             }
             Op::DropConstraint {
                 name: b.str(0, "constraint_name")?,

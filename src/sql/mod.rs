@@ -52,6 +52,16 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
+impl Value {
+    /// The text, when the value is text.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Lets batch mode on SQLite read the live table it recreates. Online runs
 /// pass one; offline runs pass `None`.
 ///

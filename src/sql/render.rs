@@ -1473,7 +1473,10 @@ impl Renderer {
                     if before == named.len() {
                         return Err(Fail::Exception(
                             "ValueError".into(),
-                            format!("No such constraint: '{}'", name.as_deref().unwrap_or("None")),
+                            format!(
+                                "No such constraint: '{}'",
+                                name.as_deref().unwrap_or("None")
+                            ),
                         ));
                     }
                 }

@@ -16,6 +16,11 @@ pub fn decode(prefix: &str, body: &str) -> String {
         match chars.next() {
             None => out.push('\\'),
             Some('\n') => {}
+            Some('\r') => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+            }
             Some('\\') => out.push('\\'),
             Some('\'') => out.push('\''),
             Some('"') => out.push('"'),
