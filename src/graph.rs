@@ -6,6 +6,7 @@
 //! stands for "base" (no revision) where Alembic uses `None`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -73,7 +74,8 @@ pub struct Revision {
     /// Children through `down_revision` or `depends_on` (`_all_nextrev`), sorted by id.
     pub all_nextrev: Vec<usize>,
     /// Branch labels, including the ones inherited from labelled ancestors.
-    pub branch_labels: BTreeSet<String>,
+    /// Shared strings: one label can reach thousands of revisions.
+    pub branch_labels: BTreeSet<Arc<str>>,
 }
 
 impl Revision {
@@ -421,7 +423,12 @@ impl RevisionMap {
             if self.revisions[i].script.branch_labels.is_empty() {
                 continue;
             }
-            let labels: Vec<String> = self.revisions[i].script.branch_labels.clone();
+            let labels: Vec<Arc<str>> = self.revisions[i]
+                .script
+                .branch_labels
+                .iter()
+                .map(|l| Arc::from(l.as_str()))
+                .collect();
             let order = self.dfs_order(&[i], |r| &r.nextrev);
             for &node in &order {
                 self.revisions[node]
@@ -630,7 +637,7 @@ impl RevisionMap {
                 if n < 0 {
                     let mut heads: Vec<usize> = self.real_heads.clone();
                     if let Some(label) = &branch {
-                        heads.retain(|&h| self.revisions[h].branch_labels.contains(label));
+                        heads.retain(|&h| self.revisions[h].branch_labels.contains(label.as_str()));
                     }
                     let mut out = Vec::new();
                     for head in heads {
@@ -1126,11 +1133,11 @@ impl RevisionMap {
                     if self.id(branch_rev) == branch {
                         if let Some(label) = self.revisions[branch_rev].branch_labels.iter().next()
                         {
-                            branch = label.clone();
+                            branch = label.to_string();
                         }
                     }
                 }
-                targets.retain(|&t| self.revisions[t].branch_labels.contains(&branch));
+                targets.retain(|&t| self.revisions[t].branch_labels.contains(branch.as_str()));
             }
         }
         let mut required = self.ancestor_set(&targets, true);

@@ -542,7 +542,7 @@ fn resolve_depends_on(map: &RevisionMap, depends_on: &[String]) -> Result<Vec<St
                 ))
             })?;
         let revision = map.get(found);
-        if revision.branch_labels.contains(dep) {
+        if revision.branch_labels.contains(dep.as_str()) {
             out.push(dep.clone());
         } else {
             out.push(revision.id().to_string());

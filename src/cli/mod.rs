@@ -199,44 +199,57 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
         return authoring::init(cli, &cwd, out, directory, template, *package);
     }
     let mut project = Project::open(cli, &cwd)?;
+    let result = run_command(cli, command, out, &mut project);
+    // The process ends right after: freeing a large revision map one node at
+    // a time would only delay the exit.
+    std::mem::forget(project);
+    result
+}
+
+fn run_command(
+    _cli: &Cli,
+    command: &Command,
+    out: &mut Output,
+    project: &mut Project,
+) -> Result<(), CliError> {
     match command {
         Command::Heads {
             verbose,
             resolve_dependencies,
-        } => history::heads(&mut project, out, *verbose, *resolve_dependencies),
-        Command::Branches { verbose } => history::branches(&mut project, out, *verbose),
+        } => history::heads(project, out, *verbose, *resolve_dependencies),
+        Command::Branches { verbose } => history::branches(project, out, *verbose),
         Command::History {
             rev_range,
             verbose,
             indicate_current,
         } => history::history(
-            &mut project,
+            project,
             out,
             rev_range.as_deref(),
             *verbose,
             *indicate_current,
         ),
-        Command::Show { rev } => history::show(&mut project, out, rev),
+        Command::Show { rev } => history::show(project, out, rev),
         Command::Upgrade { sql, tag, revision } => {
-            migrate::upgrade(&mut project, out, revision, *sql, tag.as_deref())
+            migrate::upgrade(project, out, revision, *sql, tag.as_deref())
         }
         Command::Downgrade {
             sql,
             tag,
             revision,
             yes,
-        } => aurora_x::downgrade(&mut project, out, revision, *sql, tag.as_deref(), *yes),
+        } => aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes),
         Command::Stamp {
             sql,
             tag,
             purge,
             revisions,
-        } => migrate::stamp(&mut project, out, revisions, *sql, tag.as_deref(), *purge),
+        } => migrate::stamp(project, out, revisions, *sql, tag.as_deref(), *purge),
         Command::Current {
             verbose,
             check_heads,
-        } => migrate::current(&mut project, out, *verbose, *check_heads),
-        Command::EnsureVersion { sql } => migrate::ensure_version(&mut project, out, *sql),
+        } => migrate::current(project, out, *verbose, *check_heads),
+        Command::EnsureVersion { sql } => migrate::ensure_version(project, out, *sql),
         Command::Revision {
             message,
             autogenerate,
@@ -259,7 +272,7 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
                 rev_id: rev_id.clone(),
                 depends_on: depends_on.clone(),
             };
-            authoring::revision(&mut project, out, &args).map(drop)
+            authoring::revision(project, out, &args).map(drop)
         }
         Command::Merge {
             message,
@@ -268,7 +281,7 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             splice,
             revisions,
         } => authoring::merge(
-            &mut project,
+            project,
             out,
             revisions,
             message.as_deref(),
@@ -277,16 +290,16 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
             *splice,
         )
         .map(drop),
-        Command::Edit { rev } => authoring::edit(&mut project, out, rev),
-        Command::Check => autogenerate::check(&mut project, out),
-        Command::Status => aurora_x::status(&mut project, out),
-        Command::Create { message } => aurora_x::create(&mut project, out, message),
-        Command::UpgradeTo { revision } => aurora_x::upgrade_to(&mut project, out, revision),
+        Command::Edit { rev } => authoring::edit(project, out, rev),
+        Command::Check => autogenerate::check(project, out),
+        Command::Status => aurora_x::status(project, out),
+        Command::Create { message } => aurora_x::create(project, out, message),
+        Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
         Command::DowngradeTo { yes, revision } => {
-            aurora_x::downgrade(&mut project, out, revision, false, None, *yes)
+            aurora_x::downgrade(project, out, revision, false, None, *yes)
         }
-        Command::ShowSql { revision } => aurora_x::show_sql(&mut project, out, revision.as_deref()),
-        Command::Reset { yes } => aurora_x::reset(&mut project, out, *yes),
+        Command::ShowSql { revision } => aurora_x::show_sql(project, out, revision.as_deref()),
+        Command::Reset { yes } => aurora_x::reset(project, out, *yes),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
             command_name(other)
