@@ -487,7 +487,11 @@ impl RevisionMap {
                 continue;
             }
             seen[i] = true;
-            stack.extend_from_slice(&self.revisions[i].normalized_down);
+            for &down in &self.revisions[i].normalized_down {
+                if !seen[down] {
+                    stack.push(down);
+                }
+            }
         }
     }
 
@@ -543,8 +547,15 @@ impl RevisionMap {
 
     pub fn ancestor_set(&self, targets: &[usize], include_dependencies: bool) -> Vec<bool> {
         let mut seen = vec![false; self.revisions.len()];
-        for i in self.ancestors(targets, include_dependencies) {
-            seen[i] = true;
+        if include_dependencies {
+            let mut stack = Vec::new();
+            for &t in targets {
+                self.mark_ancestors(t, &mut seen, &mut stack);
+            }
+        } else {
+            for i in self.ancestors(targets, false) {
+                seen[i] = true;
+            }
         }
         seen
     }
