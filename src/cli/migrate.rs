@@ -257,8 +257,13 @@ fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
     };
     let source = std::fs::read_to_string(path)
         .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
-    let migration =
-        crate::ops::parse_migration(path, &source).map_err(|e| CliError::Failed(e.to_string()))?;
+    let function = if step.direction == plan::Direction::Upgrade {
+        crate::ops::Function::Upgrade
+    } else {
+        crate::ops::Function::Downgrade
+    };
+    let migration = crate::ops::parse_migration_function(path, &source, function)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(if step.direction == plan::Direction::Upgrade {
         migration.upgrade
     } else {

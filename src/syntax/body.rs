@@ -213,7 +213,33 @@ pub enum BinOp {
 /// Parses a whole revision file. Never fails: lines outside the grammar become
 /// [`StmtKind::Unparsed`].
 pub fn parse_module(source: &str) -> Module {
-    let lines = logical_lines(source);
+    parse_module_skipping(source, &[])
+}
+
+/// Parses a module but leaves out the top-level functions named in `skip`
+/// (their lines are not parsed at all): rendering `upgrade()` never needs
+/// `downgrade()`, and a construct aurora cannot read there must not stop it.
+pub fn parse_module_skipping(source: &str, skip: &[&str]) -> Module {
+    let mut lines = logical_lines(source);
+    if !skip.is_empty() {
+        let mut kept = Vec::with_capacity(lines.len());
+        let mut skipping = false;
+        for line in lines {
+            if line.indent == 0 {
+                let text = source[line.start..line.end].trim_start();
+                let text = text.strip_prefix("async ").unwrap_or(text);
+                skipping = skip.iter().any(|name| {
+                    text.strip_prefix("def ")
+                        .and_then(|rest| rest.trim_start().strip_prefix(name))
+                        .is_some_and(|rest| rest.trim_start().starts_with('('))
+                });
+            }
+            if !skipping {
+                kept.push(line);
+            }
+        }
+        lines = kept;
+    }
     let mut pos = 0;
     let body = build_block(source, &lines, &mut pos, 0);
     Module { body }
