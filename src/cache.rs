@@ -139,6 +139,11 @@ impl Cache {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
+        // Forget files that are gone, so the cache does not grow forever.
+        self.entries.retain(|key, _| {
+            let path = key.rsplit_once('#').map_or(key.as_str(), |(path, _)| path);
+            Path::new(path).exists()
+        });
         let bytes = encode_file(&self.entries);
         let temp = path.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {

@@ -149,7 +149,13 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
         Dialect::Sqlite => "sql-sqlite",
         Dialect::Postgresql => "sql-postgresql",
     };
-    let scope: Vec<std::path::PathBuf> = Vec::new();
+    // One cache per set of version folders, like the header cache.
+    let mut scope: Vec<std::path::PathBuf> = steps
+        .iter()
+        .filter_map(|s| s.path.as_ref()?.parent().map(std::path::Path::to_path_buf))
+        .collect();
+    scope.sort();
+    scope.dedup();
     let mut cache = crate::cache::Cache::open(kind, &scope);
     let keys: Vec<Option<(String, crate::cache::FileStamp)>> = steps
         .iter()
