@@ -209,10 +209,12 @@ impl HeadMaintainer {
                             .into_iter()
                             .flatten()
                             .collect();
-                        let ancestors = map.ancestor_set(&others, true);
                         from_revisions
                             .into_iter()
-                            .filter(|f| !map.index_of(f).is_some_and(|i| ancestors[i]))
+                            .filter(|f| {
+                                !map.index_of(f)
+                                    .is_some_and(|i| map.is_ancestor_of_any(i, &others))
+                            })
                             .collect()
                     };
                     let (last, rest) = from_revisions.split_last().ok_or_else(|| {
@@ -303,27 +305,26 @@ impl HeadMaintainer {
             .filter(|h| h.as_str() != rev.id())
             .cloned()
             .collect();
-        let ancestors: Vec<bool> = if !other_heads.is_empty() {
-            let others: Vec<usize> = map
-                .get_revisions_many(&other_heads)?
-                .into_iter()
-                .flatten()
-                .collect();
-            map.ancestor_set(&others, true)
-        } else {
-            let mut out = vec![false; map.len()];
-            for &d in rev.normalized_down() {
-                for a in map.ancestors(&[d], true) {
-                    if a != d {
-                        out[a] = true;
-                    }
-                }
-            }
-            out
-        };
+        let others: Vec<usize> = map
+            .get_revisions_many(&other_heads)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let downs: Vec<usize> = rev.normalized_down().to_vec();
         Ok(to_revisions
             .into_iter()
-            .filter(|t| !map.index_of(t).is_some_and(|i| ancestors[i]))
+            .filter(|t| {
+                let Some(i) = map.index_of(t) else {
+                    return true;
+                };
+                let is_ancestor = if !other_heads.is_empty() {
+                    map.is_ancestor_of_any(i, &others)
+                } else {
+                    let siblings: Vec<usize> = downs.iter().copied().filter(|&d| d != i).collect();
+                    map.is_ancestor_of_any(i, &siblings)
+                };
+                !is_ancestor
+            })
             .collect())
     }
 }
