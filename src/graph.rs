@@ -1601,6 +1601,43 @@ fn python_int(text: &str) -> Option<i64> {
     t.replace('_', "").parse().ok()
 }
 
+/// The ancestors of one head (the head included), discovered lazily: all
+/// ancestors at or above the level of the last query are known.
+struct LazyAncestors {
+    reached: HashSet<usize>,
+    /// Discovered but not yet expanded, highest level first.
+    frontier: std::collections::BinaryHeap<(u32, usize)>,
+}
+
+impl LazyAncestors {
+    fn new(head: usize, levels: &[u32]) -> LazyAncestors {
+        let mut reached = HashSet::new();
+        reached.insert(head);
+        let mut frontier = std::collections::BinaryHeap::new();
+        frontier.push((levels[head], head));
+        LazyAncestors { reached, frontier }
+    }
+
+    /// Whether `revision` is an ancestor of the head. Every path from the
+    /// head down to it runs through strictly higher levels, so expanding the
+    /// nodes above its level is enough to find it.
+    fn contains(&mut self, map: &RevisionMap, levels: &[u32], revision: usize) -> bool {
+        let floor = levels[revision];
+        while let Some(&(level, node)) = self.frontier.peek() {
+            if level <= floor {
+                break;
+            }
+            self.frontier.pop();
+            for &parent in &map.revisions[node].normalized_down {
+                if self.reached.insert(parent) {
+                    self.frontier.push((levels[parent], parent));
+                }
+            }
+        }
+        self.reached.contains(&revision)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1719,42 +1756,5 @@ mod tests {
             map.walk(WalkPosition::Revision(2), 1, None, true).unwrap(),
             WalkPosition::Nothing
         );
-    }
-}
-
-/// The ancestors of one head (the head included), discovered lazily: all
-/// ancestors at or above the level of the last query are known.
-struct LazyAncestors {
-    reached: HashSet<usize>,
-    /// Discovered but not yet expanded, highest level first.
-    frontier: std::collections::BinaryHeap<(u32, usize)>,
-}
-
-impl LazyAncestors {
-    fn new(head: usize, levels: &[u32]) -> LazyAncestors {
-        let mut reached = HashSet::new();
-        reached.insert(head);
-        let mut frontier = std::collections::BinaryHeap::new();
-        frontier.push((levels[head], head));
-        LazyAncestors { reached, frontier }
-    }
-
-    /// Whether `revision` is an ancestor of the head. Every path from the
-    /// head down to it runs through strictly higher levels, so expanding the
-    /// nodes above its level is enough to find it.
-    fn contains(&mut self, map: &RevisionMap, levels: &[u32], revision: usize) -> bool {
-        let floor = levels[revision];
-        while let Some(&(level, node)) = self.frontier.peek() {
-            if level <= floor {
-                break;
-            }
-            self.frontier.pop();
-            for &parent in &map.revisions[node].normalized_down {
-                if self.reached.insert(parent) {
-                    self.frontier.push((levels[parent], parent));
-                }
-            }
-        }
-        self.reached.contains(&revision)
     }
 }
