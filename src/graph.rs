@@ -1347,13 +1347,13 @@ impl RevisionMap {
                 remaining += 1;
             }
         }
-        let levels = self.levels().to_vec();
+        let levels = self.levels();
         let mut current_heads: Vec<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
         current_heads.sort();
         current_heads.dedup();
         let mut ancestors_by_idx: Vec<LazyAncestors> = current_heads
             .iter()
-            .map(|&h| LazyAncestors::new(h, &levels))
+            .map(|&h| LazyAncestors::new(h, levels))
             .collect();
         let mut output = Vec::with_capacity(remaining);
         let mut candidate_idx = 0usize;
@@ -1361,7 +1361,7 @@ impl RevisionMap {
             let candidate = current_heads[candidate_idx];
             let mut blocker = None;
             for (check_idx, ancestors) in ancestors_by_idx.iter_mut().enumerate() {
-                if check_idx != candidate_idx && ancestors.contains(self, &levels, candidate) {
+                if check_idx != candidate_idx && ancestors.contains(self, levels, candidate) {
                     blocker = Some(check_idx);
                     break;
                 }
@@ -1390,11 +1390,11 @@ impl RevisionMap {
                 // and recomputes it otherwise; either way the set becomes the
                 // ancestors of the new head, which is what a fresh lazy set is.
                 current_heads[candidate_idx] = heads_to_add[0];
-                ancestors_by_idx[candidate_idx] = LazyAncestors::new(heads_to_add[0], &levels);
+                ancestors_by_idx[candidate_idx] = LazyAncestors::new(heads_to_add[0], levels);
                 if !(rev.normalized_dependencies.is_empty() && rev.down.len() == 1) {
                     for &h in &heads_to_add[1..] {
                         current_heads.push(h);
-                        ancestors_by_idx.push(LazyAncestors::new(h, &levels));
+                        ancestors_by_idx.push(LazyAncestors::new(h, levels));
                     }
                 }
             }

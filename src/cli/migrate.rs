@@ -12,9 +12,8 @@ const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 /// What the environment (`env.py` + configuration) says about a run.
 struct RunContext {
     dialect: Dialect,
-    /// The database URL, for connecting online.
-    #[allow(dead_code)] // reason: read once online runs are wired
-    url: String,
+    /// The database URL (`DATABASE_URL` or `sqlalchemy.url`), for connecting online.
+    url: crate::db::DatabaseUrl,
     version_table: VersionTable,
     transactional_ddl: bool,
     transaction_per_migration: bool,
@@ -22,13 +21,13 @@ struct RunContext {
 
 fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
     let env = EnvOptions::read(&project.script_directory()?.dir);
-    let url = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => url,
-        None => project.config.sqlalchemy_url()?.ok_or_else(|| {
-            CliError::Crash("no database URL: set sqlalchemy.url in the ini file or DATABASE_URL in the environment".to_string())
-        })?,
-    };
-    let dialect = dialect_of(&url)?;
+    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
+        .map_err(|e| match e {
+            // An unknown dialect keeps Alembic's FAILED wording.
+            crate::db::DbError::InvalidUrl { reason } => CliError::Failed(reason),
+            other => CliError::Crash(other.to_string()),
+        })?;
+    let dialect = url.dialect();
     Ok(RunContext {
         dialect,
         url,
@@ -41,19 +40,6 @@ fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
         transactional_ddl: env.transactional_ddl.unwrap_or(dialect.transactional_ddl()),
         transaction_per_migration: env.transaction_per_migration,
     })
-}
-
-/// The dialect named by a SQLAlchemy URL's scheme.
-fn dialect_of(url: &str) -> Result<Dialect, CliError> {
-    let scheme = url.split(':').next().unwrap_or("");
-    let backend = scheme.split('+').next().unwrap_or("");
-    match backend {
-        "sqlite" => Ok(Dialect::Sqlite),
-        "postgresql" | "postgres" => Ok(Dialect::Postgresql),
-        other => Err(CliError::Failed(format!(
-            "Can't load plugin: sqlalchemy.dialects:{other} (aurora supports sqlite and postgresql URLs)"
-        ))),
-    }
 }
 
 /// Offline output: the run's SQL as Alembic writes it with `--sql`.
@@ -505,7 +491,10 @@ pub fn current(
     let heads =
         crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
     if verbose {
-        out.print(&format!("Current revision(s) for {}:", context.url));
+        out.print(&format!(
+            "Current revision(s) for {}:",
+            context.url.masked()
+        ));
     }
     let map = project.map(&catch)?;
     if check_heads {
@@ -578,11 +567,8 @@ fn connect(
 fn open_database(
     project: &mut Project,
 ) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
-    let mut context = run_context(project)?;
-    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
-        .map_err(db_failure)?;
-    context.url = url.masked();
-    let conn = crate::db::connect(&url).map_err(db_failure)?;
+    let context = run_context(project)?;
+    let conn = crate::db::connect(&context.url).map_err(db_failure)?;
     Ok((conn, context))
 }
 
