@@ -480,6 +480,49 @@ impl RevisionMap {
         out
     }
 
+    /// The `check=True` of Alembic's `_iterate_related_revisions`: walks
+    /// from each target in turn (one `seen` set shared by all walks) and
+    /// fails when a walk reaches another of the targets: `Requested revision
+    /// A overlaps with other requested revisions B`. A revision already seen
+    /// by an earlier walk is reached but not walked through again, as there.
+    fn check_overlaps<'a>(
+        &'a self,
+        targets: &[usize],
+        next: impl Fn(&'a Revision) -> &'a [usize],
+    ) -> Result<(), RevisionError> {
+        let mut seen = vec![false; self.revisions.len()];
+        let mut requested = vec![false; self.revisions.len()];
+        for &t in targets {
+            requested[t] = true;
+        }
+        let mut reported = vec![false; self.revisions.len()];
+        let mut todo = Vec::new();
+        for &target in targets {
+            let mut overlaps: Vec<usize> = Vec::new();
+            todo.push(target);
+            while let Some(i) = todo.pop() {
+                if requested[i] && i != target && !reported[i] {
+                    reported[i] = true;
+                    overlaps.push(i);
+                }
+                if seen[i] {
+                    continue;
+                }
+                seen[i] = true;
+                todo.extend_from_slice(next(&self.revisions[i]));
+            }
+            if !overlaps.is_empty() {
+                let others: Vec<&str> = overlaps.iter().map(|&o| self.id(o)).collect();
+                return Err(RevisionError::Other(format!(
+                    "Requested revision {} overlaps with other requested revisions {}",
+                    self.id(target),
+                    others.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Marks the ancestors of `start` (itself included) in `seen`, following
     /// normalized down revisions, reusing the caller's buffers.
     fn mark_ancestors(&self, start: usize, seen: &mut [bool], stack: &mut Vec<usize>) {
@@ -1154,6 +1197,7 @@ impl RevisionMap {
                 targets.retain(|&t| self.revisions[t].branch_labels.contains(branch.as_str()));
             }
         }
+        self.check_overlaps(&targets, |r| &r.normalized_down)?;
         let mut required = self.ancestor_set(&targets, true);
         for &t in &targets {
             required[t] = true;
@@ -1199,6 +1243,7 @@ impl RevisionMap {
             }
         }
         let current: Vec<usize> = current_revisions.iter().flatten().copied().collect();
+        self.check_overlaps(&current, |r| &r.normalized_down)?;
         let current_set = self.ancestor_set(&current, true);
         let mut needs: Vec<bool> = (0..self.revisions.len())
             .map(|i| required[i] && !current_set[i])
@@ -1209,6 +1254,7 @@ impl RevisionMap {
             }
         }
         if !current.is_empty() && !implicit_base {
+            self.check_overlaps(&current, |r| &r.nextrev)?;
             let desc = self.descendants(&current, false);
             let mut keep = vec![false; self.revisions.len()];
             for d in desc {
