@@ -84,6 +84,7 @@ fn failing_step_is_rolled_back_whole() {
         RunOptions {
             transaction_per_migration: true,
             purge: false,
+            ..Default::default()
         },
     );
 }
@@ -476,6 +477,7 @@ fn a_failing_commit_names_the_step() {
         RunOptions {
             transaction_per_migration: true,
             purge: false,
+            ..Default::default()
         },
     );
     match result {

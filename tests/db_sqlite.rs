@@ -46,6 +46,7 @@ fn failing_step_is_rolled_back_whole() {
         RunOptions {
             transaction_per_migration: true,
             purge: false,
+            ..Default::default()
         },
     );
 }

@@ -28,6 +28,17 @@ pub struct Cli {
     /// Do not log to std output.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// Run without the migration lock (aurora).
+    #[arg(long = "no-lock", global = true)]
+    pub no_lock: bool,
+    /// Seconds to wait for the migration lock held by another run (aurora).
+    #[arg(
+        long = "lock-timeout",
+        global = true,
+        default_value_t = 300,
+        value_name = "SECONDS"
+    )]
+    pub lock_timeout: u64,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -421,7 +421,8 @@ fn run_revisions(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_run(project, out, &plan_steps, false)
+    let replannable = crate::graph::match_relative(&destination).is_none();
+    online_run(project, out, &plan_steps, false, replannable)
 }
 
 /// `alembic stamp`.
@@ -476,7 +477,10 @@ pub fn stamp(
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
         return offline_run(project, out, starting.as_deref(), &plan_steps);
     }
-    online_run(project, out, &plan_steps, purge)
+    let replannable = destinations
+        .iter()
+        .all(|d| crate::graph::match_relative(d).is_none());
+    online_run(project, out, &plan_steps, purge, replannable)
 }
 
 /// `alembic current`.
@@ -579,6 +583,13 @@ fn db_failure(error: crate::db::DbError) -> CliError {
         crate::db::DbError::UpdateRowCount { .. } | crate::db::DbError::DeleteRowCount { .. } => {
             CliError::Failed(error.to_string())
         }
+        crate::db::DbError::Interrupted { signal } => CliError::Interrupted {
+            signal,
+            message: format!(
+                "interrupted by {} before the run started; nothing was written",
+                crate::db::interrupt::signal_name(signal)
+            ),
+        },
         other => CliError::Crash(other.to_string()),
     }
 }
@@ -593,26 +604,79 @@ impl crate::sql::Reflector for ConnectionReflector<'_> {
 }
 
 /// Runs planned steps against the database: each revision's body and its
-/// version-table change in one transaction.
+/// version-table change in one transaction, under the migration lock
+/// (`crate::db::acquire_lock`), with SIGINT/SIGTERM cancelling the running
+/// statement and rolling back the open revision.
 fn online_run(
     project: &mut Project,
     out: &mut Output,
     plan_steps: &PlanSteps<'_>,
     purge: bool,
+    replannable: bool,
 ) -> Result<(), CliError> {
     let (mut conn, context) = open_database(project)?;
+    if crate::db::interrupt::install() {
+        crate::db::interrupt::set_canceller(conn.canceller());
+    }
+    let lock = crate::db::acquire_lock(
+        conn.as_mut(),
+        &context.url,
+        &context.version_table,
+        &project.lock,
+        &mut |line| {
+            out.flush();
+            eprintln!("aurora: {line}");
+        },
+    )
+    .map_err(db_failure)?;
+    let recheck = project.lock.enabled && context.dialect == Dialect::Sqlite;
+    let mut result = Err(CliError::Crash(String::new()));
+    // A plan made from rows another writer moved before its first step is
+    // made again from the new rows (a relative target is not: it would
+    // mean something else now).
+    for _attempt in 0..100 {
+        let mut moved = false;
+        result = online_run_locked(
+            project,
+            out,
+            conn.as_mut(),
+            &context,
+            plan_steps,
+            purge,
+            recheck,
+            &mut moved,
+        );
+        if !(moved && replannable) {
+            break;
+        }
+    }
+    lock.release(conn.as_mut());
+    result
+}
+
+/// One planning and run, under the lock. `moved` is set when another
+/// writer changed the version rows before a step (nothing of that step ran).
+fn online_run_locked(
+    project: &mut Project,
+    out: &mut Output,
+    conn: &mut dyn crate::db::Connection,
+    context: &RunContext,
+    plan_steps: &PlanSteps<'_>,
+    purge: bool,
+    recheck: bool,
+    moved: &mut bool,
+) -> Result<(), CliError> {
     let catch = Catch::default();
     let heads = if purge {
         Vec::new()
     } else {
-        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?
+        crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?
     };
     // Alembic creates a missing version table before planning; without
     // transactional DDL (SQLite) that creation is committed at once and
     // survives a planning error.
     if (heads.is_empty() || purge) && !context.transactional_ddl {
-        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
-            .map_err(db_failure)?;
+        crate::db::ensure_version_table(conn, &context.version_table).map_err(db_failure)?;
     }
     let plan = {
         let map = project.map(&catch)?;
@@ -626,15 +690,39 @@ fn online_run(
         plan.steps.len()
     };
     let steps = &plan.steps[..runnable];
+    // Validate first: every body the run will execute is read and lowered
+    // to operations before the first statement, so a bad file means
+    // nothing is applied.
+    let mut lowered: std::collections::HashMap<(std::path::PathBuf, bool), Vec<crate::ops::Op>> =
+        std::collections::HashMap::new();
+    for step in steps {
+        if step.direction == plan::Direction::Stamp {
+            continue;
+        }
+        if let Some(path) = &step.path {
+            let key = (path.clone(), step.direction == plan::Direction::Upgrade);
+            if let std::collections::hash_map::Entry::Vacant(slot) = lowered.entry(key) {
+                slot.insert(step_ops(step)?);
+            }
+        }
+    }
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
         purge,
+        recheck_heads: recheck.then(|| heads.clone()),
     };
     let dialect = context.dialect;
     let mut render = |step: &Step,
                       conn: &mut dyn crate::db::Connection|
      -> Result<Vec<crate::db::RunStatement>, CliError> {
-        let ops = step_ops(step)?;
+        let key = step
+            .path
+            .clone()
+            .map(|p| (p, step.direction == plan::Direction::Upgrade));
+        let ops = match key.and_then(|k| lowered.remove(&k)) {
+            Some(ops) => ops,
+            None => step_ops(step)?,
+        };
         let mut reflector = ConnectionReflector(conn);
         let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
             .map_err(|e| render_failure(e).1)?;
@@ -659,7 +747,7 @@ fn online_run(
         }
     };
     let result = crate::db::run_online(
-        conn.as_mut(),
+        conn,
         &context.version_table,
         steps,
         &options,
@@ -675,6 +763,33 @@ fn online_run(
         Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
             "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
         ))),
+        Err(crate::db::RunError::Interrupted {
+            signal,
+            step,
+            single_transaction,
+        }) => {
+            let name = crate::db::interrupt::signal_name(signal);
+            let message = match (step, single_transaction) {
+                (_, true) => format!(
+                    "interrupted by {name}; the run was one transaction and was rolled back: \
+                     the database is as it was before it"
+                ),
+                (Some(step), false) => format!(
+                    "interrupted by {name} during {step}; that revision was rolled back, \
+                     the revisions before it stay applied"
+                ),
+                (None, false) => format!(
+                    "interrupted by {name} between revisions; the revisions applied so far stay applied"
+                ),
+            };
+            Err(CliError::Interrupted { signal, message })
+        }
+        Err(error @ crate::db::RunError::VersionsMoved { .. }) => {
+            *moved = true;
+            Err(CliError::Failed(format!(
+            "{error}; another migration run (or a tool that takes no lock) wrote it. Run the command again"
+        )))
+        }
         Err(crate::db::RunError::Db(error)) => Err(db_failure(error)),
     }
 }

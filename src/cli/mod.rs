@@ -35,12 +35,16 @@ pub enum CliError {
     Failed(String),
     /// Where Python Alembic dies with a traceback: a message on stderr, exit 1.
     Crash(String),
+    /// SIGINT or SIGTERM ended an online run: one line on stderr, exit 130 or 143.
+    Interrupted { signal: i32, message: String },
 }
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Failed(message) | CliError::Crash(message) => f.write_str(message),
+            CliError::Failed(message)
+            | CliError::Crash(message)
+            | CliError::Interrupted { message, .. } => f.write_str(message),
         }
     }
 }
@@ -180,6 +184,11 @@ pub fn run_with(argv: &[String]) -> i32 {
             out.flush();
             eprintln!("aurora: error: {message}");
             1
+        }
+        Err(CliError::Interrupted { signal, message }) => {
+            out.flush();
+            eprintln!("aurora: {message}");
+            crate::db::interrupt::exit_status(signal)
         }
     }
 }

@@ -13,6 +13,8 @@ pub struct Project {
     pub config: Config,
     pub cwd: PathBuf,
     pub x_arguments: Vec<String>,
+    /// `--no-lock` and `--lock-timeout`, for online runs.
+    pub lock: crate::db::LockSettings,
     script_directory: Option<ScriptDirectory>,
     map: Option<Result<RevisionMap, RevisionError>>,
 }
@@ -38,6 +40,10 @@ impl Project {
             config,
             cwd: cwd.to_path_buf(),
             x_arguments: cli.x.clone(),
+            lock: crate::db::LockSettings {
+                enabled: !cli.no_lock,
+                timeout: std::time::Duration::from_secs(cli.lock_timeout),
+            },
             script_directory: None,
             map: None,
         })

@@ -54,12 +54,15 @@
 //! contains a password: URL errors never quote the URL, and driver messages
 //! pass through [`DatabaseUrl::scrub`].
 
+pub mod interrupt;
+mod lock;
 mod postgres;
 mod runner;
 mod sqlite;
 mod url;
 mod version;
 
+pub use lock::{acquire as acquire_lock, advisory_key, LockSettings, MigrationLock};
 pub use runner::{context_log_lines, run_online, RenderStep, RunError, RunOptions, RunStatement};
 pub use url::{DatabaseUrl, SqliteTarget};
 pub use version::{apply_version_change, current_heads, ensure_version_table, purge_version_table};
@@ -95,6 +98,12 @@ pub enum DbError {
         table: String,
         found: u64,
     },
+    /// The migration lock could not be taken.
+    #[error("{message}")]
+    Lock { message: String },
+    /// SIGINT or SIGTERM arrived while waiting or running.
+    #[error("interrupted by {}", interrupt::signal_name(*signal))]
+    Interrupted { signal: i32 },
     /// A `DELETE` from the version table matched other than one row.
     #[error("Online migration expected to match one row when deleting '{version}' in '{table}'; {found} found")]
     DeleteRowCount {
@@ -131,6 +140,12 @@ pub trait Connection {
     /// given schema, or else where an unqualified name would find it
     /// (SQLite: the main database; PostgreSQL: the search path).
     fn table_exists(&mut self, schema: Option<&str>, name: &str) -> Result<bool, DbError>;
+
+    /// A way to cancel the statement this connection is running from
+    /// another thread (for SIGINT/SIGTERM; see [`interrupt`]).
+    fn canceller(&self) -> Option<interrupt::Canceller> {
+        None
+    }
 }
 
 /// Opens a connection to the database the URL names.

@@ -18,6 +18,8 @@ use crate::sql::Dialect;
 
 pub(super) struct PgConnection {
     client: Client,
+    /// The TLS connector, for cancel requests (`None`: plain connection).
+    tls: Option<postgres_native_tls::MakeTlsConnector>,
 }
 
 /// libpq's `sslmode`, reduced to what the connector needs to know.
@@ -181,6 +183,7 @@ impl PgConnection {
             other => return Err(invalid(format!("invalid sslmode value: \"{other}\""))),
         };
 
+        let mut cancel_tls = None;
         let client = if sslmode == SslMode::Disable {
             config.ssl_mode(postgres::config::SslMode::Disable);
             config.connect(NoTls)
@@ -191,10 +194,14 @@ impl PgConnection {
                 SslMode::Prefer => postgres::config::SslMode::Prefer,
                 _ => postgres::config::SslMode::Require,
             });
+            cancel_tls = Some(tls.clone());
             config.connect(tls)
         };
         let client = client.map_err(|e| connect_error(error_text(&e)))?;
-        Ok(PgConnection { client })
+        Ok(PgConnection {
+            client,
+            tls: cancel_tls,
+        })
     }
 
     fn statement_error(sql: &str, e: postgres::Error) -> DbError {
@@ -375,6 +382,19 @@ impl Connection for PgConnection {
         self.client
             .batch_execute("ROLLBACK")
             .map_err(|e| Self::statement_error("ROLLBACK", e))
+    }
+
+    /// A cancel request, as psql sends on Ctrl-C: the server ends the
+    /// running statement with "canceling statement due to user request".
+    fn canceller(&self) -> Option<super::interrupt::Canceller> {
+        let token = self.client.cancel_token();
+        let tls = self.tls.clone();
+        Some(Box::new(move || {
+            let _ = match &tls {
+                Some(tls) => token.cancel_query(tls.clone()),
+                None => token.cancel_query(NoTls),
+            };
+        }))
     }
 
     fn table_exists(&mut self, schema: Option<&str>, name: &str) -> Result<bool, DbError> {

@@ -34,7 +34,10 @@
 
 use std::fmt;
 
-use super::{apply_version_change, ensure_version_table, purge_version_table, Connection, DbError};
+use super::{
+    apply_version_change, current_heads, ensure_version_table, interrupt, purge_version_table,
+    Connection, DbError,
+};
 use crate::plan::{Direction, Step};
 use crate::sql::version::VersionTable;
 use crate::sql::Dialect;
@@ -65,6 +68,11 @@ pub struct RunOptions {
     pub transaction_per_migration: bool,
     /// `stamp --purge`: empty the version table before the first step.
     pub purge: bool,
+    /// The version rows the plan was made from. When set, every step reads
+    /// the rows again inside its transaction (SQLite: `BEGIN IMMEDIATE`, so
+    /// they cannot change under it) and stops with
+    /// [`RunError::VersionsMoved`] when they are not what the plan expects.
+    pub recheck_heads: Option<Vec<String>>,
 }
 
 /// A failed run. Every step before the failing one is committed (unless the
@@ -86,6 +94,23 @@ pub enum RunError<E: fmt::Display + fmt::Debug> {
         /// The revision whose body ran, if any.
         revision: Option<String>,
         error: Box<DbError>,
+    },
+    /// SIGINT or SIGTERM: the open transaction was rolled back.
+    #[error("interrupted by {}", interrupt::signal_name(*signal))]
+    Interrupted {
+        signal: i32,
+        /// The step that was running, as `upgrade a -> b`.
+        step: Option<String>,
+        /// Whether the whole run was one transaction (so nothing stays applied).
+        single_transaction: bool,
+    },
+    /// Another writer changed the version rows between planning and a step;
+    /// the step was not run. `completed` steps were applied before.
+    #[error("the version table changed while the run went on: it holds {found:?}, the plan expected {expected:?}")]
+    VersionsMoved {
+        completed: usize,
+        found: Vec<String>,
+        expected: Vec<String>,
     },
     /// The version table or a transaction command failed; for a row-count
     /// mismatch this is Alembic's own message.
@@ -209,13 +234,46 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
         tx.commit(conn)?;
     }
 
-    for step in steps {
-        tx.begin(conn)?;
-        log(&step.log_line());
+    let mut expected = options.recheck_heads.clone();
+    for (completed, step) in steps.iter().enumerate() {
         let name = step
             .sql_comment()
             .trim_start_matches("-- Running ")
             .to_string();
+        let interrupted = |step: Option<&str>| {
+            interrupt::received().map(|signal| RunError::Interrupted {
+                signal,
+                step: step.map(str::to_string),
+                single_transaction,
+            })
+        };
+        if let Some(e) = interrupted(None) {
+            return Err(e);
+        }
+        tx.begin(conn)?;
+        if let Some(expected) = &mut expected {
+            let mut found = current_heads(conn, table)?;
+            found.sort();
+            expected.sort();
+            if found != *expected {
+                return Err(RunError::VersionsMoved {
+                    completed,
+                    found,
+                    expected: expected.clone(),
+                });
+            }
+            for change in &step.version_changes {
+                match change {
+                    crate::plan::VersionChange::Insert(rev) => expected.push(rev.clone()),
+                    crate::plan::VersionChange::Delete(rev) => expected.retain(|h| h != rev),
+                    crate::plan::VersionChange::Update { from, to } => {
+                        expected.retain(|h| h != from);
+                        expected.push(to.clone());
+                    }
+                }
+            }
+        }
+        log(&step.log_line());
         // A stamp runs no revision body: only its version changes.
         let statements = if step.direction == Direction::Stamp {
             Vec::new()
@@ -226,12 +284,18 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
             })?
         };
         for statement in &statements {
+            if let Some(e) = interrupted(Some(&name)) {
+                return Err(e);
+            }
             match statement {
                 RunStatement::Sql(sql) => {
-                    conn.execute(sql).map_err(|error| RunError::Statement {
-                        step: name.clone(),
-                        revision: step.revision.clone(),
-                        error: Box::new(error),
+                    conn.execute(sql).map_err(|error| {
+                        // A statement cancelled by a signal fails; the signal is the story.
+                        interrupted(Some(&name)).unwrap_or_else(|| RunError::Statement {
+                            step: name.clone(),
+                            revision: step.revision.clone(),
+                            error: Box::new(error),
+                        })
                     })?;
                 }
                 RunStatement::AutocommitBegin => tx.commit(conn)?,
@@ -240,6 +304,9 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
         }
         // An autocommit block left open at the end of the body still gets
         // the version change in a transaction of its own.
+        if let Some(e) = interrupted(Some(&name)) {
+            return Err(e);
+        }
         tx.begin(conn)?;
         for change in &step.version_changes {
             apply_version_change(conn, table, change)?;

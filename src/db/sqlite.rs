@@ -135,10 +135,12 @@ impl Connection for SqliteConnection {
         Ok(out)
     }
 
+    /// `BEGIN IMMEDIATE`: the write lock is taken at the start, so the
+    /// version rows read first in the transaction cannot change under it.
     fn begin(&mut self) -> Result<(), DbError> {
         self.conn
-            .execute_batch("BEGIN")
-            .map_err(|e| Self::statement_error("BEGIN", e))
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| Self::statement_error("BEGIN IMMEDIATE", e))
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
@@ -151,6 +153,11 @@ impl Connection for SqliteConnection {
         self.conn
             .execute_batch("ROLLBACK")
             .map_err(|e| Self::statement_error("ROLLBACK", e))
+    }
+
+    fn canceller(&self) -> Option<super::interrupt::Canceller> {
+        let handle = self.conn.get_interrupt_handle();
+        Some(Box::new(move || handle.interrupt()))
     }
 
     fn table_exists(&mut self, schema: Option<&str>, name: &str) -> Result<bool, DbError> {

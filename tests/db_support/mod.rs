@@ -321,6 +321,7 @@ pub fn version_mismatch_rolls_back_the_step(conn: &mut dyn Connection) {
         RunOptions {
             transaction_per_migration: true,
             purge: false,
+            ..Default::default()
         },
     );
     let err = result.unwrap_err();
@@ -402,6 +403,7 @@ pub fn autocommit_block_commits_what_came_before(conn: &mut dyn Connection, insi
         RunOptions {
             transaction_per_migration: true,
             purge: false,
+            ..Default::default()
         },
     );
     assert!(
@@ -437,6 +439,7 @@ pub fn purge_option_empties_the_table(conn: &mut dyn Connection) {
         RunOptions {
             transaction_per_migration: false,
             purge: true,
+            ..Default::default()
         },
     );
     result.unwrap();

@@ -1,0 +1,448 @@
+//! Concurrency, signals and crashes, against the real binary on SQLite and
+//! on the PostgreSQL server of `scripts/start-postgres.sh`
+//! (`AURORA_TEST_POSTGRES_URL`; required when `CI=true`).
+//!
+//! Each test prints what it counted (`N/M runners exited 0`, ...) and
+//! asserts on behaviour: exit statuses, how often each body ran, the
+//! version rows, whether a lock is free. Nothing is timed except the
+//! bounds the behaviour promises (a waiter's `--lock-timeout 5` after a
+//! holder is killed, a lock free within 1 s of an interrupted run).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aurora::db::{self, Connection, DatabaseUrl, Value};
+
+const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
+
+/// One database to run against: its name, URL, and how to reset it.
+struct Backend {
+    name: &'static str,
+    url: String,
+    /// The SQLite file (`None` for PostgreSQL).
+    file: Option<PathBuf>,
+}
+
+fn pg_base() -> Option<String> {
+    match std::env::var("AURORA_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("AURORA_TEST_POSTGRES_URL is not set in CI: start the server with scripts/start-postgres.sh");
+            }
+            eprintln!("NOT RUN on PostgreSQL: AURORA_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// SQLite in `dir`, and PostgreSQL in a database of the test's own.
+fn backends(dir: &Path, test: &str) -> Vec<Backend> {
+    let file = dir.join("test.db");
+    let mut out = vec![Backend {
+        name: "sqlite",
+        url: format!("sqlite:///{}", file.display()),
+        file: Some(file),
+    }];
+    if let Some(base) = pg_base() {
+        let database = format!("safety_{test}");
+        let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
+        admin
+            .execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .execute(&format!("CREATE DATABASE {database}"))
+            .unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        out.push(Backend {
+            name: "postgresql",
+            url: format!("{prefix}/{database}"),
+            file: None,
+        });
+    }
+    out
+}
+
+impl Backend {
+    fn connect(&self) -> Box<dyn Connection> {
+        db::connect(&DatabaseUrl::parse(&self.url).unwrap()).unwrap()
+    }
+
+    /// An empty database again.
+    fn reset(&self) {
+        match &self.file {
+            Some(file) => {
+                for suffix in ["", "-journal"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+                }
+            }
+            None => {
+                self.connect()
+                    .execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                    .unwrap();
+            }
+        }
+    }
+
+    fn rows(&self, sql: &str) -> Vec<String> {
+        let mut conn = self.connect();
+        conn.query(sql)
+            .unwrap()
+            .into_iter()
+            .map(|row| match &row[0] {
+                Value::Text(t) => t.clone(),
+                Value::Integer(n) => n.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn versions(&self) -> Vec<String> {
+        let mut conn = self.connect();
+        if !conn.table_exists(None, "alembic_version").unwrap() {
+            return Vec::new();
+        }
+        let mut rows = self.rows("SELECT version_num FROM alembic_version");
+        rows.sort();
+        rows
+    }
+
+    fn has_table(&self, name: &str) -> bool {
+        self.connect().table_exists(None, name).unwrap()
+    }
+
+    /// How many times each revision's body wrote its row to `log`.
+    fn log_counts(&self) -> Vec<(String, usize)> {
+        if !self.has_table("log") {
+            return Vec::new();
+        }
+        let mut revs = self.rows("SELECT rev FROM log");
+        revs.sort();
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for rev in revs {
+            match counts.last_mut() {
+                Some((r, n)) if *r == rev => *n += 1,
+                _ => counts.push((rev, 1)),
+            }
+        }
+        counts
+    }
+
+    /// Whether the migration lock is free: taken and given back at once.
+    fn lock_is_free(&self) -> bool {
+        match &self.file {
+            Some(file) => {
+                let f = std::fs::File::open(file).unwrap();
+                let free = f.try_lock().is_ok();
+                let _ = f.unlock();
+                free
+            }
+            None => {
+                let key = db::advisory_key("public", "alembic_version");
+                let got = self.rows(&format!("SELECT pg_try_advisory_lock({key})::int"));
+                got == ["1"]
+            }
+        }
+    }
+
+    /// Server processes connected to this database other than ours.
+    fn other_backends(&self) -> usize {
+        self.rows(
+            "SELECT count(*)::int FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )[0]
+        .parse()
+        .unwrap()
+    }
+}
+
+/// A project in a temporary folder with revisions `r1..rN`.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+const ENV_PY: &str = "from alembic import context\n\ncontext.configure(url='x')\n";
+
+impl Project {
+    fn new(bodies: &[&str]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let versions = dir.path().join("alembic/versions");
+        std::fs::create_dir_all(&versions).unwrap();
+        std::fs::write(dir.path().join("alembic/env.py"), ENV_PY).unwrap();
+        std::fs::write(
+            dir.path().join("alembic.ini"),
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./unused.db\n",
+        )
+        .unwrap();
+        for (i, body) in bodies.iter().enumerate() {
+            let n = i + 1;
+            let down = if n == 1 {
+                "None".to_string()
+            } else {
+                format!("'r{}'", n - 1)
+            };
+            std::fs::write(
+                versions.join(format!("r{n}_rev.py")),
+                format!(
+                    "\"\"\"rev {n}\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+                     revision = 'r{n}'\ndown_revision = {down}\nbranch_labels = None\ndepends_on = None\n\n\n\
+                     def upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
+                ),
+            )
+            .unwrap();
+        }
+        Project { dir }
+    }
+
+    fn command(&self, backend: &Backend, args: &[&str]) -> Command {
+        let mut command = Command::new(AURORA);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &backend.url)
+            .env("AURORA_CACHE_DIR", self.dir.path().join("cache"))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts a run with stderr going to `name`.log in the project.
+    fn spawn(&self, backend: &Backend, args: &[&str], name: &str) -> Child {
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        self.command(backend, args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Waits until `name`.log contains `text` (the run reached a point).
+    fn wait_for(&self, name: &str, text: &str) {
+        let started = Instant::now();
+        while !self.log(name).contains(text) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{name} never logged {text:?}: {}",
+                self.log(name)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A body that creates `log` (first revision), then a table of its own, then
+/// writes its row to `log` inside an autocommit block.
+fn logged_body(n: usize) -> String {
+    let create_log = if n == 1 {
+        "    op.create_table('log', sa.Column('rev', sa.String(10)))\n"
+    } else {
+        ""
+    };
+    format!(
+        "{create_log}    op.create_table('t{n}', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   with op.get_context().autocommit_block():\n\
+         \x20       op.execute(\"INSERT INTO log (rev) VALUES ('r{n}')\")"
+    )
+}
+
+#[test]
+fn concurrent_runners_apply_every_body_exactly_once() {
+    const RUNNERS: usize = 4;
+    const ROUNDS: usize = 20;
+    let bodies: Vec<String> = (1..=4).map(logged_body).collect();
+    let project = Project::new(&bodies.iter().map(String::as_str).collect::<Vec<_>>());
+    let expected: Vec<(String, usize)> = (1..=4).map(|n| (format!("r{n}"), 1)).collect();
+    for backend in backends(project.dir.path(), "concurrent") {
+        let (mut exited_zero, mut once, mut at_head, mut waited) = (0, 0, 0, 0);
+        let mut problems = Vec::new();
+        for round in 0..ROUNDS {
+            backend.reset();
+            let children: Vec<Child> = (0..RUNNERS)
+                .map(|k| project.spawn(&backend, &["upgrade", "head"], &format!("runner{k}")))
+                .collect();
+            for (k, mut child) in children.into_iter().enumerate() {
+                let status = child.wait().unwrap();
+                let log = project.log(&format!("runner{k}"));
+                if status.success() {
+                    exited_zero += 1;
+                } else {
+                    problems.push(format!("round {round} runner {k}: {status}\n{log}"));
+                }
+                if log.contains("waiting for the migration lock held by pid") {
+                    waited += 1;
+                }
+            }
+            if backend.log_counts() == expected {
+                once += 1;
+            } else {
+                problems.push(format!(
+                    "round {round}: bodies ran {:?}",
+                    backend.log_counts()
+                ));
+            }
+            if backend.versions() == ["r4"] {
+                at_head += 1;
+            }
+        }
+        println!(
+            "{}: {exited_zero}/{} runners exited 0; every body once in {once}/{ROUNDS} rounds; \
+             version table at head in {at_head}/{ROUNDS}; {waited} runners waited for the lock",
+            backend.name,
+            RUNNERS * ROUNDS
+        );
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert_eq!(exited_zero, RUNNERS * ROUNDS);
+        assert_eq!(at_head, ROUNDS);
+        assert!(waited > 0, "no runner ever waited: the test did not race");
+    }
+}
+
+/// Revisions whose second one runs for a long time while the table `slow` has a row.
+fn slow_project() -> Project {
+    let slow = "    op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))\n\
+        \x20   if op.get_context().dialect.name == 'postgresql':\n\
+        \x20       op.execute(\"DO $$ BEGIN IF EXISTS (SELECT 1 FROM slow) THEN PERFORM pg_sleep(120); END IF; END $$\")\n\
+        \x20   else:\n\
+        \x20       op.execute(\"WITH RECURSIVE c(x) AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM slow) UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000) SELECT count(*) FROM c\")\n\
+        \x20   op.execute(\"INSERT INTO log (rev) VALUES ('r2')\")";
+    Project::new(&[
+        "    op.create_table('log', sa.Column('rev', sa.String(10)))\n    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))\n    op.execute(\"INSERT INTO log (rev) VALUES ('r1')\")",
+        slow,
+        "    op.create_table('t3', sa.Column('id', sa.Integer, primary_key=True))\n    op.execute(\"INSERT INTO log (rev) VALUES ('r3')\")",
+    ])
+}
+
+fn arm_slow(backend: &Backend, on: bool) {
+    let mut conn = backend.connect();
+    conn.execute("CREATE TABLE IF NOT EXISTS slow (x INTEGER)")
+        .unwrap();
+    conn.execute("DELETE FROM slow").unwrap();
+    if on {
+        conn.execute("INSERT INTO slow (x) VALUES (1)").unwrap();
+    }
+}
+
+/// The schema matches the version rows: `tN` exists exactly for the applied revisions.
+fn consistent(backend: &Backend) -> bool {
+    let versions = backend.versions();
+    let applied = match versions.as_slice() {
+        [] => 0,
+        [one] => one[1..].parse::<usize>().unwrap(),
+        _ => return false,
+    };
+    (1..=3).all(|n| backend.has_table(&format!("t{n}")) == (n <= applied))
+}
+
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    loop {
+        if f() {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killed_lock_holder_lets_a_waiter_take_over() {
+    let project = slow_project();
+    for backend in backends(project.dir.path(), "killed") {
+        backend.reset();
+        arm_slow(&backend, true);
+        let mut holder = project.spawn(&backend, &["upgrade", "head"], "holder");
+        project.wait_for("holder", "Running upgrade r1 -> r2");
+        let mut waiter = project.spawn(&backend, &["upgrade", "head"], "waiter");
+        project.wait_for("waiter", "waiting for the migration lock held by pid");
+        holder.kill().unwrap(); // SIGKILL: no chance to release anything
+        holder.wait().unwrap();
+        let killed = Instant::now();
+        // The waiter takes the lock (an orphaned PostgreSQL backend must
+        // notice its client is gone and free it) and runs what is left.
+        let took_over = wait_until(Duration::from_secs(5), || {
+            project.log("waiter").contains("Running upgrade")
+        });
+        let after = killed.elapsed();
+        println!(
+            "{}: waiter took over after the holder's kill -9: {took_over} ({} ms)",
+            backend.name,
+            after.as_millis()
+        );
+        assert!(took_over, "{}", project.log("waiter"));
+        // The waiter is now in the slow revision itself: stop it, disarm, finish.
+        Command::new("kill")
+            .args(["-TERM".to_string(), waiter.id().to_string()])
+            .status()
+            .unwrap();
+        assert_eq!(waiter.wait().unwrap().code(), Some(143));
+        arm_slow(&backend, false);
+        let last = project
+            .command(&backend, &["upgrade", "head"])
+            .output()
+            .unwrap();
+        assert!(
+            last.status.success(),
+            "{}",
+            String::from_utf8_lossy(&last.stderr)
+        );
+        assert_eq!(backend.versions(), ["r3"]);
+        let expected: Vec<(String, usize)> = (1..=3).map(|n| (format!("r{n}"), 1)).collect();
+        assert_eq!(backend.log_counts(), expected);
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_roll_back_the_running_revision() {
+    let project = slow_project();
+    for backend in backends(project.dir.path(), "signals") {
+        for (signal, status) in [("TERM", 143), ("INT", 130)] {
+            backend.reset();
+            arm_slow(&backend, true);
+            let mut run = project.spawn(&backend, &["upgrade", "head"], "run");
+            project.wait_for("run", "Running upgrade r1 -> r2");
+            std::thread::sleep(Duration::from_millis(300));
+            let killed = Command::new("kill")
+                .args([format!("-{signal}"), run.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+            let code = run.wait().unwrap().code();
+            let stderr = project.log("run");
+            let last = stderr.lines().last().unwrap_or_default().to_string();
+            let lock_free = wait_until(Duration::from_secs(1), || backend.lock_is_free());
+            let no_backend = backend.file.is_some()
+                || wait_until(Duration::from_secs(1), || backend.other_backends() == 0);
+            println!(
+                "{} SIG{signal}: exit {code:?}, consistent: {}, versions {:?}, lock free within 1 s: {lock_free}, \
+                 no backend left: {no_backend}; said: {last}",
+                backend.name,
+                consistent(&backend),
+                backend.versions()
+            );
+            assert_eq!(code, Some(status), "{stderr}");
+            assert!(
+                last.contains(&format!("interrupted by SIG{signal}")),
+                "{stderr}"
+            );
+            assert!(consistent(&backend), "{:?}", backend.versions());
+            assert!(lock_free);
+            assert!(no_backend);
+            // r2 never ran to its end.
+            assert!(!backend.log_counts().iter().any(|(r, _)| r == "r2"));
+        }
+        // The run finishes once the slow statement is fast.
+        arm_slow(&backend, false);
+        let rerun = project
+            .command(&backend, &["upgrade", "head"])
+            .output()
+            .unwrap();
+        assert!(rerun.status.success());
+        assert_eq!(backend.versions(), ["r3"]);
+    }
+}
