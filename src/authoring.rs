@@ -73,6 +73,10 @@ pub enum AuthoringError {
         rev_id: String,
     },
     /// An identifier that would put the file in another directory.
+    #[error("the revision identifier is empty; give --rev-id a value or leave it out for a generated one")]
+    EmptyRevId,
+    #[error("revision identifier {0:?} contains a control character (tab, newline, ...); use letters, digits and _")]
+    ControlChar(String),
     #[error("revision identifier '{0}' must not contain a path separator")]
     PathSeparator(String),
     /// An identifier that does not fit the version table.
@@ -158,6 +162,12 @@ pub fn check_new_rev_id<'a>(
     existing: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), AuthoringError> {
     verify_rev_id(rev_id)?;
+    if rev_id.is_empty() {
+        return Err(AuthoringError::EmptyRevId);
+    }
+    if rev_id.chars().any(char::is_control) {
+        return Err(AuthoringError::ControlChar(rev_id.to_string()));
+    }
     if rev_id.contains('/') || rev_id.contains('\\') || rev_id == "." || rev_id == ".." {
         return Err(AuthoringError::PathSeparator(rev_id.to_string()));
     }

@@ -211,7 +211,7 @@ impl IniFile {
             } else if let Some(tail) = after.strip_prefix('(') {
                 let Some(close) = tail.find(")s") else {
                     return Err(format!(
-                        "bad interpolation syntax in option '{key}': '%{after}'"
+                        "bad interpolation syntax in option '{key}': '%(' without a closing ')s'"
                     ));
                 };
                 let name = tail[..close].to_lowercase();
@@ -223,8 +223,12 @@ impl IniFile {
                 out.push_str(&self.interpolate(section, &name, &value, vars, depth + 1)?);
                 rest = &tail[close + 2..];
             } else {
+                // Only the character after the `%` is quoted: the rest of
+                // the value may be a password (`sqlalchemy.url`).
+                let next: String = after.chars().take(1).collect();
                 return Err(format!(
-                    "'%' must be followed by '%' or '(' in option '{key}', found: '%{after}'"
+                    "'%' must be followed by '%' or '(' in option '{key}', found: '%{next}' at character {}; write a literal '%' as '%%'",
+                    raw.len() - rest.len() + at + 1
                 ));
             }
         }

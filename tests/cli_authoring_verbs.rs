@@ -246,7 +246,8 @@ fn wrapper_runs_aurora_in_the_repository() {
 }
 
 /// `downgrade N` and `downgrade all` are step counts only where Alembic sees no revision;
-/// `reset` goes to base and back to head. Without a terminal on stdin nothing asks.
+/// `reset` goes to base and back to head. Without a terminal on stdin the helper forms
+/// (a step count, `all`, `downgrade-to`, `reset`) refuse unless `--yes` is given.
 #[test]
 fn step_counts_and_reset_run_online() {
     let (_dir, root) = project();
@@ -265,7 +266,18 @@ fn step_counts_and_reset_run_online() {
     assert_eq!(aurora(&root, &["upgrade", "head"]).code, 0);
     assert_eq!(current(&root), "4444 (head)\n");
 
-    let run = aurora(&root, &["downgrade", "2"]);
+    for refused in [
+        &["downgrade", "5"][..],
+        &["downgrade", "all"],
+        &["downgrade-to", "2222"],
+        &["reset"],
+    ] {
+        let run = aurora(&root, refused);
+        assert_eq!(run.code, 1, "{refused:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+        assert_eq!(current(&root), "4444 (head)\n");
+    }
+    let run = aurora(&root, &["downgrade", "2", "--yes"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(current(&root), "2222\n");
 
@@ -275,13 +287,13 @@ fn step_counts_and_reset_run_online() {
     assert_eq!(run.code, 255);
     assert_eq!(current(&root), "2222\n");
 
-    assert_eq!(aurora(&root, &["downgrade", "1"]).code, 0);
+    assert_eq!(aurora(&root, &["downgrade", "1", "--yes"]).code, 0);
     assert_eq!(current(&root), "1111\n");
     assert_eq!(aurora(&root, &["upgrade-to", "3333"]).code, 0);
     assert_eq!(current(&root), "3333\n");
-    assert_eq!(aurora(&root, &["downgrade-to", "2222"]).code, 0);
+    assert_eq!(aurora(&root, &["downgrade-to", "2222", "--yes"]).code, 0);
     assert_eq!(current(&root), "2222\n");
-    assert_eq!(aurora(&root, &["downgrade", "all"]).code, 0);
+    assert_eq!(aurora(&root, &["downgrade", "all", "--yes"]).code, 0);
     assert_eq!(current(&root), "");
 
     let run = aurora(&root, &["reset", "--yes"]);
@@ -389,8 +401,8 @@ fn original_guide_workflow_on_the_bundled_project() {
     assert!(status.contains(&format!("Rev: {new_id} (head)\n")));
     let sql = step(&["show-sql"]);
     assert!(sql.contains("CREATE TABLE user_preferences ("), "{sql}");
-    step(&["reset"]);
+    step(&["reset", "--yes"]);
     assert_eq!(step(&["current"]), format!("{new_id} (head)\n"));
-    step(&["downgrade", "all"]);
+    step(&["downgrade", "all", "--yes"]);
     assert_eq!(step(&["current"]), "");
 }

@@ -170,6 +170,12 @@ impl Project {
         let versions = dir.path().join("alembic/versions");
         std::fs::create_dir_all(&versions).unwrap();
         std::fs::write(dir.path().join("alembic/env.py"), ENV_PY).unwrap();
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/recorded/_template/script.py.mako"),
+            dir.path().join("alembic/script.py.mako"),
+        )
+        .unwrap();
         std::fs::write(
             dir.path().join("alembic.ini"),
             "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./unused.db\n",
@@ -445,4 +451,197 @@ fn sigterm_and_sigint_roll_back_the_running_revision() {
         assert!(rerun.status.success());
         assert_eq!(backend.versions(), ["r3"]);
     }
+}
+
+#[test]
+fn a_bad_body_in_a_later_revision_means_nothing_is_applied() {
+    let project = Project::new(&[
+        "    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))\n    op.frobnicate('t2')",
+    ]);
+    for backend in backends(project.dir.path(), "validate") {
+        backend.reset();
+        let run = project
+            .command(&backend, &["upgrade", "head"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        println!(
+            "{}: exit {:?}, versions {:?}, t1 exists: {}",
+            backend.name,
+            run.status.code(),
+            backend.versions(),
+            backend.has_table("t1")
+        );
+        assert!(!run.status.success());
+        assert!(
+            format!("{stdout}{stderr}").contains("r2_rev.py"),
+            "{stdout}{stderr}"
+        );
+        assert!(!stderr.contains("Running upgrade"), "{stderr}");
+        assert!(!backend.has_table("t1"));
+        assert!(backend.versions().is_empty());
+    }
+}
+
+/// Every 4-character window of `secret` that appears in `text`.
+fn leaks(secret: &str, text: &str) -> Vec<String> {
+    let chars: Vec<char> = secret.chars().collect();
+    chars
+        .windows(4)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|w| text.contains(w.as_str()))
+        .collect()
+}
+
+#[test]
+fn no_piece_of_a_password_appears_in_any_output() {
+    let project = Project::new(&["    pass"]);
+    let port = pg_base()
+        .and_then(|u| {
+            let url = DatabaseUrl::parse(&u).ok()?;
+            url.port
+        })
+        .unwrap_or(1);
+    let canaries = [
+        "tig@er-S3cret-42",
+        "pw:%S3cret-42",
+        "S3cret-42xyz",
+        "qu'ote\"S3cr",
+    ];
+    let mut outputs = 0;
+    let mut found = Vec::new();
+    for canary in canaries {
+        let encoded_at = canary.replace('%', "%25");
+        let urls = [
+            format!("postgresql://scott:{canary}@127.0.0.1:{port}/db"),
+            format!("postgresql://scott:{encoded_at}@127.0.0.1:{port}/db"),
+            format!("postgresql://postgres:{canary}@127.0.0.1:{port}/aurora_test?sslmode=disable"),
+            format!("postgresql://scott:{canary}@127.0.0.1:notaport/db"),
+        ];
+        for url in &urls {
+            let backend = Backend {
+                name: "canary",
+                url: url.clone(),
+                file: None,
+            };
+            for args in [
+                &["upgrade", "head"][..],
+                &["current", "--verbose"],
+                &["downgrade", "base"],
+                &["stamp", "head"],
+                &["upgrade", "head", "--sql"],
+                &["ensure_version"],
+            ] {
+                let run = project.command(&backend, args).output().unwrap();
+                outputs += 1;
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&run.stdout),
+                    String::from_utf8_lossy(&run.stderr)
+                );
+                for leak in leaks(canary, &text) {
+                    found.push(format!("{args:?} with {url}: {leak:?} in\n{text}"));
+                }
+            }
+        }
+        // The password in alembic.ini, where a lone `%` is an interpolation error.
+        std::fs::write(
+            project.dir.path().join("alembic.ini"),
+            format!(
+                "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = postgresql://scott:{canary}@127.0.0.1:{port}/db\n"
+            ),
+        )
+        .unwrap();
+        for args in [&["upgrade", "head"][..], &["current", "--verbose"]] {
+            let run = Command::new(AURORA)
+                .args(args)
+                .current_dir(project.dir.path())
+                .env_remove("DATABASE_URL")
+                .output()
+                .unwrap();
+            outputs += 1;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+            for leak in leaks(canary, &text) {
+                found.push(format!("{args:?} from alembic.ini: {leak:?} in\n{text}"));
+            }
+        }
+    }
+    println!(
+        "{outputs} failing or offline commands checked, {} with a piece of the password",
+        found.len()
+    );
+    assert!(found.is_empty(), "{}", found.join("\n\n"));
+}
+
+#[test]
+fn revision_ids_are_quoted_and_checked() {
+    let project = Project::new(&[]);
+    let backend = &backends(project.dir.path(), "revids")[0];
+    backend.reset();
+    for bad in ["", "a\tb", "line\nbreak"] {
+        let run = project
+            .command(backend, &["revision", "-m", "x", "--rev-id", bad])
+            .output()
+            .unwrap();
+        assert!(!run.status.success(), "--rev-id {bad:?} was accepted");
+    }
+    let run = project
+        .command(backend, &["revision", "-m", "quote", "--rev-id", "it's x"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let offline = project
+        .command(backend, &["upgrade", "head", "--sql"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&offline.stdout)
+        .contains("INSERT INTO alembic_version (version_num) VALUES ('it''s x')"));
+    let online = project
+        .command(backend, &["upgrade", "head"])
+        .output()
+        .unwrap();
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    assert_eq!(backend.versions(), ["it's x"]);
+}
+
+#[test]
+fn sqlite_uri_parameters_are_honoured() {
+    let project =
+        Project::new(&["    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))"]);
+    let file = project.dir.path().join("ro.db");
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch("CREATE TABLE keep (x INTEGER)")
+        .unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let backend = Backend {
+        name: "sqlite-ro",
+        url: format!("sqlite:///file:{}?mode=ro&uri=true", file.display()),
+        file: None,
+    };
+    let run = project
+        .command(&backend, &["upgrade", "head"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("readonly"));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "a mode=ro database was written to"
+    );
 }

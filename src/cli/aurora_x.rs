@@ -61,8 +61,9 @@ pub fn show_sql(
     migrate::upgrade(project, out, revision.unwrap_or("head"), true, None)
 }
 
-/// `downgrade REVISION` (and `downgrade-to REVISION`), with `N` and `all` read as step counts
-/// when Alembic cannot read them as a revision, and a confirmation at the terminal.
+/// `downgrade REVISION` (and `downgrade-to REVISION`, `helper`), with `N` and `all` read as
+/// step counts when Alembic cannot read them as a revision. The helper forms (`downgrade-to`,
+/// a step count, `all`) ask for confirmation; Alembic's own `downgrade REVISION` never does.
 pub fn downgrade(
     project: &mut Project,
     out: &mut Output,
@@ -70,9 +71,11 @@ pub fn downgrade(
     sql: bool,
     tag: Option<&str>,
     yes: bool,
+    helper: bool,
 ) -> Result<(), CliError> {
     let target = downgrade_target(project, revision)?;
-    if !sql {
+    let helper_form = helper || target != revision;
+    if !sql && helper_form {
         let what = if target == "base" {
             "to base: every migration will be undone and its data may be lost".to_string()
         } else if let Some(steps) = target.strip_prefix('-') {
@@ -134,11 +137,17 @@ pub fn step_count_target(map: &RevisionMap, revision: &str) -> Option<String> {
     Some(format!("-{steps}"))
 }
 
-/// Asks on the terminal before a destructive step. Without a terminal on stdin (scripts, CI)
-/// or with `--yes`, it goes ahead, as Alembic always does.
+/// Asks on the terminal before a destructive step; `--yes` goes ahead without asking. Without
+/// a terminal on stdin (scripts, CI, `</dev/null`) there is no one to ask, so it refuses.
 fn confirm(out: &mut Output, what: &str, yes: bool) -> Result<(), CliError> {
-    if yes || !std::io::stdin().is_terminal() {
+    if yes {
         return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Crash(format!(
+            "{what} Refused: standard input is not a terminal, so no one can confirm; \
+             pass --yes to go ahead. The database was not changed."
+        )));
     }
     out.flush();
     let mut stderr = std::io::stderr();

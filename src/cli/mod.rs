@@ -247,7 +247,7 @@ fn run_command(
             tag,
             revision,
             yes,
-        } => aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes),
+        } => aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes, false),
         Command::Stamp {
             sql,
             tag,
@@ -305,7 +305,7 @@ fn run_command(
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
         Command::DowngradeTo { yes, revision } => {
-            aurora_x::downgrade(project, out, revision, false, None, *yes)
+            aurora_x::downgrade(project, out, revision, false, None, *yes, true)
         }
         Command::ShowSql { revision } => aurora_x::show_sql(project, out, revision.as_deref()),
         Command::Reset { yes } => aurora_x::reset(project, out, *yes),

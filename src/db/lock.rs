@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{interrupt, Connection, DatabaseUrl, DbError, SqliteTarget, Value};
+use super::{interrupt, Connection, DatabaseUrl, DbError, Value};
 use crate::sql::version::VersionTable;
 use crate::sql::Dialect;
 
@@ -73,9 +73,10 @@ pub fn acquire(
     if !settings.enabled {
         return Ok(MigrationLock::None);
     }
+    let _ = url;
     match conn.dialect() {
         Dialect::Postgresql => acquire_postgres(conn, table, settings, notice),
-        Dialect::Sqlite => acquire_sqlite(url, settings, notice),
+        Dialect::Sqlite => acquire_sqlite(conn, settings, notice),
     }
 }
 
@@ -162,11 +163,18 @@ fn acquire_postgres(
 }
 
 fn acquire_sqlite(
-    url: &DatabaseUrl,
+    conn: &mut dyn Connection,
     settings: &LockSettings,
     notice: &mut dyn FnMut(&str),
 ) -> Result<MigrationLock, DbError> {
-    let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
+    // SQLite's own answer to which file the connection uses (a URI, a
+    // relative path, ...); empty for an in-memory database.
+    let rows = conn.query("PRAGMA database_list")?;
+    let file = rows.iter().find_map(|row| match row.as_slice() {
+        [_, Value::Text(name), Value::Text(file)] if name == "main" => Some(file.clone()),
+        _ => None,
+    });
+    let Some(path) = file.filter(|f| !f.is_empty()).map(std::path::PathBuf::from) else {
         return Ok(MigrationLock::None);
     };
     // The connection is open already, so the file exists.

@@ -15,11 +15,33 @@ impl SqliteConnection {
         let target = url
             .sqlite_target()
             .expect("an sqlite URL has an sqlite target");
+        use rusqlite::OpenFlags;
+        let plain = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let opened = match &target {
             SqliteTarget::Memory => rusqlite::Connection::open_in_memory(),
+            // pysqlite's `uri=true`: the database is an SQLite URI
+            // (`file:./app.db`), and the URL's other query parameters
+            // (`mode=ro`, `cache=shared`, ...) are its parameters.
+            SqliteTarget::File(path) if uri_mode(url) => {
+                let mut filename = path.to_string_lossy().into_owned();
+                let params: Vec<String> = url
+                    .query
+                    .iter()
+                    .filter(|(k, _)| !PYSQLITE_ARGS.contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                if !params.is_empty() {
+                    filename.push('?');
+                    filename.push_str(&params.join("&"));
+                }
+                rusqlite::Connection::open_with_flags(filename, plain | OpenFlags::SQLITE_OPEN_URI)
+            }
             // A relative path is relative to the current directory, as
-            // Python's `sqlite3.connect` takes it.
-            SqliteTarget::File(path) => rusqlite::Connection::open(path),
+            // Python's `sqlite3.connect` takes it; without `uri=true` a name
+            // like `file:x.db` is a file name, not a URI.
+            SqliteTarget::File(path) => rusqlite::Connection::open_with_flags(path, plain),
         };
         let conn = opened.map_err(|e| DbError::Connect {
             url: url.masked(),
@@ -43,6 +65,26 @@ impl SqliteConnection {
             message: e.to_string(),
         }
     }
+}
+
+/// The query parameters pysqlite takes for itself; the rest go to the URI.
+const PYSQLITE_ARGS: &[&str] = &[
+    "uri",
+    "timeout",
+    "isolation_level",
+    "detect_types",
+    "check_same_thread",
+    "cached_statements",
+];
+
+/// `uri=true` (SQLAlchemy's `asbool`).
+fn uri_mode(url: &DatabaseUrl) -> bool {
+    url.query_value("uri").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "yes" | "on" | "y" | "t" | "1"
+        )
+    })
 }
 
 fn to_value(v: ValueRef<'_>) -> Value {

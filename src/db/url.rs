@@ -78,8 +78,15 @@ impl DatabaseUrl {
         };
         let port = match parts.port {
             None | Some("") => None,
-            Some(port) => Some(port.parse::<u16>().map_err(|_| DbError::InvalidUrl {
-                reason: format!("invalid port number in database URL: '{port}'"),
+            // The text is not quoted: in a URL whose password holds a `:`
+            // or `@`, it is a piece of the password.
+            Some(port) => Some(port.parse::<u16>().map_err(|_| {
+                DbError::InvalidUrl {
+                    reason: "invalid port number in database URL: the text after the host's ':' \
+                         is not a number from 0 to 65535 (percent-encode ':', '@' and '/' in \
+                         a password: %3A, %40, %2F)"
+                        .to_string(),
+                }
             })?),
         };
         let mut query = Vec::new();
@@ -169,14 +176,28 @@ impl DatabaseUrl {
     /// characters are left alone: replacing them would garble the message
     /// without hiding anything worth hiding.
     pub fn scrub(&self, message: &str) -> String {
+        // A password with an unencoded `@` ends, for SQLAlchemy's pattern,
+        // at its first `@`; the rest of it lands in the host.
+        let message = match self.host_password_tail() {
+            Some(tail) if !tail.is_empty() => message.replace(tail, "***"),
+            _ => message.to_string(),
+        };
         let Some(password) = self.password.as_deref() else {
-            return message.to_string();
+            return message;
         };
         if password.chars().count() < 4 {
-            return message.to_string();
+            return message;
         }
         let encoded = utf8_percent_encode(password, USER_SAFE).to_string();
         message.replace(password, "***").replace(&encoded, "***")
+    }
+
+    /// The part of the host before its last `@`: what SQLAlchemy's pattern
+    /// leaves there of a password written with an unencoded `@`
+    /// (`scott:tig@er@host` has the password `tig` and the host `er@host`).
+    fn host_password_tail(&self) -> Option<&str> {
+        let host = self.host.as_deref()?;
+        host.rfind('@').map(|at| &host[..at])
     }
 
     fn render(&self, hide_password: bool) -> String {
@@ -194,6 +215,11 @@ impl DatabaseUrl {
             s.push('@');
         }
         if let Some(host) = &self.host {
+            // Masked, a host holding the tail of a password loses it.
+            let host = match (hide_password, self.host_password_tail()) {
+                (true, Some(tail)) => &host[tail.len() + 1..],
+                _ => host.as_str(),
+            };
             if host.contains(':') {
                 s.push_str(&format!("[{host}]"));
             } else {

@@ -40,19 +40,28 @@ impl VersionTable {
     pub fn change_sql(&self, change: &VersionChange, dialect: Dialect) -> String {
         let table = self.qualified();
         let column = format!("{}.version_num", self.name);
+        // Literals as SQLAlchemy's `literal_binds` renders them: `'` doubled.
+        let quote = |rev: &str| format!("'{}'", rev.replace('\'', "''"));
         match change {
             VersionChange::Insert(rev) => {
                 let returning = match dialect {
                     Dialect::Sqlite => "version_num".to_string(),
                     Dialect::Postgresql => column,
                 };
-                format!("INSERT INTO {table} (version_num) VALUES ('{rev}') RETURNING {returning}")
+                format!(
+                    "INSERT INTO {table} (version_num) VALUES ({}) RETURNING {returning}",
+                    quote(rev)
+                )
             }
             VersionChange::Update { from, to } => {
-                format!("UPDATE {table} SET version_num='{to}' WHERE {column} = '{from}'")
+                format!(
+                    "UPDATE {table} SET version_num={} WHERE {column} = {}",
+                    quote(to),
+                    quote(from)
+                )
             }
             VersionChange::Delete(rev) => {
-                format!("DELETE FROM {table} WHERE {column} = '{rev}'")
+                format!("DELETE FROM {table} WHERE {column} = {}", quote(rev))
             }
         }
     }
