@@ -34,9 +34,40 @@ seed() {
     echo "fuzz/run.sh: $target seeded with $n revision files" >&2
 }
 
+# Seeds for the ini, URL and graph targets: the configuration files of the
+# fixtures, the URL list of the URL tests, a few graphs (`id parents : deps`).
+seed_files() {
+    local target=$1
+    shift
+    local dir=$here/corpus/$target
+    mkdir -p "$dir"
+    local n=0
+    while IFS= read -r -d '' file; do
+        cp "$file" "$dir/seed_$n"
+        n=$((n + 1))
+    done < <(find "$@" -print0 2>/dev/null || true)
+    echo "fuzz/run.sh: $target seeded with $n files" >&2
+}
+
 cd "$here"
 for target in body_render header_roundtrip; do
     seed "$target"
     cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
         -runs="$runs" -max_len=8192 -timeout=10 -rss_limit_mb=2048
+done
+
+seed_files ini_parse "$root" -maxdepth 1 -name '*.ini'
+seed_files ini_parse "$root/../shared/conformance/cases" -name 'alembic.ini'
+mkdir -p corpus/url_parse corpus/graph_build
+n=0
+while IFS= read -r line; do
+    printf '%s' "${line%%$'\t'*}" > "corpus/url_parse/seed_$n"
+    n=$((n + 1))
+done < "$root/tests/fixtures/db/urls.tsv"
+printf 'a\nb a\nc b\nd b\ne c d\n' > corpus/graph_build/seed_merge
+printf 'a\nb a\nx\ny x : b\nz y a\n' > corpus/graph_build/seed_deps
+printf 'a\nb a\nc b\na c\n' > corpus/graph_build/seed_cycle
+for target in ini_parse url_parse graph_build; do
+    cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
+        -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048
 done

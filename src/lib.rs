@@ -20,6 +20,7 @@
 pub mod authoring;
 pub mod autogen;
 pub mod cache;
+pub mod checksum;
 pub mod cli;
 pub mod config;
 pub mod db;

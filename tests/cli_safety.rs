@@ -645,3 +645,65 @@ fn sqlite_uri_parameters_are_honoured() {
         "a mode=ro database was written to"
     );
 }
+
+#[test]
+fn a_changed_file_under_aurora_sum_is_refused() {
+    let project = Project::new(&[
+        "    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))",
+    ]);
+    let backend = &backends(project.dir.path(), "checksums")[0];
+    backend.reset();
+    let run = |args: &[&str]| project.command(backend, args).output().unwrap();
+    let written = run(&["hash"]);
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let sum = project.dir.path().join("alembic/versions/aurora.sum");
+    assert_eq!(
+        std::fs::read_to_string(&sum)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count(),
+        2
+    );
+    assert!(run(&["hash", "--check"]).status.success());
+    let r2 = project.dir.path().join("alembic/versions/r2_rev.py");
+    let original = std::fs::read_to_string(&r2).unwrap();
+    // Reformatted as black would: double quotes, wrapped call, trailing comma, a comment.
+    let reformatted = original.replace(
+        "    op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))",
+        "    # the second table\n    op.create_table(\n        \"t2\",\n        sa.Column(\"id\", sa.Integer, primary_key=True),\n    )",
+    );
+    assert_ne!(reformatted, original);
+    std::fs::write(&r2, &reformatted).unwrap();
+    assert!(run(&["hash", "--check"]).status.success());
+    // A change in meaning.
+    std::fs::write(&r2, original.replace("'t2'", "'t2_renamed'")).unwrap();
+    let mut refused = 0;
+    for args in [
+        &["upgrade", "head"][..],
+        &["upgrade", "head", "--sql"],
+        &["downgrade", "base"],
+        &["stamp", "head"],
+        &["hash", "--check"],
+    ] {
+        let out = run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() == Some(255)
+            && stdout.contains("FAILED:")
+            && stdout.contains("r2_rev.py changed since aurora.sum was written")
+        {
+            refused += 1;
+        } else {
+            println!("{args:?} not refused: {:?}\n{stdout}", out.status.code());
+        }
+    }
+    println!("changed file under aurora.sum: {refused}/5 commands refused");
+    assert_eq!(refused, 5);
+    // Refused before connecting: the database was never created.
+    assert!(!backend.file.as_ref().unwrap().exists());
+}

@@ -171,6 +171,12 @@ pub enum Command {
         yes: bool,
         revision: String,
     },
+    /// aurora: write `aurora.sum` (checksums of the revision files) in each version location,
+    /// or with `--check` compare the files with it.
+    Hash {
+        #[arg(long)]
+        check: bool,
+    },
     /// Aurora-X: the SQL an upgrade would run (`upgrade REVISION --sql`, head by default).
     #[command(allow_negative_numbers = true)]
     ShowSql { revision: Option<String> },

@@ -385,6 +385,7 @@ fn run_revisions(
     _tag: Option<&str>,
     direction: plan::Direction,
 ) -> Result<(), CliError> {
+    super::checksum::guard(project)?;
     let upgrading = direction == plan::Direction::Upgrade;
     let (starting, destination) = if revision.contains(':') {
         if !sql {
@@ -434,6 +435,7 @@ pub fn stamp(
     _tag: Option<&str>,
     purge: bool,
 ) -> Result<(), CliError> {
+    super::checksum::guard(project)?;
     let mut destinations = Vec::new();
     let mut starting: Option<String> = None;
     if sql {

@@ -6,6 +6,7 @@ mod args;
 mod aurora_x;
 mod authoring;
 mod autogenerate;
+mod checksum;
 mod format;
 mod history;
 mod migrate;
@@ -308,6 +309,7 @@ fn run_command(
             aurora_x::downgrade(project, out, revision, false, None, *yes, true)
         }
         Command::ShowSql { revision } => aurora_x::show_sql(project, out, revision.as_deref()),
+        Command::Hash { check } => checksum::hash(project, out, *check),
         Command::Reset { yes } => aurora_x::reset(project, out, *yes),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
@@ -338,6 +340,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::UpgradeTo { .. } => "upgrade-to",
         Command::DowngradeTo { .. } => "downgrade-to",
         Command::ShowSql { .. } => "show-sql",
+        Command::Hash { .. } => "hash",
         Command::Reset { .. } => "reset",
     }
 }
