@@ -1834,6 +1834,7 @@ fn column(args: &Args) -> EResult<Column> {
         primary_key: false,
         server_default: None,
         autoincrement: None,
+        autoincrement_ignore_fk: false,
         comment: None,
         unique: false,
         index: false,
@@ -1874,8 +1875,16 @@ fn column(args: &Args) -> EResult<Column> {
                 c.autoincrement = match v {
                     Value::Bool(x) => Some(x),
                     Value::Str(a) if a == "auto" => None,
-                    Value::Str(a) if a == "ignore_fk" => Some(true),
-                    _ => return Err(problem(s, "autoincrement must be True, False or 'auto'")),
+                    Value::Str(a) if a == "ignore_fk" => {
+                        c.autoincrement_ignore_fk = true;
+                        None
+                    }
+                    _ => {
+                        return Err(problem(
+                            s,
+                            "autoincrement must be True, False, 'auto' or 'ignore_fk'",
+                        ))
+                    }
                 }
             }
             "comment" => {

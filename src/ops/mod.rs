@@ -242,6 +242,8 @@ pub struct Column {
     pub server_default: Option<DefaultValue>,
     /// `None` is SQLAlchemy's "auto".
     pub autoincrement: Option<bool>,
+    /// `autoincrement="ignore_fk"`: "auto", even for a column with a foreign key.
+    pub autoincrement_ignore_fk: bool,
     pub comment: Option<String>,
     pub unique: bool,
     pub index: bool,

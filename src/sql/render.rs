@@ -769,27 +769,96 @@ impl Renderer {
 
     // ----- tables -----
 
-    /// Whether a column is the table's implicit autoincrement column: the
-    /// single integer primary key column without a foreign key or default.
-    fn is_autoinc(&self, c: &Column, pk_cols: &[String]) -> bool {
-        pk_cols.len() == 1
-            && pk_cols[0] == c.name
-            && matches!(
-                c.type_,
-                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
-            )
-            && c.autoincrement != Some(false)
-            && (c.autoincrement == Some(true) || c.foreign_keys.is_empty())
-            && c.server_default.is_none()
+    /// SQLAlchemy's `PrimaryKeyConstraint._autoincrement_column`: the one
+    /// primary key column marked `autoincrement=True`, or, for a
+    /// single-column key left at "auto", that column when it is an integer
+    /// without a server default or foreign key. Raises SQLAlchemy's
+    /// `ArgumentError`s for columns that cannot autoincrement.
+    fn autoinc_column(
+        &self,
+        table: &str,
+        columns: &[Column],
+        pk_cols: &[String],
+    ) -> Result<Option<String>, Fail> {
+        let pk: Vec<&Column> = pk_cols
+            .iter()
+            .filter_map(|n| columns.iter().find(|c| &c.name == n))
+            .collect();
+        if let [c] = pk.as_slice() {
+            return match c.autoincrement {
+                Some(true) => {
+                    self.validate_autoinc(table, c)?;
+                    Ok(Some(c.name.clone()))
+                }
+                Some(false) => Ok(None),
+                None => Ok((is_integer(&c.type_)
+                    && c.server_default.is_none()
+                    && (c.foreign_keys.is_empty() || c.autoincrement_ignore_fk))
+                    .then(|| c.name.clone())),
+            };
+        }
+        let mut found: Option<&Column> = None;
+        for c in pk {
+            if c.autoincrement == Some(true) {
+                self.validate_autoinc(table, c)?;
+                if let Some(first) = found {
+                    return Err(Fail::Exception(
+                        "sqlalchemy.exc.ArgumentError".into(),
+                        format!(
+                            "Only one Column may be marked autoincrement=True, found both {} and {}.",
+                            c.name, first.name
+                        ),
+                    ));
+                }
+                found = Some(c);
+            }
+        }
+        Ok(found.map(|c| c.name.clone()))
     }
 
-    fn column_spec(&self, c: &Column, pk_cols: &[String], sqlite_autoincrement: bool) -> String {
+    fn validate_autoinc(&self, table: &str, c: &Column) -> Result<(), Fail> {
+        let scale = match &c.type_ {
+            t if is_integer(t) => return Ok(()),
+            SqlType::Numeric { scale: Some(0), .. } => return Ok(()),
+            SqlType::Numeric { scale, .. } => {
+                Some(scale.map_or("None".to_string(), |s| s.to_string()))
+            }
+            SqlType::Float { .. } | SqlType::Double => Some("None".to_string()),
+            SqlType::Named(n) if affinity(&c.type_) == "numeric" && !n.starts_with("DECIMAL(") => {
+                Some("None".to_string())
+            }
+            _ => None,
+        };
+        let ty = self.type_sql(&c.type_);
+        let message = match scale {
+            Some(scale) => format!(
+                "Column type {ty} with non-zero scale {scale} on column '{table}.{}' is not compatible with autoincrement=True",
+                c.name
+            ),
+            None => format!(
+                "Column type {ty} on column '{table}.{}' is not compatible with autoincrement=True",
+                c.name
+            ),
+        };
+        Err(Fail::Exception(
+            "sqlalchemy.exc.ArgumentError".into(),
+            message,
+        ))
+    }
+
+    fn column_spec(
+        &self,
+        c: &Column,
+        pk_cols: &[String],
+        autoinc: Option<&str>,
+        sqlite_autoincrement: bool,
+    ) -> String {
         let pg = self.d == Dialect::Postgresql;
         let in_pk = pk_cols.contains(&c.name);
         let nullable = c.nullable.unwrap_or(!in_pk);
         let mut s = self.q(&c.name);
         s.push(' ');
-        if pg && self.is_autoinc(c, pk_cols) {
+        if pg && in_pk && autoinc == Some(c.name.as_str()) {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -897,15 +966,49 @@ impl Renderer {
             .collect()
     }
 
-    fn create_table_sql(&self, t: &Table, display_name: &str) -> String {
-        let pk_cols = Self::pk_columns(t);
+    fn create_table_sql(&self, t: &Table, display_name: &str) -> Result<String, Fail> {
+        let mut pk_cols = Self::pk_columns(t);
+        if self.d == Dialect::Sqlite && pk_cols.len() != 1 {
+            if let Some(c) = t
+                .columns
+                .iter()
+                .find(|c| pk_cols.contains(&c.name) && c.autoincrement == Some(true))
+            {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!(
+                        "(in table '{}', column '{}'): SQLite does not support autoincrement for composite primary keys",
+                        t.name, c.name
+                    ),
+                ));
+            }
+        }
+        let explicit_pk = t
+            .constraints
+            .iter()
+            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
+        // SQLAlchemy asks for the autoincrement column when PostgreSQL
+        // renders a primary key column, and when any dialect renders the
+        // primary key it made itself from `primary_key=True` columns, which
+        // then lists that column first.
+        let autoinc = if self.d == Dialect::Postgresql || explicit_pk.is_none() {
+            self.autoinc_column(&t.name, &t.columns, &pk_cols)?
+        } else {
+            None
+        };
+        if explicit_pk.is_none() {
+            if let Some(a) = &autoinc {
+                pk_cols.retain(|c| c != a);
+                pk_cols.insert(0, a.clone());
+            }
+        }
         let mut lines: Vec<String> = t
             .columns
             .iter()
             .map(|c| {
                 format!(
                     "\t{}",
-                    self.column_spec(c, &pk_cols, t.sqlite_autoincrement)
+                    self.column_spec(c, &pk_cols, autoinc.as_deref(), t.sqlite_autoincrement)
                 )
             })
             .collect();
@@ -922,10 +1025,6 @@ impl Renderer {
                     )
                     && c.foreign_keys.is_empty()
             });
-        let explicit_pk = t
-            .constraints
-            .iter()
-            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
         if !pk_cols.is_empty() && !pk_inline {
             let name = explicit_pk.and_then(|c| c.name.clone());
             constraints.push(self.constraint(
@@ -979,7 +1078,11 @@ impl Renderer {
         for c in constraints {
             lines.push(format!("\t{c}"));
         }
-        format!("CREATE TABLE {} (\n{}\n)", display_name, lines.join(", \n"))
+        Ok(format!(
+            "CREATE TABLE {} (\n{}\n)",
+            display_name,
+            lines.join(", \n")
+        ))
     }
 
     /// The `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements a
@@ -1058,7 +1161,7 @@ impl Renderer {
             self.emit(sql);
         }
         let name = self.table_name(&t.name, &t.schema);
-        let sql = self.create_table_sql(t, &name);
+        let sql = self.create_table_sql(t, &name)?;
         self.emit(sql);
         for idx in self.table_indexes(t) {
             self.create_index(&idx);
@@ -1177,7 +1280,12 @@ impl Renderer {
                 // Alembic's add_column does not create the enum type.
             }
         }
-        let spec = self.column_spec(c, &pk, false);
+        let autoinc = if self.d == Dialect::Postgresql {
+            self.autoinc_column(table, std::slice::from_ref(c), &pk)?
+        } else {
+            None
+        };
+        let spec = self.column_spec(c, &pk, autoinc.as_deref(), false);
         let sql = format!(
             "ALTER TABLE {} ADD COLUMN {spec}",
             self.table_name(table, schema)
@@ -1711,7 +1819,7 @@ impl Renderer {
             sqlite_autoincrement: table.sqlite_autoincrement,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
-        let sql = self.create_table_sql(&new_table, &tmp_name);
+        let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
         let mut into = Vec::new();
         let mut select = Vec::new();
@@ -1768,6 +1876,13 @@ fn requires_recreate(o: &Op) -> bool {
         Op::CreateIndex(_) | Op::DropIndex { .. } => false,
         _ => true,
     }
+}
+
+fn is_integer(t: &SqlType) -> bool {
+    matches!(
+        t,
+        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+    )
 }
 
 /// SQLAlchemy's type affinity classes, for deciding whether batch mode casts.
@@ -1861,6 +1976,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             primary_key: false,
             server_default: default,
             autoincrement: None,
+            autoincrement_ignore_fk: false,
             comment: None,
             unique: false,
             index: false,
