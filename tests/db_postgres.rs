@@ -115,6 +115,44 @@ fn without_transaction_per_migration_the_run_is_one_transaction() {
     assert!(!has_table(&mut *conn, "alembic_version"));
 }
 
+/// With `transaction_per_migration`, Alembic creates the version table in
+/// the connection's implicit transaction, which the first step joins: a run
+/// with nothing to do leaves no table (the connection closes without a
+/// commit), and a failing first step takes the new table with it.
+#[test]
+fn per_migration_version_table_joins_the_first_step() {
+    let Some(mut conn) = fresh("tpm_version_table") else {
+        return;
+    };
+    let table = VersionTable::default();
+    let tpm = RunOptions {
+        transaction_per_migration: true,
+        purge: false,
+    };
+    let (log, result) = run(&mut *conn, &table, &[], &[], tpm.clone());
+    result.unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(!has_table(&mut *conn, "alembic_version"));
+
+    let steps = [upgrade("r1", None, "one")];
+    let bodies = [vec![
+        sql("CREATE TABLE one (id INTEGER)"),
+        sql("SELECT 1/0"),
+    ]];
+    let (_, result) = run(&mut *conn, &table, &steps, &bodies, tpm.clone());
+    assert!(
+        matches!(result, Err(RunError::Statement { .. })),
+        "{result:?}"
+    );
+    assert!(!has_table(&mut *conn, "alembic_version"));
+    assert!(!has_table(&mut *conn, "one"));
+
+    let bodies = [vec![sql("CREATE TABLE one (id INTEGER)")]];
+    let (_, result) = run(&mut *conn, &table, &steps, &bodies, tpm);
+    result.unwrap();
+    assert_eq!(heads(&mut *conn, &table), ["r1"]);
+}
+
 /// `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block: in
 /// an autocommit block it runs.
 #[test]

@@ -23,6 +23,10 @@ fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
     let env = EnvOptions::read(&project.script_directory()?.dir);
     let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
         .map_err(|e| match e {
+            // SQLAlchemy's make_url raises ArgumentError, uncaught in Alembic.
+            crate::db::DbError::InvalidUrl { reason } if reason.starts_with("Could not parse") => {
+                CliError::Crash(format!("ArgumentError: {reason}"))
+            }
             // An unknown dialect keeps Alembic's FAILED wording.
             crate::db::DbError::InvalidUrl { reason } => CliError::Failed(reason),
             other => CliError::Crash(other.to_string()),

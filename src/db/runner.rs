@@ -22,6 +22,8 @@
 //!
 //! On PostgreSQL without `transaction_per_migration`, Alembic's default there,
 //! the whole run is one transaction, as in Alembic's generated `env.py`.
+//! With it, the version table is created in the first step's transaction, and
+//! a run with no step leaves no version table behind, as in Alembic.
 //!
 //! # Autocommit blocks
 //!
@@ -214,6 +216,12 @@ pub fn run_online<E: fmt::Display + fmt::Debug>(
     }
 }
 
+/// Whether the version-table setup shares the first step's transaction
+/// (see [`run_steps`]).
+fn dialect_joins_first_step(conn: &dyn Connection, single_transaction: bool) -> bool {
+    !single_transaction && conn.dialect().transactional_ddl()
+}
+
 fn run_steps<E: fmt::Display + fmt::Debug>(
     conn: &mut dyn Connection,
     table: &VersionTable,
@@ -230,8 +238,19 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
     } else {
         ensure_version_table(conn, table)?;
     }
-    if !single_transaction {
+    // With transactional DDL and `transaction_per_migration`, Alembic creates
+    // (or purges) the version table in the connection's implicit
+    // transaction, which the first step's transaction then joins: a failing
+    // first step takes the new table with it, and a run with no step at all
+    // ends by closing the connection, which rolls the table back. SQLite
+    // keeps it (its driver runs the DDL outside any transaction).
+    let deferred = dialect_joins_first_step(conn, single_transaction);
+    if !single_transaction && !deferred {
         tx.commit(conn)?;
+    }
+    if deferred && steps.is_empty() {
+        tx.abort(conn);
+        return Ok(());
     }
 
     let mut expected = options.recheck_heads.clone();

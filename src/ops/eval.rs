@@ -1159,6 +1159,19 @@ impl Evaluator {
                     b.int(3, "microsecond")?.unwrap_or(0),
                 )))
             }
+            "uuid.UUID" => {
+                let b = bind(&args, "UUID", &["hex"], false, false)?;
+                match b.get(0).and_then(|v| match v {
+                    Value::Str(s) => uuid_text(s),
+                    _ => None,
+                }) {
+                    Some(u) => Ok(Value::Literal(Literal::Uuid(u))),
+                    None => Err(problem(
+                        b.span_of(0),
+                        "ValueError: badly formed hexadecimal UUID string",
+                    )),
+                }
+            }
             "decimal.Decimal" => {
                 let b = bind(&args, "Decimal", &["value"], false, false)?;
                 let text = match b.get(0) {
@@ -1304,7 +1317,8 @@ impl Evaluator {
                                         "row keys must be column names",
                                     ));
                                 };
-                                row.push((k.clone(), literal(v, b.span_of(1))?));
+                                let ty = table.columns.iter().find(|(c, _)| c == k).map(|c| &c.1);
+                                row.push((k.clone(), bound_literal(v, ty, b.span_of(1))?));
                             }
                             rows.push(row);
                         }
@@ -1820,6 +1834,7 @@ fn column(args: &Args) -> EResult<Column> {
         primary_key: false,
         server_default: None,
         autoincrement: None,
+        autoincrement_ignore_fk: false,
         comment: None,
         unique: false,
         index: false,
@@ -1860,8 +1875,16 @@ fn column(args: &Args) -> EResult<Column> {
                 c.autoincrement = match v {
                     Value::Bool(x) => Some(x),
                     Value::Str(a) if a == "auto" => None,
-                    Value::Str(a) if a == "ignore_fk" => Some(true),
-                    _ => return Err(problem(s, "autoincrement must be True, False or 'auto'")),
+                    Value::Str(a) if a == "ignore_fk" => {
+                        c.autoincrement_ignore_fk = true;
+                        None
+                    }
+                    _ => {
+                        return Err(problem(
+                            s,
+                            "autoincrement must be True, False, 'auto' or 'ignore_fk'",
+                        ))
+                    }
                 }
             }
             "comment" => {
@@ -2093,6 +2116,114 @@ fn literal(v: &Value, span: Span) -> EResult<Literal> {
     })
 }
 
+/// A `bulk_insert` value as its column's type binds it: JSON columns take
+/// the `json.dumps` text of any value (`None` included, as JSON `null`),
+/// `ARRAY` columns take lists.
+fn bound_literal(v: &Value, ty: Option<&SqlType>, span: Span) -> EResult<Literal> {
+    match (ty, v) {
+        (_, Value::Expr(SqlExpr::Null)) => Ok(Literal::Null),
+        (Some(SqlType::Json | SqlType::Jsonb), v) => {
+            py_json(v).map(Literal::Json).ok_or_else(|| {
+                problem(
+                    span,
+                    format!("TypeError: {} is not JSON serializable", describe(v)),
+                )
+            })
+        }
+        (Some(SqlType::Array(item)), Value::List(xs) | Value::Tuple(xs)) => Ok(Literal::Array(
+            xs.iter()
+                .map(|x| bound_literal(x, Some(item), span))
+                .collect::<EResult<_>>()?,
+        )),
+        (_, v) => literal(v, span),
+    }
+}
+
+/// Python's `json.dumps(v)` with its defaults (`", "` and `": "`
+/// separators, `ensure_ascii`); `None` when the value is not serializable.
+fn py_json(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::None => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) if f.is_nan() => "NaN".into(),
+        Value::Float(f) if f.is_infinite() => {
+            if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        }
+        Value::Float(f) => py_float_repr(*f),
+        Value::Str(s) => json_string(s),
+        Value::List(xs) | Value::Tuple(xs) => {
+            let items: Option<Vec<String>> = xs.iter().map(py_json).collect();
+            format!("[{}]", items?.join(", "))
+        }
+        Value::Dict(kv) => {
+            let mut items = Vec::new();
+            for (k, v) in kv {
+                let key = match k {
+                    Value::Str(s) => s.clone(),
+                    Value::None => "null".into(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => py_float_repr(*f),
+                    _ => return None,
+                };
+                items.push(format!("{}: {}", json_string(&key), py_json(v)?));
+            }
+            format!("{{{}}}", items.join(", "))
+        }
+        _ => return None,
+    })
+}
+
+/// A JSON string as Python's `json.dumps` writes it (non-ASCII as `\uXXXX`).
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `uuid.UUID(hex)`'s parsing: braces, `urn:uuid:` and hyphens dropped,
+/// then 32 hex digits; the canonical hyphenated lower-case form.
+fn uuid_text(s: &str) -> Option<String> {
+    let hex: String = s
+        .trim_start_matches("urn:")
+        .trim_start_matches("uuid:")
+        .trim_matches(|c| c == '{' || c == '}')
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_lowercase();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
 fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
     match v {
         Value::Expr(e) => Ok(e),
@@ -2141,11 +2272,47 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             bind(args, short, &[], false, false)?;
             SqlType::SmallInteger
         }
-        "String" | "Unicode" | "VARCHAR" | "NVARCHAR" => {
+        "NVARCHAR" | "NCHAR" | "BINARY" | "VARBINARY" if !pg => {
+            // Rendered under their own names, by every dialect.
+            let b = bind(args, short, &["length", "collation"], false, false)?;
+            SqlType::Named(match b.int(0, "length")? {
+                Some(n) => format!("{short}({n})"),
+                None => short.to_string(),
+            })
+        }
+        "CLOB" if !pg => {
+            bind(args, short, &["length", "collation"], false, false)?;
+            SqlType::Named("CLOB".into())
+        }
+        "DECIMAL" if !pg => {
+            let b = bind(
+                args,
+                short,
+                &["precision", "scale", "decimal_return_scale", "asdecimal"],
+                false,
+                false,
+            )?;
+            SqlType::Named(match (b.int(0, "precision")?, b.int(1, "scale")?) {
+                (Some(p), Some(s)) => format!("DECIMAL({p}, {s})"),
+                (Some(p), None) => format!("DECIMAL({p})"),
+                _ => "DECIMAL".into(),
+            })
+        }
+        "PickleType" if !pg => {
+            bind(
+                args,
+                short,
+                &["protocol", "pickler", "comparator"],
+                false,
+                false,
+            )?;
+            SqlType::LargeBinary
+        }
+        "String" | "Unicode" | "VARCHAR" => {
             let b = bind(args, short, &["length", "collation"], false, false)?;
             SqlType::String(b.int(0, "length")?)
         }
-        "CHAR" | "NCHAR" => {
+        "CHAR" => {
             let b = bind(args, short, &["length", "collation"], false, false)?;
             SqlType::Char(b.int(0, "length")?)
         }
@@ -2178,6 +2345,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             let b = bind(args, short, &["timezone", "precision"], false, false)?;
             SqlType::Time {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
+                precision: b.int(1, "precision")?,
             }
         }
         "Float" | "FLOAT" => {
@@ -2192,7 +2360,17 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 precision: b.int(0, "precision")?,
             }
         }
-        "REAL" | "DOUBLE" | "DOUBLE_PRECISION" | "Double" => {
+        "Double" => {
+            bind(
+                args,
+                short,
+                &["precision", "asdecimal", "decimal_return_scale"],
+                false,
+                false,
+            )?;
+            SqlType::Double
+        }
+        "REAL" | "DOUBLE" | "DOUBLE_PRECISION" => {
             bind(
                 args,
                 short,
@@ -2206,7 +2384,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 _ => "DOUBLE".into(),
             })
         }
-        "Numeric" | "NUMERIC" | "DECIMAL" => {
+        "Numeric" | "NUMERIC" => {
             let b = bind(
                 args,
                 short,
@@ -2231,35 +2409,44 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             bind(args, short, &["length"], false, false)?;
             SqlType::LargeBinary
         }
-        "BYTEA" => {
-            bind(args, short, &["length"], false, false)?;
-            SqlType::Bytea
-        }
-        "Uuid" | "UUID" => {
+        "Uuid" => {
             let b = bind(args, short, &["as_uuid", "native_uuid"], false, false)?;
             SqlType::Uuid {
                 native: b.bool(1, "native_uuid")?.unwrap_or(true),
+                class_uuid: false,
             }
         }
-        "Interval" | "INTERVAL" => {
-            bind(
+        "UUID" => {
+            bind(args, short, &["as_uuid"], false, false)?;
+            SqlType::Uuid {
+                native: true,
+                class_uuid: true,
+            }
+        }
+        "Interval" if !pg => {
+            let b = bind(
                 args,
                 short,
-                &[
-                    "native",
-                    "second_precision",
-                    "day_precision",
-                    "fields",
-                    "precision",
-                ],
+                &["native", "second_precision", "day_precision"],
                 false,
                 false,
             )?;
-            SqlType::Interval
+            SqlType::Interval {
+                native: b.bool(0, "native")?.unwrap_or(true),
+                precision: b.int(1, "second_precision")?,
+                fields: None,
+                postgresql: false,
+            }
         }
-        "INET" => SqlType::Inet,
-        "CIDR" => SqlType::Cidr,
-        "CITEXT" => SqlType::Citext,
+        "INTERVAL" if pg => {
+            let b = bind(args, short, &["precision", "fields"], false, false)?;
+            SqlType::Interval {
+                native: true,
+                precision: b.int(0, "precision")?,
+                fields: b.str(1, "fields")?,
+                postgresql: true,
+            }
+        }
         "ARRAY" => {
             let b = bind(
                 args,
@@ -2272,7 +2459,13 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 Some(v) => as_type(v, b.span_of(0))?,
                 None => return Err(problem(b.span, "ARRAY() needs an item type")),
             };
-            SqlType::Array(Box::new(item))
+            // SQLAlchemy renders one `[]` per dimension.
+            let dimensions = b.int(2, "dimensions")?.unwrap_or(1).max(1);
+            let mut t = item;
+            for _ in 0..dimensions {
+                t = SqlType::Array(Box::new(t));
+            }
+            t
         }
         "Enum" | "ENUM" => {
             let b = bind(
@@ -2333,9 +2526,108 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 length: b.int(4, "length")?,
             }
         }
+        "DOMAIN" if pg => domain_type(args)?,
+        _ if pg => match pg_only_type(short, args)? {
+            Some(t) => t,
+            None => return Ok(None),
+        },
         _ => return Ok(None),
     };
     Ok(Some(t))
+}
+
+/// The types of SQLAlchemy's PostgreSQL dialect that no other dialect
+/// compiles, with the text PostgreSQL's type compiler gives them.
+fn pg_only_type(class: &str, args: &Args) -> EResult<Option<SqlType>> {
+    let sql = match class {
+        "MACADDR" | "MACADDR8" | "INET" | "CIDR" | "CITEXT" | "MONEY" | "OID" | "REGCLASS"
+        | "REGCONFIG" | "TSQUERY" | "TSVECTOR" | "HSTORE" | "JSONPATH" | "INT4RANGE"
+        | "INT8RANGE" | "NUMRANGE" | "DATERANGE" | "TSRANGE" | "TSTZRANGE" | "INT4MULTIRANGE"
+        | "INT8MULTIRANGE" | "NUMMULTIRANGE" | "DATEMULTIRANGE" | "TSMULTIRANGE"
+        | "TSTZMULTIRANGE" => {
+            let params: &[&str] = match class {
+                "CITEXT" => &["length", "collation"],
+                "HSTORE" => &["text_type"],
+                _ => &[],
+            };
+            bind(args, class, params, false, false)?;
+            class.to_string()
+        }
+        "BYTEA" => {
+            bind(args, class, &["length"], false, false)?;
+            class.to_string()
+        }
+        "BIT" => {
+            let b = bind(args, class, &["length", "varying"], false, false)?;
+            let varying = b.bool(1, "varying")?.unwrap_or(false);
+            // BIT without a length is BIT(1); BIT VARYING has no default length.
+            let length = b.int(0, "length")?.or((!varying).then_some(1));
+            let base = if varying { "BIT VARYING" } else { "BIT" };
+            match length {
+                Some(n) => format!("{base}({n})"),
+                None => base.to_string(),
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(SqlType::PgOnly {
+        class: class.to_string(),
+        sql,
+    }))
+}
+
+/// `postgresql.DOMAIN(name, data_type, *, collation, default,
+/// constraint_name, not_null, check, create_type, schema, ...)`.
+fn domain_type(args: &Args) -> EResult<SqlType> {
+    let b = bind(
+        args,
+        "DOMAIN",
+        &[
+            "name",
+            "data_type",
+            "collation",
+            "default",
+            "constraint_name",
+            "not_null",
+            "check",
+            "create_type",
+            "schema",
+            "metadata",
+            "inherit_schema",
+            "quote",
+        ],
+        false,
+        false,
+    )?;
+    let name = b.req_str(0, "name", "DOMAIN")?;
+    let data_type = match b.get(1) {
+        Some(v) => as_type(v, b.span_of(1))?,
+        None => {
+            return Err(problem(
+                b.span,
+                "DOMAIN() missing required argument 'data_type'",
+            ))
+        }
+    };
+    let default = match b.get(3) {
+        None | Some(Value::None) => None,
+        Some(v) => Some(default_value(v, b.span_of(3))?),
+    };
+    let check = match b.get(6) {
+        None | Some(Value::None) => None,
+        Some(v) => Some(text_of(Some(v), b.span_of(6))?),
+    };
+    Ok(SqlType::Domain(Box::new(Domain {
+        name,
+        schema: b.str(8, "schema")?,
+        data_type,
+        collation: b.str(2, "collation")?,
+        default,
+        constraint_name: b.str(4, "constraint_name")?,
+        not_null: b.bool(5, "not_null")?.unwrap_or(false),
+        check,
+        create_type: b.bool(7, "create_type")?.unwrap_or(true),
+    })))
 }
 
 fn builtin(name: &str) -> Option<Value> {

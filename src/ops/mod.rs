@@ -242,6 +242,8 @@ pub struct Column {
     pub server_default: Option<DefaultValue>,
     /// `None` is SQLAlchemy's "auto".
     pub autoincrement: Option<bool>,
+    /// `autoincrement="ignore_fk"`: "auto", even for a column with a foreign key.
+    pub autoincrement_ignore_fk: bool,
     pub comment: Option<String>,
     pub unique: bool,
     pub index: bool,
@@ -289,6 +291,8 @@ pub enum SqlType {
     Date,
     Time {
         timezone: bool,
+        /// `postgresql.TIME(precision=...)`.
+        precision: Option<u32>,
     },
     Float {
         precision: Option<u32>,
@@ -310,15 +314,34 @@ pub enum SqlType {
         create_type: bool,
         length: Option<u32>,
     },
+    /// `sa.Uuid` (`UUID` where the dialect has it, else `CHAR(32)`), or the
+    /// `UUID` class (`class_uuid`), which renders `UUID` everywhere.
     Uuid {
         native: bool,
+        class_uuid: bool,
     },
-    Interval,
+    /// `sa.Interval(native=..., second_precision=...)` or
+    /// `postgresql.INTERVAL(fields=..., precision=...)` (`postgresql`).
+    Interval {
+        native: bool,
+        precision: Option<u32>,
+        fields: Option<String>,
+        postgresql: bool,
+    },
+    /// `sa.Double`: `DOUBLE PRECISION` on PostgreSQL, `DOUBLE` elsewhere.
+    Double,
+    /// An array; `ARRAY(t, dimensions=2)` is an array of arrays.
     Array(Box<SqlType>),
-    Inet,
-    Cidr,
-    Citext,
-    Bytea,
+    /// A type only PostgreSQL's compiler renders (`MACADDR`, `TSVECTOR`,
+    /// `INT4RANGE`, `BIT VARYING(4)`, ...): `sql` is its text there; other
+    /// dialects cannot compile it (`class` names it in the error).
+    PgOnly {
+        class: String,
+        sql: String,
+    },
+    /// `postgresql.DOMAIN(name, data_type, ...)`: rendered as its name; a
+    /// table that uses it creates it first (`CREATE DOMAIN`).
+    Domain(Box<Domain>),
     /// PostgreSQL `TIMESTAMP(timezone=..., precision=...)`.
     Timestamp {
         timezone: bool,
@@ -326,6 +349,22 @@ pub enum SqlType {
     },
     /// A type whose class was not given (`sa.column('x')`): NullType.
     Null,
+}
+
+/// A PostgreSQL domain, as `postgresql.DOMAIN(...)` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    pub name: String,
+    pub schema: Option<String>,
+    pub data_type: SqlType,
+    pub collation: Option<String>,
+    /// Rendered as `DEFAULT <default>`.
+    pub default: Option<DefaultValue>,
+    pub constraint_name: Option<String>,
+    pub not_null: bool,
+    /// The check's SQL text (`VALUE > 0`).
+    pub check: Option<String>,
+    pub create_type: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -482,4 +521,10 @@ pub enum Literal {
     Date(i64, u32, u32),
     DateTime(i64, u32, u32, u32, u32, u32, u32),
     Time(u32, u32, u32, u32),
+    /// `uuid.UUID(...)`: lower-case hex with hyphens.
+    Uuid(String),
+    /// A Python list bound to an `ARRAY` column.
+    Array(Vec<Literal>),
+    /// A value bound to a `JSON`/`JSONB` column: its `json.dumps` text.
+    Json(String),
 }

@@ -326,7 +326,7 @@ impl Renderer {
 
     fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
         match op {
-            Op::CreateTable(t) => self.create_table(t),
+            Op::CreateTable(t) => self.create_table(t)?,
             Op::DropTable {
                 name,
                 schema,
@@ -521,17 +521,23 @@ impl Renderer {
                 }
             }
             SqlType::Date => "DATE".into(),
-            SqlType::Time { timezone } => {
+            SqlType::Time {
+                timezone,
+                precision,
+            } => {
                 if pg {
+                    let p = precision.map(|p| format!("({p})")).unwrap_or_default();
                     format!(
-                        "TIME {} TIME ZONE",
+                        "TIME{p} {} TIME ZONE",
                         if *timezone { "WITH" } else { "WITHOUT" }
                     )
                 } else {
                     "TIME".into()
                 }
             }
-            SqlType::Float { precision: Some(p) } => format!("FLOAT({p})"),
+            // Only PostgreSQL's compiler renders a float's precision.
+            SqlType::Float { precision: Some(p) } if pg => format!("FLOAT({p})"),
+            SqlType::Float { precision: Some(_) } => "FLOAT".into(),
             SqlType::Float { precision: None } => "FLOAT".into(),
             SqlType::Named(n) => n.clone(),
             SqlType::Numeric { precision, scale } => match (precision, scale) {
@@ -548,7 +554,6 @@ impl Renderer {
                     "BLOB".into()
                 }
             }
-            SqlType::Bytea => "BYTEA".into(),
             SqlType::Enum {
                 values,
                 name,
@@ -565,26 +570,79 @@ impl Renderer {
                     format!("VARCHAR({})", length.unwrap_or(longest))
                 }
             }
-            SqlType::Uuid { native } => {
-                if pg && *native {
+            SqlType::Uuid { native, class_uuid } => {
+                if *class_uuid || (pg && *native) {
                     "UUID".into()
                 } else {
                     "CHAR(32)".into()
                 }
             }
-            SqlType::Interval => {
-                if pg {
-                    "INTERVAL".into()
-                } else {
+            SqlType::Interval {
+                native,
+                precision,
+                fields,
+                ..
+            } => {
+                if !pg {
                     "DATETIME".into()
+                } else if !native {
+                    // A non-native interval is stored as a datetime.
+                    "TIMESTAMP WITHOUT TIME ZONE".into()
+                } else {
+                    let mut s = String::from("INTERVAL");
+                    if let Some(f) = fields {
+                        s.push(' ');
+                        s.push_str(f);
+                    }
+                    if let Some(p) = precision {
+                        s.push_str(&format!(" ({p})"));
+                    }
+                    s
+                }
+            }
+            SqlType::Double => {
+                if pg {
+                    "DOUBLE PRECISION".into()
+                } else {
+                    "DOUBLE".into()
                 }
             }
             SqlType::Array(item) => format!("{}[]", self.type_sql(item)),
-            SqlType::Inet => "INET".into(),
-            SqlType::Cidr => "CIDR".into(),
-            SqlType::Citext => "CITEXT".into(),
+            SqlType::PgOnly { sql, .. } => sql.clone(),
+            SqlType::Domain(d) => self.table_name(&d.name, &d.schema),
             SqlType::Null => "NULL".into(),
         }
+    }
+
+    /// SQLAlchemy's SQLite type compiler has no rule for PostgreSQL's own
+    /// types (and arrays, domains): compiling a column of such a type raises
+    /// `UnsupportedCompilationError`, an uncaught exception in Alembic.
+    fn check_type(&self, column: &str, t: &SqlType) -> Result<(), Fail> {
+        if self.d != Dialect::Sqlite {
+            return Ok(());
+        }
+        let class = match t {
+            SqlType::PgOnly { class, .. } => class.as_str(),
+            SqlType::Interval {
+                postgresql: true, ..
+            } => "INTERVAL",
+            SqlType::Array(_) => "ARRAY",
+            SqlType::Domain(_) => "DOMAIN",
+            _ => return Ok(()),
+        };
+        Err(Fail::Exception(
+            "UnsupportedCompilationError".into(),
+            format!(
+                "the SQLite dialect cannot render the PostgreSQL type {class} (column '{column}'); \
+                 SQLAlchemy's SQLite type compiler has no rule for it"
+            ),
+        ))
+    }
+
+    fn check_table_types(&self, t: &Table) -> Result<(), Fail> {
+        t.columns
+            .iter()
+            .try_for_each(|c| self.check_type(&c.name, &c.type_))
     }
 
     // ----- defaults and expressions -----
@@ -692,32 +750,115 @@ impl Renderer {
                     format!("'{h:02}:{mi:02}:{s:02}.{us:06}'")
                 }
             }
+            // Native UUIDs bind hyphenated; elsewhere `Uuid` binds the
+            // 32 hex digits (see `bound_literal`).
+            Literal::Uuid(u) if pg => quote_str(u),
+            Literal::Uuid(u) => quote_str(&u.replace('-', "")),
+            // psycopg2 adapts a list as ARRAY[...], the empty list as '{}'.
+            Literal::Array(xs) if xs.is_empty() => "'{}'".into(),
+            Literal::Array(xs) => format!(
+                "ARRAY[{}]",
+                xs.iter()
+                    .map(|x| self.literal(x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Literal::Json(text) => quote_str(text),
         }
     }
 
     // ----- tables -----
 
-    /// Whether a column is the table's implicit autoincrement column: the
-    /// single integer primary key column without a foreign key or default.
-    fn is_autoinc(&self, c: &Column, pk_cols: &[String]) -> bool {
-        pk_cols.len() == 1
-            && pk_cols[0] == c.name
-            && matches!(
-                c.type_,
-                SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
-            )
-            && c.autoincrement != Some(false)
-            && (c.autoincrement == Some(true) || c.foreign_keys.is_empty())
-            && c.server_default.is_none()
+    /// SQLAlchemy's `PrimaryKeyConstraint._autoincrement_column`: the one
+    /// primary key column marked `autoincrement=True`, or, for a
+    /// single-column key left at "auto", that column when it is an integer
+    /// without a server default or foreign key. Raises SQLAlchemy's
+    /// `ArgumentError`s for columns that cannot autoincrement.
+    fn autoinc_column(
+        &self,
+        table: &str,
+        columns: &[Column],
+        pk_cols: &[String],
+    ) -> Result<Option<String>, Fail> {
+        let pk: Vec<&Column> = pk_cols
+            .iter()
+            .filter_map(|n| columns.iter().find(|c| &c.name == n))
+            .collect();
+        if let [c] = pk.as_slice() {
+            return match c.autoincrement {
+                Some(true) => {
+                    self.validate_autoinc(table, c)?;
+                    Ok(Some(c.name.clone()))
+                }
+                Some(false) => Ok(None),
+                None => Ok((is_integer(&c.type_)
+                    && c.server_default.is_none()
+                    && (c.foreign_keys.is_empty() || c.autoincrement_ignore_fk))
+                    .then(|| c.name.clone())),
+            };
+        }
+        let mut found: Option<&Column> = None;
+        for c in pk {
+            if c.autoincrement == Some(true) {
+                self.validate_autoinc(table, c)?;
+                if let Some(first) = found {
+                    return Err(Fail::Exception(
+                        "sqlalchemy.exc.ArgumentError".into(),
+                        format!(
+                            "Only one Column may be marked autoincrement=True, found both {} and {}.",
+                            c.name, first.name
+                        ),
+                    ));
+                }
+                found = Some(c);
+            }
+        }
+        Ok(found.map(|c| c.name.clone()))
     }
 
-    fn column_spec(&self, c: &Column, pk_cols: &[String], sqlite_autoincrement: bool) -> String {
+    fn validate_autoinc(&self, table: &str, c: &Column) -> Result<(), Fail> {
+        let scale = match &c.type_ {
+            t if is_integer(t) => return Ok(()),
+            SqlType::Numeric { scale: Some(0), .. } => return Ok(()),
+            SqlType::Numeric { scale, .. } => {
+                Some(scale.map_or("None".to_string(), |s| s.to_string()))
+            }
+            SqlType::Float { .. } | SqlType::Double => Some("None".to_string()),
+            SqlType::Named(n) if affinity(&c.type_) == "numeric" && !n.starts_with("DECIMAL(") => {
+                Some("None".to_string())
+            }
+            _ => None,
+        };
+        let ty = self.type_sql(&c.type_);
+        let message = match scale {
+            Some(scale) => format!(
+                "Column type {ty} with non-zero scale {scale} on column '{table}.{}' is not compatible with autoincrement=True",
+                c.name
+            ),
+            None => format!(
+                "Column type {ty} on column '{table}.{}' is not compatible with autoincrement=True",
+                c.name
+            ),
+        };
+        Err(Fail::Exception(
+            "sqlalchemy.exc.ArgumentError".into(),
+            message,
+        ))
+    }
+
+    fn column_spec(
+        &self,
+        c: &Column,
+        pk_cols: &[String],
+        autoinc: Option<&str>,
+        sqlite_autoincrement: bool,
+    ) -> String {
         let pg = self.d == Dialect::Postgresql;
         let in_pk = pk_cols.contains(&c.name);
         let nullable = c.nullable.unwrap_or(!in_pk);
         let mut s = self.q(&c.name);
         s.push(' ');
-        if pg && self.is_autoinc(c, pk_cols) {
+        if pg && in_pk && autoinc == Some(c.name.as_str()) {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -825,15 +966,49 @@ impl Renderer {
             .collect()
     }
 
-    fn create_table_sql(&self, t: &Table, display_name: &str) -> String {
-        let pk_cols = Self::pk_columns(t);
+    fn create_table_sql(&self, t: &Table, display_name: &str) -> Result<String, Fail> {
+        let mut pk_cols = Self::pk_columns(t);
+        if self.d == Dialect::Sqlite && pk_cols.len() != 1 {
+            if let Some(c) = t
+                .columns
+                .iter()
+                .find(|c| pk_cols.contains(&c.name) && c.autoincrement == Some(true))
+            {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!(
+                        "(in table '{}', column '{}'): SQLite does not support autoincrement for composite primary keys",
+                        t.name, c.name
+                    ),
+                ));
+            }
+        }
+        let explicit_pk = t
+            .constraints
+            .iter()
+            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
+        // SQLAlchemy asks for the autoincrement column when PostgreSQL
+        // renders a primary key column, and when any dialect renders the
+        // primary key it made itself from `primary_key=True` columns, which
+        // then lists that column first.
+        let autoinc = if self.d == Dialect::Postgresql || explicit_pk.is_none() {
+            self.autoinc_column(&t.name, &t.columns, &pk_cols)?
+        } else {
+            None
+        };
+        if explicit_pk.is_none() {
+            if let Some(a) = &autoinc {
+                pk_cols.retain(|c| c != a);
+                pk_cols.insert(0, a.clone());
+            }
+        }
         let mut lines: Vec<String> = t
             .columns
             .iter()
             .map(|c| {
                 format!(
                     "\t{}",
-                    self.column_spec(c, &pk_cols, t.sqlite_autoincrement)
+                    self.column_spec(c, &pk_cols, autoinc.as_deref(), t.sqlite_autoincrement)
                 )
             })
             .collect();
@@ -850,10 +1025,6 @@ impl Renderer {
                     )
                     && c.foreign_keys.is_empty()
             });
-        let explicit_pk = t
-            .constraints
-            .iter()
-            .find(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
         if !pk_cols.is_empty() && !pk_inline {
             let name = explicit_pk.and_then(|c| c.name.clone());
             constraints.push(self.constraint(
@@ -907,44 +1078,90 @@ impl Renderer {
         for c in constraints {
             lines.push(format!("\t{c}"));
         }
-        format!("CREATE TABLE {} (\n{}\n)", display_name, lines.join(", \n"))
+        Ok(format!(
+            "CREATE TABLE {} (\n{}\n)",
+            display_name,
+            lines.join(", \n")
+        ))
     }
 
-    fn enum_types_to_create(&self, t: &Table) -> Vec<(String, Option<String>, Vec<String>)> {
-        let mut out: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+    /// The `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements a
+    /// table's named types issue before it is created (PostgreSQL), in
+    /// column order, once per type name.
+    fn named_types_to_create(&self, t: &Table) -> Vec<String> {
+        let mut seen: Vec<(String, Option<String>)> = Vec::new();
+        let mut out = Vec::new();
         if self.d != Dialect::Postgresql {
             return out;
         }
         for c in &t.columns {
-            if let SqlType::Enum {
-                values,
-                name: Some(name),
-                schema,
-                native: true,
-                create_type: true,
-                ..
-            } = &c.type_
-            {
-                if !out.iter().any(|(n, _, _)| n == name) {
-                    out.push((name.clone(), schema.clone(), values.clone()));
+            match &c.type_ {
+                SqlType::Enum {
+                    values,
+                    name: Some(name),
+                    schema,
+                    native: true,
+                    create_type: true,
+                    ..
+                } => {
+                    let key = (name.clone(), schema.clone());
+                    if !seen.contains(&key) {
+                        let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
+                        out.push(format!(
+                            "CREATE TYPE {} AS ENUM ({})",
+                            self.table_name(name, schema),
+                            vals.join(", ")
+                        ));
+                        seen.push(key);
+                    }
                 }
+                SqlType::Domain(d) if d.create_type => {
+                    let key = (d.name.clone(), d.schema.clone());
+                    if !seen.contains(&key) {
+                        out.push(self.create_domain_sql(d));
+                        seen.push(key);
+                    }
+                }
+                _ => {}
             }
         }
         out
     }
 
-    fn create_table(&mut self, t: &Table) {
-        for (name, schema, values) in self.enum_types_to_create(t) {
-            let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-            let sql = format!(
-                "CREATE TYPE {} AS ENUM ({})",
-                self.table_name(&name, &schema),
-                vals.join(", ")
-            );
+    /// SQLAlchemy's `visit_create_domain_type`, trailing space included
+    /// when the domain has no options.
+    fn create_domain_sql(&self, d: &Domain) -> String {
+        let mut options = Vec::new();
+        if let Some(c) = &d.collation {
+            options.push(format!("COLLATE {}", self.q(c)));
+        }
+        if let Some(v) = &d.default {
+            options.push(format!("DEFAULT {}", self.default_sql(v)));
+        }
+        if let Some(n) = &d.constraint_name {
+            options.push(format!("CONSTRAINT {}", self.q(n)));
+        }
+        if d.not_null {
+            options.push("NOT NULL".into());
+        }
+        if let Some(c) = &d.check {
+            options.push(format!("CHECK ({c})"));
+        }
+        format!(
+            "CREATE DOMAIN {} AS {} {}",
+            self.table_name(&d.name, &d.schema),
+            self.type_sql(&d.data_type),
+            options.join(" ")
+        )
+    }
+
+    fn create_table(&mut self, t: &Table) -> Result<(), Fail> {
+        self.check_table_types(t)?;
+        for sql in self.named_types_to_create(t) {
             self.emit(sql);
         }
         let name = self.table_name(&t.name, &t.schema);
-        let sql = self.create_table_sql(t, &name);
+        let sql = self.create_table_sql(t, &name)?;
         self.emit(sql);
         for idx in self.table_indexes(t) {
             self.create_index(&idx);
@@ -965,6 +1182,7 @@ impl Renderer {
                 }
             }
         }
+        Ok(())
     }
 
     /// A table's indexes in SQLAlchemy's order: sorted by name, with
@@ -1045,6 +1263,7 @@ impl Renderer {
     }
 
     fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
+        self.check_type(&c.name, &c.type_)?;
         let pk: Vec<String> = if c.primary_key {
             vec![c.name.clone()]
         } else {
@@ -1061,7 +1280,12 @@ impl Renderer {
                 // Alembic's add_column does not create the enum type.
             }
         }
-        let spec = self.column_spec(c, &pk, false);
+        let autoinc = if self.d == Dialect::Postgresql {
+            self.autoinc_column(table, std::slice::from_ref(c), &pk)?
+        } else {
+            None
+        };
+        let spec = self.column_spec(c, &pk, autoinc.as_deref(), false);
         let sql = format!(
             "ALTER TABLE {} ADD COLUMN {spec}",
             self.table_name(table, schema)
@@ -1123,6 +1347,9 @@ impl Renderer {
     }
 
     fn alter_column(&mut self, a: &AlterColumn) -> Result<(), Fail> {
+        if let Some(t) = &a.type_ {
+            self.check_type(&a.column, t)?;
+        }
         let t = self.table_name(&a.table, &a.schema);
         let col = self.q(&a.column);
         let pg = self.d == Dialect::Postgresql;
@@ -1262,6 +1489,36 @@ impl Renderer {
         out
     }
 
+    /// A `bulk_insert` value for a column of `t`: as its type binds it
+    /// online; offline, as SQLAlchemy renders it as a literal, which it
+    /// cannot do for JSON values.
+    fn bound_literal(&self, t: &TableClause, column: &str, v: &Literal) -> Result<String, Fail> {
+        let ty = t
+            .columns
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, ty)| ty);
+        if let Literal::Json(text) = v {
+            if !self.online {
+                let datatype = match ty {
+                    Some(SqlType::Jsonb) => "JSONB",
+                    _ => "JSON",
+                };
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!(
+                        "No literal value renderer is available for literal value {text} with datatype {datatype} (column '{column}' of bulk_insert into '{}'); offline mode cannot render JSON values",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        if let (Literal::Uuid(u), Some(SqlType::Uuid { native: false, .. })) = (v, ty) {
+            return Ok(quote_str(&u.replace('-', "")));
+        }
+        Ok(self.literal(v))
+    }
+
     fn bulk_insert(
         &mut self,
         t: &TableClause,
@@ -1310,7 +1567,7 @@ impl Renderer {
                     for k in &keys {
                         if let Some((_, v)) = row.iter().find(|(rk, _)| rk == *k) {
                             cols.push(self.q(k));
-                            vals.push(self.literal(v));
+                            vals.push(self.bound_literal(t, k, v)?);
                         }
                     }
                     self.emit(format!(
@@ -1328,7 +1585,7 @@ impl Renderer {
             for (c, _) in &t.columns {
                 if let Some((_, v)) = row.iter().find(|(k, _)| k == c) {
                     cols.push(self.q(c));
-                    vals.push(self.literal(v));
+                    vals.push(self.bound_literal(t, c, v)?);
                 }
             }
             let sql = format!(
@@ -1562,7 +1819,7 @@ impl Renderer {
             sqlite_autoincrement: table.sqlite_autoincrement,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
-        let sql = self.create_table_sql(&new_table, &tmp_name);
+        let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
         let mut into = Vec::new();
         let mut select = Vec::new();
@@ -1621,23 +1878,41 @@ fn requires_recreate(o: &Op) -> bool {
     }
 }
 
+fn is_integer(t: &SqlType) -> bool {
+    matches!(
+        t,
+        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+    )
+}
+
 /// SQLAlchemy's type affinity classes, for deciding whether batch mode casts.
 fn affinity(t: &SqlType) -> &'static str {
     match t {
         SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger => "integer",
-        SqlType::String(_) | SqlType::Char(_) | SqlType::Text | SqlType::Citext => "string",
+        SqlType::String(_) | SqlType::Char(_) | SqlType::Text => "string",
         SqlType::Enum { .. } => "string",
         SqlType::Boolean => "boolean",
         SqlType::DateTime { .. } | SqlType::Timestamp { .. } => "datetime",
         SqlType::Date => "date",
         SqlType::Time { .. } => "time",
+        // Types rendered under their own names: REAL, DOUBLE, DECIMAL(...),
+        // NVARCHAR(...), NCHAR(...), CLOB, BINARY(...), VARBINARY(...).
+        SqlType::Named(n) if n.starts_with('N') || n == "CLOB" => "string",
+        SqlType::Named(n) if n.contains("BINARY") => "binary",
         SqlType::Float { .. } | SqlType::Numeric { .. } | SqlType::Named(_) => "numeric",
         SqlType::Json | SqlType::Jsonb => "json",
-        SqlType::LargeBinary | SqlType::Bytea => "binary",
+        SqlType::LargeBinary => "binary",
         SqlType::Uuid { .. } => "uuid",
-        SqlType::Interval => "interval",
+        SqlType::Interval { .. } => "interval",
+        SqlType::Double => "numeric",
         SqlType::Array(_) => "array",
-        SqlType::Inet | SqlType::Cidr => "inet",
+        SqlType::PgOnly { class, .. } => match class.as_str() {
+            "BYTEA" => "binary",
+            "CITEXT" => "string",
+            "INET" | "CIDR" => "inet",
+            _ => "pg",
+        },
+        SqlType::Domain(_) => "domain",
         SqlType::Null => "null",
     }
 }
@@ -1701,6 +1976,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             primary_key: false,
             server_default: default,
             autoincrement: None,
+            autoincrement_ignore_fk: false,
             comment: None,
             unique: false,
             index: false,
@@ -1918,7 +2194,10 @@ fn parse_decl_type(decl: &str) -> SqlType {
         "BOOLEAN" => SqlType::Boolean,
         "DATETIME" | "TIMESTAMP" => SqlType::DateTime { timezone: false },
         "DATE" => SqlType::Date,
-        "TIME" => SqlType::Time { timezone: false },
+        "TIME" => SqlType::Time {
+            timezone: false,
+            precision: None,
+        },
         "FLOAT" => SqlType::Float { precision: None },
         "REAL" => SqlType::Named("REAL".into()),
         "NUMERIC" | "DECIMAL" => SqlType::Numeric {
