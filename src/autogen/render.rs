@@ -245,7 +245,14 @@ fn create_table(table: &Table) -> String {
         .map(str::to_string)
         .collect();
     if !pk.is_empty() {
-        constraints.push(format!("sa.PrimaryKeyConstraint({})", name_list(&pk)));
+        match &table.primary_key_name {
+            Some(name) => constraints.push(format!(
+                "sa.PrimaryKeyConstraint({}, name=op.f({}))",
+                name_list(&pk),
+                repr_str(name)
+            )),
+            None => constraints.push(format!("sa.PrimaryKeyConstraint({})", name_list(&pk))),
+        }
     }
     constraints.extend(table.foreign_keys.iter().map(render_foreign_key));
     for uq in &table.uniques {

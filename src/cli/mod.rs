@@ -6,6 +6,7 @@ mod args;
 mod aurora_x;
 mod authoring;
 mod autogenerate;
+mod environment;
 mod format;
 mod history;
 mod migrate;
