@@ -121,8 +121,17 @@ pub fn revision(
             request.message = Some(message.clone());
         }
         let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
-        request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
-        request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+        if comparison.render_as_batch {
+            let render = |ops: &[crate::autogen::Op]| {
+                crate::autogen::render::render_body_batch(ops)
+                    .map_err(|e| CliError::Crash(format!("env.py: {e}")))
+            };
+            request.upgrades = Some(render(&comparison.ops)?);
+            request.downgrades = Some(render(&downgrade_ops)?);
+        } else {
+            request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
+            request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+        }
     }
     generate_revision(project, out, &request).map(Some)
 }

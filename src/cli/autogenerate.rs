@@ -25,6 +25,8 @@ pub struct Comparison {
     pub database: Schema,
     /// What env.py's `process_revision_directives` decided.
     pub directives: Directives,
+    /// `render_as_batch=True`: operations render inside `batch_alter_table`.
+    pub render_as_batch: bool,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
@@ -124,11 +126,6 @@ fn compare_in_env(
             "env.py: configure(include_name=...) is not supported yet for autogenerate".into(),
         ));
     }
-    if configured.render_as_batch {
-        return Err(CliError::Crash(
-            "env.py: configure(render_as_batch=True): aurora cannot render batch_alter_table blocks in autogenerate yet".into(),
-        ));
-    }
     if configured.user_module_prefix.is_some() {
         return Err(CliError::Crash(
             "env.py: configure(user_module_prefix=...): aurora cannot render project types yet"
@@ -147,6 +144,7 @@ fn compare_in_env(
         metadata,
         database,
         directives,
+        render_as_batch: configured.render_as_batch,
     })
 }
 
