@@ -140,6 +140,29 @@ impl IniFile {
         self.sections.iter().any(|(name, _)| name == section)
     }
 
+    /// Sets a raw value (`ConfigParser.set`): interpolated when read; the
+    /// section must exist, as in Python.
+    pub fn set(&mut self, section: &str, key: &str, value: &str) -> Result<(), String> {
+        let key = key.to_lowercase();
+        if section == "DEFAULT" {
+            self.defaults.insert(key, value.to_string());
+            return Ok(());
+        }
+        match self.sections.iter_mut().find(|(name, _)| name == section) {
+            Some((_, map)) => {
+                map.insert(key, value.to_string());
+                Ok(())
+            }
+            None => Err(format!("No section: '{section}'")),
+        }
+    }
+
+    fn add_section(&mut self, section: &str) {
+        if !self.has_section(section) {
+            self.sections.push((section.to_string(), BTreeMap::new()));
+        }
+    }
+
     fn section(&self, section: &str) -> Option<&BTreeMap<String, String>> {
         self.sections
             .iter()
@@ -376,6 +399,37 @@ impl Config {
     pub fn section_option(&self, section: &str, key: &str) -> Result<Option<String>, ConfigError> {
         self.ini
             .get(section, key, &self.ini_vars)
+            .map_err(|m| self.interpolation_error(m))
+    }
+
+    /// `Config.set_section_option` / `set_main_option` (env.py): a `%`
+    /// that is not `%%` or `%(name)s` fails as in ConfigParser.
+    pub fn set_section_option(
+        &mut self,
+        section: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        let stripped = value.replace("%%", "");
+        let mut rest = stripped.as_str();
+        while let Some(at) = rest.find('%') {
+            let after = &rest[at + 1..];
+            match after.strip_prefix('(').and_then(|a| a.find(")s")) {
+                Some(end) => rest = &after[end + 3..],
+                None => {
+                    return Err(self.interpolation_error(format!(
+                        "invalid interpolation syntax in {value:?} at position {}",
+                        value.len() - rest.len() + at
+                    )))
+                }
+            }
+        }
+        if !self.ini.has_section(section) && section != "DEFAULT" {
+            // ConfigParser.set on a missing section: Alembic adds it first.
+            self.ini.add_section(section);
+        }
+        self.ini
+            .set(section, key, value)
             .map_err(|m| self.interpolation_error(m))
     }
 

@@ -30,6 +30,12 @@ impl Project {
         std::fs::write(dir.path().join("alembic.ini"), ini).unwrap();
         std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
         std::fs::write(dir.path().join("alembic/script.py.mako"), SCRIPT_TEMPLATE).unwrap();
+        // revision_environment runs env.py, as Alembic does.
+        std::fs::write(
+            dir.path().join("alembic/env.py"),
+            include_str!("../assets/init/generic/env.py"),
+        )
+        .unwrap();
         Project { dir }
     }
 

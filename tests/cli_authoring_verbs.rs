@@ -7,9 +7,14 @@ const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
 const SCRIPT_TEMPLATE: &str = include_str!("../assets/init/generic/script.py.mako");
 const WRAPPER: &str = include_str!("../scripts/db-migrate.sh");
 
-/// The lines of an `env.py` that tell autogenerate where the models are.
-const ENV_PY: &str =
-    "from alembic import context\nfrom models import Base\ntarget_metadata = Base.metadata\n";
+/// The generic template's `env.py`, with `target_metadata` from the models.
+fn env_py() -> String {
+    include_str!("../assets/init/generic/env.py").replacen(
+        "target_metadata = None",
+        "from models import Base\ntarget_metadata = Base.metadata",
+        1,
+    )
+}
 
 /// The original guide's example model.
 const MODELS_PY: &str = r#"from datetime import datetime
@@ -64,7 +69,7 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     .unwrap();
     std::fs::create_dir_all(root.join("versions")).unwrap();
     std::fs::write(root.join("script.py.mako"), SCRIPT_TEMPLATE).unwrap();
-    std::fs::write(root.join("env.py"), ENV_PY).unwrap();
+    std::fs::write(root.join("env.py"), env_py()).unwrap();
     std::fs::write(root.join("models.py"), MODELS_PY).unwrap();
     std::fs::create_dir_all(root.join("scripts")).unwrap();
     let wrapper = root.join("scripts/db-migrate.sh");

@@ -49,6 +49,11 @@ fn edited_files_are_read_again() {
     let versions = project.path().join("alembic/versions");
     std::fs::create_dir_all(&versions).unwrap();
     std::fs::write(
+        project.path().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    std::fs::write(
         project.path().join("alembic.ini"),
         "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n",
     )

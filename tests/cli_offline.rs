@@ -40,6 +40,11 @@ fn only_the_function_a_run_needs_is_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
     std::fs::write(
+        dir.path().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    std::fs::write(
         dir.path().join("alembic.ini"),
         "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n",
     )

@@ -17,6 +17,15 @@ fn bundled_project() -> tempfile::TempDir {
     for file in ["alembic.ini", "env.py", "script.py.mako"] {
         std::fs::copy(repo_root().join(file), dir.path().join(file)).unwrap();
     }
+    // env.py imports the models from aurora_x/.
+    std::fs::create_dir(dir.path().join("aurora_x")).unwrap();
+    for file in ["__init__.py", "models.py"] {
+        std::fs::copy(
+            repo_root().join("aurora_x").join(file),
+            dir.path().join("aurora_x").join(file),
+        )
+        .unwrap();
+    }
     std::fs::create_dir(dir.path().join("versions")).unwrap();
     for entry in std::fs::read_dir(repo_root().join("versions")).unwrap() {
         let entry = entry.unwrap();

@@ -119,6 +119,9 @@ pub struct Table {
     /// Dialect options from `__table_args__` (`sqlite_autoincrement`, ...): each name with
     /// the Python source of its value.
     pub options: Vec<(String, String)>,
+    /// The primary key constraint's name from the metadata's naming convention
+    /// (rendered as `name=op.f('...')`).
+    pub primary_key_name: Option<String>,
 }
 
 impl Table {

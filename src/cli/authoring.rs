@@ -79,7 +79,7 @@ pub fn revision(
     project: &mut Project,
     out: &mut Output,
     args: &RevisionArgs,
-) -> Result<PathBuf, CliError> {
+) -> Result<Option<PathBuf>, CliError> {
     project.script_directory()?;
     let environment = project.config.alembic_bool("revision_environment")?;
     if args.autogenerate && args.sql {
@@ -110,11 +110,30 @@ pub fn revision(
     }
     if args.autogenerate {
         let comparison = super::autogenerate::compare(project, out)?;
+        if comparison.directives.skip {
+            // process_revision_directives emptied the list: no file.
+            return Ok(None);
+        }
+        if let Some(rev_id) = &comparison.directives.rev_id {
+            request.rev_id = Some(rev_id.clone());
+        }
+        if let Some(message) = &comparison.directives.message {
+            request.message = Some(message.clone());
+        }
         let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
-        request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
-        request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+        if comparison.render_as_batch {
+            let render = |ops: &[crate::autogen::Op]| {
+                crate::autogen::render::render_body_batch(ops)
+                    .map_err(|e| CliError::Crash(format!("env.py: {e}")))
+            };
+            request.upgrades = Some(render(&comparison.ops)?);
+            request.downgrades = Some(render(&downgrade_ops)?);
+        } else {
+            request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
+            request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+        }
     }
-    generate_revision(project, out, &request)
+    generate_revision(project, out, &request).map(Some)
 }
 
 /// `alembic merge`. Returns the path of the new file.

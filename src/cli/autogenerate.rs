@@ -8,12 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{migrate, Catch, CliError, Output, Project};
+use super::{Catch, CliError, Output, Project};
 use crate::autogen::{
     self, models, Column, ColumnType, ForeignKey, Index, Op, Schema, Table, UniqueConstraint,
 };
 use crate::db::{Connection, Value};
-use crate::script::EnvOptions;
 use crate::sql::Dialect;
 
 /// What the comparison found, with the two schemas it compared.
@@ -24,17 +23,68 @@ pub struct Comparison {
     pub metadata: Schema,
     /// The live schema.
     pub database: Schema,
+    /// What env.py's `process_revision_directives` decided.
+    pub directives: Directives,
+    /// `render_as_batch=True`: operations render inside `batch_alter_table`.
+    pub render_as_batch: bool,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
 /// be at the heads of the script directory, then the models are compared with it.
 pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, CliError> {
-    // Reading the heads logs the context lines and, as Alembic's migration context does,
-    // creates a missing version table.
-    let heads = migrate::database_heads(project, out)?;
+    let mut command = super::environment::command_line("revision", false, None, None);
+    command.cmd_opts.retain(|(k, _)| k != "autogenerate");
+    command
+        .cmd_opts
+        .push(("autogenerate".into(), crate::interp::Value::Bool(true)));
+    let mut found = None;
+    super::environment::with_environment(
+        project,
+        out,
+        false,
+        command,
+        &mut |project, out, context, conn, hooks| {
+            let conn = conn.ok_or_else(|| {
+                CliError::Crash("autogenerate needs a database connection".into())
+            })?;
+            for line in crate::db::context_log_lines(context.dialect) {
+                out.log("alembic.runtime.migration", &line);
+            }
+            let heads = crate::db::current_heads(conn, &context.version_table)
+                .map_err(|e| CliError::Crash(e.to_string()))?;
+            if heads.is_empty() {
+                crate::db::ensure_version_table(conn, &context.version_table)
+                    .map_err(|e| CliError::Crash(e.to_string()))?;
+            }
+            found = Some(compare_in_env(
+                project,
+                out,
+                &heads,
+                conn,
+                &context.version_table.name,
+                hooks,
+            )?);
+            Ok(())
+        },
+    )?;
+    found.ok_or_else(|| {
+        CliError::Crash(
+            "env.py did not call context.run_migrations(), so nothing was compared".into(),
+        )
+    })
+}
+
+fn compare_in_env(
+    project: &mut Project,
+    out: &mut Output,
+    heads: &[String],
+    conn: &mut dyn Connection,
+    version_table: &str,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Comparison, CliError> {
     let catch = Catch::default();
     let map = project.map(&catch)?;
-    let mut at = map.get_revisions_many(&heads).map_err(|e| catch.word(e))?;
+    let mut at = map.get_revisions_many(heads).map_err(|e| catch.word(e))?;
     let mut all = map.get_revisions("heads").map_err(|e| catch.word(e))?;
     at.sort_unstable();
     at.dedup();
@@ -44,30 +94,9 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
         return Err(CliError::failed("Target database is not up to date."));
     }
 
-    let models_path = models_path(project)?;
-    let source = std::fs::read_to_string(&models_path).map_err(|e| {
-        CliError::failed(format!(
-            "cannot read the models file {}: {e}",
-            models_path.display()
-        ))
-    })?;
-    let metadata =
-        models::read_models(&models_path.display().to_string(), &source).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            CliError::failed(format!(
-                "aurora cannot read these model constructs:\n{}",
-                lines.join("\n")
-            ))
-        })?;
-
-    let version_table = EnvOptions::read(&project.script_directory()?.dir)
-        .version_table
-        .unwrap_or_else(|| "alembic_version".to_string());
-    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
-        .map_err(|e| CliError::failed(e.to_string()))?;
-    let mut conn = crate::db::connect(&url).map_err(|e| CliError::failed(e.to_string()))?;
+    let metadata = env_models(project, hooks)?;
     let database = match conn.dialect() {
-        Dialect::Sqlite => introspect_sqlite(conn.as_mut())?,
+        Dialect::Sqlite => introspect_sqlite(conn)?,
         Dialect::Postgresql => {
             return Err(CliError::failed(format!(
                 "{}: reading a PostgreSQL schema is not supported yet",
@@ -75,15 +104,464 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
             )))
         }
     };
-    let ops = autogen::compare(&metadata, &database, &version_table);
+    let mut ops = autogen::compare(&metadata, &database, version_table);
+    let configured = hooks.configured.clone().unwrap_or_default();
+    if let Some(compare_type) = &configured.compare_type {
+        match compare_type {
+            crate::interp::Value::Bool(true) => {}
+            crate::interp::Value::Bool(false) => ops = without_type_changes(ops),
+            other => {
+                return Err(CliError::Crash(format!(
+                    "env.py: configure(compare_type=<{}>): aurora compares types itself; only True or False",
+                    other.type_name()
+                )))
+            }
+        }
+    }
+    if let Some(include) = &configured.include_object {
+        ops = filter_included(ops, include, hooks)?;
+    }
+    if configured.include_name.is_some() {
+        return Err(CliError::Crash(
+            "env.py: configure(include_name=...) is not supported yet for autogenerate".into(),
+        ));
+    }
+    if configured.user_module_prefix.is_some() {
+        return Err(CliError::Crash(
+            "env.py: configure(user_module_prefix=...): aurora cannot render project types yet"
+                .into(),
+        ));
+    }
     for op in &ops {
         log_op(out, op);
     }
+    let directives = match &configured.process_revision_directives {
+        Some(f) => run_revision_directives(f, &ops, hooks)?,
+        None => Directives::default(),
+    };
     Ok(Comparison {
         ops,
         metadata,
         database,
+        directives,
+        render_as_batch: configured.render_as_batch,
     })
+}
+
+/// What `process_revision_directives` left: whether a revision is still
+/// written, and a rev id it set.
+#[derive(Debug, Default, Clone)]
+pub struct Directives {
+    pub skip: bool,
+    pub rev_id: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Calls `process_revision_directives(context, revision, directives)` with
+/// one script directive; the recipes read `upgrade_ops.is_empty()`, set
+/// `rev_id` or `message`, or empty the list.
+fn run_revision_directives(
+    f: &crate::interp::Value,
+    ops: &[Op],
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Directives, CliError> {
+    use crate::interp::{Args, Dict, Value};
+    let script = std::rc::Rc::new(ScriptDirective {
+        empty: ops.is_empty(),
+        attrs: std::cell::RefCell::new(Dict::default()),
+    });
+    let directives = Value::list(vec![Value::Native(script.clone())]);
+    let revision = Value::tuple(vec![]);
+    hooks.call(
+        f,
+        Args::new(vec![Value::None, revision, directives.clone()]),
+    )?;
+    let Value::List(items) = &directives else {
+        unreachable!("a list")
+    };
+    let items = items.borrow();
+    if items.is_empty() {
+        return Ok(Directives {
+            skip: true,
+            ..Default::default()
+        });
+    }
+    if items.len() > 1 || !items[0].is(&Value::Native(script.clone())) {
+        return Err(CliError::Crash(
+            "env.py: process_revision_directives replaced the script directive; aurora supports emptying the list and setting rev_id/message"
+                .into(),
+        ));
+    }
+    let attrs = script.attrs.borrow();
+    Ok(Directives {
+        skip: false,
+        rev_id: attrs.get_str("rev_id").map(|v| v.to_str()),
+        message: attrs.get_str("message").map(|v| v.to_str()),
+    })
+}
+
+/// The `MigrationScript` directive handed to `process_revision_directives`.
+struct ScriptDirective {
+    empty: bool,
+    attrs: std::cell::RefCell<crate::interp::Dict>,
+}
+
+impl crate::interp::Native for ScriptDirective {
+    fn type_name(&self) -> String {
+        "MigrationScript".into()
+    }
+    fn get_attr(
+        self: std::rc::Rc<Self>,
+        _: &mut crate::interp::Interp<'_>,
+        name: &str,
+    ) -> crate::interp::PyResult<Option<crate::interp::Value>> {
+        use crate::interp::Value;
+        if let Some(v) = self.attrs.borrow().get_str(name) {
+            return Ok(Some(v));
+        }
+        let empty = self.empty;
+        Ok(match name {
+            "upgrade_ops" | "downgrade_ops" => Some(Value::native(OpsDirective(empty))),
+            "rev_id" | "message" | "head" | "branch_label" | "version_path" | "depends_on" => {
+                Some(Value::None)
+            }
+            _ => None,
+        })
+    }
+    fn set_attr(
+        &self,
+        _: &mut crate::interp::Interp<'_>,
+        name: &str,
+        value: crate::interp::Value,
+    ) -> crate::interp::PyResult<bool> {
+        if name != "rev_id" && name != "message" {
+            return Err(crate::interp::PyError::unsupported(format!(
+                "setting MigrationScript.{name} in process_revision_directives"
+            )));
+        }
+        self.attrs
+            .borrow_mut()
+            .insert(crate::interp::Value::str(name), value);
+        Ok(true)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `upgrade_ops` / `downgrade_ops`: only `is_empty()` is offered.
+struct OpsDirective(bool);
+
+impl crate::interp::Native for OpsDirective {
+    fn type_name(&self) -> String {
+        "UpgradeOps".into()
+    }
+    fn get_attr(
+        self: std::rc::Rc<Self>,
+        _: &mut crate::interp::Interp<'_>,
+        name: &str,
+    ) -> crate::interp::PyResult<Option<crate::interp::Value>> {
+        let empty = self.0;
+        Ok(match name {
+            "is_empty" => Some(crate::interp::Value::builtin("is_empty", move |_, _| {
+                Ok(crate::interp::Value::Bool(empty))
+            })),
+            _ => None,
+        })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The comparison without type changes (`compare_type=False`).
+fn without_type_changes(ops: Vec<Op>) -> Vec<Op> {
+    ops.into_iter()
+        .filter_map(|op| match op {
+            Op::AlterColumn(mut alter) => {
+                alter.modify_type = None;
+                alter
+                    .modify_nullable
+                    .is_some()
+                    .then_some(Op::AlterColumn(alter))
+            }
+            Op::ModifyTable { table, ops } => {
+                let ops = without_type_changes(ops);
+                (!ops.is_empty()).then_some(Op::ModifyTable { table, ops })
+            }
+            other => Some(other),
+        })
+        .collect()
+}
+
+/// Keeps the operations whose objects `include_object(object, name, type_,
+/// reflected, compare_to)` accepts; a table it rejects takes its columns,
+/// indexes and constraints with it.
+fn filter_included(
+    ops: Vec<Op>,
+    include: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Vec<Op>, CliError> {
+    use crate::interp::{Args, Dict, Value};
+    let mut verdicts: std::collections::HashMap<(String, String, bool), bool> = Default::default();
+    let mut ask = |hooks: &mut super::environment::Hooks<'_, '_>,
+                   name: &str,
+                   kind: &str,
+                   table: Option<&str>,
+                   reflected: bool|
+     -> Result<bool, CliError> {
+        let key = (
+            format!("{}.{name}", table.unwrap_or("")),
+            kind.to_string(),
+            reflected,
+        );
+        if let Some(v) = verdicts.get(&key) {
+            return Ok(*v);
+        }
+        let mut attrs = Dict::default();
+        attrs.insert(Value::str("name"), Value::str(name));
+        if let Some(t) = table {
+            let mut t_attrs = Dict::default();
+            t_attrs.insert(Value::str("name"), Value::str(t));
+            attrs.insert(
+                Value::str("table"),
+                Value::native(crate::env::alembic::Namespace(t_attrs)),
+            );
+        }
+        let object = Value::native(crate::env::alembic::Namespace(attrs));
+        let result = hooks.call(
+            include,
+            Args::new(vec![
+                object,
+                Value::str(name),
+                Value::str(kind),
+                Value::Bool(reflected),
+                Value::None,
+            ]),
+        )?;
+        let keep = result.truthy();
+        verdicts.insert(key, keep);
+        Ok(keep)
+    };
+    let mut out = Vec::new();
+    for op in ops {
+        let (table, object): (&str, Option<(&str, &'static str, bool)>) = match &op {
+            Op::CreateTable(t) => (&t.name, None),
+            Op::DropTable(t) => (&t.name, None),
+            Op::AddColumn { table, column } => (table, Some((&column.name, "column", false))),
+            Op::DropColumn { table, column } => (table, Some((&column.name, "column", true))),
+            Op::AlterColumn(a) => (&a.table, Some((&a.column, "column", true))),
+            Op::CreateIndex { table, index } => (table, Some((&index.name, "index", false))),
+            Op::DropIndex { table, index } => (table, Some((&index.name, "index", true))),
+            Op::AddUnique { table, unique } => (
+                table,
+                Some((
+                    unique.name.as_deref().unwrap_or(""),
+                    "unique_constraint",
+                    false,
+                )),
+            ),
+            Op::DropUnique { table, unique } => (
+                table,
+                Some((
+                    unique.name.as_deref().unwrap_or(""),
+                    "unique_constraint",
+                    true,
+                )),
+            ),
+            Op::AddForeignKey { table, foreign_key } => (
+                table,
+                Some((
+                    foreign_key.name.as_deref().unwrap_or(""),
+                    "foreign_key_constraint",
+                    false,
+                )),
+            ),
+            Op::DropForeignKey { table, foreign_key } => (
+                table,
+                Some((
+                    foreign_key.name.as_deref().unwrap_or(""),
+                    "foreign_key_constraint",
+                    true,
+                )),
+            ),
+            Op::ModifyTable { table, .. } => (table, None),
+        };
+        let table_reflected = matches!(op, Op::DropTable(_));
+        let table = table.to_string();
+        let object = object.map(|(n, k, r)| (n.to_string(), k, r));
+        if !ask(hooks, &table, "table", None, table_reflected)? {
+            continue;
+        }
+        match op {
+            Op::ModifyTable { table, ops } => {
+                let inner = filter_included(ops, include, hooks)?;
+                if !inner.is_empty() {
+                    out.push(Op::ModifyTable { table, ops: inner });
+                }
+            }
+            other => {
+                if let Some((name, kind, reflected)) = object {
+                    if !ask(hooks, &name, kind, Some(&table), reflected)? {
+                        continue;
+                    }
+                }
+                out.push(other);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The models behind env.py's `target_metadata`: the files of the modules
+/// that define its mapped classes, read with [`models::read_models`]
+/// (`models = ...` in `[aurora]` overrides).
+fn env_models(
+    project: &mut Project,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Schema, CliError> {
+    use crate::interp::Value;
+    let files: Vec<PathBuf> = if project.config.section_option("aurora", "models")?.is_some() {
+        vec![models_path(project)?]
+    } else {
+        let target = hooks
+            .configured
+            .as_ref()
+            .map(|c| c.target_metadata.clone())
+            .unwrap_or_default();
+        let metadatas: Vec<Value> = match &target {
+            Value::None => {
+                let env_path = project.script_directory()?.dir.join("env.py");
+                return Err(CliError::failed(format!(
+                    "Can't proceed with --autogenerate option; environment script {} does not provide \
+                     a MetaData object or sequence of objects to the context.",
+                    env_path.display()
+                )));
+            }
+            Value::List(l) => l.borrow().clone(),
+            Value::Tuple(t) => t.as_ref().clone(),
+            other => vec![other.clone()],
+        };
+        let mut files = Vec::new();
+        for m in &metadatas {
+            let Some(metadata) = m.downcast::<crate::env::schema::MetaData>() else {
+                return Err(CliError::Crash(format!(
+                    "env.py: target_metadata is a {}, not a MetaData",
+                    m.type_name()
+                )));
+            };
+            if !metadata.tables.borrow().is_empty() {
+                return Err(CliError::Crash(
+                    "env.py: target_metadata has Table(...) objects; aurora reads declarative model classes only".into(),
+                ));
+            }
+            let modules: Vec<String> = metadata
+                .classes
+                .borrow()
+                .iter()
+                .map(|c| c.module.clone())
+                .collect();
+            for module in modules {
+                let Some(file) = hooks.module_file(&module) else {
+                    return Err(CliError::Crash(format!(
+                        "env.py: cannot tell which file defines module {module}"
+                    )));
+                };
+                if !files.contains(&file) {
+                    files.push(file);
+                }
+            }
+        }
+        files
+    };
+    let mut schema = Schema::default();
+    let convention = naming_convention(hooks);
+    for path in files {
+        let source = std::fs::read_to_string(&path).map_err(|e| {
+            CliError::failed(format!(
+                "cannot read the models file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let read = models::read_models(&path.display().to_string(), &source).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            CliError::failed(format!(
+                "aurora cannot read these model constructs:\n{}",
+                lines.join("\n")
+            ))
+        })?;
+        schema.tables.extend(read.tables);
+    }
+    if let Some(convention) = convention {
+        apply_naming_convention(&mut schema, &convention)?;
+    }
+    Ok(schema)
+}
+
+/// The `naming_convention` of env.py's target MetaData, as (key, template) pairs.
+fn naming_convention(hooks: &super::environment::Hooks<'_, '_>) -> Option<Vec<(String, String)>> {
+    let target = hooks.configured.as_ref()?.target_metadata.clone();
+    let metadata = target.downcast::<crate::env::schema::MetaData>()?;
+    let crate::interp::Value::Dict(d) = metadata.naming_convention.as_ref()? else {
+        return None;
+    };
+    let pairs = d
+        .borrow()
+        .items
+        .iter()
+        .map(|(k, v)| (k.to_str(), v.to_str()))
+        .collect();
+    Some(pairs)
+}
+
+/// Names constraints from a naming convention as SQLAlchemy does: `pk`
+/// (with `%(table_name)s`) and `ix` (SQLAlchemy's own default); another key
+/// that would name an object in these models is refused.
+fn apply_naming_convention(
+    schema: &mut Schema,
+    convention: &[(String, String)],
+) -> Result<(), CliError> {
+    for (key, template) in convention {
+        match key.as_str() {
+            "pk" => {
+                for table in &mut schema.tables {
+                    if table.primary_key().is_empty() {
+                        continue;
+                    }
+                    let name = expand_convention(template, &table.name, &table.primary_key())?;
+                    table.primary_key_name = Some(name);
+                }
+            }
+            "ix" if template == "ix_%(column_0_label)s" => {}
+            "uq" if schema.tables.iter().all(|t| t.uniques.iter().all(|u| u.name.is_some())) => {}
+            "fk" if schema.tables.iter().all(|t| t.foreign_keys.iter().all(|f| f.name.is_some())) => {}
+            "ck" if schema.tables.iter().all(|t| t.checks.iter().all(|(n, _)| n.is_some())) => {}
+            "ix" | "uq" | "fk" | "ck" => {
+                return Err(CliError::Crash(format!(
+                    "env.py: the naming convention {key:?}: {template:?} would name constraints of these models; aurora applies only \"pk\" conventions so far"
+                )))
+            }
+            other => {
+                return Err(CliError::Crash(format!(
+                    "env.py: naming convention key {other:?} is not supported"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expand_convention(template: &str, table: &str, columns: &[&str]) -> Result<String, CliError> {
+    let mut out = template.replace("%(table_name)s", table);
+    if let Some(first) = columns.first() {
+        out = out.replace("%(column_0_name)s", first);
+    }
+    if out.contains("%(") {
+        return Err(CliError::Crash(format!(
+            "env.py: naming convention {template:?} uses a token aurora does not expand"
+        )));
+    }
+    Ok(out)
 }
 
 /// The `Detected ...` lines Alembic logs while comparing.

@@ -1,55 +1,17 @@
 //! `upgrade`, `downgrade`, `stamp`, `current`, `ensure_version`: planning
 //! with [`crate::plan`], then writing SQL (offline, `--sql`) or running it.
 
+use super::environment::{self, CommandLine, Hooks, RunContext};
 use super::{Catch, CliError, Output, Project};
 use crate::plan::{self, Step};
-use crate::script::EnvOptions;
-use crate::sql::version::VersionTable;
 use crate::sql::{Dialect, Statement};
 
 const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 
-/// What the environment (`env.py` + configuration) says about a run.
-struct RunContext {
-    dialect: Dialect,
-    /// The database URL (`DATABASE_URL` or `sqlalchemy.url`), for connecting online.
-    url: crate::db::DatabaseUrl,
-    version_table: VersionTable,
-    transactional_ddl: bool,
-    transaction_per_migration: bool,
-}
-
-fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
-    let env = EnvOptions::read(&project.script_directory()?.dir);
-    let url = crate::db::DatabaseUrl::from_config(project.config.sqlalchemy_url()?.as_deref())
-        .map_err(|e| match e {
-            // SQLAlchemy's make_url raises ArgumentError, uncaught in Alembic.
-            crate::db::DbError::InvalidUrl { reason } if reason.starts_with("Could not parse") => {
-                CliError::Crash(format!("ArgumentError: {reason}"))
-            }
-            // An unknown dialect keeps Alembic's FAILED wording.
-            crate::db::DbError::InvalidUrl { reason } => CliError::Failed(reason),
-            other => CliError::Crash(other.to_string()),
-        })?;
-    let dialect = url.dialect();
-    Ok(RunContext {
-        dialect,
-        url,
-        version_table: VersionTable {
-            name: env
-                .version_table
-                .unwrap_or_else(|| "alembic_version".to_string()),
-            schema: env.version_table_schema,
-        },
-        transactional_ddl: env.transactional_ddl.unwrap_or(dialect.transactional_ddl()),
-        transaction_per_migration: env.transaction_per_migration,
-    })
-}
-
 /// Offline output: the run's SQL as Alembic writes it with `--sql`.
 struct OfflineWriter<'a> {
     out: &'a mut Output,
-    context: RunContext,
+    context: &'a RunContext,
 }
 
 impl OfflineWriter<'_> {
@@ -85,7 +47,11 @@ impl OfflineWriter<'_> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
         let mut head_count = starting_heads.len() as i64;
-        let rendered = render_offline(steps, self.context.dialect);
+        let rendered = render_offline(
+            steps,
+            self.context.dialect,
+            self.context.engine_name.as_deref(),
+        );
         for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
                 self.statement("BEGIN");
@@ -126,15 +92,15 @@ impl OfflineWriter<'_> {
 /// A step's rendered body, or the statements emitted before its failure and the failure.
 type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
 
-fn render_step_offline(step: &Step, dialect: Dialect) -> RenderedBody {
-    let ops = step_ops(step).map_err(|e| (Vec::new(), e))?;
+fn render_step_offline(step: &Step, dialect: Dialect, engine: Option<&str>) -> RenderedBody {
+    let ops = step_ops(step, engine).map_err(|e| (Vec::new(), e))?;
     crate::sql::render_ops(&ops, dialect, None).map_err(render_failure)
 }
 
 /// Parses and renders every step's body, on a few threads when there are
 /// many: offline rendering needs no database, so steps are independent.
 /// Bodies rendered before are taken from the cache when their file is unchanged.
-fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
+fn render_offline(steps: &[Step], dialect: Dialect, engine: Option<&str>) -> Vec<RenderedBody> {
     let kind = match dialect {
         Dialect::Sqlite => "sql-sqlite",
         Dialect::Postgresql => "sql-postgresql",
@@ -157,7 +123,8 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
             } else {
                 "down"
             };
-            Some((format!("{}#{direction}", path.display()), stamp))
+            let engine = engine.map(|e| format!("#{e}")).unwrap_or_default();
+            Some((format!("{}#{direction}{engine}", path.display()), stamp))
         })
         .collect();
     let mut results: Vec<Option<RenderedBody>> = keys
@@ -171,6 +138,7 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
     let rendered = render_in_parallel(
         &misses.iter().map(|&i| &steps[i]).collect::<Vec<_>>(),
         dialect,
+        engine,
     );
     for (i, body) in misses.into_iter().zip(rendered) {
         if let (Ok(statements), Some((key, stamp))) = (&body, &keys[i]) {
@@ -185,7 +153,11 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
         .collect()
 }
 
-fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
+fn render_in_parallel(
+    steps: &[&Step],
+    dialect: Dialect,
+    engine: Option<&str>,
+) -> Vec<RenderedBody> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -193,7 +165,7 @@ fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
     if workers <= 1 || steps.len() < 32 {
         return steps
             .iter()
-            .map(|s| render_step_offline(s, dialect))
+            .map(|s| render_step_offline(s, dialect, engine))
             .collect();
     }
     let chunk = steps.len().div_ceil(workers);
@@ -203,7 +175,7 @@ fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| render_step_offline(s, dialect))
+                        .map(|s| render_step_offline(s, dialect, engine))
                         .collect::<Vec<_>>()
                 })
             })
@@ -247,12 +219,16 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
-fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
+fn step_ops(step: &Step, engine_name: Option<&str>) -> Result<Vec<crate::ops::Op>, CliError> {
     let Some(path) = &step.path else {
         return Ok(Vec::new());
     };
     let source = std::fs::read_to_string(path)
         .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
+    let source = match engine_name {
+        Some(name) => environment::engine_functions(path, &source, name, step.direction)?,
+        None => source,
+    };
     let function = if step.direction == plan::Direction::Upgrade {
         crate::ops::Function::Upgrade
     } else {
@@ -288,10 +264,28 @@ type PlanSteps<'a> =
 fn offline_run(
     project: &mut Project,
     out: &mut Output,
+    command: CommandLine,
     starting_rev: Option<&[String]>,
     plan_steps: &PlanSteps<'_>,
 ) -> Result<(), CliError> {
-    let context = run_context(project)?;
+    environment::with_environment(
+        project,
+        out,
+        true,
+        command,
+        &mut |project, out, context, _, _| {
+            offline_body(project, out, context, starting_rev, plan_steps)
+        },
+    )
+}
+
+fn offline_body(
+    project: &mut Project,
+    out: &mut Output,
+    context: &RunContext,
+    starting_rev: Option<&[String]>,
+    plan_steps: &PlanSteps<'_>,
+) -> Result<(), CliError> {
     out.log(
         MIGRATION_LOGGER,
         &format!("Context impl {}.", context.dialect.impl_name()),
@@ -422,12 +416,15 @@ fn run_revisions(
         };
         planned.map_err(|e| catch.word(e))
     };
+    let name = if upgrading { "upgrade" } else { "downgrade" };
+    let mut command = environment::command_line(name, sql, Some(revision), _tag);
+    command.starting_revision = starting.clone();
     if sql {
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
-        return offline_run(project, out, starting.as_deref(), &plan_steps);
+        return offline_run(project, out, command, starting.as_deref(), &plan_steps);
     }
     let replannable = crate::graph::match_relative(&destination).is_none();
-    online_run(project, out, &plan_steps, false, replannable)
+    online_run(project, out, command, &plan_steps, false, replannable)
 }
 
 /// `alembic stamp`.
@@ -472,21 +469,30 @@ pub fn stamp(
             .map(plan::Plan::complete)
             .map_err(|e| catch.word(e))
     };
+    let command =
+        environment::command_line("stamp", sql, revisions.first().map(String::as_str), _tag);
     if sql {
         if purge {
-            let context = run_context(project)?;
-            if context.transactional_ddl && !context.transaction_per_migration {
-                out.sql("BEGIN;\n\n");
-            }
-            return Err(CliError::failed("Can't use --purge with --sql mode"));
+            return environment::with_environment(
+                project,
+                out,
+                true,
+                command,
+                &mut |_, out, context, _, _| {
+                    if context.transactional_ddl && !context.transaction_per_migration {
+                        out.sql("BEGIN;\n\n");
+                    }
+                    Err(CliError::failed("Can't use --purge with --sql mode"))
+                },
+            );
         }
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
-        return offline_run(project, out, starting.as_deref(), &plan_steps);
+        return offline_run(project, out, command, starting.as_deref(), &plan_steps);
     }
     let replannable = destinations
         .iter()
         .all(|d| crate::graph::match_relative(d).is_none());
-    online_run(project, out, &plan_steps, purge, replannable)
+    online_run(project, out, command, &plan_steps, purge, replannable)
 }
 
 /// `alembic current`.
@@ -496,14 +502,34 @@ pub fn current(
     verbose: bool,
     check_heads: bool,
 ) -> Result<(), CliError> {
+    let command = environment::command_line("current", false, None, None);
+    environment::with_environment(
+        project,
+        out,
+        false,
+        command,
+        &mut |project, out, context, conn, _| {
+            let conn = online_connection(conn)?;
+            log_context(out, context);
+            current_body(project, out, context, conn, verbose, check_heads)
+        },
+    )
+}
+
+fn current_body(
+    project: &mut Project,
+    out: &mut Output,
+    context: &RunContext,
+    conn: &mut dyn crate::db::Connection,
+    verbose: bool,
+    check_heads: bool,
+) -> Result<(), CliError> {
     let catch = Catch::default();
-    let (mut conn, context) = connect(project, out)?;
-    let heads =
-        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
+    let heads = crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?;
     if verbose {
         out.print(&format!(
             "Current revision(s) for {}:",
-            context.url.masked()
+            context.url.as_ref().map(|u| u.masked()).unwrap_or_default()
         ));
     }
     let map = project.map(&catch)?;
@@ -535,51 +561,68 @@ pub fn current(
 
 /// `alembic ensure_version`.
 pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Result<(), CliError> {
-    if sql {
-        let context = run_context(project)?;
-        let create = context.version_table.create_sql();
-        let mut writer = OfflineWriter { out, context };
-        writer.statement(&create);
-        return Ok(());
-    }
-    let (mut conn, context) = connect(project, out)?;
-    crate::db::ensure_version_table(conn.as_mut(), &context.version_table).map_err(db_failure)?;
-    Ok(())
+    let command = environment::command_line("ensure_version", sql, None, None);
+    environment::with_environment(
+        project,
+        out,
+        sql,
+        command,
+        &mut |_, out, context, conn, _| {
+            if sql {
+                let create = context.version_table.create_sql();
+                let mut writer = OfflineWriter { out, context };
+                writer.statement(&create);
+                return Ok(());
+            }
+            let conn = online_connection(conn)?;
+            log_context(out, context);
+            crate::db::ensure_version_table(conn, &context.version_table).map_err(db_failure)?;
+            Ok(())
+        },
+    )
 }
 
 /// The revisions recorded in the database's version table (never creates it).
 /// Like Alembic's environment for `show current` and `history -i`, a missing
 /// table is created (only `current` leaves the database untouched).
 pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
-    let (mut conn, context) = connect(project, out)?;
-    let heads =
-        crate::db::current_heads(conn.as_mut(), &context.version_table).map_err(db_failure)?;
-    if heads.is_empty() {
-        crate::db::ensure_version_table(conn.as_mut(), &context.version_table)
-            .map_err(db_failure)?;
-    }
-    Ok(heads)
+    let mut found = Vec::new();
+    let command = environment::command_line("heads", false, None, None);
+    environment::with_environment(
+        project,
+        out,
+        false,
+        command,
+        &mut |_, out, context, conn, _| {
+            let conn = online_connection(conn)?;
+            log_context(out, context);
+            let heads =
+                crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?;
+            if heads.is_empty() {
+                crate::db::ensure_version_table(conn, &context.version_table)
+                    .map_err(db_failure)?;
+            }
+            found = heads;
+            Ok(())
+        },
+    )?;
+    Ok(found)
 }
 
-/// Opens the database and logs Alembic's context lines.
-fn connect(
-    project: &mut Project,
-    out: &mut Output,
-) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
-    let (conn, context) = open_database(project)?;
+/// The connection of an online run.
+fn online_connection(
+    conn: Option<&mut dyn crate::db::Connection>,
+) -> Result<&mut dyn crate::db::Connection, CliError> {
+    conn.ok_or_else(|| {
+        CliError::Crash("an online command ran without a database connection".into())
+    })
+}
+
+/// Logs Alembic's context lines.
+fn log_context(out: &mut Output, context: &RunContext) {
     for line in crate::db::context_log_lines(context.dialect) {
         out.log(MIGRATION_LOGGER, &line);
     }
-    Ok((conn, context))
-}
-
-/// Opens the database without logging (the online runner logs the context itself).
-fn open_database(
-    project: &mut Project,
-) -> Result<(Box<dyn crate::db::Connection>, RunContext), CliError> {
-    let context = run_context(project)?;
-    let conn = crate::db::connect(&context.url).map_err(db_failure)?;
-    Ok((conn, context))
 }
 
 /// Database errors: Alembic's own row-count checks are `FAILED:` lines;
@@ -616,17 +659,50 @@ impl crate::sql::Reflector for ConnectionReflector<'_> {
 fn online_run(
     project: &mut Project,
     out: &mut Output,
+    command: CommandLine,
     plan_steps: &PlanSteps<'_>,
     purge: bool,
     replannable: bool,
 ) -> Result<(), CliError> {
-    let (mut conn, context) = open_database(project)?;
+    environment::with_environment(
+        project,
+        out,
+        false,
+        command,
+        &mut |project, out, context, conn, hooks| {
+            online_body(
+                project,
+                out,
+                context,
+                online_connection(conn)?,
+                hooks,
+                plan_steps,
+                purge,
+                replannable,
+            )
+        },
+    )
+}
+
+fn online_body(
+    project: &mut Project,
+    out: &mut Output,
+    context: &RunContext,
+    conn: &mut dyn crate::db::Connection,
+    hooks: &mut Hooks<'_, '_>,
+    plan_steps: &PlanSteps<'_>,
+    purge: bool,
+    replannable: bool,
+) -> Result<(), CliError> {
     if crate::db::interrupt::install() {
         crate::db::interrupt::set_canceller(conn.canceller());
     }
+    let url = context.url.as_ref().ok_or_else(|| {
+        CliError::Crash("an online command ran without a database URL".into())
+    })?;
     let lock = crate::db::acquire_lock(
-        conn.as_mut(),
-        &context.url,
+        &mut *conn,
+        url,
         &context.version_table,
         &project.lock,
         &mut |line| {
@@ -645,8 +721,9 @@ fn online_run(
         result = online_run_locked(
             project,
             out,
-            conn.as_mut(),
-            &context,
+            context,
+            &mut *conn,
+            hooks,
             plan_steps,
             purge,
             recheck,
@@ -656,7 +733,7 @@ fn online_run(
             break;
         }
     }
-    lock.release(conn.as_mut());
+    lock.release(&mut *conn);
     result
 }
 
@@ -665,8 +742,9 @@ fn online_run(
 fn online_run_locked(
     project: &mut Project,
     out: &mut Output,
-    conn: &mut dyn crate::db::Connection,
     context: &RunContext,
+    conn: &mut dyn crate::db::Connection,
+    hooks: &mut Hooks<'_, '_>,
     plan_steps: &PlanSteps<'_>,
     purge: bool,
     recheck: bool,
@@ -676,13 +754,13 @@ fn online_run_locked(
     let heads = if purge {
         Vec::new()
     } else {
-        crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?
+        crate::db::current_heads(&mut *conn, &context.version_table).map_err(db_failure)?
     };
     // Alembic creates a missing version table before planning; without
     // transactional DDL (SQLite) that creation is committed at once and
     // survives a planning error.
     if (heads.is_empty() || purge) && !context.transactional_ddl {
-        crate::db::ensure_version_table(conn, &context.version_table).map_err(db_failure)?;
+        crate::db::ensure_version_table(&mut *conn, &context.version_table).map_err(db_failure)?;
     }
     let plan = {
         let map = project.map(&catch)?;
@@ -708,7 +786,7 @@ fn online_run_locked(
         if let Some(path) = &step.path {
             let key = (path.clone(), step.direction == plan::Direction::Upgrade);
             if let std::collections::hash_map::Entry::Vacant(slot) = lowered.entry(key) {
-                slot.insert(step_ops(step)?);
+                slot.insert(step_ops(step, context.engine_name.as_deref())?);
             }
         }
     }
@@ -727,7 +805,7 @@ fn online_run_locked(
             .map(|p| (p, step.direction == plan::Direction::Upgrade));
         let ops = match key.and_then(|k| lowered.remove(&k)) {
             Some(ops) => ops,
-            None => step_ops(step)?,
+            None => step_ops(step, context.engine_name.as_deref())?,
         };
         let mut reflector = ConnectionReflector(conn);
         let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
@@ -752,13 +830,18 @@ fn online_run_locked(
             done += 1;
         }
     };
-    let result = crate::db::run_online(
-        conn,
+    let version_table = &context.version_table;
+    let mut after_step = |step: &Step, conn: &mut dyn crate::db::Connection| {
+        hooks.version_applied(step, conn, version_table)
+    };
+    let result = crate::db::run_online_with_hook(
+        &mut *conn,
         &context.version_table,
         steps,
         &options,
         &mut render,
         &mut log,
+        &mut after_step,
     );
     match result {
         Ok(()) => match plan.failure {

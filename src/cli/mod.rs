@@ -7,6 +7,7 @@ mod aurora_x;
 mod authoring;
 mod autogenerate;
 mod checksum;
+mod environment;
 mod format;
 mod history;
 mod migrate;

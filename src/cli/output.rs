@@ -3,12 +3,17 @@
 
 use std::io::Write;
 
+/// A receiver of offline SQL text.
+pub type SqlSink = dyn FnMut(&str);
+
 /// Where command output goes.
 pub struct Output {
     stdout: std::io::BufWriter<std::io::Stdout>,
     quiet: bool,
     /// Whether a progress bar is drawn on the last line of stderr.
     bar_visible: bool,
+    /// Where offline SQL goes instead of stdout (env.py's `output_buffer`).
+    sql_sink: Option<Box<SqlSink>>,
 }
 
 impl Output {
@@ -17,6 +22,7 @@ impl Output {
             stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
             quiet,
             bar_visible: false,
+            sql_sink: None,
         }
     }
 
@@ -31,7 +37,17 @@ impl Output {
 
     /// SQL written in offline mode (`--sql`): never silenced.
     pub fn sql(&mut self, text: &str) {
-        let _ = self.stdout.write_all(text.as_bytes());
+        match &mut self.sql_sink {
+            Some(sink) => sink(text),
+            None => {
+                let _ = self.stdout.write_all(text.as_bytes());
+            }
+        }
+    }
+
+    /// Sends offline SQL to `sink` (or back to stdout with `None`).
+    pub fn redirect_sql(&mut self, sink: Option<Box<SqlSink>>) {
+        self.sql_sink = sink;
     }
 
     /// A log line on stderr, as Alembic's logging configuration prints it.

@@ -188,6 +188,23 @@ pub fn run_online<E: fmt::Display + fmt::Debug>(
     render: &mut RenderStep<'_, E>,
     log: &mut dyn FnMut(&str),
 ) -> Result<(), RunError<E>> {
+    run_online_with_hook(conn, table, steps, options, render, log, &mut |_, _| Ok(()))
+}
+
+/// Called after each step's version changes, inside its transaction
+/// (Alembic's `on_version_apply`).
+pub type AfterStep<'a, E> = dyn FnMut(&Step, &mut dyn Connection) -> Result<(), E> + 'a;
+
+/// [`run_online`] with a callback after each step's version changes.
+pub fn run_online_with_hook<E: fmt::Display + fmt::Debug>(
+    conn: &mut dyn Connection,
+    table: &VersionTable,
+    steps: &[Step],
+    options: &RunOptions,
+    render: &mut RenderStep<'_, E>,
+    log: &mut dyn FnMut(&str),
+    after_step: &mut AfterStep<'_, E>,
+) -> Result<(), RunError<E>> {
     let dialect = conn.dialect();
     for line in context_log_lines(dialect) {
         log(&line);
@@ -201,6 +218,7 @@ pub fn run_online<E: fmt::Display + fmt::Debug>(
         options,
         render,
         log,
+        after_step,
         single_transaction,
         &mut tx,
     );
@@ -229,6 +247,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
     options: &RunOptions,
     render: &mut RenderStep<'_, E>,
     log: &mut dyn FnMut(&str),
+    after_step: &mut AfterStep<'_, E>,
     single_transaction: bool,
     tx: &mut TxState,
 ) -> Result<(), RunError<E>> {
@@ -330,6 +349,10 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
         for change in &step.version_changes {
             apply_version_change(conn, table, change)?;
         }
+        after_step(step, conn).map_err(|error| RunError::Render {
+            step: name.clone(),
+            error,
+        })?;
         if !single_transaction {
             // A commit can fail too (a deferred constraint); it is the step's failure.
             tx.commit(conn).map_err(|error| RunError::Statement {
