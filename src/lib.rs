@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod graph;
+pub mod modules;
 pub mod ops;
 pub mod plan;
 pub mod script;

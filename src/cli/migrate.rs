@@ -12,6 +12,8 @@ const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 /// What the environment (`env.py` + configuration) says about a run.
 struct RunContext {
     dialect: Dialect,
+    /// What lowering a revision may consult (modules, configuration).
+    lower: crate::ops::LowerContext,
     /// The database URL (`DATABASE_URL` or `sqlalchemy.url`), for connecting online.
     url: crate::db::DatabaseUrl,
     version_table: VersionTable,
@@ -28,8 +30,25 @@ fn run_context(project: &mut Project) -> Result<RunContext, CliError> {
             other => CliError::Crash(other.to_string()),
         })?;
     let dialect = url.dialect();
+    let lower = crate::ops::LowerContext {
+        path: Default::default(),
+        dialect: match dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgresql => "postgresql",
+        }
+        .to_string(),
+        search_path: project.script_directory()?.module_path.clone(),
+        offline: true,
+        main_options: project
+            .config
+            .section_keys(&project.config.section.clone())
+            .into_iter()
+            .filter_map(|k| Some((k.clone(), project.config.main_option(&k).ok()??)))
+            .collect(),
+    };
     Ok(RunContext {
         dialect,
+        lower,
         url,
         version_table: VersionTable {
             name: env
@@ -81,7 +100,7 @@ impl OfflineWriter<'_> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
         let mut head_count = starting_heads.len() as i64;
-        let rendered = render_offline(steps, self.context.dialect);
+        let rendered = render_offline(steps, self.context.dialect, &self.context.lower);
         for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
                 self.statement("BEGIN");
@@ -122,15 +141,30 @@ impl OfflineWriter<'_> {
 /// A step's rendered body, or the statements emitted before its failure and the failure.
 type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
 
-fn render_step_offline(step: &Step, dialect: Dialect) -> RenderedBody {
-    let ops = step_ops(step).map_err(|e| (Vec::new(), e))?;
-    crate::sql::render_ops(&ops, dialect, None).map_err(render_failure)
+/// A step's rendered body and whether it may be cached by the file's identity.
+fn render_step_offline(
+    step: &Step,
+    dialect: Dialect,
+    lower: &crate::ops::LowerContext,
+) -> (RenderedBody, bool) {
+    let (ops, cacheable) = match step_ops(step, lower) {
+        Ok(x) => x,
+        Err(e) => return (Err((Vec::new(), e)), false),
+    };
+    (
+        crate::sql::render_ops(&ops, dialect, None).map_err(render_failure),
+        cacheable,
+    )
 }
 
 /// Parses and renders every step's body, on a few threads when there are
 /// many: offline rendering needs no database, so steps are independent.
 /// Bodies rendered before are taken from the cache when their file is unchanged.
-fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
+fn render_offline(
+    steps: &[Step],
+    dialect: Dialect,
+    lower: &crate::ops::LowerContext,
+) -> Vec<RenderedBody> {
     let kind = match dialect {
         Dialect::Sqlite => "sql-sqlite",
         Dialect::Postgresql => "sql-postgresql",
@@ -167,9 +201,10 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
     let rendered = render_in_parallel(
         &misses.iter().map(|&i| &steps[i]).collect::<Vec<_>>(),
         dialect,
+        lower,
     );
-    for (i, body) in misses.into_iter().zip(rendered) {
-        if let (Ok(statements), Some((key, stamp))) = (&body, &keys[i]) {
+    for (i, (body, cacheable)) in misses.into_iter().zip(rendered) {
+        if let (Ok(statements), Some((key, stamp)), true) = (&body, &keys[i], cacheable) {
             cache.put(key.clone(), *stamp, encode_statements(statements));
         }
         results[i] = Some(body);
@@ -181,7 +216,11 @@ fn render_offline(steps: &[Step], dialect: Dialect) -> Vec<RenderedBody> {
         .collect()
 }
 
-fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
+fn render_in_parallel(
+    steps: &[&Step],
+    dialect: Dialect,
+    lower: &crate::ops::LowerContext,
+) -> Vec<(RenderedBody, bool)> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -189,7 +228,7 @@ fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
     if workers <= 1 || steps.len() < 32 {
         return steps
             .iter()
-            .map(|s| render_step_offline(s, dialect))
+            .map(|s| render_step_offline(s, dialect, lower))
             .collect();
     }
     let chunk = steps.len().div_ceil(workers);
@@ -199,7 +238,7 @@ fn render_in_parallel(steps: &[&Step], dialect: Dialect) -> Vec<RenderedBody> {
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| render_step_offline(s, dialect))
+                        .map(|s| render_step_offline(s, dialect, lower))
                         .collect::<Vec<_>>()
                 })
             })
@@ -243,9 +282,17 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
-fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
+/// Also says whether the result depends on the file alone (cacheable).
+fn step_ops(
+    step: &Step,
+    lower: &crate::ops::LowerContext,
+) -> Result<(Vec<crate::ops::Op>, bool), CliError> {
     let Some(path) = &step.path else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), true));
+    };
+    let lower = crate::ops::LowerContext {
+        path: path.clone(),
+        ..lower.clone()
     };
     let source = std::fs::read_to_string(path)
         .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
@@ -254,13 +301,17 @@ fn step_ops(step: &Step) -> Result<Vec<crate::ops::Op>, CliError> {
     } else {
         crate::ops::Function::Downgrade
     };
-    let migration = crate::ops::parse_migration_function(path, &source, function)
+    let migration = crate::ops::parse_migration_function(&lower, &source, function)
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok(if step.direction == plan::Direction::Upgrade {
-        migration.upgrade
-    } else {
-        migration.downgrade
-    })
+    let cacheable = !migration.outside_inputs;
+    Ok((
+        if step.direction == plan::Direction::Upgrade {
+            migration.upgrade
+        } else {
+            migration.downgrade
+        },
+        cacheable,
+    ))
 }
 
 /// Splits a renderer failure into the statements emitted before it and the error.
@@ -631,10 +682,14 @@ fn online_run(
         purge,
     };
     let dialect = context.dialect;
+    let lower = crate::ops::LowerContext {
+        offline: false,
+        ..context.lower.clone()
+    };
     let mut render = |step: &Step,
                       conn: &mut dyn crate::db::Connection|
      -> Result<Vec<crate::db::RunStatement>, CliError> {
-        let ops = step_ops(step)?;
+        let (ops, _) = step_ops(step, &lower)?;
         let mut reflector = ConnectionReflector(conn);
         let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
             .map_err(|e| render_failure(e).1)?;
