@@ -107,34 +107,6 @@ fn helper_functions_builtins_and_fstrings_run() {
 }
 
 #[test]
-fn a_name_that_needs_an_unavailable_library_is_a_located_error() {
-    let dir = project("");
-    write(
-        dir.path(),
-        "app/migrations/versions/002_bbbb_second.py",
-        "from alembic import op\nfrom app import cli\n\nrevision = 'bbbb'\ndown_revision = 'aaaa'\n\n\ndef upgrade():\n    op.drop_table(cli.uses_library())\n\n\ndef downgrade():\n    pass\n",
-    );
-    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "aaaa:bbbb", "--sql"]);
-    assert_ne!(code, 0);
-    let all = stdout + &stderr;
-    assert!(all.contains("cli.py:8:"), "{all}");
-    assert!(all.contains("002_bbbb_second.py:9:"), "{all}");
-}
-
-#[test]
-fn missing_downgrade_fails_like_python() {
-    let dir = project("");
-    write(
-        dir.path(),
-        "app/migrations/versions/002_bbbb_second.py",
-        "from alembic import op\n\nrevision = 'bbbb'\ndown_revision = 'aaaa'\n\n\ndef upgrade():\n    pass\n",
-    );
-    let (code, _, stderr) = run(dir.path(), &["downgrade", "bbbb:aaaa", "--sql"]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("has no attribute 'downgrade'"), "{stderr}");
-}
-
-#[test]
 fn sync_enum_values_renders_the_plugin_sql() {
     let dir = project("");
     write(
