@@ -522,6 +522,29 @@ impl Config {
         })
     }
 
+    /// `prepend_sys_path` split as Alembic's `get_prepend_sys_paths_list`
+    /// does: by `path_separator`, else the legacy split on spaces, commas and
+    /// colons, else the toml list. Empty when not configured.
+    pub fn prepend_sys_path(&self) -> Result<Vec<String>, ConfigError> {
+        if let Some(text) = self.main_option("prepend_sys_path")? {
+            if !text.is_empty() {
+                return Ok(match self.separator(&["path_separator"])? {
+                    Some(sep) => text
+                        .split(sep.as_str())
+                        .filter(|x| !x.is_empty())
+                        .map(|x| x.trim().to_string())
+                        .collect(),
+                    None => text.split(':').flat_map(split_space_comma).collect(),
+                });
+            }
+        }
+        Ok(match self.toml.get("prepend_sys_path") {
+            Some(TomlValue::List(items)) => items.clone(),
+            Some(TomlValue::Text(text)) => vec![text.clone()],
+            _ => Vec::new(),
+        })
+    }
+
     /// `sqlalchemy.url` from the main section.
     pub fn sqlalchemy_url(&self) -> Result<Option<String>, ConfigError> {
         self.main_option("sqlalchemy.url")

@@ -27,6 +27,7 @@ pub mod db;
 pub mod env;
 pub mod graph;
 pub mod interp;
+pub mod modules;
 pub mod ops;
 pub mod plan;
 pub mod script;

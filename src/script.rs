@@ -33,6 +33,9 @@ pub enum ScriptError {
         column: usize,
         name: String,
     },
+    /// A header name that needs code aurora cannot evaluate.
+    #[error("{0}")]
+    Evaluation(String),
     #[error("sourceless revision files (.pyc without .py) are not supported: {0}")]
     Sourceless(String),
     #[error("could not read {path}: {source}")]
@@ -48,7 +51,10 @@ impl ScriptError {
     pub fn is_crash_in_alembic(&self) -> bool {
         matches!(
             self,
-            ScriptError::NoDownRevision(_) | ScriptError::BadValue { .. } | ScriptError::Syntax(_)
+            ScriptError::NoDownRevision(_)
+                | ScriptError::BadValue { .. }
+                | ScriptError::Syntax(_)
+                | ScriptError::Evaluation(_)
         )
     }
 }
@@ -212,6 +218,33 @@ fn resolve_name(name: &str, header: &Header) -> Option<Vec<String>> {
     }
 }
 
+/// The directories a revision's `import` searches, in order: the
+/// `prepend_sys_path` entries (relative ones against the working directory,
+/// as Python resolves them), the ini file's directory, and the directory
+/// holding the script directory's top package (where an installed project
+/// package would be found).
+pub fn module_search_path(
+    config: &Config,
+    cwd: &Path,
+    script_dir: &Path,
+) -> Result<crate::modules::SearchPath, ScriptError> {
+    let mut path = crate::modules::SearchPath::default();
+    for entry in config.prepend_sys_path()? {
+        path.push(crate::config::absolute(cwd, Path::new(&entry)));
+    }
+    path.push(config.here());
+    let mut top = script_dir.to_path_buf();
+    while top.join("__init__.py").is_file() {
+        match top.parent() {
+            Some(parent) => top = parent.to_path_buf(),
+            None => break,
+        }
+    }
+    path.push(top);
+    path.push(script_dir.to_path_buf());
+    Ok(path)
+}
+
 /// The revision files of a project, in Alembic's load order.
 #[derive(Debug, Clone)]
 pub struct ScriptDirectory {
@@ -221,6 +254,9 @@ pub struct ScriptDirectory {
     pub version_locations: Vec<PathBuf>,
     pub recursive: bool,
     pub sourceless: bool,
+    /// Where the project's own modules are found, as Alembic's Python
+    /// would find them (see [`module_search_path`]).
+    pub module_path: crate::modules::SearchPath,
 }
 
 impl ScriptDirectory {
@@ -238,11 +274,13 @@ impl ScriptDirectory {
                 .collect(),
             None => vec![dir.join("versions")],
         };
+        let module_path = module_search_path(config, cwd, &dir)?;
         Ok(ScriptDirectory {
             dir,
             version_locations,
             recursive: config.alembic_bool("recursive_version_locations")?,
             sourceless: config.alembic_bool("sourceless")?,
+            module_path,
         })
     }
 
@@ -333,7 +371,7 @@ impl ScriptDirectory {
             .filter(|(_, s)| s.is_none())
             .map(|(p, _)| p.clone())
             .collect();
-        let mut loaded = load_scripts_parallel(&misses)?.into_iter();
+        let mut loaded = load_scripts_parallel(&misses, &self.module_path)?.into_iter();
         for (i, slot) in scripts.iter_mut().enumerate() {
             if slot.is_none() {
                 let script = loaded.next().expect("one loaded script per miss");
@@ -364,26 +402,142 @@ fn is_revision_file_name(name: &str) -> bool {
         && !name.contains('\n')
 }
 
-/// Reads one revision file.
+/// Reads one revision file, finding the project's modules next to it.
 pub fn load_script(path: &Path) -> Result<Script, ScriptError> {
+    let mut search = crate::modules::SearchPath::default();
+    if let Some(dir) = path.parent() {
+        search.push(dir.to_path_buf());
+    }
+    load_script_with(path, &search)
+}
+
+/// Reads one revision file. The header grammar reads literal headers (the
+/// fast path); a header it cannot read (a name from an import, a value
+/// computed, an assignment after a `def`) is evaluated through the
+/// interpreter like Python's import of the file, project modules found on
+/// `module_path`.
+pub fn load_script_with(
+    path: &Path,
+    module_path: &crate::modules::SearchPath,
+) -> Result<Script, ScriptError> {
     let source = std::fs::read(path).map_err(|source| ScriptError::Io {
         path: path.display().to_string(),
         source,
     })?;
     let text = String::from_utf8_lossy(&source);
-    let header = parse_header(&path.display().to_string(), &text)
-        .map_err(|e| ScriptError::Syntax(e.message))?;
-    Script::from_header(path, &header)
+    let header = match parse_header(&path.display().to_string(), &text) {
+        Ok(header) => header,
+        // The header grammar reads a subset; Python's own grammar (the
+        // body parser) decides whether the file is really wrong.
+        Err(e) => {
+            return evaluated_script(path, &text, None, module_path).map_err(|err| match err {
+                ScriptError::Evaluation(_) => ScriptError::Syntax(e.message),
+                other => other,
+            })
+        }
+    };
+    let fast = Script::from_header(path, &header);
+    let needs_interpreter = match &fast {
+        Ok(_) => false,
+        Err(ScriptError::BadValue { .. }) => true,
+        Err(ScriptError::NoRevisionId(_) | ScriptError::NoDownRevision(_)) => {
+            header.body_offset < text.len()
+        }
+        Err(_) => false,
+    };
+    if !needs_interpreter {
+        return fast;
+    }
+    evaluated_script(path, &text, Some(&header), module_path)
+}
+
+/// A script whose header names come from the interpreter.
+fn evaluated_script(
+    path: &Path,
+    text: &str,
+    header: Option<&Header>,
+    module_path: &crate::modules::SearchPath,
+) -> Result<Script, ScriptError> {
+    use crate::ops::HeaderName;
+    let context = crate::ops::LowerContext {
+        search_path: module_path.clone(),
+        ..crate::ops::LowerContext::for_file(path)
+    };
+    let names = ["revision", "down_revision", "depends_on", "branch_labels"];
+    let values = crate::ops::header_names(&context, text, &names).map_err(|message| {
+        ScriptError::Evaluation(format!(
+            "could not evaluate the header of revision file {}: {message}",
+            path.display()
+        ))
+    })?;
+    let path_text = path.display().to_string();
+    let bad = |name: &str| {
+        let (line, column) = header
+            .and_then(|h| h.get(name))
+            .map(|a| (a.span.line, a.span.column))
+            .unwrap_or((1, 1));
+        ScriptError::BadValue {
+            path: path_text.clone(),
+            line,
+            column,
+            name: name.to_string(),
+        }
+    };
+    let mut lists = Vec::new();
+    for (name, value) in names.iter().zip(values) {
+        lists.push(match value {
+            HeaderName::Unbound => None,
+            HeaderName::Strings(items) => Some(items),
+            HeaderName::NotStrings(_) => return Err(bad(name)),
+        });
+    }
+    let mut lists = lists.into_iter();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let revision = match lists.next().flatten() {
+        Some(ids) if ids.len() == 1 => ids.into_iter().next().expect("one id"),
+        Some(_) => return Err(bad("revision")),
+        None => legacy_revision_from_filename(&file_name)
+            .ok_or_else(|| ScriptError::NoRevisionId(file_name.clone()))?,
+    };
+    let down_revision = lists
+        .next()
+        .flatten()
+        .ok_or_else(|| ScriptError::NoDownRevision(path_text.clone()))?;
+    let dependencies = lists.next().flatten().unwrap_or_default();
+    let branch_labels = lists.next().flatten().unwrap_or_default();
+    Ok(Script {
+        revision,
+        down_revision,
+        dependencies,
+        branch_labels,
+        path: path.to_path_buf(),
+        longdoc: python_strip(
+            &header
+                .map(|h| h.docstring.clone())
+                .unwrap_or_else(|| crate::ops::module_docstring(text))
+                .unwrap_or_default(),
+        )
+        .to_string(),
+    })
 }
 
 /// Reads many files on a few threads, keeping the input order.
-fn load_scripts_parallel(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
+fn load_scripts_parallel(
+    paths: &[PathBuf],
+    module_path: &crate::modules::SearchPath,
+) -> Result<Vec<Script>, ScriptError> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
     if workers <= 1 || paths.len() < 64 {
-        return paths.iter().map(|p| load_script(p)).collect();
+        return paths
+            .iter()
+            .map(|p| load_script_with(p, module_path))
+            .collect();
     }
     let chunk = paths.len().div_ceil(workers);
     let results: Vec<Result<Vec<Script>, ScriptError>> = std::thread::scope(|scope| {
@@ -392,7 +546,7 @@ fn load_scripts_parallel(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> 
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|p| load_script(p))
+                        .map(|p| load_script_with(p, module_path))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })

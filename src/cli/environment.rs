@@ -22,6 +22,8 @@ pub struct RunContext {
     pub transaction_per_migration: bool,
     /// `run_migrations(engine_name=...)` (the multidb template).
     pub engine_name: Option<String>,
+    /// What lowering a revision may consult (the project's modules, the ini).
+    pub lower: crate::ops::LowerContext,
 }
 
 impl RunContext {
@@ -57,6 +59,7 @@ impl RunContext {
             transactional_ddl: c.transactional_ddl.unwrap_or(dialect.transactional_ddl()),
             transaction_per_migration: c.transaction_per_migration,
             engine_name,
+            lower: crate::ops::LowerContext::default(),
         })
     }
 }
@@ -197,7 +200,9 @@ impl env::Driver for CommandDriver<'_, '_> {
         request: &RunRequest,
         connection: Option<&mut dyn crate::db::Connection>,
     ) -> Result<(), CliError> {
-        let context = RunContext::from_configured(&request.options, request.engine_name.clone())?;
+        let mut context =
+            RunContext::from_configured(&request.options, request.engine_name.clone())?;
+        context.lower = super::migrate::lower_context(self.project, context.dialect)?;
         let buffer = match &request.options.output_buffer {
             None => None,
             Some(value) => match value.downcast_rc::<crate::interp::stdlib::File>() {
@@ -317,6 +322,7 @@ fn run_explicit(
             .unwrap_or(dialect.transactional_ddl()),
         transaction_per_migration: explicit.transaction_per_migration,
         engine_name: None,
+        lower: super::migrate::lower_context(project, dialect)?,
     };
     let mut hooks = Hooks::none();
     if offline {

@@ -8,6 +8,30 @@ use crate::sql::{Dialect, Statement};
 
 const MIGRATION_LOGGER: &str = "alembic.runtime.migration";
 
+/// What lowering a revision may consult besides its file: the project's
+/// module search path, the ini's main section, the configured dialect.
+pub(super) fn lower_context(
+    project: &mut Project,
+    dialect: Dialect,
+) -> Result<crate::ops::LowerContext, CliError> {
+    Ok(crate::ops::LowerContext {
+        path: Default::default(),
+        dialect: match dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgresql => "postgresql",
+        }
+        .to_string(),
+        search_path: project.script_directory()?.module_path.clone(),
+        offline: true,
+        main_options: project
+            .config
+            .section_keys(&project.config.section.clone())
+            .into_iter()
+            .filter_map(|k| Some((k.clone(), project.config.main_option(&k).ok()??)))
+            .collect(),
+    })
+}
+
 /// Offline output: the run's SQL as Alembic writes it with `--sql`.
 struct OfflineWriter<'a> {
     out: &'a mut Output,
@@ -51,6 +75,7 @@ impl OfflineWriter<'_> {
             steps,
             self.context.dialect,
             self.context.engine_name.as_deref(),
+            &self.context.lower,
         );
         for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
@@ -92,15 +117,32 @@ impl OfflineWriter<'_> {
 /// A step's rendered body, or the statements emitted before its failure and the failure.
 type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
 
-fn render_step_offline(step: &Step, dialect: Dialect, engine: Option<&str>) -> RenderedBody {
-    let ops = step_ops(step, engine).map_err(|e| (Vec::new(), e))?;
-    crate::sql::render_ops(&ops, dialect, None).map_err(render_failure)
+/// A step's rendered body and whether it may be cached by the file's identity.
+fn render_step_offline(
+    step: &Step,
+    dialect: Dialect,
+    engine: Option<&str>,
+    lower: &crate::ops::LowerContext,
+) -> (RenderedBody, bool) {
+    let (ops, cacheable) = match step_ops(step, engine, lower) {
+        Ok(x) => x,
+        Err(e) => return (Err((Vec::new(), e)), false),
+    };
+    (
+        crate::sql::render_ops(&ops, dialect, None).map_err(render_failure),
+        cacheable,
+    )
 }
 
 /// Parses and renders every step's body, on a few threads when there are
 /// many: offline rendering needs no database, so steps are independent.
 /// Bodies rendered before are taken from the cache when their file is unchanged.
-fn render_offline(steps: &[Step], dialect: Dialect, engine: Option<&str>) -> Vec<RenderedBody> {
+fn render_offline(
+    steps: &[Step],
+    dialect: Dialect,
+    engine: Option<&str>,
+    lower: &crate::ops::LowerContext,
+) -> Vec<RenderedBody> {
     let kind = match dialect {
         Dialect::Sqlite => "sql-sqlite",
         Dialect::Postgresql => "sql-postgresql",
@@ -139,9 +181,10 @@ fn render_offline(steps: &[Step], dialect: Dialect, engine: Option<&str>) -> Vec
         &misses.iter().map(|&i| &steps[i]).collect::<Vec<_>>(),
         dialect,
         engine,
+        lower,
     );
-    for (i, body) in misses.into_iter().zip(rendered) {
-        if let (Ok(statements), Some((key, stamp))) = (&body, &keys[i]) {
+    for (i, (body, cacheable)) in misses.into_iter().zip(rendered) {
+        if let (Ok(statements), Some((key, stamp)), true) = (&body, &keys[i], cacheable) {
             cache.put(key.clone(), *stamp, encode_statements(statements));
         }
         results[i] = Some(body);
@@ -157,7 +200,8 @@ fn render_in_parallel(
     steps: &[&Step],
     dialect: Dialect,
     engine: Option<&str>,
-) -> Vec<RenderedBody> {
+    lower: &crate::ops::LowerContext,
+) -> Vec<(RenderedBody, bool)> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -165,7 +209,7 @@ fn render_in_parallel(
     if workers <= 1 || steps.len() < 32 {
         return steps
             .iter()
-            .map(|s| render_step_offline(s, dialect, engine))
+            .map(|s| render_step_offline(s, dialect, engine, lower))
             .collect();
     }
     let chunk = steps.len().div_ceil(workers);
@@ -175,7 +219,7 @@ fn render_in_parallel(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| render_step_offline(s, dialect, engine))
+                        .map(|s| render_step_offline(s, dialect, engine, lower))
                         .collect::<Vec<_>>()
                 })
             })
@@ -219,9 +263,18 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
 }
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
-fn step_ops(step: &Step, engine_name: Option<&str>) -> Result<Vec<crate::ops::Op>, CliError> {
+/// Also says whether the result depends on the file alone (cacheable).
+fn step_ops(
+    step: &Step,
+    engine_name: Option<&str>,
+    lower: &crate::ops::LowerContext,
+) -> Result<(Vec<crate::ops::Op>, bool), CliError> {
     let Some(path) = &step.path else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), true));
+    };
+    let lower = crate::ops::LowerContext {
+        path: path.clone(),
+        ..lower.clone()
     };
     let source = std::fs::read_to_string(path)
         .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
@@ -234,13 +287,17 @@ fn step_ops(step: &Step, engine_name: Option<&str>) -> Result<Vec<crate::ops::Op
     } else {
         crate::ops::Function::Downgrade
     };
-    let migration = crate::ops::parse_migration_function(path, &source, function)
+    let migration = crate::ops::parse_migration_function(&lower, &source, function)
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok(if step.direction == plan::Direction::Upgrade {
-        migration.upgrade
-    } else {
-        migration.downgrade
-    })
+    let cacheable = !migration.outside_inputs;
+    Ok((
+        if step.direction == plan::Direction::Upgrade {
+            migration.upgrade
+        } else {
+            migration.downgrade
+        },
+        cacheable,
+    ))
 }
 
 /// Splits a renderer failure into the statements emitted before it and the error.
@@ -774,6 +831,10 @@ fn online_run_locked(
         plan.steps.len()
     };
     let steps = &plan.steps[..runnable];
+    let lower = crate::ops::LowerContext {
+        offline: false,
+        ..context.lower.clone()
+    };
     // Validate first: every body the run will execute is read and lowered
     // to operations before the first statement, so a bad file means
     // nothing is applied.
@@ -786,7 +847,7 @@ fn online_run_locked(
         if let Some(path) = &step.path {
             let key = (path.clone(), step.direction == plan::Direction::Upgrade);
             if let std::collections::hash_map::Entry::Vacant(slot) = lowered.entry(key) {
-                slot.insert(step_ops(step, context.engine_name.as_deref())?);
+                slot.insert(step_ops(step, context.engine_name.as_deref(), &lower)?.0);
             }
         }
     }
@@ -805,7 +866,7 @@ fn online_run_locked(
             .map(|p| (p, step.direction == plan::Direction::Upgrade));
         let ops = match key.and_then(|k| lowered.remove(&k)) {
             Some(ops) => ops,
-            None => step_ops(step, context.engine_name.as_deref())?,
+            None => step_ops(step, context.engine_name.as_deref(), &lower)?.0,
         };
         let mut reflector = ConnectionReflector(conn);
         let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))

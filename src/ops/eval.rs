@@ -14,28 +14,51 @@ use crate::syntax::body::{
 use std::collections::HashMap;
 use std::rc::Rc;
 
+mod builtins;
+mod plugins;
+mod project;
+use project::ModuleData;
+
 pub(crate) struct Lowered {
     pub upgrade: Vec<Op>,
     pub downgrade: Vec<Op>,
     pub problems: Vec<RawProblem>,
+    /// Whether a project module or the configuration was read.
+    pub outside_inputs: bool,
 }
 
 /// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
-pub(crate) fn lower_module(module: &Module) -> Lowered {
-    let mut ev = Evaluator::default();
-    // Module level: bind what can be bound, ignore the rest.
+pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]) -> Lowered {
+    let mut ev = Evaluator::new(ctx);
+    // Module level: bind what can be bound; a name whose statement fails is
+    // bound to that failure, reported where the name is used.
     for stmt in &module.body {
         match &stmt.kind {
             StmtKind::FunctionDef(def) => {
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
             }
-            StmtKind::Import(_) | StmtKind::FromImport { .. } | StmtKind::Assign { .. } => {
+            StmtKind::Import(_)
+            | StmtKind::FromImport { .. }
+            | StmtKind::Assign { .. }
+            | StmtKind::AugAssign { .. } => {
                 let mut frame = Frame::default();
                 let mut sink = Vec::new();
-                if ev.exec(stmt, &mut frame, &mut sink).is_ok() {
-                    for (k, v) in frame.locals {
-                        ev.globals.insert(k, v);
+                match ev.exec(stmt, &mut frame, &mut sink) {
+                    Ok(_) => {
+                        for (k, v) in frame.locals {
+                            ev.globals.insert(k, v);
+                        }
+                    }
+                    Err(p) => {
+                        if let StmtKind::Assign { targets, .. } = &stmt.kind {
+                            for t in targets {
+                                if let ExprKind::Name(n) = &t.kind {
+                                    ev.globals
+                                        .insert(n.clone(), Value::Failed(Box::new(p.clone())));
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -44,8 +67,22 @@ pub(crate) fn lower_module(module: &Module) -> Lowered {
     }
     let mut problems = Vec::new();
     let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
-        let Some(Value::Function(def)) = ev.globals.get(name).cloned() else {
-            return Vec::new();
+        let def = match ev.globals.get(name).cloned() {
+            Some(Value::Function(def)) => def,
+            // The function the run needs is not defined: Python's
+            // `module.downgrade()` raises. (A function left out on purpose
+            // by `parse_migration_function` is never looked up.)
+            None if !skipped.contains(&name) => {
+                problems.push(problem(
+                    Span::default(),
+                    format!(
+                        "AttributeError: module '{}' has no attribute '{name}'",
+                        project::revision_module_name(&ev.ctx.path)
+                    ),
+                ));
+                return Vec::new();
+            }
+            _ => return Vec::new(),
         };
         let mut frame = Frame {
             function: name.to_string(),
@@ -73,6 +110,7 @@ pub(crate) fn lower_module(module: &Module) -> Lowered {
         upgrade,
         downgrade,
         problems,
+        outside_inputs: ev.outside_inputs,
     }
 }
 
@@ -102,6 +140,18 @@ enum Value {
     /// A method bound to its receiver.
     Method(Box<Value>, String),
     Function(Rc<FunctionDef>),
+    /// A project module (`import app.helpers`).
+    Module(Rc<ModuleData>),
+    /// A function defined in a project module.
+    ModuleFunction(Rc<ModuleData>, Rc<FunctionDef>),
+    /// A module-level name whose statement could not be evaluated.
+    Failed(Box<RawProblem>),
+    /// alembic-postgresql-enum's `TableReference(...)`.
+    TableReference(Box<plugins::TableReference>),
+    /// `context.config` (the Alembic `Config`).
+    Config,
+    /// `bind.dialect` / `bind.engine` / `context.dialect`: what has a `.name`.
+    Dialect,
     Type(SqlType),
     Column(Box<Column>),
     ForeignKey(ForeignKey),
@@ -135,12 +185,69 @@ struct Frame {
     locals: HashMap<String, Value>,
     /// The batch block being collected, innermost last.
     batches: Vec<Batch>,
+    /// The project module whose globals this frame sees (`None`: the
+    /// revision file's own).
+    module: Option<Rc<ModuleData>>,
+    /// For module-level code: the index of the statement running, so that
+    /// module names are the ones bound before it. `0` means "after all".
+    position: usize,
 }
 
-#[derive(Default)]
 struct Evaluator {
     globals: HashMap<String, Value>,
     depth: usize,
+    ctx: LowerContext,
+    /// Project modules by dotted name (`None`: not a project module).
+    modules: HashMap<String, Option<Rc<ModuleData>>>,
+    outside_inputs: bool,
+}
+
+impl Evaluator {
+    fn new(ctx: &LowerContext) -> Evaluator {
+        let mut globals = HashMap::new();
+        globals.insert(
+            "__name__".to_string(),
+            Value::Str(project::revision_module_name(&ctx.path)),
+        );
+        globals.insert(
+            "__file__".to_string(),
+            Value::Str(ctx.path.display().to_string()),
+        );
+        globals.insert("__doc__".to_string(), Value::None);
+        Evaluator {
+            globals,
+            depth: 0,
+            ctx: ctx.clone(),
+            modules: HashMap::new(),
+            outside_inputs: false,
+        }
+    }
+
+    /// A global name as seen from `frame`: the revision's own globals, or
+    /// the frame's project module's.
+    fn global(&mut self, name: &str, frame: &Frame, span: Span) -> EResult<Value> {
+        if let Some(m) = frame.module.clone() {
+            let before = if frame.position == 0 {
+                usize::MAX
+            } else {
+                frame.position
+            };
+            return self.module_global(&m, name, before, span);
+        }
+        match self.globals.get(name) {
+            Some(Value::Failed(p)) => Err(problem(
+                span,
+                format!(
+                    "'{name}' is not available: its module-level assignment failed: {}",
+                    p.message
+                ),
+            )),
+            Some(v) => Ok(v.clone()),
+            None => {
+                builtin(name).ok_or_else(|| problem(span, format!("name '{name}' is not defined")))
+            }
+        }
+    }
 }
 
 /// Call arguments after evaluation.
@@ -336,23 +443,20 @@ impl Evaluator {
                 Ok(Flow::Return(v))
             }
             StmtKind::Import(names) => {
-                for n in names {
-                    match &n.alias {
-                        Some(a) => frame.locals.insert(a.clone(), Value::Path(n.name.clone())),
-                        None => {
-                            let first = n.name.split('.').next().unwrap_or(&n.name).to_string();
-                            frame.locals.insert(first.clone(), Value::Path(first))
-                        }
-                    };
-                }
+                self.exec_import(names, frame);
                 Ok(Flow::Next)
             }
             StmtKind::FromImport { module, names } => {
                 for n in names {
+                    if n.name == "*" {
+                        return Err(problem(
+                            stmt.span,
+                            format!("unsupported construct 'from {module} import *'"),
+                        ));
+                    }
                     let bound = n.alias.clone().unwrap_or_else(|| n.name.clone());
-                    frame
-                        .locals
-                        .insert(bound, Value::Path(format!("{module}.{}", n.name)));
+                    let v = self.imported_name(module, &n.name, frame, stmt.span)?;
+                    frame.locals.insert(bound, v);
                 }
                 Ok(Flow::Next)
             }
@@ -389,6 +493,19 @@ impl Evaluator {
                 Ok(Flow::Next)
             }
             StmtKind::With { items, body } => self.exec_with(stmt, items, body, frame, sink),
+            // Offline, nothing a migration's `try` body does raises a Python
+            // exception (anything aurora cannot model is an error of its own,
+            // never caught): the body runs, then `else` and `finally`; an
+            // `except` clause never runs. The `else` of a loop (which has no
+            // `break` in this language) always runs.
+            StmtKind::Other {
+                construct: "try statement" | "else" | "finally clause",
+                body,
+            } => self.exec_block(body, frame, sink),
+            StmtKind::Other {
+                construct: "except clause",
+                ..
+            } => Ok(Flow::Next),
             StmtKind::Other { construct, .. } => Err(problem(
                 stmt.span,
                 format!("unsupported construct '{construct}'{}", in_fn()),
@@ -484,25 +601,13 @@ impl Evaluator {
 
     fn eval(&mut self, e: &Expr, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
         match &e.kind {
-            ExprKind::Name(n) => frame
-                .locals
-                .get(n)
-                .or_else(|| self.globals.get(n))
-                .cloned()
-                .or_else(|| builtin(n))
-                .ok_or_else(|| problem(e.span, format!("name '{n}' is not defined"))),
+            ExprKind::Name(n) => match frame.locals.get(n) {
+                Some(v) => Ok(v.clone()),
+                None => self.global(n, frame, e.span),
+            },
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
             ExprKind::Bytes(b) => Ok(Value::Bytes(b.clone())),
-            ExprKind::FString(s) => {
-                if s.replace("{{", "").replace("}}", "").contains('{') {
-                    Err(problem(
-                        e.span,
-                        "unsupported construct 'f-string with expressions'",
-                    ))
-                } else {
-                    Ok(Value::Str(s.replace("{{", "{").replace("}}", "}")))
-                }
-            }
+            ExprKind::FString(s) => self.fstring(s, e.span, frame, sink).map(Value::Str),
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -538,7 +643,22 @@ impl Evaluator {
             }
             ExprKind::Attribute(base, name) => {
                 let b = self.eval(base, frame, sink)?;
-                attribute(b, name, e.span)
+                match b {
+                    Value::Module(m) => self.module_global(&m, name, usize::MAX, e.span),
+                    Value::Config | Value::Context => {
+                        self.outside_inputs = true;
+                        attribute(b, name, e.span)
+                    }
+                    Value::Dialect if name == "name" => Ok(Value::Str(self.ctx.dialect.clone())),
+                    Value::Path(p) if !project::is_known_library(&p) => {
+                        let dotted = format!("{p}.{name}");
+                        match self.project_module(&dotted) {
+                            Some(m) => Ok(Value::Module(m)),
+                            None => Ok(Value::Path(dotted)),
+                        }
+                    }
+                    b => attribute(b, name, e.span),
+                }
             }
             ExprKind::Call { func, args } => {
                 let f = self.eval(func, frame, sink)?;
@@ -646,6 +766,90 @@ impl Evaluator {
         }
     }
 
+    /// An f-string: literal text and `{expression[!r|!s]}` fields.
+    fn fstring(
+        &mut self,
+        text: &str,
+        span: Span,
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<String> {
+        let mut out = String::new();
+        let mut chars = text.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            match c {
+                '{' if chars.peek().map(|x| x.1) == Some('{') => {
+                    chars.next();
+                    out.push('{');
+                }
+                '}' if chars.peek().map(|x| x.1) == Some('}') => {
+                    chars.next();
+                    out.push('}');
+                }
+                '{' => {
+                    let mut depth = 0;
+                    let mut field = String::new();
+                    let mut closed = false;
+                    for (_, c) in chars.by_ref() {
+                        match c {
+                            '(' | '[' | '{' => depth += 1,
+                            ')' | ']' | '}' if depth > 0 => depth -= 1,
+                            '}' => {
+                                closed = true;
+                                break;
+                            }
+                            _ => {}
+                        }
+                        field.push(c);
+                    }
+                    if !closed {
+                        return Err(problem(span, "f-string: expecting '}'"));
+                    }
+                    let (expr_text, conversion) = match field.rsplit_once('!') {
+                        Some((e, c)) if matches!(c, "r" | "s") && !e.ends_with('=') => {
+                            (e.to_string(), Some(c.to_string()))
+                        }
+                        _ => (field.clone(), None),
+                    };
+                    if expr_text.contains(':')
+                        && !expr_text.contains('[')
+                        && !expr_text.contains('(')
+                    {
+                        return Err(problem(
+                            span,
+                            format!("unsupported construct 'f-string format spec' in {{{field}}}"),
+                        ));
+                    }
+                    let parsed = crate::syntax::body::parse_module(expr_text.trim());
+                    let expr = match parsed.body.as_slice() {
+                        [Stmt {
+                            kind: StmtKind::Expr(x),
+                            ..
+                        }] => x.clone(),
+                        _ => {
+                            return Err(problem(
+                                span,
+                                format!("unsupported f-string field {{{field}}}"),
+                            ))
+                        }
+                    };
+                    let v = self.eval(&expr, frame, sink).map_err(|p| {
+                        problem(
+                            span,
+                            format!("{} (in f-string field {{{field}}})", p.message),
+                        )
+                    })?;
+                    out.push_str(&match conversion.as_deref() {
+                        Some("r") => builtins::py_repr(&v),
+                        _ => py_str(&v),
+                    });
+                }
+                c => out.push(c),
+            }
+        }
+        Ok(out)
+    }
+
     fn eval_all(
         &mut self,
         xs: &[Expr],
@@ -669,6 +873,7 @@ impl Evaluator {
             }
             Value::Method(recv, m) => self.call_method(*recv, &m, args, frame, sink),
             Value::Function(def) => self.call_function(&def, args, sink),
+            Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
             other => Err(problem(
                 args.span,
@@ -683,11 +888,22 @@ impl Evaluator {
         args: Args,
         sink: &mut Vec<Op>,
     ) -> EResult<Value> {
+        self.call_function_in(def, args, None, sink)
+    }
+
+    fn call_function_in(
+        &mut self,
+        def: &FunctionDef,
+        args: Args,
+        module: Option<Rc<ModuleData>>,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Value> {
         if self.depth > 50 {
             return Err(problem(args.span, "helper functions nest too deeply"));
         }
         let mut frame = Frame {
             function: def.name.clone(),
+            module,
             ..Frame::default()
         };
         let mut pos = args.positional.into_iter();
@@ -700,7 +916,10 @@ impl Evaluator {
             } else if let Some((_, v, _)) = args.keywords.iter().find(|(k, _, _)| *k == p.name) {
                 v.clone()
             } else if let Some(d) = &p.default {
-                let mut scratch = Frame::default();
+                let mut scratch = Frame {
+                    module: frame.module.clone(),
+                    ..Frame::default()
+                };
                 self.eval(d, &mut scratch, sink)?
             } else {
                 return Err(problem(
@@ -746,6 +965,9 @@ impl Evaluator {
         sink: &mut Vec<Op>,
     ) -> EResult<Value> {
         let span = args.span;
+        if let Some(result) = builtins::plain_method(&recv, m, &args, &self.ctx) {
+            return result;
+        }
         match (recv, m) {
             (Value::BatchOp, _) => {
                 let (table, schema) = self.batch_target(frame, span)?;
@@ -899,8 +1121,29 @@ impl Evaluator {
                 args: fargs,
             }));
         }
+        if let Some(result) = builtins::call_builtin(name, &args) {
+            return result;
+        }
         let span = args.span;
         match name {
+            "alembic_postgresql_enum.TableReference"
+            | "alembic_postgresql_enum.get_enum_data.TableReference"
+            | "alembic_postgresql_enum.get_enum_data.types.TableReference" => {
+                plugins::table_reference(&args)
+            }
+            "alembic.context.is_offline_mode" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Bool(self.ctx.offline))
+            }
+            "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
+                let b = bind(&args, name, &["timestamp"], false, false)?;
+                let seconds = match b.get(0) {
+                    Some(Value::Int(i)) => *i as f64,
+                    Some(Value::Float(f)) => *f,
+                    _ => return Err(problem(span, format!("{name}() takes a number"))),
+                };
+                from_timestamp(seconds, name.ends_with(".utcfromtimestamp"), span)
+            }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.ForeignKey" => {
                 let b = bind(
@@ -941,7 +1184,10 @@ impl Evaluator {
                 let kind = if name == "sa.PrimaryKeyConstraint" {
                     ConstraintKind::PrimaryKey { columns }
                 } else {
-                    ConstraintKind::Unique { columns }
+                    ConstraintKind::Unique {
+                        columns,
+                        nulls_not_distinct: nulls_not_distinct(&b.extra)?,
+                    }
                 };
                 Ok(Value::Constraint(Constraint { name: cname, kind }))
             }
@@ -1215,6 +1461,7 @@ impl Evaluator {
         let f = format!("op.{op}");
         let f = f.as_str();
         match op {
+            "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
                 let b = bind(&args, f, &["name"], false, false)?;
                 Ok(Value::Str(b.req_str(0, "name", f)?))
@@ -1609,7 +1856,10 @@ fn table_op(
             let kind = if op == "create_primary_key" {
                 ConstraintKind::PrimaryKey { columns }
             } else {
-                ConstraintKind::Unique { columns }
+                ConstraintKind::Unique {
+                    columns,
+                    nulls_not_distinct: nulls_not_distinct(&b.extra)?,
+                }
             };
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
@@ -2631,10 +2881,9 @@ fn domain_type(args: &Args) -> EResult<SqlType> {
 }
 
 fn builtin(name: &str) -> Option<Value> {
-    match name {
-        "len" | "str" => Some(Value::Path(name.to_string())),
-        _ => None,
-    }
+    builtins::BUILTINS
+        .contains(&name)
+        .then(|| Value::Path(name.to_string()))
 }
 
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
@@ -2652,15 +2901,14 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
                 format!("table '{}' has no column '{name}'", t.name),
             )),
         },
-        Value::Str(_)
-            if matches!(
-                name,
-                "format" | "upper" | "lower" | "strip" | "replace" | "join"
-            ) =>
-        {
+        Value::Context if name == "config" => Ok(Value::Config),
+        Value::Context | Value::Bind | Value::Dialect if matches!(name, "dialect" | "engine") => {
+            Ok(Value::Dialect)
+        }
+        Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Config => {
             Ok(Value::Method(Box::new(b), name.to_string()))
         }
-        Value::Str(_) | Value::Int(_) | Value::List(_) | Value::Dict(_) => Err(problem(
+        Value::Int(_) | Value::Dialect => Err(problem(
             span,
             format!("unsupported attribute '{name}' of {}", describe(&b)),
         )),
@@ -2836,5 +3084,103 @@ pub(crate) fn py_float_repr(f: f64) -> String {
     } else {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
+/// `datetime.datetime.utcfromtimestamp(seconds)` / `fromtimestamp(seconds)`
+/// (the local time zone, as Python's `time.localtime`).
+fn from_timestamp(seconds: f64, utc: bool, span: Span) -> EResult<Value> {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let whole = seconds.floor() as i64;
+    let micros = ((seconds - seconds.floor()) * 1e6).round() as u32;
+    let naive = if utc {
+        chrono::DateTime::from_timestamp(whole, 0).map(|d| d.naive_utc())
+    } else {
+        chrono::Local
+            .timestamp_opt(whole, 0)
+            .single()
+            .map(|d| d.naive_local())
+    }
+    .ok_or_else(|| problem(span, "OverflowError: timestamp out of range"))?;
+    Ok(Value::Literal(Literal::DateTime(
+        naive.year() as i64,
+        naive.month(),
+        naive.day(),
+        naive.hour(),
+        naive.minute(),
+        naive.second(),
+        micros,
+    )))
+}
+
+/// The module docstring (`__doc__`): the first statement when it is a string.
+pub(crate) fn module_docstring(source: &str) -> Option<String> {
+    let module = crate::syntax::body::parse_module(source);
+    match module.body.first().map(|s| &s.kind) {
+        Some(StmtKind::Expr(Expr {
+            kind: ExprKind::Str(s),
+            ..
+        })) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Evaluates module-level `names` of a revision file the way Python's
+/// import of it would, each only as far as it needs (see `project`).
+pub(crate) fn module_names(
+    source: &str,
+    ctx: &LowerContext,
+    names: &[&str],
+) -> Result<Vec<HeaderName>, String> {
+    let mut ev = Evaluator::new(ctx);
+    let module = project::revision_module(source, ctx);
+    if let Some(stmt) = module
+        .body
+        .iter()
+        .find(|s| matches!(s.kind, StmtKind::Unparsed { .. }))
+    {
+        let StmtKind::Unparsed { message, .. } = &stmt.kind else {
+            unreachable!()
+        };
+        return Err(format!("{}: {message}", module.location(stmt.span.start)));
+    }
+    names
+        .iter()
+        .map(|name| {
+            if !project::has_binding(&module, name) {
+                return Ok(HeaderName::Unbound);
+            }
+            let value = ev
+                .module_global(&module, name, usize::MAX, Span::default())
+                .map_err(|p| p.message)?;
+            Ok(match value {
+                Value::None => HeaderName::Strings(Vec::new()),
+                Value::Str(s) => HeaderName::Strings(vec![s]),
+                Value::Tuple(xs) | Value::List(xs)
+                    if xs.iter().all(|x| matches!(x, Value::Str(_))) =>
+                {
+                    HeaderName::Strings(xs.into_iter().map(|x| py_str(&x)).collect())
+                }
+                other => HeaderName::NotStrings(describe(&other)),
+            })
+        })
+        .collect()
+}
+
+/// `postgresql_nulls_not_distinct=` of a unique constraint.
+fn nulls_not_distinct(extra: &[(String, Value, Span)]) -> EResult<Option<bool>> {
+    match extra
+        .iter()
+        .find(|(k, _, _)| k == "postgresql_nulls_not_distinct")
+    {
+        None | Some((_, Value::None, _)) => Ok(None),
+        Some((_, Value::Bool(b), _)) => Ok(Some(*b)),
+        Some((_, other, s)) => Err(problem(
+            *s,
+            format!(
+                "postgresql_nulls_not_distinct must be True or False, got {}",
+                describe(other)
+            ),
+        )),
     }
 }

@@ -13,12 +13,80 @@ use std::path::Path;
 pub struct Migration {
     pub upgrade: Vec<Op>,
     pub downgrade: Vec<Op>,
+    /// Whether lowering read anything besides the file itself (project
+    /// modules, configuration): such a result must not be cached by the
+    /// file's identity alone.
+    pub outside_inputs: bool,
 }
 
 /// Parses a revision file and lowers both of its functions to operations.
 /// Every problem found is reported, each with its file, line and column.
 pub fn parse_migration(path: &Path, source: &str) -> Result<Migration, MigrationError> {
-    lower(path, source, parse_module(source))
+    let context = LowerContext::for_file(path);
+    // Both functions are optional here; a run asks for the one it needs.
+    lower(
+        &context,
+        source,
+        parse_module(source),
+        &["upgrade", "downgrade"],
+    )
+}
+
+/// What a module-level header name (`revision`, `down_revision`,
+/// `branch_labels`, `depends_on`) evaluates to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeaderName {
+    /// The module never binds it.
+    Unbound,
+    /// `None`, a string, or a tuple or list of strings (Alembic's `to_tuple`).
+    Strings(Vec<String>),
+    /// Something else (described).
+    NotStrings(String),
+}
+
+/// Evaluates header names of a revision file through the interpreter, as
+/// Python's import of the file would: wherever the module binds them, over
+/// imports of project modules, constants and helper functions. Only what the
+/// names need is evaluated. The error says where (file:line:col) and why.
+pub fn header_names(
+    context: &LowerContext,
+    source: &str,
+    names: &[&str],
+) -> Result<Vec<HeaderName>, String> {
+    eval::module_names(source, context, names)
+}
+
+/// A revision file's docstring as Python sees it (`__doc__`).
+pub fn module_docstring(source: &str) -> Option<String> {
+    eval::module_docstring(source)
+}
+
+/// What lowering a revision file may consult besides the file itself.
+#[derive(Debug, Clone, Default)]
+pub struct LowerContext {
+    /// The revision file (for `__name__`, `__file__` and messages).
+    pub path: std::path::PathBuf,
+    /// The configured dialect name (`postgresql`, `sqlite`): what
+    /// `op.get_bind().dialect.name` says offline.
+    pub dialect: String,
+    /// Where the project's own modules are found (`sys.path`).
+    pub search_path: crate::modules::SearchPath,
+    /// Whether the run is offline (`--sql`): `context.is_offline_mode()`.
+    pub offline: bool,
+    /// The ini main section, for `context.config.get_main_option()`.
+    pub main_options: std::collections::BTreeMap<String, String>,
+}
+
+impl LowerContext {
+    /// A context with no project modules and no configuration.
+    pub fn for_file(path: &Path) -> LowerContext {
+        LowerContext {
+            path: path.to_path_buf(),
+            dialect: "postgresql".to_string(),
+            offline: true,
+            ..LowerContext::default()
+        }
+    }
 }
 
 /// Which of a revision's two functions is wanted.
@@ -32,7 +100,7 @@ pub enum Function {
 /// empty): what a run needs, at about half the cost, and a problem in the
 /// other function does not stop it.
 pub fn parse_migration_function(
-    path: &Path,
+    context: &LowerContext,
     source: &str,
     function: Function,
 ) -> Result<Migration, MigrationError> {
@@ -40,22 +108,29 @@ pub fn parse_migration_function(
         Function::Upgrade => "downgrade",
         Function::Downgrade => "upgrade",
     };
-    lower(path, source, parse_module_skipping(source, &[other]))
+    lower(
+        context,
+        source,
+        parse_module_skipping(source, &[other]),
+        &[other],
+    )
 }
 
 fn lower(
-    path: &Path,
+    context: &LowerContext,
     source: &str,
     module: crate::syntax::body::Module,
+    skipped: &[&str],
 ) -> Result<Migration, MigrationError> {
-    let lowered = eval::lower_module(&module);
+    let lowered = eval::lower_module(&module, context, skipped);
     if lowered.problems.is_empty() {
         return Ok(Migration {
             upgrade: lowered.upgrade,
             downgrade: lowered.downgrade,
+            outside_inputs: lowered.outside_inputs,
         });
     }
-    let display_path = path.display().to_string();
+    let display_path = context.path.display().to_string();
     let problems = lowered
         .problems
         .into_iter()
@@ -380,6 +455,9 @@ pub enum ConstraintKind {
     },
     Unique {
         columns: Vec<String>,
+        /// `postgresql_nulls_not_distinct`: `True` renders `NULLS NOT
+        /// DISTINCT`, `False` `NULLS DISTINCT`, unset nothing.
+        nulls_not_distinct: Option<bool>,
     },
     ForeignKey {
         columns: Vec<String>,

@@ -911,8 +911,16 @@ impl Renderer {
             ConstraintKind::PrimaryKey { columns } => {
                 s.push_str(&format!("PRIMARY KEY ({})", cols(columns)))
             }
-            ConstraintKind::Unique { columns } => {
-                s.push_str(&format!("UNIQUE ({})", cols(columns)))
+            ConstraintKind::Unique {
+                columns,
+                nulls_not_distinct,
+            } => {
+                let nulls = match (self.d, nulls_not_distinct) {
+                    (Dialect::Postgresql, Some(true)) => "NULLS NOT DISTINCT ",
+                    (Dialect::Postgresql, Some(false)) => "NULLS DISTINCT ",
+                    _ => "",
+                };
+                s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)))
             }
             ConstraintKind::Check { sqltext } => s.push_str(&format!("CHECK ({sqltext})")),
             ConstraintKind::ForeignKey {
@@ -1069,6 +1077,7 @@ impl Renderer {
                         name: None,
                         kind: ConstraintKind::Unique {
                             columns: vec![col.name.clone()],
+                            nulls_not_distinct: None,
                         },
                     },
                     true,
@@ -1792,9 +1801,8 @@ impl Renderer {
         }
         for c in named.into_iter().chain(unnamed) {
             let cols = match &c.kind {
-                ConstraintKind::Unique { columns } | ConstraintKind::ForeignKey { columns, .. } => {
-                    columns.clone()
-                }
+                ConstraintKind::Unique { columns, .. }
+                | ConstraintKind::ForeignKey { columns, .. } => columns.clone(),
                 _ => Vec::new(),
             };
             if cols.iter().all(|x| live_names.contains(x)) {
@@ -2083,7 +2091,10 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);
             t.constraints.push(Constraint {
                 name: cname,
-                kind: ConstraintKind::Unique { columns },
+                kind: ConstraintKind::Unique {
+                    columns,
+                    nulls_not_distinct: None,
+                },
             });
         }
     }
