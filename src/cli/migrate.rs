@@ -754,9 +754,10 @@ fn online_body(
     if crate::db::interrupt::install() {
         crate::db::interrupt::set_canceller(conn.canceller());
     }
-    let url = context.url.as_ref().ok_or_else(|| {
-        CliError::Crash("an online command ran without a database URL".into())
-    })?;
+    let url = context
+        .url
+        .as_ref()
+        .ok_or_else(|| CliError::Crash("an online command ran without a database URL".into()))?;
     let lock = crate::db::acquire_lock(
         &mut *conn,
         url,
@@ -776,15 +777,7 @@ fn online_body(
     for _attempt in 0..100 {
         let mut moved = false;
         result = online_run_locked(
-            project,
-            out,
-            context,
-            &mut *conn,
-            hooks,
-            plan_steps,
-            purge,
-            recheck,
-            &mut moved,
+            project, out, context, &mut *conn, hooks, plan_steps, purge, recheck, &mut moved,
         );
         if !(moved && replannable) {
             break;
