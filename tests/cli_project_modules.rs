@@ -41,6 +41,12 @@ fn project(extra_ini: &str) -> tempfile::TempDir {
     );
     write(d, "app/__init__.py", "");
     write(d, "app/migrations/__init__.py", "");
+    // A generic env.py (Alembic needs one to run anything).
+    write(
+        d,
+        "app/migrations/env.py",
+        include_str!("fixtures/recorded/_template/env.py"),
+    );
     write(
         d,
         "app/cli.py",

@@ -128,6 +128,7 @@ fn per_migration_version_table_joins_the_first_step() {
     let tpm = RunOptions {
         transaction_per_migration: true,
         purge: false,
+        recheck_heads: None,
     };
     let (log, result) = run(&mut *conn, &table, &[], &[], tpm.clone());
     result.unwrap();
