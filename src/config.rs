@@ -418,9 +418,11 @@ impl Config {
                 Some(end) => rest = &after[end + 3..],
                 None => {
                     return Err(self.interpolation_error(format!(
-                        "invalid interpolation syntax in {value:?} at position {}",
+                        // The value is not quoted: it is often a URL with a password.
+                        "invalid interpolation syntax in the value of {key:?} at position {} \
+                         (write a literal % as %%)",
                         value.len() - rest.len() + at
-                    )))
+                    )));
                 }
             }
         }

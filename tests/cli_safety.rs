@@ -162,7 +162,30 @@ struct Project {
     dir: tempfile::TempDir,
 }
 
-const ENV_PY: &str = "from alembic import context\n\ncontext.configure(url='x')\n";
+/// The generic env.py with the original guide's `DATABASE_URL` line.
+const ENV_PY: &str = r#"import os
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+config.set_main_option(
+    "sqlalchemy.url", os.getenv("DATABASE_URL", config.get_main_option("sqlalchemy.url"))
+)
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with connectable.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+"#;
 
 impl Project {
     fn new(bodies: &[&str]) -> Project {

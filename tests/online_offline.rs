@@ -95,12 +95,29 @@ impl Run {
 /// Runs the binary in `dir`; `database_url` overrides the ini file's URL.
 fn aurora(dir: &Path, args: &[&str], database_url: Option<&str>) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aurora"));
-    command.args(args).current_dir(dir);
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL"),
-    };
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL");
+    // env.py reads `sqlalchemy.url` from the ini, as Alembic's template does:
+    // the URL goes there for this run, and the ini is restored afterwards.
+    let ini = dir.join("alembic.ini");
+    let original = std::fs::read_to_string(&ini).expect("read alembic.ini");
+    if let Some(url) = database_url {
+        let changed: Vec<String> = original
+            .lines()
+            .map(|line| {
+                if line.trim_start().starts_with("sqlalchemy.url") {
+                    format!("sqlalchemy.url = {}", url.replace('%', "%%"))
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(&ini, changed.join("\n") + "\n").expect("write alembic.ini");
+    }
     let output = command.output().expect("run aurora");
+    std::fs::write(&ini, &original).expect("restore alembic.ini");
     Run {
         exit: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
