@@ -78,6 +78,22 @@ pub(crate) fn lower_module(module: &Module) -> Lowered {
 
 type EResult<T> = Result<T, RawProblem>;
 
+/// How a statement the evaluator does not run is named in its problem.
+fn statement_name(kind: &StmtKind) -> &'static str {
+    match kind {
+        StmtKind::ClassDef(_) => "class definition",
+        StmtKind::While { .. } => "while loop",
+        StmtKind::Try(_) => "try statement",
+        StmtKind::Raise { .. } => "raise statement",
+        StmtKind::Break | StmtKind::Continue => "break/continue",
+        StmtKind::Global(_) => "global statement",
+        StmtKind::Nonlocal(_) => "nonlocal statement",
+        StmtKind::Del(_) => "del statement",
+        StmtKind::Assert { .. } => "assert statement",
+        _ => "statement",
+    }
+}
+
 fn problem(span: Span, message: impl Into<String>) -> RawProblem {
     RawProblem {
         span,
@@ -367,7 +383,16 @@ impl Evaluator {
                 let branch = if truthy(&t) { body } else { orelse };
                 self.exec_block(branch, frame, sink)
             }
-            StmtKind::For { target, iter, body } => {
+            StmtKind::For { is_async: true, .. } => {
+                Err(problem(stmt.span, "unsupported construct 'async for'"))
+            }
+            StmtKind::For { orelse, .. } if !orelse.is_empty() => Err(problem(
+                stmt.span,
+                format!("unsupported construct 'for ... else'{}", in_fn()),
+            )),
+            StmtKind::For {
+                target, iter, body, ..
+            } => {
                 let it = self.eval(iter, frame, sink)?;
                 let items = match it {
                     Value::List(xs) | Value::Tuple(xs) => xs,
@@ -388,15 +413,15 @@ impl Evaluator {
                 }
                 Ok(Flow::Next)
             }
-            StmtKind::With { items, body } => self.exec_with(stmt, items, body, frame, sink),
-            StmtKind::Other { construct, .. } => Err(problem(
-                stmt.span,
-                format!("unsupported construct '{construct}'{}", in_fn()),
-            )),
-            StmtKind::Unparsed { message, .. } => Err(problem(
+            StmtKind::With { is_async: true, .. } => {
+                Err(problem(stmt.span, "unsupported construct 'async with'"))
+            }
+            StmtKind::With { items, body, .. } => self.exec_with(stmt, items, body, frame, sink),
+            other => Err(problem(
                 stmt.span,
                 format!(
-                    "{message}: this line is not in the migration language{}",
+                    "unsupported construct '{}'{}",
+                    statement_name(other),
                     in_fn()
                 ),
             )),
@@ -493,15 +518,20 @@ impl Evaluator {
                 .ok_or_else(|| problem(e.span, format!("name '{n}' is not defined"))),
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
             ExprKind::Bytes(b) => Ok(Value::Bytes(b.clone())),
-            ExprKind::FString(s) => {
-                if s.replace("{{", "").replace("}}", "").contains('{') {
-                    Err(problem(
-                        e.span,
-                        "unsupported construct 'f-string with expressions'",
-                    ))
-                } else {
-                    Ok(Value::Str(s.replace("{{", "{").replace("}}", "}")))
+            ExprKind::FString(parts) => {
+                let mut text = String::new();
+                for part in parts {
+                    match part {
+                        crate::syntax::ast::FStringPart::Literal(t) => text.push_str(t),
+                        crate::syntax::ast::FStringPart::Field(_) => {
+                            return Err(problem(
+                                e.span,
+                                "unsupported construct 'f-string with expressions'",
+                            ))
+                        }
+                    }
                 }
+                Ok(Value::Str(text))
             }
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
@@ -636,13 +666,38 @@ impl Evaluator {
                     self.eval(orelse, frame, sink)
                 }
             }
-            ExprKind::Slice => Err(problem(e.span, "unsupported construct 'slice'")),
+            ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
-            ExprKind::Lambda => Err(problem(e.span, "unsupported construct 'lambda'")),
-            ExprKind::Comprehension => {
+            ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
+            ExprKind::ListComp { .. }
+            | ExprKind::SetComp { .. }
+            | ExprKind::DictComp { .. }
+            | ExprKind::GeneratorExp { .. } => {
                 Err(problem(e.span, "unsupported construct 'comprehension'"))
             }
             ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
+            ExprKind::BigInt(_) => Err(problem(
+                e.span,
+                "unsupported construct 'integer beyond 64 bits'",
+            )),
+            ExprKind::Imaginary(_) => {
+                Err(problem(e.span, "unsupported construct 'imaginary number'"))
+            }
+            ExprKind::Compare { .. } => Err(problem(
+                e.span,
+                "unsupported construct 'chained comparison'",
+            )),
+            ExprKind::Starred(_) => Err(problem(
+                e.span,
+                "unsupported construct 'starred expression'",
+            )),
+            ExprKind::NamedExpr { .. } => Err(problem(
+                e.span,
+                "unsupported construct 'assignment expression'",
+            )),
+            ExprKind::Yield(_) | ExprKind::YieldFrom(_) => {
+                Err(problem(e.span, "unsupported construct 'yield'"))
+            }
         }
     }
 
