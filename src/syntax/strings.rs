@@ -77,6 +77,14 @@ pub fn decode_str(body: &str, raw: bool) -> Result<String, EscapeError> {
                     return Err((at, unicode_error(at, body, name)));
                 };
                 let value = u32::from_str_radix(hex, 16).expect("hex digits");
+                if (0xd800..=0xdfff).contains(&value) {
+                    // Python allows lone surrogates in str; Rust strings cannot
+                    // hold them, so they read as U+FFFD.
+                    out.push('\u{fffd}');
+                    i += width;
+                    run = i;
+                    continue;
+                }
                 match char::from_u32(value) {
                     Some(ch) => out.push(ch),
                     None => return Err((at, unicode_error(at, body, "illegal Unicode character"))),
