@@ -168,3 +168,41 @@ fn recursive_version_locations_walk_sub_folders() {
         (0, "bbbb2222 (head)\n".to_string())
     );
 }
+
+/// Issue 15 item 3, checked against Python Alembic 1.20.1: a URL SQLAlchemy
+/// cannot parse makes Alembic die with `sqlalchemy.exc.ArgumentError` (exit 1,
+/// nothing on stdout), online and with `--sql`; aurora prints that one line.
+#[test]
+fn an_unparsable_url_is_an_argument_error_with_exit_1() {
+    let p = project();
+    std::fs::write(
+        p.path().join("mig/env.py"),
+        include_str!("fixtures/recorded/_template/env.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("alembic.ini"),
+        "[alembic]\nscript_location = %(here)s/mig\nsqlalchemy.url = notaurl\n",
+    )
+    .unwrap();
+    for args in [&["upgrade", "head"][..], &["upgrade", "head", "--sql"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+            .args(args)
+            .current_dir(p.path())
+            .env_remove("ALEMBIC_CONFIG")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_eq!(
+            stderr
+                .matches("ArgumentError: Could not parse SQLAlchemy URL from given URL string")
+                .count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(!p.path().join("notaurl").exists());
+    }
+}

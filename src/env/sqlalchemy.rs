@@ -33,10 +33,14 @@ pub struct Url(pub DatabaseUrl);
 impl Url {
     pub fn parse(text: &str) -> PyResult<Url> {
         DatabaseUrl::parse(text).map(Url).map_err(|e| {
-            PyError::new(
-                "sqlalchemy.exc.ArgumentError",
-                format!("Could not parse SQLAlchemy URL from given URL string: {e}"),
-            )
+            const PREFIX: &str = "Could not parse SQLAlchemy URL from given URL string";
+            let reason = e.to_string();
+            let message = if reason.starts_with(PREFIX) {
+                reason
+            } else {
+                format!("{PREFIX}: {reason}")
+            };
+            PyError::new("sqlalchemy.exc.ArgumentError", message)
         })
     }
 
