@@ -82,7 +82,20 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                 ));
                 return Vec::new();
             }
-            _ => return Vec::new(),
+            // Left out on purpose: the run needs only the other function.
+            None => return Vec::new(),
+            // `upgrade = something` that is not a function: calling it raises.
+            Some(other) => {
+                problems.push(problem(
+                    Span::default(),
+                    format!(
+                        "TypeError: '{name}' of module '{}' is {}, not a function",
+                        project::revision_module_name(&ev.ctx.path),
+                        describe(&other)
+                    ),
+                ));
+                return Vec::new();
+            }
         };
         let mut frame = Frame {
             function: name.to_string(),
