@@ -3,6 +3,7 @@
 //! This layer knows no semantics: it does not read files, resolve revisions or
 //! check what an `op.*` call means. It only turns text into trees.
 
+pub mod ast;
 pub mod body;
 pub mod header;
 pub mod strings;
