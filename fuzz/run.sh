@@ -50,7 +50,7 @@ seed_files() {
 }
 
 cd "$here"
-for target in body_render header_roundtrip; do
+for target in body_render header_roundtrip parse_time; do
     seed "$target"
     cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
         -runs="$runs" -max_len=8192 -timeout=10 -rss_limit_mb=2048

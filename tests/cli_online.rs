@@ -342,3 +342,36 @@ fn database_url_overrides_the_ini_and_never_shows_a_password() {
     assert_ne!(out.status.code(), Some(0));
     assert!(!all.contains("s3cret-pw"), "{all}");
 }
+
+/// Defect: a revision whose `def upgrade()` lacks its colon was applied as
+/// if it were empty. Python Alembic cannot import the file (SyntaxError) and
+/// applies nothing; aurora must stop before the first statement, naming the
+/// file, line and column, with exit status 1.
+#[test]
+fn a_revision_that_is_not_valid_python_stops_the_run_before_anything_is_applied() {
+    let dir = bundled_project();
+    let broken = "\"\"\"second\n\nRevision ID: bbbb2222\n\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = 'bbbb2222'\ndown_revision = '164468809966'\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None\n    op.create_table('second', sa.Column('id', sa.Integer(), primary_key=True))\n\n\ndef downgrade() -> None:\n    op.drop_table('second')\n";
+    std::fs::write(dir.path().join("versions/bbbb2222_second.py"), broken).unwrap();
+    for args in [
+        &["upgrade", "head"][..],
+        &["upgrade", "head", "--sql"],
+        &["heads"],
+    ] {
+        let out = aurora(dir.path(), args);
+        assert_eq!(out.code, 1, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr
+                .contains("bbbb2222_second.py:14:22: SyntaxError: expected ':'"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("CREATE TABLE"), "{}", out.stdout);
+    }
+    // Not even the valid first revision ran: no schema, no version row.
+    let db = dir.path().join("aurora.db");
+    if db.exists() {
+        let (schema, versions) = snapshot(&db);
+        assert!(schema.is_empty(), "{schema:?}");
+        assert!(versions.is_empty(), "{versions:?}");
+    }
+}

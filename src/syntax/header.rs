@@ -1,17 +1,12 @@
-//! The header grammar (`grammar/header.pest`): a revision file's docstring and
-//! module-level assignments, up to the first `def`. Function bodies are left
-//! for the body grammar.
+//! A revision file's header: its docstring and module-level assignments,
+//! read from the one Python AST (`syntax::body`). The whole file is parsed:
+//! Python imports it whole, so a syntax error anywhere stops Alembic too.
 
-use pest::iterators::Pair;
-use pest::Parser;
-use pest_derive::Parser;
 use thiserror::Error;
 
-use super::{strings, Span};
-
-#[derive(Parser)]
-#[grammar = "../grammar/header.pest"]
-struct HeaderParser;
+use super::ast::{ExprKind, StmtKind};
+use super::body::parse_module;
+use super::{line_col, Span};
 
 /// A value on the right of a module-level assignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,13 +31,14 @@ pub struct HeaderAssignment {
     pub span: Span,
 }
 
-/// The parsed prelude of a revision file.
+/// The module-level facts of a revision file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Header {
     /// The module docstring (`__doc__`), decoded, if the first statement is a string.
     pub docstring: Option<String>,
+    /// Every `name = value` at module level, in source order.
     pub assignments: Vec<HeaderAssignment>,
-    /// Byte offset where the header stops (the first `def`, or the end of the file).
+    /// Byte offset of the first function or class definition (or the end of the file).
     pub body_offset: usize,
 }
 
@@ -56,166 +52,89 @@ impl Header {
     }
 }
 
-/// A syntax error in a revision file's header.
+/// A revision file that is not valid Python.
 #[derive(Debug, Error)]
 #[error("{message}")]
 pub struct HeaderError {
     pub line: usize,
     pub column: usize,
-    /// The full, pest-formatted message (with the path and a caret snippet).
+    /// `path:line:col: SyntaxError: message`.
     pub message: String,
+    /// The underlying error, with its offset.
+    pub error: super::ast::SyntaxError,
 }
 
-/// Parses the header of `source`. `path` is used only in error messages.
+/// Parses the whole of `source` (a file that is not valid Python is an
+/// error, as it is when Python imports it) and returns its module-level
+/// docstring and assignments. `path` is used only in error messages.
 pub fn parse_header(path: &str, source: &str) -> Result<Header, HeaderError> {
-    let mut pairs = HeaderParser::parse(Rule::header, source).map_err(|error| {
-        let (line, column) = match error.line_col {
-            pest::error::LineColLocation::Pos(p) => p,
-            pest::error::LineColLocation::Span(p, _) => p,
-        };
-        let error = error.with_path(path).renamed_rules(rule_description);
-        HeaderError {
-            line,
-            column,
-            message: format!("syntax error in revision header\n{error}"),
-        }
+    let module = parse_module(source).map_err(|error| HeaderError {
+        line: error.line,
+        column: error.column,
+        message: format!(
+            "{path}:{}:{}: {}: {}",
+            error.line, error.column, error.kind, error.message
+        ),
+        error,
     })?;
-    let header_pair = pairs.next().expect("header rule always produces a pair");
+    Ok(header_of(source, &module))
+}
+
+/// The header facts of an already parsed module.
+pub fn header_of(source: &str, module: &super::ast::Module) -> Header {
     let mut header = Header {
-        body_offset: header_pair.as_span().end(),
+        body_offset: source.len(),
         ..Header::default()
     };
-    let mut first_statement = true;
-    for pair in header_pair.into_inner() {
-        match pair.as_rule() {
-            Rule::expression_statement => {
-                if first_statement {
-                    if let Expr::Str(text) =
-                        expression(pair.into_inner().next().expect("expression"))
-                    {
-                        header.docstring = Some(text);
+    for (i, stmt) in module.body.iter().enumerate() {
+        match &stmt.kind {
+            StmtKind::Expr(e) if i == 0 => {
+                if let ExprKind::Str(text) = &e.kind {
+                    header.docstring = Some(text.clone());
+                }
+            }
+            StmtKind::Assign { targets, value, .. } => {
+                let value = value.as_ref().map(|v| expression(source, v));
+                for target in targets {
+                    if let ExprKind::Name(name) = &target.kind {
+                        let (line, column) = line_col(source, stmt.span.start);
+                        header.assignments.push(HeaderAssignment {
+                            name: name.clone(),
+                            value: value.clone(),
+                            span: Span {
+                                start: stmt.span.start,
+                                end: stmt.span.end,
+                                line,
+                                column,
+                            },
+                        });
                     }
                 }
-                first_statement = false;
             }
-            Rule::assignment => {
-                first_statement = false;
-                let span = Span::from_pest(pair.as_span());
-                let mut name = String::new();
-                let mut value = None;
-                for part in pair.into_inner() {
-                    match part.as_rule() {
-                        Rule::target => name = part.as_str().to_string(),
-                        Rule::expression => value = Some(expression(part)),
-                        _ => {}
-                    }
-                }
-                header
-                    .assignments
-                    .push(HeaderAssignment { name, value, span });
+            StmtKind::FunctionDef(_) | StmtKind::ClassDef(_) => {
+                header.body_offset = header.body_offset.min(stmt.span.start);
             }
-            Rule::EOI | Rule::body_start | Rule::comment => {}
-            _ => first_statement = false,
+            _ => {}
         }
     }
-    Ok(header)
+    header
 }
 
-fn rule_description(rule: &Rule) -> String {
-    match rule {
-        Rule::header | Rule::body_start => "a statement".to_string(),
-        Rule::expression | Rule::expression_in_brackets | Rule::atom_expression => {
-            "an expression".to_string()
+fn expression(source: &str, e: &super::ast::Expr) -> Expr {
+    match &e.kind {
+        ExprKind::Str(s) => Expr::Str(s.clone()),
+        ExprKind::None => Expr::None,
+        ExprKind::Bool(b) => Expr::Bool(*b),
+        ExprKind::Int(_) | ExprKind::BigInt(_) | ExprKind::Float(_) | ExprKind::Imaginary(_) => {
+            Expr::Number(source[e.span.start..e.span.end].to_string())
         }
-        Rule::identifier | Rule::target => "a name".to_string(),
-        Rule::string => "a string".to_string(),
-        Rule::comment => "a comment".to_string(),
-        Rule::EOI => "end of file".to_string(),
-        other => format!("{other:?}").replace('_', " "),
-    }
-}
-
-fn expression(pair: Pair<'_, Rule>) -> Expr {
-    let text = pair.as_str().to_string();
-    let mut inner = pair.into_inner();
-    let first = inner.next();
-    match (first, inner.next()) {
-        (Some(atom_expr), None) if atom_expr.as_rule() == Rule::atom_expression => {
-            atom_expression(atom_expr)
+        ExprKind::Name(n) => Expr::Name(n.clone()),
+        ExprKind::Tuple(items) => {
+            Expr::Tuple(items.iter().map(|x| expression(source, x)).collect())
         }
-        _ => Expr::Other(text),
+        ExprKind::List(items) => Expr::List(items.iter().map(|x| expression(source, x)).collect()),
+        _ => Expr::Other(source[e.span.start..e.span.end].to_string()),
     }
-}
-
-fn atom_expression(pair: Pair<'_, Rule>) -> Expr {
-    let text = pair.as_str().to_string();
-    let mut inner = pair.into_inner();
-    let atom_pair = inner.next().expect("atom");
-    if inner.next().is_some() {
-        // A call, subscript or attribute access.
-        return Expr::Other(text);
-    }
-    atom(atom_pair)
-}
-
-fn atom(pair: Pair<'_, Rule>) -> Expr {
-    match pair.as_rule() {
-        Rule::strings => {
-            let mut out = String::new();
-            for string in pair.into_inner() {
-                out.push_str(&string_value(string));
-            }
-            Expr::Str(out)
-        }
-        Rule::none => Expr::None,
-        Rule::true_ => Expr::Bool(true),
-        Rule::false_ => Expr::Bool(false),
-        Rule::number => Expr::Number(pair.as_str().to_string()),
-        Rule::name => Expr::Name(pair.as_str().to_string()),
-        Rule::tuple => {
-            let has_trailing_comma = pair
-                .clone()
-                .into_inner()
-                .any(|p| p.as_rule() == Rule::trailing_comma);
-            let items: Vec<Expr> = pair
-                .into_inner()
-                .filter(|p| p.as_rule() != Rule::trailing_comma)
-                .map(bracketed)
-                .collect();
-            if items.len() == 1 && !has_trailing_comma {
-                items.into_iter().next().expect("one item")
-            } else {
-                Expr::Tuple(items)
-            }
-        }
-        Rule::list => Expr::List(pair.into_inner().map(bracketed).collect()),
-        _ => Expr::Other(pair.as_str().to_string()),
-    }
-}
-
-fn bracketed(pair: Pair<'_, Rule>) -> Expr {
-    let text = pair.as_str().to_string();
-    let mut inner = pair.into_inner();
-    match (inner.next(), inner.next()) {
-        (Some(first), None) if first.as_rule() == Rule::atom_expression => atom_expression(first),
-        _ => Expr::Other(text),
-    }
-}
-
-fn string_value(pair: Pair<'_, Rule>) -> String {
-    let mut prefix = "";
-    let mut body = "";
-    for part in pair.into_inner() {
-        match part.as_rule() {
-            Rule::string_prefix => prefix = part.as_str(),
-            _ => {
-                if let Some(b) = part.into_inner().next() {
-                    body = b.as_str();
-                }
-            }
-        }
-    }
-    strings::decode(prefix, body)
 }
 
 #[cfg(test)]
@@ -260,7 +179,10 @@ mod tests {
     fn syntax_error_names_line_and_column() {
         let src = "revision = 'a'\ndown_revision = ('b'\n";
         let error = parse_header("v/a.py", src).unwrap_err();
-        assert_eq!(error.line, 3);
-        assert!(error.message.contains("v/a.py"), "{}", error.message);
+        assert_eq!((error.line, error.column), (2, 17));
+        assert_eq!(
+            error.message,
+            "v/a.py:2:17: SyntaxError: '(' was never closed"
+        );
     }
 }

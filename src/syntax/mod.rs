@@ -1,4 +1,4 @@
-//! Syntax: pest grammars turning revision files into ASTs with spans.
+//! Syntax: the Python front end (one pest grammar, one AST with spans).
 //!
 //! This layer knows no semantics: it does not read files, resolve revisions or
 //! check what an `op.*` call means. It only turns text into trees.
@@ -17,18 +17,6 @@ pub struct Span {
     pub end: usize,
     pub line: usize,
     pub column: usize,
-}
-
-impl Span {
-    pub(crate) fn from_pest(span: pest::Span<'_>) -> Span {
-        let (line, column) = line_col(span.get_input(), span.start());
-        Span {
-            start: span.start(),
-            end: span.end(),
-            line,
-            column,
-        }
-    }
 }
 
 /// The 1-based line and column (in characters) of a byte offset.
