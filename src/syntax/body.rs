@@ -1347,19 +1347,25 @@ impl<'s> Conv<'s> {
     fn named_expr(&self, p: Pair<Rule>) -> Expr {
         let span = self.span(&p);
         let mut it = p.into_inner();
-        let first = it.next().expect("expr");
-        if first.as_rule() == Rule::walrus_target {
-            let target = first.as_str().to_string();
-            let value = self.expr(it.next().expect("value"));
-            return Expr {
-                kind: ExprKind::NamedExpr {
-                    target,
-                    value: Box::new(value),
-                },
-                span,
-            };
+        let first = self.expr(it.next().expect("expr"));
+        let Some(walrus) = it.next() else {
+            return first;
+        };
+        let value = self.expr(walrus.into_inner().next().expect("value"));
+        let ExprKind::Name(target) = first.kind else {
+            self.fail(
+                first.span.start,
+                "cannot use assignment expressions with expression",
+            );
+            return value;
+        };
+        Expr {
+            kind: ExprKind::NamedExpr {
+                target,
+                value: Box::new(value),
+            },
+            span,
         }
-        self.expr(first)
     }
 
     fn expr(&self, p: Pair<Rule>) -> Expr {
@@ -1628,18 +1634,28 @@ impl<'s> Conv<'s> {
     fn arg(&self, p: Pair<Rule>) -> Arg {
         let span = self.span(&p);
         match p.as_rule() {
-            Rule::kwarg => {
-                let mut it = p.into_inner();
-                let name = it.next().expect("name").as_str().to_string();
-                let value = self.expr(it.next().expect("value"));
-                Arg::Keyword { name, value, span }
-            }
             Rule::star_arg => Arg::Star(self.expr(p.into_inner().next().expect("expr"))),
             Rule::dstar_arg => Arg::DoubleStar(self.expr(p.into_inner().next().expect("expr"))),
             _ => {
                 let mut it = p.into_inner();
                 let e = self.named_expr(it.next().expect("expr"));
                 match it.next() {
+                    Some(kw) if kw.as_rule() == Rule::kw_value => {
+                        let value = self.expr(kw.into_inner().next().expect("value"));
+                        let parenthesized = self.src.as_bytes().get(e.span.start) == Some(&b'(');
+                        match e.kind {
+                            ExprKind::Name(name) if !parenthesized => {
+                                Arg::Keyword { name, value, span }
+                            }
+                            _ => {
+                                self.fail(
+                                    e.span.start,
+                                    "expression cannot contain assignment, perhaps you meant \"==\"?",
+                                );
+                                Arg::Positional(value)
+                            }
+                        }
+                    }
                     Some(comp) => Arg::Positional(Expr {
                         kind: ExprKind::GeneratorExp {
                             elt: Box::new(e),
