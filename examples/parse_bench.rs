@@ -2,6 +2,9 @@
 //! a folder of revision files, and the time for deeply nested brackets.
 //!
 //!     cargo run --release --example parse_bench -- DIR [ROUNDS]
+//!     cargo run --release --example parse_bench -- --check FILE...
+//!
+//! `--check` parses each file once and prints the syntax errors found.
 //!
 //! Files are read into memory first, so only parsing is timed (one thread).
 
@@ -9,6 +12,19 @@ use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("--check") {
+        let mut failed = 0;
+        let files: Vec<String> = args.skip(1).collect();
+        for file in &files {
+            let source = std::fs::read_to_string(file).expect("read");
+            if let Err(e) = aurora::syntax::body::parse_module(&source) {
+                failed += 1;
+                println!("{file}:{}:{}: {}: {}", e.line, e.column, e.kind, e.message);
+            }
+        }
+        println!("{failed} of {} files failed", files.len());
+        return;
+    }
     let dir = args.next().expect("usage: parse_bench DIR [ROUNDS]");
     let rounds: usize = args.next().map_or(3, |r| r.parse().expect("rounds"));
     let mut sources = Vec::new();
