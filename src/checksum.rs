@@ -27,8 +27,12 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The hash of the file's normalised syntax tree.
 pub fn ast_hash(source: &str) -> String {
-    let module = crate::syntax::body::parse_module(source);
-    let printed = strip_spans(&format!("{module:?}"));
+    // A file that is not valid Python has no tree: its bytes stand in, so
+    // any edit of it counts as a change.
+    let printed = match crate::syntax::body::parse_module(source) {
+        Ok(module) => strip_spans(&format!("{module:?}")),
+        Err(_) => format!("not Python: {source}"),
+    };
     hex(&Sha256::digest(printed.as_bytes()))
 }
 

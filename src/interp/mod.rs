@@ -8,7 +8,6 @@
 pub mod builtins;
 pub mod error;
 pub mod format;
-pub mod legacy;
 pub mod stdlib;
 pub mod value;
 
@@ -142,12 +141,13 @@ impl<'h> Interp<'h> {
         name: &str,
         extra: Vec<(&str, Value)>,
     ) -> PyResult<Rc<Module>> {
-        let module_ast = crate::syntax::body::parse_module(&text);
+        let parsed = crate::syntax::body::parse_module(&text);
         let source = Rc::new(SourceFile {
             path: path.to_path_buf(),
             text,
         });
-        check_parsed(&module_ast.body, &source)?;
+        let module_ast = parsed
+            .map_err(|e| PyError::new(e.kind, e.message.clone()).at(source.location(e.offset)))?;
         let globals = new_scope();
         {
             let mut g = globals.borrow_mut();
@@ -187,62 +187,10 @@ impl<'h> Interp<'h> {
     // ----- statements -----
 
     fn exec_block(&mut self, frame: &mut Frame, body: &[Stmt]) -> PyResult<Flow> {
-        let mut decorators: Vec<Value> = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            let stmt = &body[i];
-            i += 1;
-            let source = frame.source.clone();
-            let located = |e: PyError| e.at(source.location(stmt.span.start));
-            match &stmt.kind {
-                StmtKind::Other {
-                    construct: "decorator",
-                    ..
-                } => {
-                    let text = legacy::simple_statement(&source.text, stmt.span);
-                    let expr_text = text.trim_start().trim_start_matches('@');
-                    let offset = stmt.span.start + text.find('@').map(|p| p + 1).unwrap_or(0);
-                    let expr = legacy::parse_expr(expr_text, offset)
-                        .ok_or_else(|| located(PyError::unsupported("this decorator")))?;
-                    let value = self.eval(frame, &expr).map_err(located)?;
-                    decorators.push(value);
-                    continue;
-                }
-                StmtKind::Other {
-                    construct: "try statement",
-                    body: try_body,
-                } => {
-                    let mut handlers = Vec::new();
-                    let mut orelse: &[Stmt] = &[];
-                    let mut finally: &[Stmt] = &[];
-                    while i < body.len() {
-                        match &body[i].kind {
-                            StmtKind::Other {
-                                construct: "except clause",
-                                body: b,
-                            } => handlers.push((&body[i], b.as_slice())),
-                            StmtKind::Other {
-                                construct: "else",
-                                body: b,
-                            } => orelse = b,
-                            StmtKind::Other {
-                                construct: "finally clause",
-                                body: b,
-                            } => finally = b,
-                            _ => break,
-                        }
-                        i += 1;
-                    }
-                    let flow = self.exec_try(frame, try_body, &handlers, orelse, finally)?;
-                    if !matches!(flow, Flow::Normal) {
-                        return Ok(flow);
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let pending = std::mem::take(&mut decorators);
-            let flow = self.exec_stmt(frame, stmt, pending).map_err(located)?;
+        for stmt in body {
+            let flow = self
+                .exec_stmt(frame, stmt)
+                .map_err(|e| e.at(frame.source.location(stmt.span.start)))?;
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);
             }
@@ -250,39 +198,25 @@ impl<'h> Interp<'h> {
         Ok(Flow::Normal)
     }
 
-    fn exec_try(
-        &mut self,
-        frame: &mut Frame,
-        body: &[Stmt],
-        handlers: &[(&Stmt, &[Stmt])],
-        orelse: &[Stmt],
-        finally: &[Stmt],
-    ) -> PyResult<Flow> {
+    fn exec_try(&mut self, frame: &mut Frame, t: &crate::syntax::ast::Try) -> PyResult<Flow> {
+        let (body, handlers, orelse, finally) = (&t.body, &t.handlers, &t.orelse, &t.finalbody);
         let mut result = self.exec_block(frame, body);
         if let Err(error) = &result {
             if matches!(error.kind, ErrorKind::Exception { .. }) {
                 let error = error.clone();
-                let source = frame.source.clone();
-                for (clause, handler_body) in handlers {
-                    let header = legacy::header(&source.text, clause.span.start);
-                    let spec = header.trim_start().trim_start_matches("except").trim();
-                    let (type_text, name) = match legacy::top_level_tokens(spec)
-                        .into_iter()
-                        .find(|(_, t)| *t == "as")
-                    {
-                        Some((at, _)) => (spec[..at].trim(), Some(spec[at + 2..].trim())),
-                        None => (spec, None),
-                    };
-                    let matched = if type_text.is_empty() {
-                        true
-                    } else {
-                        let offset = clause.span.start + header.find(type_text).unwrap_or(0);
-                        let expr = legacy::parse_expr(type_text, offset).ok_or_else(|| {
-                            PyError::unsupported("this except clause")
-                                .at(frame.source.location(clause.span.start))
-                        })?;
-                        let types = self.eval(frame, &expr)?;
-                        self.exception_matches(&error, &types)
+                for handler in handlers {
+                    if handler.is_star {
+                        return Err(PyError::unsupported("except*")
+                            .at(frame.source.location(handler.span.start)));
+                    }
+                    let name = handler.name.as_deref();
+                    let handler_body = &handler.body;
+                    let matched = match &handler.type_ {
+                        None => true,
+                        Some(expr) => {
+                            let types = self.eval(frame, expr)?;
+                            self.exception_matches(&error, &types)
+                        }
                     };
                     if matched {
                         if let Some(name) = name {
@@ -350,12 +284,7 @@ impl<'h> Interp<'h> {
         }
     }
 
-    fn exec_stmt(
-        &mut self,
-        frame: &mut Frame,
-        stmt: &Stmt,
-        decorators: Vec<Value>,
-    ) -> PyResult<Flow> {
+    fn exec_stmt(&mut self, frame: &mut Frame, stmt: &Stmt) -> PyResult<Flow> {
         match &stmt.kind {
             StmtKind::Expr(expr) => {
                 self.eval(frame, expr)?;
@@ -450,101 +379,53 @@ impl<'h> Interp<'h> {
             StmtKind::FunctionDef(def) => {
                 // An `async def` is run to completion when called: asyncio.run
                 // and await then just pass its result on.
+                let decorators = self.eval_items(frame, &def.decorators)?;
                 let mut f = self.make_function(frame, def)?;
                 for decorator in decorators.into_iter().rev() {
                     f = self.call(&decorator, Args::new(vec![f]))?;
                 }
                 self.store_name(frame, &def.name, f);
             }
-            StmtKind::With { items, body } => return self.exec_with(frame, items, body),
+            StmtKind::ClassDef(def) => {
+                let decorators = self.eval_items(frame, &def.decorators)?;
+                if !def.keywords.is_empty() {
+                    return Err(PyError::unsupported("class keywords (metaclass=...)"));
+                }
+                let bases = self.eval_items(frame, &def.bases)?;
+                let mut class = self.define_class(frame, &def.name, bases, &def.body)?;
+                for decorator in decorators.into_iter().rev() {
+                    class = self.call(&decorator, Args::new(vec![class]))?;
+                }
+                self.store_name(frame, &def.name, class);
+            }
+            StmtKind::With { items, body, .. } => return self.exec_with(frame, items, body),
             StmtKind::If { test, body, orelse } => {
                 let t = self.eval(frame, test)?;
                 let branch = if self.truthy(&t)? { body } else { orelse };
                 return self.exec_block(frame, branch);
             }
-            StmtKind::For { target, iter, body } => {
+            StmtKind::For {
+                target,
+                iter,
+                body,
+                orelse,
+                ..
+            } => {
                 let iterable = self.eval(frame, iter)?;
                 for item in self.iterate(&iterable)? {
                     self.assign(frame, target, item)?;
                     match self.exec_block(frame, body)? {
-                        Flow::Break => break,
+                        Flow::Break => return Ok(Flow::Normal),
                         Flow::Continue | Flow::Normal => {}
                         ret @ Flow::Return(_) => return Ok(ret),
                     }
                 }
+                return self.exec_block(frame, orelse);
             }
-            StmtKind::Other { construct, body } => {
-                return self.exec_other(frame, stmt, construct, body, decorators)
-            }
-            StmtKind::Unparsed { message, .. } => {
-                return Err(PyError::unsupported(format!("this line ({message})")))
-            }
-        }
-        Ok(Flow::Normal)
-    }
-
-    fn exec_other(
-        &mut self,
-        frame: &mut Frame,
-        stmt: &Stmt,
-        construct: &str,
-        body: &[Stmt],
-        decorators: Vec<Value>,
-    ) -> PyResult<Flow> {
-        let source = frame.source.clone();
-        let text = legacy::simple_statement(&source.text, stmt.span);
-        let word_end = text
-            .trim_start()
-            .find(|c: char| !c.is_alphanumeric() && c != '_')
-            .unwrap_or(text.trim_start().len());
-        let lead = text.len() - text.trim_start().len();
-        let rest = &text[lead + word_end..];
-        let rest_offset = stmt.span.start + lead + word_end;
-        let parse = |t: &str, at: usize| {
-            legacy::parse_expr(t, at)
-                .ok_or_else(|| PyError::unsupported(format!("this {construct}")))
-        };
-        match construct {
-            "class definition" => {
-                let header = legacy::header(&source.text, stmt.span.start);
-                let after = header.trim_start().trim_start_matches("class").trim_start();
-                let (name, args_text) = match after.find('(') {
-                    Some(p) => (
-                        after[..p].trim(),
-                        Some(&after[p + 1..after.rfind(')').unwrap_or(after.len())]),
-                    ),
-                    None => (after.trim(), None),
-                };
-                let mut bases = Vec::new();
-                if let Some(args_text) = args_text {
-                    let offset = stmt.span.start + header.find(args_text).unwrap_or(0);
-                    let args = legacy::parse_args(args_text, offset)
-                        .ok_or_else(|| PyError::unsupported("this class header"))?;
-                    for arg in args {
-                        match arg {
-                            Arg::Positional(e) => bases.push(self.eval(frame, &e)?),
-                            _ => {
-                                return Err(PyError::unsupported("class keywords (metaclass=...)"))
-                            }
-                        }
-                    }
-                }
-                let mut class = self.define_class(frame, name, bases, body)?;
-                for decorator in decorators.into_iter().rev() {
-                    class = self.call(&decorator, Args::new(vec![class]))?;
-                }
-                self.store_name(frame, name, class);
-            }
-            "while loop" => {
-                let header = legacy::header(&source.text, stmt.span.start);
-                let test_text = header.trim_start().trim_start_matches("while");
-                let test = parse(
-                    test_text,
-                    stmt.span.start + header.find(test_text).unwrap_or(0),
-                )?;
+            StmtKind::While { test, body, orelse } => {
                 let mut guard = 0u64;
                 loop {
-                    let t = self.eval(frame, &test)?;
+                    let t = self.eval(frame, test)?;
                     if !self.truthy(&t)? {
                         break;
                     }
@@ -556,22 +437,18 @@ impl<'h> Interp<'h> {
                         ));
                     }
                     match self.exec_block(frame, body)? {
-                        Flow::Break => break,
+                        Flow::Break => return Ok(Flow::Normal),
                         Flow::Continue | Flow::Normal => {}
                         ret @ Flow::Return(_) => return Ok(ret),
                     }
                 }
+                return self.exec_block(frame, orelse);
             }
-            "break/continue" => {
-                return Ok(if text.trim().starts_with("break") {
-                    Flow::Break
-                } else {
-                    Flow::Continue
-                })
-            }
-            "raise statement" => {
-                let rest_trim = rest.trim();
-                if rest_trim.is_empty() {
+            StmtKind::Try(t) => return self.exec_try(frame, t),
+            StmtKind::Break => return Ok(Flow::Break),
+            StmtKind::Continue => return Ok(Flow::Continue),
+            StmtKind::Raise { exc, .. } => {
+                let Some(exc) = exc else {
                     return Err(frame
                         .handling
                         .last()
@@ -583,46 +460,34 @@ impl<'h> Interp<'h> {
                         .unwrap_or_else(|| {
                             PyError::new("RuntimeError", "No active exception to reraise")
                         }));
-                }
-                let exc_text = match legacy::top_level_tokens(rest)
-                    .into_iter()
-                    .find(|(_, t)| *t == "from")
-                {
-                    Some((at, _)) => &rest[..at],
-                    None => rest,
                 };
-                let expr = parse(exc_text, rest_offset)?;
-                let value = self.eval(frame, &expr)?;
+                let value = self.eval(frame, exc)?;
                 return Err(self.raise_value(value)?);
             }
-            "global statement" => {
-                for name in rest.split(',') {
-                    frame.global_names.push(name.trim().to_string());
+            StmtKind::Global(names) => {
+                frame.global_names.extend(names.iter().cloned());
+            }
+            StmtKind::Nonlocal(_) => {
+                return Err(PyError::unsupported("a nonlocal statement"));
+            }
+            StmtKind::Del(targets) => {
+                for target in targets {
+                    match &target.kind {
+                        ExprKind::Tuple(items) | ExprKind::List(items) => {
+                            for t in items {
+                                self.delete(frame, t)?;
+                            }
+                        }
+                        _ => self.delete(frame, target)?,
+                    }
                 }
             }
-            "del statement" => {
-                let target = parse(rest, rest_offset)?;
-                let targets = match &target.kind {
-                    ExprKind::Tuple(items) => items.clone(),
-                    _ => vec![target],
-                };
-                for t in targets {
-                    self.delete(frame, &t)?;
-                }
-            }
-            "assert statement" => {
-                let tokens = legacy::top_level_tokens(rest);
-                let (test_text, msg_text) = match tokens.iter().find(|(_, t)| *t == ",") {
-                    Some(&(at, _)) => (&rest[..at], Some(&rest[at + 1..])),
-                    None => (rest, None),
-                };
-                let test = parse(test_text, rest_offset)?;
-                let t = self.eval(frame, &test)?;
+            StmtKind::Assert { test, msg } => {
+                let t = self.eval(frame, test)?;
                 if !self.truthy(&t)? {
-                    let message = match msg_text {
+                    let message = match msg {
                         Some(m) => {
-                            let e = parse(m, rest_offset)?;
-                            let v = self.eval(frame, &e)?;
+                            let v = self.eval(frame, m)?;
                             self.to_str(&v)?
                         }
                         None => String::new(),
@@ -630,8 +495,6 @@ impl<'h> Interp<'h> {
                     return Err(PyError::new("AssertionError", message));
                 }
             }
-            "else" => return Err(PyError::unsupported("an else clause after a loop")),
-            other => return Err(PyError::unsupported(format!("a {other} here"))),
         }
         Ok(Flow::Normal)
     }
@@ -870,12 +733,12 @@ impl<'h> Interp<'h> {
             }
             ExprKind::Subscript(obj, index) => {
                 let o = self.eval(frame, obj)?;
-                if let [slice @ Expr {
-                    kind: ExprKind::Slice,
+                if let [Expr {
+                    kind: ExprKind::Slice { lower, upper, step },
                     ..
                 }] = index.as_slice()
                 {
-                    let (start, stop) = self.slice_bounds(frame, slice)?;
+                    let (start, stop) = self.slice_bounds(frame, lower, upper, step)?;
                     let Value::List(list) = &o else {
                         return Err(PyError::new("TypeError", "slice assignment needs a list"));
                     };
@@ -937,29 +800,27 @@ impl<'h> Interp<'h> {
     fn slice_bounds(
         &mut self,
         frame: &mut Frame,
-        slice: &Expr,
+        lower: &Option<Box<Expr>>,
+        upper: &Option<Box<Expr>>,
+        step: &Option<Box<Expr>>,
     ) -> PyResult<(Option<i64>, Option<i64>)> {
-        let source = frame.source.clone();
-        let text = &source.text[slice.span.start..slice.span.end];
-        let parts: Vec<&str> = text.split(':').collect();
-        if parts.len() > 2 && !parts[2].trim().is_empty() {
+        if step.is_some() {
             return Err(PyError::unsupported("a slice with a step"));
         }
-        let mut bound = |t: &str, at: usize| -> PyResult<Option<i64>> {
-            if t.trim().is_empty() {
+        let mut bound = |e: &Option<Box<Expr>>| -> PyResult<Option<i64>> {
+            let Some(e) = e else {
+                return Ok(None);
+            };
+            let v = self.eval(frame, e)?;
+            if matches!(v, Value::None) {
                 return Ok(None);
             }
-            let e = legacy::parse_expr(t, at).ok_or_else(|| PyError::unsupported("this slice"))?;
-            let v = self.eval(frame, &e)?;
             v.as_int()
                 .map(Some)
                 .ok_or_else(|| PyError::new("TypeError", "slice indices must be integers"))
         };
-        let start = bound(parts[0], slice.span.start)?;
-        let stop = match parts.get(1) {
-            Some(p) => bound(p, slice.span.start + parts[0].len() + 1)?,
-            None => None,
-        };
+        let start = bound(lower)?;
+        let stop = bound(upper)?;
         Ok((start, stop))
     }
 
@@ -1000,10 +861,13 @@ impl<'h> Interp<'h> {
             })?,
             ExprKind::Str(s) => Value::str(s),
             ExprKind::Bytes(b) => Value::Bytes(Rc::from(b.as_slice())),
-            ExprKind::FString(text) => {
-                let text = text.clone();
-                Value::str(self.fstring(frame, &text, expr.span.start)?)
+            ExprKind::FString(parts) => Value::str(self.fstring(frame, parts)?),
+            ExprKind::BigInt(digits) => {
+                return Err(PyError::unsupported(format!(
+                    "the integer {digits} (beyond 64 bits)"
+                )))
             }
+            ExprKind::Imaginary(_) => return Err(PyError::unsupported("a complex number")),
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
             ExprKind::Bool(b) => Value::Bool(*b),
@@ -1052,18 +916,18 @@ impl<'h> Interp<'h> {
             }
             ExprKind::Subscript(obj, index) => {
                 let o = self.eval(frame, obj)?;
-                if let [slice @ Expr {
-                    kind: ExprKind::Slice,
+                if let [Expr {
+                    kind: ExprKind::Slice { lower, upper, step },
                     ..
                 }] = index.as_slice()
                 {
-                    let (start, stop) = self.slice_bounds(frame, slice)?;
+                    let (start, stop) = self.slice_bounds(frame, lower, upper, step)?;
                     return self.slice(&o, start, stop);
                 }
                 let key = self.eval_index(frame, index)?;
                 self.get_item(&o, key)?
             }
-            ExprKind::Slice => return Err(PyError::unsupported("a slice here")),
+            ExprKind::Slice { .. } => return Err(PyError::unsupported("a slice here")),
             ExprKind::Unary(op, operand) => {
                 let v = self.eval(frame, operand)?;
                 match op {
@@ -1104,17 +968,6 @@ impl<'h> Interp<'h> {
                     self.eval(frame, b)?
                 }
             }
-            ExprKind::Binary(BinOp::MatMul, a, b) => {
-                // The body grammar folds `**` into this node.
-                let is_power = frame.source.text[a.span.end..b.span.start].contains("**");
-                let left = self.eval(frame, a)?;
-                let right = self.eval(frame, b)?;
-                if is_power {
-                    power(left, right)?
-                } else {
-                    return Err(PyError::unsupported("the @ operator"));
-                }
-            }
             ExprKind::Binary(op, a, b) => {
                 let left = self.eval(frame, a)?;
                 let right = self.eval(frame, b)?;
@@ -1128,39 +981,62 @@ impl<'h> Interp<'h> {
                     self.eval(frame, orelse)?
                 }
             }
-            ExprKind::Lambda => {
-                let text = &frame.source.text[expr.span.start..expr.span.end];
-                let (mut def, lambda_text) = legacy::parse_lambda(text).ok_or_else(|| {
-                    PyError::unsupported("this lambda").at(frame.source.location(expr.span.start))
-                })?;
-                def.name = "<lambda>".into();
-                let f = self.make_function(frame, &def)?;
-                let Value::Function(f) = f else {
-                    unreachable!("make_function makes functions")
+            ExprKind::Lambda(lambda) => {
+                let def = crate::syntax::ast::FunctionDef {
+                    name: "<lambda>".into(),
+                    params: lambda.params.clone(),
+                    body: vec![Stmt {
+                        kind: StmtKind::Return(Some(lambda.body.clone())),
+                        span: lambda.body.span,
+                    }],
+                    decorators: Vec::new(),
+                    returns: None,
+                    is_async: false,
                 };
-                // The body's spans are relative to the lambda's own text.
-                Value::Function(Rc::new(Function {
-                    name: f.name.clone(),
-                    params: f.params.clone(),
-                    defaults: f.defaults.clone(),
-                    body: f.body.clone(),
-                    globals: f.globals.clone(),
-                    closure: f.closure.clone(),
-                    source: Rc::new(SourceFile {
-                        path: f.source.path.clone(),
-                        text: lambda_text,
-                    }),
-                    module: f.module.clone(),
-                }))
+                self.make_function(frame, &def)?
             }
-            ExprKind::Comprehension => {
-                let text = frame.source.text[expr.span.start..expr.span.end].to_string();
-                let comp =
-                    legacy::parse_comprehension(&text, expr.span.start).ok_or_else(|| {
-                        PyError::unsupported("this comprehension")
-                            .at(frame.source.location(expr.span.start))
-                    })?;
-                self.comprehension(frame, &comp)?
+            ExprKind::ListComp { elt, generators } | ExprKind::GeneratorExp { elt, generators } => {
+                self.comprehension(frame, Comp::List, elt, None, generators)?
+            }
+            ExprKind::SetComp { elt, generators } => {
+                self.comprehension(frame, Comp::Set, elt, None, generators)?
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                generators,
+            } => self.comprehension(frame, Comp::Dict, key, Some(value), generators)?,
+            ExprKind::NamedExpr { target, value } => {
+                let v = self.eval(frame, value)?;
+                self.store_name(frame, target, v.clone());
+                v
+            }
+            ExprKind::Starred(_) => {
+                return Err(
+                    PyError::new("SyntaxError", "can't use starred expression here")
+                        .at(frame.source.location(expr.span.start)),
+                )
+            }
+            ExprKind::Yield(_) | ExprKind::YieldFrom(_) => {
+                return Err(PyError::unsupported("a generator (yield)")
+                    .at(frame.source.location(expr.span.start)))
+            }
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } => {
+                let mut current = self.eval(frame, left)?;
+                let mut result = Value::Bool(true);
+                for (op, right) in ops.iter().zip(comparators) {
+                    let r = self.eval(frame, right)?;
+                    result = self.binary(*op, current, r.clone())?;
+                    if !self.truthy(&result)? {
+                        break;
+                    }
+                    current = r;
+                }
+                result
             }
             ExprKind::Await(inner) => self.eval(frame, inner)?,
         })
@@ -1169,7 +1045,10 @@ impl<'h> Interp<'h> {
     fn comprehension(
         &mut self,
         frame: &mut Frame,
-        comp: &legacy::Comprehension,
+        kind: Comp,
+        element: &Expr,
+        value: Option<&Expr>,
+        generators: &[crate::syntax::ast::Comprehension],
     ) -> PyResult<Value> {
         // The comprehension's variables live in a scope of their own.
         let scope = new_scope();
@@ -1190,16 +1069,16 @@ impl<'h> Interp<'h> {
             handling: Vec::new(),
         };
         let mut out: Vec<(Value, Option<Value>)> = Vec::new();
-        self.comprehension_level(&mut inner, comp, 0, &mut out)?;
-        Ok(match (comp.bracket, &comp.value) {
-            (Some('{'), Some(_)) => {
+        self.comprehension_level(&mut inner, element, value, generators, &mut out)?;
+        Ok(match kind {
+            Comp::Dict => {
                 let mut d = Dict::default();
                 for (k, v) in out {
                     d.insert(k, v.unwrap_or(Value::None));
                 }
                 Value::dict(d)
             }
-            (Some('{'), None) => {
+            Comp::Set => {
                 let mut items: Vec<Value> = Vec::new();
                 for (v, _) in out {
                     if !items.iter().any(|x| x.py_eq(&v)) {
@@ -1208,134 +1087,83 @@ impl<'h> Interp<'h> {
                 }
                 Value::Set(Rc::new(std::cell::RefCell::new(items)))
             }
-            _ => Value::list(out.into_iter().map(|(v, _)| v).collect()),
+            Comp::List => Value::list(out.into_iter().map(|(v, _)| v).collect()),
         })
     }
 
     fn comprehension_level(
         &mut self,
         frame: &mut Frame,
-        comp: &legacy::Comprehension,
-        level: usize,
+        element: &Expr,
+        value: Option<&Expr>,
+        generators: &[crate::syntax::ast::Comprehension],
         out: &mut Vec<(Value, Option<Value>)>,
     ) -> PyResult<()> {
-        match comp.clauses.get(level) {
-            None => {
-                let v = self.eval(frame, &comp.element)?;
-                let value = match &comp.value {
-                    Some(e) => Some(self.eval(frame, e)?),
-                    None => None,
-                };
-                out.push((v, value));
-            }
-            Some(legacy::Clause::If(test)) => {
+        let Some((first, rest)) = generators.split_first() else {
+            let v = self.eval(frame, element)?;
+            let value = match value {
+                Some(e) => Some(self.eval(frame, e)?),
+                None => None,
+            };
+            out.push((v, value));
+            return Ok(());
+        };
+        let iterable = self.eval(frame, &first.iter)?;
+        'items: for item in self.iterate(&iterable)? {
+            self.assign(frame, &first.target, item)?;
+            for test in &first.ifs {
                 let t = self.eval(frame, test)?;
-                if self.truthy(&t)? {
-                    self.comprehension_level(frame, comp, level + 1, out)?;
+                if !self.truthy(&t)? {
+                    continue 'items;
                 }
             }
-            Some(legacy::Clause::For(target, iter)) => {
-                let iterable = self.eval(frame, iter)?;
-                for item in self.iterate(&iterable)? {
-                    self.assign(frame, target, item)?;
-                    self.comprehension_level(frame, comp, level + 1, out)?;
-                }
-            }
+            self.comprehension_level(frame, element, value, rest, out)?;
         }
         Ok(())
     }
 
-    fn fstring(&mut self, frame: &mut Frame, text: &str, offset: usize) -> PyResult<String> {
+    fn fstring(
+        &mut self,
+        frame: &mut Frame,
+        parts: &[crate::syntax::ast::FStringPart],
+    ) -> PyResult<String> {
+        use crate::syntax::ast::FStringPart;
         let mut out = String::new();
-        let chars: Vec<char> = text.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '{' && chars.get(i + 1) == Some(&'{') {
-                out.push('{');
-                i += 2;
-                continue;
-            }
-            if c == '}' && chars.get(i + 1) == Some(&'}') {
-                out.push('}');
-                i += 2;
-                continue;
-            }
-            if c != '{' {
-                out.push(c);
-                i += 1;
-                continue;
-            }
-            // A replacement field: expression, optional !conversion, :spec.
-            let mut depth = 0;
-            let mut j = i + 1;
-            let mut quote: Option<char> = None;
-            let mut expr_end = None;
-            let mut conversion = None;
-            while j < chars.len() {
-                let d = chars[j];
-                if let Some(q) = quote {
-                    if d == q {
-                        quote = None;
-                    }
-                } else if d == '\'' || d == '"' {
-                    quote = Some(d);
-                } else if d == '(' || d == '[' || d == '{' {
-                    depth += 1;
-                } else if d == ')' || d == ']' || (d == '}' && depth > 0) {
-                    depth -= 1;
-                } else if depth == 0
-                    && (d == '}' || d == ':' || (d == '!' && chars.get(j + 1) != Some(&'=')))
-                {
-                    expr_end.get_or_insert(j);
-                    if d == '!' {
-                        conversion = chars.get(j + 1).copied();
-                        j += 2;
-                        continue;
-                    }
-                    break;
+        for part in parts {
+            let field = match part {
+                FStringPart::Literal(text) => {
+                    out.push_str(text);
+                    continue;
                 }
-                j += 1;
-            }
-            let expr_end = expr_end.unwrap_or(j);
-            let mut spec = String::new();
-            if chars.get(j) == Some(&':') {
-                j += 1;
-                let mut d = 0;
-                while j < chars.len() && !(chars[j] == '}' && d == 0) {
-                    if chars[j] == '{' {
-                        d += 1;
-                    } else if chars[j] == '}' {
-                        d -= 1;
-                    }
-                    spec.push(chars[j]);
-                    j += 1;
-                }
-            }
-            let expr_text: String = chars[i + 1..expr_end].iter().collect();
-            let (expr_text, self_doc) = match expr_text.trim_end().strip_suffix('=') {
-                Some(t) if !t.ends_with(['=', '!', '<', '>']) => (t.to_string(), true),
-                _ => (expr_text, false),
+                FStringPart::Field(field) => field,
             };
-            let expr = legacy::parse_expr(&expr_text, offset)
-                .ok_or_else(|| PyError::unsupported("this f-string field"))?;
-            let value = self.eval(frame, &expr)?;
-            if self_doc {
-                out.push_str(&expr_text);
-                out.push('=');
+            let value = self
+                .eval(frame, &field.expr)
+                .map_err(|e| e.at(frame.source.location(field.span.start)))?;
+            if let Some(text) = &field.debug_text {
+                out.push_str(text);
             }
-            let spec = if spec.contains('{') {
-                self.fstring(frame, &spec, offset)?
-            } else {
-                spec
+            let spec = match &field.spec {
+                Some(spec) => self.fstring(frame, spec)?,
+                None => String::new(),
+            };
+            // `{x=}` shows the repr unless a conversion or spec says otherwise.
+            let conversion = match field.conversion {
+                None if field.debug_text.is_some() && field.spec.is_none() => Some('r'),
+                c => c,
             };
             let converted = match conversion {
                 Some('r') => Value::str(self.repr(&value)?),
                 Some('s') => Value::str(self.to_str(&value)?),
-                _ => value,
+                Some(c) => {
+                    return Err(
+                        PyError::unsupported(format!("the f-string conversion !{c}"))
+                            .at(frame.source.location(field.span.start)),
+                    )
+                }
+                None => value,
             };
             out.push_str(&self.format_value(&converted, &spec)?);
-            i = j + 1;
         }
         Ok(out)
     }
@@ -1343,6 +1171,11 @@ impl<'h> Interp<'h> {
     fn eval_items(&mut self, frame: &mut Frame, items: &[Expr]) -> PyResult<Vec<Value>> {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
+            if let ExprKind::Starred(inner) = &item.kind {
+                let v = self.eval(frame, inner)?;
+                out.extend(self.iterate(&v)?);
+                continue;
+            }
             out.push(self.eval(frame, item)?);
         }
         Ok(out)
@@ -1791,6 +1624,7 @@ impl<'h> Interp<'h> {
             )
         };
         Ok(match op {
+            BinOp::Pow => power(left, right)?,
             BinOp::Eq => Bool(self.equal(&left, &right)?),
             BinOp::Ne => Bool(!self.equal(&left, &right)?),
             BinOp::Is => Bool(left.is(&right)),
@@ -2110,6 +1944,14 @@ impl<'h> Interp<'h> {
     }
 }
 
+/// What a comprehension builds (a generator expression builds a list).
+#[derive(Clone, Copy)]
+enum Comp {
+    List,
+    Set,
+    Dict,
+}
+
 impl Frame {
     fn is_package(&self) -> bool {
         self.globals.borrow().contains_key("__path__")
@@ -2131,51 +1973,18 @@ fn names_bound(stmt: &Stmt) -> Vec<String> {
     }
 }
 
-/// Fails on the first line the parser could not read, before anything runs.
-fn check_parsed(body: &[Stmt], source: &SourceFile) -> PyResult<()> {
-    for stmt in body {
-        match &stmt.kind {
-            StmtKind::Unparsed { message, .. } => {
-                let line = legacy::simple_statement(&source.text, stmt.span)
-                    .trim()
-                    .to_string();
-                return Err(PyError::unsupported(format!("`{line}` ({message})"))
-                    .at(source.location(stmt.span.start)));
-            }
-            StmtKind::FunctionDef(def) => check_parsed(&def.body, source)?,
-            StmtKind::With { body, .. }
-            | StmtKind::For { body, .. }
-            | StmtKind::Other { body, .. } => check_parsed(body, source)?,
-            StmtKind::If { body, orelse, .. } => {
-                check_parsed(body, source)?;
-                check_parsed(orelse, source)?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn bind_params(f: &Function, args: Args, locals: &Scope) -> PyResult<()> {
     let mut positional = args.positional.into_iter();
     let mut keywords = args.keywords;
     let mut locals = locals.borrow_mut();
-    let mut keyword_only = false;
     for (param, default) in f.params.iter().zip(&f.defaults) {
-        if param.name == "/" {
-            continue;
-        }
-        if param.name == "*" && param.stars == 0 {
-            keyword_only = true;
-            continue;
-        }
+        let keyword_only = param.kind == crate::syntax::ast::ParamKind::KeywordOnly;
         match param.stars {
             1 => {
                 locals.insert(
                     param.name.clone(),
                     Value::tuple(positional.by_ref().collect()),
                 );
-                keyword_only = true;
             }
             2 => {
                 let mut d = Dict::default();
@@ -2185,7 +1994,9 @@ fn bind_params(f: &Function, args: Args, locals: &Scope) -> PyResult<()> {
                 locals.insert(param.name.clone(), Value::dict(d));
             }
             _ => {
-                let from_keyword = keywords.iter().position(|(k, _)| *k == param.name);
+                let from_keyword = (param.kind != crate::syntax::ast::ParamKind::PositionalOnly)
+                    .then(|| keywords.iter().position(|(k, _)| *k == param.name))
+                    .flatten();
                 let value = if let Some(at) = from_keyword {
                     keywords.remove(at).1
                 } else if let Some(v) = (!keyword_only).then(|| positional.next()).flatten() {

@@ -129,6 +129,24 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
 
 type EResult<T> = Result<T, RawProblem>;
 
+/// How an unsupported statement is named in a problem.
+fn statement_name(kind: &StmtKind) -> &'static str {
+    match kind {
+        StmtKind::ClassDef(_) => "class definition",
+        StmtKind::While { .. } => "while loop",
+        StmtKind::Try(_) => "try statement",
+        StmtKind::Raise { .. } => "raise statement",
+        StmtKind::Break | StmtKind::Continue => "break/continue",
+        StmtKind::Global(_) => "global statement",
+        StmtKind::Nonlocal(_) => "nonlocal statement",
+        StmtKind::Del(_) => "del statement",
+        StmtKind::Assert { .. } => "assert statement",
+        StmtKind::With { is_async: true, .. } => "async with",
+        StmtKind::For { is_async: true, .. } => "async for",
+        _ => "statement",
+    }
+}
+
 fn problem(span: Span, message: impl Into<String>) -> RawProblem {
     RawProblem {
         span,
@@ -473,6 +491,10 @@ impl Evaluator {
                 }
                 Ok(Flow::Next)
             }
+            StmtKind::FunctionDef(def) if !def.decorators.is_empty() => Err(problem(
+                def.decorators[0].span,
+                format!("unsupported construct 'decorator'{}", in_fn()),
+            )),
             StmtKind::FunctionDef(def) => {
                 frame
                     .locals
@@ -484,7 +506,13 @@ impl Evaluator {
                 let branch = if truthy(&t) { body } else { orelse };
                 self.exec_block(branch, frame, sink)
             }
-            StmtKind::For { target, iter, body } => {
+            StmtKind::For {
+                target,
+                iter,
+                body,
+                orelse,
+                is_async: false,
+            } => {
                 let it = self.eval(iter, frame, sink)?;
                 let items = match it {
                     Value::List(xs) | Value::Tuple(xs) => xs,
@@ -503,30 +531,33 @@ impl Evaluator {
                         return Ok(Flow::Return(v));
                     }
                 }
-                Ok(Flow::Next)
+                // The `else` of a loop (which has no `break` in this
+                // language) always runs.
+                self.exec_block(orelse, frame, sink)
             }
-            StmtKind::With { items, body } => self.exec_with(stmt, items, body, frame, sink),
+            StmtKind::With {
+                is_async: false,
+                items,
+                body,
+            } => self.exec_with(stmt, items, body, frame, sink),
             // Offline, nothing a migration's `try` body does raises a Python
             // exception (anything aurora cannot model is an error of its own,
             // never caught): the body runs, then `else` and `finally`; an
-            // `except` clause never runs. The `else` of a loop (which has no
-            // `break` in this language) always runs.
-            StmtKind::Other {
-                construct: "try statement" | "else" | "finally clause",
-                body,
-            } => self.exec_block(body, frame, sink),
-            StmtKind::Other {
-                construct: "except clause",
-                ..
-            } => Ok(Flow::Next),
-            StmtKind::Other { construct, .. } => Err(problem(
-                stmt.span,
-                format!("unsupported construct '{construct}'{}", in_fn()),
-            )),
-            StmtKind::Unparsed { message, .. } => Err(problem(
+            // `except` clause never runs.
+            StmtKind::Try(t) => {
+                if let Flow::Return(v) = self.exec_block(&t.body, frame, sink)? {
+                    return Ok(Flow::Return(v));
+                }
+                if let Flow::Return(v) = self.exec_block(&t.orelse, frame, sink)? {
+                    return Ok(Flow::Return(v));
+                }
+                self.exec_block(&t.finalbody, frame, sink)
+            }
+            other => Err(problem(
                 stmt.span,
                 format!(
-                    "{message}: this line is not in the migration language{}",
+                    "unsupported construct '{}'{}",
+                    statement_name(other),
                     in_fn()
                 ),
             )),
@@ -620,7 +651,7 @@ impl Evaluator {
             },
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
             ExprKind::Bytes(b) => Ok(Value::Bytes(b.clone())),
-            ExprKind::FString(s) => self.fstring(s, e.span, frame, sink).map(Value::Str),
+            ExprKind::FString(parts) => self.fstring(parts, frame, sink).map(Value::Str),
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -761,6 +792,23 @@ impl Evaluator {
                     binary(*op, lv, rv, e.span)
                 }
             },
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } => {
+                let mut current = self.eval(left, frame, sink)?;
+                let mut result = Value::Bool(true);
+                for (op, right) in ops.iter().zip(comparators) {
+                    let r = self.eval(right, frame, sink)?;
+                    result = binary(*op, current, r.clone(), e.span)?;
+                    if !truthy(&result) {
+                        break;
+                    }
+                    current = r;
+                }
+                Ok(result)
+            }
             ExprKind::IfElse { test, body, orelse } => {
                 let t = self.eval(test, frame, sink)?;
                 if truthy(&t) {
@@ -769,96 +817,76 @@ impl Evaluator {
                     self.eval(orelse, frame, sink)
                 }
             }
-            ExprKind::Slice => Err(problem(e.span, "unsupported construct 'slice'")),
+            ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
-            ExprKind::Lambda => Err(problem(e.span, "unsupported construct 'lambda'")),
-            ExprKind::Comprehension => {
+            ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
+            ExprKind::ListComp { .. }
+            | ExprKind::SetComp { .. }
+            | ExprKind::DictComp { .. }
+            | ExprKind::GeneratorExp { .. } => {
                 Err(problem(e.span, "unsupported construct 'comprehension'"))
             }
             ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
+            ExprKind::BigInt(digits) => Err(problem(
+                e.span,
+                format!("unsupported construct 'integer beyond 64 bits' ({digits})"),
+            )),
+            ExprKind::Imaginary(_) => {
+                Err(problem(e.span, "unsupported construct 'complex number'"))
+            }
+            ExprKind::Starred(_) => Err(problem(
+                e.span,
+                "unsupported construct 'starred expression'",
+            )),
+            ExprKind::NamedExpr { .. } => Err(problem(
+                e.span,
+                "unsupported construct 'assignment expression'",
+            )),
+            ExprKind::Yield(_) | ExprKind::YieldFrom(_) => {
+                Err(problem(e.span, "unsupported construct 'yield'"))
+            }
         }
     }
 
     /// An f-string: literal text and `{expression[!r|!s]}` fields.
     fn fstring(
         &mut self,
-        text: &str,
-        span: Span,
+        parts: &[crate::syntax::ast::FStringPart],
         frame: &mut Frame,
         sink: &mut Vec<Op>,
     ) -> EResult<String> {
+        use crate::syntax::ast::FStringPart;
         let mut out = String::new();
-        let mut chars = text.char_indices().peekable();
-        while let Some((_, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|x| x.1) == Some('{') => {
-                    chars.next();
-                    out.push('{');
+        for part in parts {
+            let field = match part {
+                FStringPart::Literal(text) => {
+                    out.push_str(text);
+                    continue;
                 }
-                '}' if chars.peek().map(|x| x.1) == Some('}') => {
-                    chars.next();
-                    out.push('}');
-                }
-                '{' => {
-                    let mut depth = 0;
-                    let mut field = String::new();
-                    let mut closed = false;
-                    for (_, c) in chars.by_ref() {
-                        match c {
-                            '(' | '[' | '{' => depth += 1,
-                            ')' | ']' | '}' if depth > 0 => depth -= 1,
-                            '}' => {
-                                closed = true;
-                                break;
-                            }
-                            _ => {}
-                        }
-                        field.push(c);
-                    }
-                    if !closed {
-                        return Err(problem(span, "f-string: expecting '}'"));
-                    }
-                    let (expr_text, conversion) = match field.rsplit_once('!') {
-                        Some((e, c)) if matches!(c, "r" | "s") && !e.ends_with('=') => {
-                            (e.to_string(), Some(c.to_string()))
-                        }
-                        _ => (field.clone(), None),
-                    };
-                    if expr_text.contains(':')
-                        && !expr_text.contains('[')
-                        && !expr_text.contains('(')
-                    {
-                        return Err(problem(
-                            span,
-                            format!("unsupported construct 'f-string format spec' in {{{field}}}"),
-                        ));
-                    }
-                    let parsed = crate::syntax::body::parse_module(expr_text.trim());
-                    let expr = match parsed.body.as_slice() {
-                        [Stmt {
-                            kind: StmtKind::Expr(x),
-                            ..
-                        }] => x.clone(),
-                        _ => {
-                            return Err(problem(
-                                span,
-                                format!("unsupported f-string field {{{field}}}"),
-                            ))
-                        }
-                    };
-                    let v = self.eval(&expr, frame, sink).map_err(|p| {
-                        problem(
-                            span,
-                            format!("{} (in f-string field {{{field}}})", p.message),
-                        )
-                    })?;
-                    out.push_str(&match conversion.as_deref() {
-                        Some("r") => builtins::py_repr(&v),
-                        _ => py_str(&v),
-                    });
-                }
-                c => out.push(c),
+                FStringPart::Field(field) => field,
+            };
+            if field.spec.is_some() {
+                return Err(problem(
+                    field.span,
+                    "unsupported construct 'f-string format spec'",
+                ));
             }
+            let v = self
+                .eval(&field.expr, frame, sink)
+                .map_err(|p| problem(p.span, format!("{} (in an f-string field)", p.message)))?;
+            if let Some(text) = &field.debug_text {
+                out.push_str(text);
+            }
+            out.push_str(&match field.conversion {
+                Some('r') => builtins::py_repr(&v),
+                Some('s') | None => py_str(&v),
+                Some(c) => {
+                    return Err(problem(
+                        field.span,
+                        format!("unsupported construct 'f-string conversion !{c}'"),
+                    ))
+                }
+            });
         }
         Ok(out)
     }
@@ -3128,7 +3156,7 @@ fn from_timestamp(seconds: f64, utc: bool, span: Span) -> EResult<Value> {
 
 /// The module docstring (`__doc__`): the first statement when it is a string.
 pub(crate) fn module_docstring(source: &str) -> Option<String> {
-    let module = crate::syntax::body::parse_module(source);
+    let module = crate::syntax::body::parse_module(source).ok()?;
     match module.body.first().map(|s| &s.kind) {
         Some(StmtKind::Expr(Expr {
             kind: ExprKind::Str(s),
@@ -3146,17 +3174,15 @@ pub(crate) fn module_names(
     names: &[&str],
 ) -> Result<Vec<HeaderName>, String> {
     let mut ev = Evaluator::new(ctx);
-    let module = project::revision_module(source, ctx);
-    if let Some(stmt) = module
-        .body
-        .iter()
-        .find(|s| matches!(s.kind, StmtKind::Unparsed { .. }))
-    {
-        let StmtKind::Unparsed { message, .. } = &stmt.kind else {
-            unreachable!()
-        };
-        return Err(format!("{}: {message}", module.location(stmt.span.start)));
-    }
+    let module = project::revision_module(source, ctx).map_err(|e| {
+        let (line, col) = crate::syntax::body::line_col(source, e.offset);
+        format!(
+            "{}:{line}:{col}: {}: {}",
+            ctx.path.display(),
+            e.kind,
+            e.message
+        )
+    })?;
     names
         .iter()
         .map(|name| {

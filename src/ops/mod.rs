@@ -119,9 +119,13 @@ pub fn parse_migration_function(
 fn lower(
     context: &LowerContext,
     source: &str,
-    module: crate::syntax::body::Module,
+    module: Result<crate::syntax::body::Module, crate::syntax::body::SyntaxError>,
     skipped: &[&str],
 ) -> Result<Migration, MigrationError> {
+    let module = match module {
+        Ok(module) => module,
+        Err(e) => return Err(MigrationError::syntax(&context.path, source, &e)),
+    };
     let lowered = eval::lower_module(&module, context, skipped);
     if lowered.problems.is_empty() {
         return Ok(Migration {
@@ -193,6 +197,38 @@ impl fmt::Display for MigrationError {
 }
 
 impl MigrationError {
+    /// A file that is not valid Python.
+    pub fn syntax(path: &Path, source: &str, e: &crate::syntax::body::SyntaxError) -> Self {
+        let display_path = path.display().to_string();
+        let message = format!("{}: {}", e.kind, e.message);
+        let start = e.offset.min(source.len());
+        let end = source[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+        let snippet = pest::Span::new(source, start, end)
+            .map(|span| {
+                pest::error::Error::<()>::new_from_span(
+                    pest::error::ErrorVariant::CustomError {
+                        message: message.clone(),
+                    },
+                    span,
+                )
+                .with_path(&display_path)
+                .to_string()
+            })
+            .unwrap_or_default();
+        MigrationError {
+            path: display_path,
+            problems: vec![Problem {
+                line: e.line,
+                col: e.column,
+                message,
+                snippet,
+            }],
+        }
+    }
+
     /// Every problem with its caret snippet, for a detailed report.
     pub fn snippets(&self) -> String {
         self.problems

@@ -20,6 +20,8 @@ pub(super) struct ModuleData {
     pub file: ModuleFile,
     pub source: String,
     pub body: Vec<Stmt>,
+    /// Why the module is not valid Python (Python's import raises it).
+    pub syntax_error: Option<crate::syntax::ast::SyntaxError>,
     /// Evaluated module-level names, by (name, statement index).
     values: RefCell<HashMap<(String, usize), Value>>,
 }
@@ -65,7 +67,7 @@ pub(super) fn is_known_library(dotted: &str) -> bool {
 }
 
 /// Every name a statement binds at its own level (not inside nested blocks).
-fn binds(stmt: &Stmt, name: &str, source: &str) -> bool {
+fn binds(stmt: &Stmt, name: &str) -> bool {
     fn target_binds(t: &Expr, name: &str) -> bool {
         match &t.kind {
             ExprKind::Name(n) => n == name,
@@ -88,36 +90,29 @@ fn binds(stmt: &Stmt, name: &str, source: &str) -> bool {
         StmtKind::FromImport { names, .. } => names
             .iter()
             .any(|n| n.alias.as_deref().unwrap_or(&n.name) == name || n.name == "*"),
-        StmtKind::Other { construct, .. } if construct.starts_with("class") => {
-            class_name(stmt, source) == Some(name)
-        }
+        StmtKind::ClassDef(def) => def.name == name,
         _ => false,
     }
 }
 
 /// Whether a compound statement binds `name` somewhere inside it.
-fn binds_inside(stmt: &Stmt, name: &str, source: &str) -> bool {
+fn binds_inside(stmt: &Stmt, name: &str) -> bool {
     let blocks: Vec<&Vec<Stmt>> = match &stmt.kind {
-        StmtKind::If { body, orelse, .. } => vec![body, orelse],
-        StmtKind::For { body, .. } | StmtKind::With { body, .. } => vec![body],
-        StmtKind::Other { body, construct } if !construct.starts_with("class") => vec![body],
-        StmtKind::Unparsed { body, .. } => vec![body],
+        StmtKind::If { body, orelse, .. }
+        | StmtKind::For { body, orelse, .. }
+        | StmtKind::While { body, orelse, .. } => vec![body, orelse],
+        StmtKind::With { body, .. } => vec![body],
+        StmtKind::Try(t) => {
+            let mut blocks = vec![&t.body, &t.orelse, &t.finalbody];
+            blocks.extend(t.handlers.iter().map(|h| &h.body));
+            blocks
+        }
         _ => return false,
     };
     blocks
         .into_iter()
         .flatten()
-        .any(|s| binds(s, name, source) || binds_inside(s, name, source))
-}
-
-/// The class name of a `class X(...)` statement, read from its source text.
-fn class_name<'a>(stmt: &Stmt, source: &'a str) -> Option<&'a str> {
-    let text = source.get(stmt.span.start..)?.strip_prefix("class")?;
-    let text = text.trim_start();
-    let end = text
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(text.len());
-    Some(&text[..end])
+        .any(|s| binds(s, name) || binds_inside(s, name))
 }
 
 impl Evaluator {
@@ -134,11 +129,15 @@ impl Evaluator {
         };
         let module = found.and_then(|file| {
             let source = std::fs::read_to_string(&file.path).ok()?;
-            let body = parse_module(&source).body;
+            let (body, syntax_error) = match parse_module(&source) {
+                Ok(m) => (m.body, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
             Some(Rc::new(ModuleData {
                 file,
                 source,
                 body,
+                syntax_error,
                 values: RefCell::new(HashMap::new()),
             }))
         });
@@ -241,20 +240,26 @@ impl Evaluator {
             "__package__" => return Ok(Value::Str(m.file.package())),
             _ => {}
         }
+        if let Some(e) = &m.syntax_error {
+            return Err(problem(
+                span,
+                format!(
+                    "{}: {}: {} (in module '{}')",
+                    m.location(e.offset),
+                    e.kind,
+                    e.message,
+                    m.file.name
+                ),
+            ));
+        }
         let limit = before.min(m.body.len());
-        let Some(index) = (0..limit)
-            .rev()
-            .find(|&i| binds(&m.body[i], name, &m.source))
-        else {
+        let Some(index) = (0..limit).rev().find(|&i| binds(&m.body[i], name)) else {
             if m.file.is_package {
                 if let Some(sub) = self.project_module(&format!("{}.{name}", m.file.name)) {
                     return Ok(Value::Module(sub));
                 }
             }
-            if let Some(inner) = (0..limit)
-                .rev()
-                .find(|&i| binds_inside(&m.body[i], name, &m.source))
-            {
+            if let Some(inner) = (0..limit).rev().find(|&i| binds_inside(&m.body[i], name)) {
                 return Err(problem(
                     span,
                     format!(
@@ -355,9 +360,9 @@ impl Evaluator {
                     None => Err(problem(stmt.span, format!("'{name}' was not bound"))),
                 }
             }
-            StmtKind::Other { construct, .. } => Err(problem(
+            StmtKind::ClassDef(_) => Err(problem(
                 stmt.span,
-                format!("'{name}' is a {construct}, which aurora cannot evaluate"),
+                format!("'{name}' is a class definition, which aurora cannot evaluate"),
             )),
             _ => Err(problem(stmt.span, format!("'{name}' was not bound"))),
         }
@@ -395,7 +400,19 @@ impl Evaluator {
 
 /// The revision file itself as a module (its module-level names evaluated
 /// lazily, like a project module's).
-pub(super) fn revision_module(source: &str, ctx: &LowerContext) -> Rc<ModuleData> {
+pub(super) fn revision_module(
+    source: &str,
+    ctx: &LowerContext,
+) -> Result<Rc<ModuleData>, crate::syntax::ast::SyntaxError> {
+    Ok(revision_module_of(source, ctx, parse_module(source)?.body))
+}
+
+/// The revision file as a module, from its already parsed statements.
+pub(super) fn revision_module_of(
+    source: &str,
+    ctx: &LowerContext,
+    body: Vec<Stmt>,
+) -> Rc<ModuleData> {
     Rc::new(ModuleData {
         file: ModuleFile {
             name: revision_module_name(&ctx.path),
@@ -403,13 +420,14 @@ pub(super) fn revision_module(source: &str, ctx: &LowerContext) -> Rc<ModuleData
             is_package: false,
         },
         source: source.to_string(),
-        body: parse_module(source).body,
+        body,
+        syntax_error: None,
         values: RefCell::new(HashMap::new()),
     })
 }
 
 pub(super) fn has_binding(m: &ModuleData, name: &str) -> bool {
-    m.body.iter().any(|s| binds(s, name, &m.source))
+    m.body.iter().any(|s| binds(s, name))
 }
 
 /// Python's module name for a revision file: Alembic loads it with
