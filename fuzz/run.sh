@@ -30,7 +30,7 @@ seed() {
         cp "$file" "$dir/seed_$n.py"
         n=$((n + 1))
     done < <(find "$root/tests/fixtures" "$root/versions" "$root/../shared/conformance/cases" \
-        -path '*/versions/*' -name '*.py' -print0 2>/dev/null || true)
+        \( -path '*/versions/*' -o -path '*/fixtures/python/*' \) -name '*.py' -print0 2>/dev/null || true)
     echo "fuzz/run.sh: $target seeded with $n revision files" >&2
 }
 

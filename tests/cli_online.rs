@@ -375,3 +375,31 @@ fn a_revision_that_is_not_valid_python_stops_the_run_before_anything_is_applied(
         assert!(versions.is_empty(), "{versions:?}");
     }
 }
+
+/// The same defect on a database that is already at the first revision: the
+/// broken second revision stops `upgrade head` (online and `--sql`) with a
+/// SyntaxError at its file:line:col and exit status 1; the schema and
+/// `alembic_version` stay exactly as they were.
+#[test]
+fn a_revision_missing_its_colon_leaves_an_upgraded_database_unchanged() {
+    let dir = bundled_project();
+    let first = aurora(dir.path(), &["upgrade", "head"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let db = dir.path().join("aurora.db");
+    let before = snapshot(&db);
+    assert_eq!(before.1, vec!["164468809966".to_string()]);
+    let broken = "\"\"\"second\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = 'bbbb2222'\ndown_revision = '164468809966'\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade()\n    op.create_table('second', sa.Column('id', sa.Integer(), primary_key=True))\n\n\ndef downgrade():\n    op.drop_table('second')\n";
+    std::fs::write(dir.path().join("versions/bbbb2222_second.py"), broken).unwrap();
+    for args in [&["upgrade", "head"][..], &["upgrade", "head", "--sql"]] {
+        let out = aurora(dir.path(), args);
+        assert_eq!(out.code, 1, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr
+                .contains("bbbb2222_second.py:11:14: SyntaxError: expected ':'"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("CREATE TABLE"), "{}", out.stdout);
+        assert_eq!(snapshot(&db), before, "{args:?} changed the database");
+    }
+}

@@ -712,7 +712,35 @@ impl<'h> Interp<'h> {
         match &target.kind {
             ExprKind::Name(name) => self.store_name(frame, name, value),
             ExprKind::Tuple(items) | ExprKind::List(items) => {
-                let values = self.iterate(&value)?;
+                let mut values = self.iterate(&value)?;
+                if let Some(star) = items
+                    .iter()
+                    .position(|t| matches!(t.kind, ExprKind::Starred(_)))
+                {
+                    let after = items.len() - star - 1;
+                    if values.len() < items.len() - 1 {
+                        return Err(PyError::new(
+                            "ValueError",
+                            format!(
+                                "not enough values to unpack (expected at least {}, got {})",
+                                items.len() - 1,
+                                values.len()
+                            ),
+                        ));
+                    }
+                    let tail = values.split_off(values.len() - after);
+                    let middle = values.split_off(star);
+                    for (t, v) in items[..star].iter().zip(values) {
+                        self.assign(frame, t, v)?;
+                    }
+                    if let ExprKind::Starred(inner) = &items[star].kind {
+                        self.assign(frame, inner, Value::list(middle))?;
+                    }
+                    for (t, v) in items[star + 1..].iter().zip(tail) {
+                        self.assign(frame, t, v)?;
+                    }
+                    return Ok(());
+                }
                 if values.len() != items.len() {
                     return Err(PyError::new(
                         "ValueError",
