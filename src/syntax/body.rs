@@ -50,6 +50,9 @@ struct LogicalLine {
     start: usize,
     end: usize,
     indent: usize,
+    /// Whether a comment or a backslash continuation sits inside the line
+    /// (the grammar is given a copy with those blanked out).
+    has_comment: bool,
 }
 
 fn error_at(
@@ -128,15 +131,18 @@ fn logical_lines(src: &str) -> Result<Vec<LogicalLine>, SyntaxError> {
         }
         let start = i;
         let mut last_code = i;
+        let mut has_comment = false;
         while i < n {
             let c = bytes[i];
             match c {
                 b'#' => {
+                    has_comment = true;
                     while i < n && bytes[i] != b'\n' && bytes[i] != b'\r' {
                         i += 1;
                     }
                 }
                 b'\\' => {
+                    has_comment = true;
                     match bytes.get(i + 1) {
                         Some(b'\n') => i += 2,
                         Some(b'\r') => {
@@ -224,6 +230,7 @@ fn logical_lines(src: &str) -> Result<Vec<LogicalLine>, SyntaxError> {
             start,
             end: last_code.max(start),
             indent,
+            has_comment,
         });
     }
     Ok(out)
@@ -679,8 +686,60 @@ fn last_if_orelse(stmt: &mut Stmt) -> &mut Vec<Stmt> {
 }
 
 /// Parses one logical line.
+/// The text of a logical line as the grammar sees it: comments and
+/// backslash continuations inside it replaced by blanks of the same length
+/// (offsets stay those of the file), so the grammar's whitespace is only
+/// blanks and line breaks.
+fn blank_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+            }
+            b'\\' => {
+                out[i] = b' ';
+                i += 1;
+            }
+            b'\'' | b'"' => {
+                // Strings were checked by the pre-pass; skip to their end.
+                let q = bytes[i];
+                let triple = bytes.get(i..i + 3) == Some(&[q, q, q][..]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                    } else if triple && bytes.get(i..i + 3) == Some(&[q, q, q][..]) {
+                        i += 3;
+                        break;
+                    } else if !triple && bytes[i] == q {
+                        i += 1;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    // Only ASCII bytes outside strings were replaced by ASCII blanks.
+    String::from_utf8(out).expect("still UTF-8")
+}
+
 fn parse_line(src: &str, line: LogicalLine) -> Result<LineItem, SyntaxError> {
-    let text = &src[line.start..line.end];
+    let cleaned;
+    let text = if line.has_comment {
+        cleaned = blank_comments(&src[line.start..line.end]);
+        cleaned.as_str()
+    } else {
+        &src[line.start..line.end]
+    };
     let conv = Conv {
         src,
         base: line.start,
