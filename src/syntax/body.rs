@@ -1391,6 +1391,12 @@ impl<'s> Conv<'s> {
 
     fn star_or_named(&self, p: Pair<Rule>) -> Expr {
         match p.as_rule() {
+            Rule::name
+            | Rule::strings
+            | Rule::number
+            | Rule::kw_none
+            | Rule::kw_true
+            | Rule::kw_false => self.atom(p),
             Rule::star_expr => {
                 let span = self.span(&p);
                 let e = self.disjunction(p.into_inner().next().expect("expr"));
@@ -1695,6 +1701,18 @@ impl<'s> Conv<'s> {
         match p.as_rule() {
             Rule::star_arg => Arg::Star(self.expr(p.into_inner().next().expect("expr"))),
             Rule::dstar_arg => Arg::DoubleStar(self.expr(p.into_inner().next().expect("expr"))),
+            Rule::name
+            | Rule::strings
+            | Rule::number
+            | Rule::kw_none
+            | Rule::kw_true
+            | Rule::kw_false => Arg::Positional(self.atom(p)),
+            Rule::fast_kwarg => {
+                let mut it = p.into_inner();
+                let name = it.next().expect("name").as_str().to_string();
+                let value = self.atom(it.next().expect("value"));
+                Arg::Keyword { name, value, span }
+            }
             _ => {
                 let mut it = p.into_inner();
                 let e = self.named_expr(it.next().expect("expr"));
