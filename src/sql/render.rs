@@ -1629,6 +1629,12 @@ impl Renderer {
                     .map_err(|e| Fail::Exception("sqlalchemy.exc.OperationalError".into(), e))?;
                 reflect_sqlite(r, &b.table).map_err(Fail::Failed)?
             }
+            (None, Some(r)) => {
+                flush_pending(&mut self.out, r)
+                    .map_err(|e| Fail::Exception("sqlalchemy.exc.ProgrammingError".into(), e))?;
+                r.reflect_table(b.schema.as_deref(), &b.table)
+                    .map_err(Fail::Failed)?
+            }
             _ => {
                 let dname = match self.d {
                     Dialect::Sqlite => "sqlite",
@@ -1767,10 +1773,14 @@ impl Renderer {
             }
         }
         if self.d == Dialect::Postgresql {
-            // PostgreSQL frees the names the new table reuses.
+            // PostgreSQL frees the names the new table reuses (a named
+            // primary key is one of Alembic's named constraints too).
             for c in &table.constraints {
                 if let Some(n) = &c.name {
-                    if named.iter().any(|x| x.name.as_deref() == Some(n)) {
+                    let is_pk = matches!(c.kind, ConstraintKind::PrimaryKey { .. });
+                    if (is_pk && !pk_cols.is_empty())
+                        || named.iter().any(|x| x.name.as_deref() == Some(n))
+                    {
                         let sql = format!(
                             "ALTER TABLE {} DROP CONSTRAINT {}",
                             self.table_name(&table.name, &table.schema),
