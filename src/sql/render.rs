@@ -1837,8 +1837,28 @@ impl Renderer {
             sqlite_autoincrement: table.sqlite_autoincrement,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
+        // SQLAlchemy's CREATE TABLE creates the table's named types first,
+        // without checking whether they exist (a reflected ENUM's type
+        // exists, so PostgreSQL refuses, as under Alembic).
+        for sql in self.named_types_to_create(&new_table) {
+            self.emit(sql);
+        }
         let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
+        if self.d == Dialect::Postgresql {
+            // SQLAlchemy's CREATE TABLE sets the column comments (not the
+            // table's, which Alembic's batch mode does not carry over).
+            for col in &new_table.columns {
+                if let Some(c) = &col.comment {
+                    let sql = format!(
+                        "COMMENT ON COLUMN {tmp_name}.{} IS {}",
+                        self.q(&col.name),
+                        quote_str(c)
+                    );
+                    self.emit(sql);
+                }
+            }
+        }
         let mut into = Vec::new();
         let mut select = Vec::new();
         let src = self.q(&table.name);

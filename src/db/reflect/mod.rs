@@ -63,7 +63,11 @@ pub fn table_names(
             )?;
             Ok(rows
                 .into_iter()
-                .filter_map(|r| r.into_iter().next().and_then(|v| v.as_text().map(str::to_string)))
+                .filter_map(|r| {
+                    r.into_iter()
+                        .next()
+                        .and_then(|v| v.as_text().map(str::to_string))
+                })
                 .collect())
         }
     }

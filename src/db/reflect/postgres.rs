@@ -206,7 +206,9 @@ pub fn sql_type(conn: &mut dyn Connection, oid: i64, typmod: i64) -> Result<SqlT
          WHERE t.oid = {oid}"
     ))?;
     let Some(row) = rows.first() else {
-        return Err(ReflectError::Unsupported(format!("type oid {oid} not found")));
+        return Err(ReflectError::Unsupported(format!(
+            "type oid {oid} not found"
+        )));
     };
     let formatted = text(&row[0]);
     let typtype = text(&row[1]);
@@ -228,7 +230,9 @@ pub fn sql_type(conn: &mut dyn Connection, oid: i64, typmod: i64) -> Result<SqlT
                 name: Some(typname),
                 schema,
                 native: true,
-                create_type: false,
+                // SQLAlchemy's reflected ENUM creates its type with the
+                // table, as Alembic's batch mode then tries to.
+                create_type: true,
                 length: None,
             })
         }
@@ -505,7 +509,10 @@ mod tests {
 
     #[test]
     fn format_type_texts_map_to_types() {
-        assert_eq!(builtin_type("character varying(40)"), SqlType::String(Some(40)));
+        assert_eq!(
+            builtin_type("character varying(40)"),
+            SqlType::String(Some(40))
+        );
         assert_eq!(
             builtin_type("numeric(10,2)"),
             SqlType::Numeric {
