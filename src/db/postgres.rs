@@ -373,18 +373,6 @@ fn passfile_fields(line: &str) -> Vec<String> {
     fields
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passfile_lines_split_with_escapes() {
-        assert_eq!(
-            passfile_fields(r"db\:host:5432:*:me:pa\:ss:word"),
-            vec!["db:host", "5432", "*", "me", "pa:ss:word"]
-        );
-    }
-}
 
 /// The name of the user running this process, which libpq uses when no
 /// user is given.
@@ -531,5 +519,18 @@ impl Connection for PgConnection {
             literal(name)
         );
         Ok(!self.query(&sql)?.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passfile_lines_split_with_escapes() {
+        assert_eq!(
+            passfile_fields(r"db\:host:5432:*:me:pa\:ss:word"),
+            vec!["db:host", "5432", "*", "me", "pa:ss:word"]
+        );
     }
 }
