@@ -373,7 +373,6 @@ fn passfile_fields(line: &str) -> Vec<String> {
     fields
 }
 
-
 /// The name of the user running this process, which libpq uses when no
 /// user is given.
 fn os_user_name() -> Option<String> {
