@@ -130,6 +130,7 @@ fn mapped_column_style_and_columns_added_or_dropped() {
         nullable: true,
         primary_key: false,
         server_default: None,
+        autoincrement: None,
     });
     let ops = autogen::compare(&metadata, &db, "alembic_version");
     assert_eq!(

@@ -58,6 +58,9 @@ pub struct Column {
     pub primary_key: bool,
     /// The server default, as the Python source of its argument (e.g. `sa.text('0')`).
     pub server_default: Option<String>,
+    /// `autoincrement=True/False` as reflected (PostgreSQL); `None` is SQLAlchemy's "auto",
+    /// which Alembic does not render.
+    pub autoincrement: Option<bool>,
 }
 
 /// An index of a table.
@@ -364,6 +367,22 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
 
 /// `VARCHAR(length=80)` → `VARCHAR(80)`, `NUMERIC(precision=10, scale=2)` → `NUMERIC(10,2)`.
 fn reflected_ddl(text: &str) -> String {
+    // PostgreSQL's reflected types carry their module (`sa.`, `postgresql.`); they compare as
+    // Alembic's PostgreSQL implementation compiles them (TIMESTAMP is DateTime's DDL there,
+    // FLOAT and DOUBLE PRECISION are synonyms, BYTEA is LargeBinary's DDL).
+    let text = text
+        .strip_prefix("sa.")
+        .or_else(|| text.strip_prefix("postgresql."))
+        .unwrap_or(text);
+    match text {
+        "TIMESTAMP()" => return "DATETIME".to_string(),
+        "TIME()" => return "TIME".to_string(),
+        "DOUBLE_PRECISION(precision=53)" => return "FLOAT".to_string(),
+        "BYTEA()" => return "BLOB".to_string(),
+        "JSON(astext_type=sa.Text())" => return "JSON".to_string(),
+        "JSONB(astext_type=sa.Text())" => return "JSONB".to_string(),
+        _ => {}
+    }
     let Some((name, args)) = text.split_once('(') else {
         return text.to_string();
     };

@@ -358,6 +358,7 @@ fn read_column_args(
             nullable,
             primary_key,
             server_default,
+            autoincrement: None,
         },
         index,
         unique,

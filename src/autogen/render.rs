@@ -256,6 +256,11 @@ pub fn render_type(ty: &ColumnType) -> String {
         ColumnType::Time => "sa.Time()".into(),
         ColumnType::Json => "sa.JSON()".into(),
         ColumnType::LargeBinary => "sa.LargeBinary()".into(),
+        ColumnType::Reflected(text)
+            if text.starts_with("sa.") || text.starts_with("postgresql.") =>
+        {
+            text.clone()
+        }
         ColumnType::Reflected(text) => format!("sa.{text}"),
     }
 }
@@ -269,6 +274,9 @@ pub fn render_column(column: &Column) -> String {
     );
     if let Some(default) = &column.server_default {
         s.push_str(&format!(", server_default={default}"));
+    }
+    if let Some(a) = column.autoincrement {
+        s.push_str(&format!(", autoincrement={}", py_bool(a)));
     }
     s.push_str(&format!(
         ", nullable={})",

@@ -132,6 +132,13 @@ pub fn revision(
             request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
             request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
         }
+        // Alembic imports the module of PostgreSQL's own reflected types it renders.
+        let uses_pg = [&request.upgrades, &request.downgrades]
+            .iter()
+            .any(|b| b.as_deref().is_some_and(|b| b.contains("postgresql.")));
+        if uses_pg {
+            request.imports = Some("from sqlalchemy.dialects import postgresql".to_string());
+        }
     }
     generate_revision(project, out, &request).map(Some)
 }

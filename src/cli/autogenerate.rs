@@ -97,12 +97,7 @@ fn compare_in_env(
     let metadata = env_models(project, hooks)?;
     let database = match conn.dialect() {
         Dialect::Sqlite => introspect_sqlite(conn)?,
-        Dialect::Postgresql => {
-            return Err(CliError::failed(format!(
-                "{}: reading a PostgreSQL schema is not supported yet",
-                super::authoring::AUTOGENERATE_UNAVAILABLE
-            )))
-        }
+        Dialect::Postgresql => introspect_postgres(conn, out)?,
     };
     let mut ops = autogen::compare(&metadata, &database, version_table);
     let configured = hooks.configured.clone().unwrap_or_default();
@@ -835,6 +830,7 @@ fn introspect_table(conn: &mut dyn Connection, name: &str) -> Result<Table, CliE
             nullable: int(&row[3]) == 0,
             primary_key: int(&row[5]) > 0,
             server_default: default,
+            autoincrement: None,
         });
     }
     // seq, name, unique, origin, partial
@@ -895,6 +891,201 @@ fn introspect_table(conn: &mut dyn Connection, name: &str) -> Result<Table, CliE
     foreign_keys.sort_by_key(|(id, _)| -*id);
     table.foreign_keys = foreign_keys.into_iter().map(|(_, fk)| fk).collect();
     Ok(table)
+}
+
+// ----- the live schema (PostgreSQL) -------------------------------------------------------
+
+/// Reads every table of the default schema of a PostgreSQL database through the `db` layer's
+/// inspector ([`crate::db::reflect`]), as Alembic's autogenerate sees it, logging Alembic's
+/// `alembic.ddl.postgresql` lines.
+pub fn introspect_postgres(
+    conn: &mut dyn Connection,
+    out: &mut Output,
+) -> Result<Schema, CliError> {
+    use crate::db::reflect;
+    use crate::ops::{ConstraintKind, IndexExpr};
+    let fail = |e: reflect::ReflectError| CliError::failed(e.to_string());
+    let names = reflect::table_names(conn, None).map_err(fail)?;
+    let mut schema = Schema::default();
+    for name in names {
+        let reflected = reflect::reflect_table(conn, None, &name).map_err(fail)?;
+        for line in &reflected.log {
+            out.log("alembic.ddl.postgresql", line);
+        }
+        let t = reflected.table;
+        let pk: Vec<String> = t
+            .constraints
+            .iter()
+            .find_map(|c| match &c.kind {
+                ConstraintKind::PrimaryKey { columns } => Some(columns.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut table = Table {
+            name: t.name.clone(),
+            primary_key_name: t.constraints.iter().find_map(|c| match c.kind {
+                ConstraintKind::PrimaryKey { .. } => c.name.clone(),
+                _ => None,
+            }),
+            ..Table::default()
+        };
+        for c in &t.columns {
+            table.columns.push(Column {
+                name: c.name.clone(),
+                ty: ColumnType::Reflected(pg_type_repr(&c.type_)),
+                nullable: c.nullable.unwrap_or(true),
+                primary_key: pk.contains(&c.name),
+                server_default: match &c.server_default {
+                    Some(crate::ops::DefaultValue::Text(d)) => {
+                        Some(format!("sa.text({})", crate::template::repr_str(d)))
+                    }
+                    _ => None,
+                },
+                autoincrement: c.autoincrement,
+            });
+        }
+        for c in &t.constraints {
+            match &c.kind {
+                ConstraintKind::ForeignKey {
+                    columns,
+                    ref_table,
+                    ref_columns,
+                    ondelete,
+                    onupdate,
+                    ..
+                } => table.foreign_keys.push(ForeignKey {
+                    name: c.name.clone(),
+                    columns: columns.clone(),
+                    ref_table: ref_table.clone(),
+                    ref_columns: ref_columns.clone(),
+                    ondelete: ondelete.clone(),
+                    onupdate: onupdate.clone(),
+                }),
+                ConstraintKind::Unique { columns, .. } => table.uniques.push(UniqueConstraint {
+                    name: c.name.clone(),
+                    columns: columns.clone(),
+                }),
+                ConstraintKind::Check { sqltext } => {
+                    table.checks.push((c.name.clone(), sqltext.clone()))
+                }
+                ConstraintKind::PrimaryKey { .. } => {}
+            }
+        }
+        for i in &t.indexes {
+            let mut columns = Vec::new();
+            for e in &i.expressions {
+                match e {
+                    IndexExpr::Column(c) => columns.push(c.clone()),
+                    IndexExpr::Text(x) => {
+                        return Err(CliError::failed(format!(
+                            "index \"{}\" of table \"{}\" is on the expression {x}, which aurora's autogenerate cannot compare yet",
+                            i.name.as_deref().unwrap_or_default(),
+                            t.name
+                        )))
+                    }
+                }
+            }
+            if i.postgresql_where.is_some() || i.postgresql_using.is_some() {
+                return Err(CliError::failed(format!(
+                    "index \"{}\" of table \"{}\" is partial or not btree, which aurora's autogenerate cannot compare yet",
+                    i.name.as_deref().unwrap_or_default(),
+                    t.name
+                )));
+            }
+            table.indexes.push(Index {
+                name: i.name.clone().unwrap_or_default(),
+                columns,
+                unique: i.unique,
+                generated_name: true,
+            });
+        }
+        schema.tables.push(table);
+    }
+    Ok(schema)
+}
+
+/// A reflected PostgreSQL type as Alembic renders it (`sa.VARCHAR(length=40)`,
+/// `postgresql.TIMESTAMP(timezone=True)`, `postgresql.JSONB(astext_type=sa.Text())`).
+fn pg_type_repr(t: &crate::ops::SqlType) -> String {
+    use crate::ops::SqlType as T;
+    let opt = |name: &str, v: Option<u32>| v.map(|v| format!("{name}={v}"));
+    let args =
+        |items: Vec<Option<String>>| items.into_iter().flatten().collect::<Vec<_>>().join(", ");
+    match t {
+        T::Integer => "sa.INTEGER()".into(),
+        T::BigInteger => "sa.BIGINT()".into(),
+        T::SmallInteger => "sa.SMALLINT()".into(),
+        T::String(n) => format!("sa.VARCHAR({})", args(vec![opt("length", *n)])),
+        T::Char(n) => format!("sa.CHAR({})", args(vec![opt("length", *n)])),
+        T::Text => "sa.TEXT()".into(),
+        T::Boolean => "sa.BOOLEAN()".into(),
+        T::Timestamp {
+            timezone,
+            precision,
+        }
+        | T::Time {
+            timezone,
+            precision,
+        } => {
+            let class = if matches!(t, T::Timestamp { .. }) {
+                "TIMESTAMP"
+            } else {
+                "TIME"
+            };
+            format!(
+                "postgresql.{class}({})",
+                args(vec![
+                    timezone.then(|| "timezone=True".to_string()),
+                    opt("precision", *precision)
+                ])
+            )
+        }
+        T::DateTime { timezone } => format!(
+            "postgresql.TIMESTAMP({})",
+            if *timezone { "timezone=True" } else { "" }
+        ),
+        T::Date => "sa.DATE()".into(),
+        T::Numeric { precision, scale } => format!(
+            "sa.NUMERIC({})",
+            args(vec![opt("precision", *precision), opt("scale", *scale)])
+        ),
+        T::Double => "sa.DOUBLE_PRECISION(precision=53)".into(),
+        T::Named(n) => format!("sa.{n}()"),
+        T::Json => "postgresql.JSON(astext_type=sa.Text())".into(),
+        T::Jsonb => "postgresql.JSONB(astext_type=sa.Text())".into(),
+        T::Uuid { .. } => "sa.UUID()".into(),
+        T::LargeBinary => "postgresql.BYTEA()".into(),
+        T::Interval {
+            precision, fields, ..
+        } => format!(
+            "postgresql.INTERVAL({})",
+            args(vec![
+                fields
+                    .as_ref()
+                    .map(|f| format!("fields={}", crate::template::repr_str(&f.to_lowercase()))),
+                opt("precision", *precision)
+            ])
+        ),
+        T::Array(inner) => format!("postgresql.ARRAY({})", pg_type_repr(inner)),
+        T::Enum { values, name, .. } => {
+            let mut items: Vec<String> = values
+                .iter()
+                .map(|v| crate::template::repr_str(v))
+                .collect();
+            if let Some(n) = name {
+                items.push(format!("name={}", crate::template::repr_str(n)));
+            }
+            format!("postgresql.ENUM({})", items.join(", "))
+        }
+        T::Domain(d) => format!(
+            "postgresql.DOMAIN(name={}, data_type={})",
+            crate::template::repr_str(&d.name),
+            pg_type_repr(&d.data_type)
+        ),
+        T::PgOnly { class, .. } => format!("postgresql.{class}()"),
+        T::Float { precision } => format!("sa.FLOAT({})", args(vec![opt("precision", *precision)])),
+        T::Null => "sa.NullType()".into(),
+    }
 }
 
 /// SQLAlchemy's SQLite type reflection: the declared type's name and arguments, as the `repr`

@@ -707,6 +707,16 @@ impl crate::sql::Reflector for ConnectionReflector<'_> {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, String> {
         self.0.query(sql).map_err(|e| e.to_string())
     }
+
+    fn reflect_table(
+        &mut self,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Result<crate::ops::Table, String> {
+        crate::db::reflect::reflect_table(&mut *self.0, schema, table)
+            .map(|r| r.table)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Runs planned steps against the database: each revision's body and its

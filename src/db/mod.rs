@@ -57,6 +57,7 @@
 pub mod interrupt;
 mod lock;
 mod postgres;
+pub mod reflect;
 mod runner;
 mod sqlite;
 mod url;

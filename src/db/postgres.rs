@@ -107,20 +107,17 @@ impl PgConnection {
                 ))
             }
         };
-        if let Some(password) = url
+        let explicit_password = url
             .password()
             .map(str::to_string)
-            .or_else(|| env("PGPASSWORD"))
-        {
-            config.password(password);
-        }
-        if let Some(db) = url
+            .or_else(|| env("PGPASSWORD"));
+        let dbname = url
             .database
             .clone()
             .filter(|d| !d.is_empty())
-            .or_else(|| env("PGDATABASE"))
-        {
-            config.dbname(&db);
+            .or_else(|| env("PGDATABASE"));
+        if let Some(db) = &dbname {
+            config.dbname(db);
         }
 
         let host = url
@@ -155,19 +152,52 @@ impl PgConnection {
             },
         };
         config.port(port);
+        // libpq: the password from the URL or PGPASSWORD, else from the
+        // password file (PGPASSFILE, else ~/.pgpass). A socket directory
+        // matches the host name `localhost` there.
+        let password = explicit_password.or_else(|| {
+            let file = env("PGPASSFILE").or_else(|| env("HOME").map(|h| format!("{h}/.pgpass")))?;
+            let user = config.get_user().unwrap_or_default().to_string();
+            let db = dbname.clone().unwrap_or_else(|| user.clone());
+            let host_key = if host.starts_with('/') {
+                "localhost"
+            } else {
+                host.as_str()
+            };
+            passfile_password(Path::new(&file), host_key, &port.to_string(), &db, &user)
+        });
+        if let Some(password) = password {
+            config.password(password);
+        }
         if let Some(options) = url.query_value("options") {
             config.options(options);
         }
-        if let Some(name) = url.query_value("application_name") {
-            config.application_name(name);
-        }
-        if let Some(t) = url.query_value("connect_timeout") {
-            let secs: u64 = t.parse().map_err(|_| {
+        // `application_name` as given (or PGAPPNAME), else `aurora`, so the
+        // server's pg_stat_activity tells who is connected.
+        let app = url
+            .query_value("application_name")
+            .map(str::to_string)
+            .or_else(|| env("PGAPPNAME"))
+            .unwrap_or_else(|| "aurora".to_string());
+        config.application_name(&app);
+        // libpq waits forever by default; aurora gives up after
+        // DEFAULT_CONNECT_TIMEOUT unless connect_timeout (or PGCONNECT_TIMEOUT)
+        // says otherwise. As in libpq, 0 means no limit.
+        let timeout = url
+            .query_value("connect_timeout")
+            .map(str::to_string)
+            .or_else(|| env("PGCONNECT_TIMEOUT"));
+        let secs: u64 = match timeout {
+            Some(t) => t.trim().parse().map_err(|_| {
                 invalid(format!(
                     "invalid integer value \"{t}\" for connection option \"connect_timeout\""
                 ))
-            })?;
-            config.connect_timeout(Duration::from_secs(secs));
+            })?,
+            None => DEFAULT_CONNECT_TIMEOUT,
+        };
+        if secs > 0 {
+            // libpq uses at least 2 seconds.
+            config.connect_timeout(Duration::from_secs(secs.max(2)));
         }
 
         let sslmode = url
@@ -253,7 +283,8 @@ fn tls_connector(
 }
 
 /// The server's own message when there is one (as psycopg2 shows it),
-/// else the client library's.
+/// else the client library's with its whole chain of causes
+/// (`error connecting to server: Connection refused (os error 111)`).
 fn error_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
@@ -263,8 +294,83 @@ fn error_text(e: &postgres::Error) -> String {
             }
             text
         }
-        None => e.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let part = c.to_string();
+                if !text.contains(&part) {
+                    text.push_str(&format!(": {part}"));
+                }
+                cause = c.source();
+            }
+            text
+        }
     }
+}
+
+/// Seconds to wait for a connection when the URL does not say.
+const DEFAULT_CONNECT_TIMEOUT: u64 = 10;
+
+/// The password for host, port, database and user from a libpq password
+/// file (`hostname:port:database:username:password`, `*` matching
+/// anything, `\` escaping `:` and `\`). As libpq, a file that others can
+/// read or write is ignored (with a warning on stderr), and so is one that
+/// cannot be read.
+fn passfile_password(path: &Path, host: &str, port: &str, db: &str, user: &str) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "WARNING: password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
+                path.display()
+            );
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = passfile_fields(line);
+        if fields.len() < 5 {
+            continue;
+        }
+        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+        if matches(&fields[0], host)
+            && matches(&fields[1], port)
+            && matches(&fields[2], db)
+            && matches(&fields[3], user)
+        {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+/// Splits a password-file line at unescaped `:`; the fifth field takes the
+/// rest of the line.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().unwrap().push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
 }
 
 /// The name of the user running this process, which libpq uses when no
@@ -412,5 +518,18 @@ impl Connection for PgConnection {
             literal(name)
         );
         Ok(!self.query(&sql)?.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passfile_lines_split_with_escapes() {
+        assert_eq!(
+            passfile_fields(r"db\:host:5432:*:me:pa\:ss:word"),
+            vec!["db:host", "5432", "*", "me", "pa:ss:word"]
+        );
     }
 }

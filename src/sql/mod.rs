@@ -77,6 +77,20 @@ pub trait Reflector {
     fn execute(&mut self, sql: &str) -> Result<(), String> {
         self.query(sql).map(|_| ())
     }
+
+    /// Reads a live PostgreSQL table for batch mode (SQLite's is read by
+    /// the renderer through [`Reflector::query`]). `Err` holds Alembic's
+    /// error text. By default there is no PostgreSQL inspector.
+    fn reflect_table(
+        &mut self,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Result<crate::ops::Table, String> {
+        let _ = schema;
+        Err(format!(
+            "batch mode on PostgreSQL cannot reflect the table \"{table}\" here"
+        ))
+    }
 }
 
 /// Why operations could not be rendered. `emitted` holds the statements of

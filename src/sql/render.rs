@@ -1629,6 +1629,12 @@ impl Renderer {
                     .map_err(|e| Fail::Exception("sqlalchemy.exc.OperationalError".into(), e))?;
                 reflect_sqlite(r, &b.table).map_err(Fail::Failed)?
             }
+            (None, Some(r)) => {
+                flush_pending(&mut self.out, r)
+                    .map_err(|e| Fail::Exception("sqlalchemy.exc.ProgrammingError".into(), e))?;
+                r.reflect_table(b.schema.as_deref(), &b.table)
+                    .map_err(Fail::Failed)?
+            }
             _ => {
                 let dname = match self.d {
                     Dialect::Sqlite => "sqlite",
@@ -1767,10 +1773,14 @@ impl Renderer {
             }
         }
         if self.d == Dialect::Postgresql {
-            // PostgreSQL frees the names the new table reuses.
+            // PostgreSQL frees the names the new table reuses (a named
+            // primary key is one of Alembic's named constraints too).
             for c in &table.constraints {
                 if let Some(n) = &c.name {
-                    if named.iter().any(|x| x.name.as_deref() == Some(n)) {
+                    let is_pk = matches!(c.kind, ConstraintKind::PrimaryKey { .. });
+                    if (is_pk && !pk_cols.is_empty())
+                        || named.iter().any(|x| x.name.as_deref() == Some(n))
+                    {
                         let sql = format!(
                             "ALTER TABLE {} DROP CONSTRAINT {}",
                             self.table_name(&table.name, &table.schema),
@@ -1827,8 +1837,28 @@ impl Renderer {
             sqlite_autoincrement: table.sqlite_autoincrement,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
+        // SQLAlchemy's CREATE TABLE creates the table's named types first,
+        // without checking whether they exist (a reflected ENUM's type
+        // exists, so PostgreSQL refuses, as under Alembic).
+        for sql in self.named_types_to_create(&new_table) {
+            self.emit(sql);
+        }
         let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
+        if self.d == Dialect::Postgresql {
+            // SQLAlchemy's CREATE TABLE sets the column comments (not the
+            // table's, which Alembic's batch mode does not carry over).
+            for col in &new_table.columns {
+                if let Some(c) = &col.comment {
+                    let sql = format!(
+                        "COMMENT ON COLUMN {tmp_name}.{} IS {}",
+                        self.q(&col.name),
+                        quote_str(c)
+                    );
+                    self.emit(sql);
+                }
+            }
+        }
         let mut into = Vec::new();
         let mut select = Vec::new();
         let src = self.q(&table.name);

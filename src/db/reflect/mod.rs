@@ -1,0 +1,89 @@
+//! Reflection: reading a live schema back into the operation model
+//! ([`crate::ops::Table`]), as SQLAlchemy's `Inspector` does, so that batch
+//! mode can recreate a table it was not given and autogenerate can compare
+//! the models with the database.
+//!
+//! One inspector per backend behind the same two calls:
+//!
+//! - [`table_names`]: the tables of a schema (or of the default one), by
+//!   name, as `Inspector.get_table_names()`;
+//! - [`reflect_table`]: one table with its columns, types, server defaults,
+//!   primary key, unique, foreign key and check constraints, indexes and
+//!   comments, as `Table(name, metadata, autoload_with=conn)` sees it, with
+//!   Alembic's `column_reflect` adjustments (a PostgreSQL `SERIAL`'s
+//!   `nextval(...)` default is dropped).
+//!
+//! What the model cannot hold (identity and generated columns, `INCLUDE`
+//! columns, sorted index columns) is refused with [`ReflectError::Unsupported`]
+//! rather than left out, since a table recreated without it would differ.
+//!
+//! PostgreSQL is [`postgres`]; SQLite's batch reflection still lives in the
+//! renderer (`sql::render`), which reads it through `sql::Reflector`.
+
+pub mod postgres;
+
+use super::{Connection, DbError};
+use crate::ops::Table;
+use crate::sql::Dialect;
+
+/// Why a table could not be reflected.
+#[derive(Debug, thiserror::Error)]
+pub enum ReflectError {
+    /// SQLAlchemy's `NoSuchTableError`.
+    #[error("{0}")]
+    NoSuchTable(String),
+    /// The table has something the model cannot carry.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A reflected table and the log lines Alembic writes while reflecting it
+/// (`INFO  [alembic.ddl.postgresql] Detected sequence named ...`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reflected {
+    pub table: Table,
+    /// Each line without the `INFO  [alembic.ddl.postgresql] ` prefix.
+    pub log: Vec<String>,
+}
+
+/// The names of the tables (not views) in `schema`, or in the default schema
+/// (SQLite: `main`; PostgreSQL: `current_schema()`), sorted by name.
+pub fn table_names(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+) -> Result<Vec<String>, ReflectError> {
+    match conn.dialect() {
+        Dialect::Postgresql => postgres::table_names(conn, schema),
+        Dialect::Sqlite => {
+            let rows = conn.query(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite~_%' \
+                 ESCAPE '~' ORDER BY name",
+            )?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    r.into_iter()
+                        .next()
+                        .and_then(|v| v.as_text().map(str::to_string))
+                })
+                .collect())
+        }
+    }
+}
+
+/// Reflects one table of a PostgreSQL database (see the module text).
+pub fn reflect_table(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+    name: &str,
+) -> Result<Reflected, ReflectError> {
+    match conn.dialect() {
+        Dialect::Postgresql => postgres::reflect_table(conn, schema, name),
+        Dialect::Sqlite => Err(ReflectError::Unsupported(
+            "SQLite tables are reflected by the renderer's batch mode and by autogenerate"
+                .to_string(),
+        )),
+    }
+}

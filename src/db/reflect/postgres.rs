@@ -1,0 +1,549 @@
+//! The PostgreSQL inspector: `pg_catalog` read as SQLAlchemy 2.1's
+//! PostgreSQL dialect reads it (`get_columns`, `get_pk_constraint`,
+//! `get_foreign_keys`, `get_unique_constraints`, `get_check_constraints`,
+//! `get_indexes`, `get_table_comment`), plus Alembic's `column_reflect`
+//! hook for `SERIAL` columns.
+
+use super::{ReflectError, Reflected};
+use crate::db::{literal, Connection, Value};
+use crate::ops::{
+    Column, Constraint, ConstraintKind, DefaultValue, Domain, Index, IndexExpr, SqlType, Table,
+};
+
+/// Separates the items of a `string_agg` (a character no identifier holds).
+const SEP: char = '\u{1}';
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Null => String::new(),
+        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn opt_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        other => Some(text(other)),
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Integer(i) => *i,
+        Value::Text(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn flag(v: &Value) -> bool {
+    match v {
+        Value::Integer(i) => *i != 0,
+        Value::Text(s) => s == "t" || s == "true",
+        _ => false,
+    }
+}
+
+fn items(v: &Value) -> Vec<String> {
+    match v {
+        Value::Null => Vec::new(),
+        other => text(other).split(SEP).map(str::to_string).collect(),
+    }
+}
+
+/// Where an unqualified name is looked up: the schema given, or the search path.
+fn place(schema: Option<&str>) -> String {
+    match schema {
+        Some(s) => format!("n.nspname = {}", literal(s)),
+        None => "pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'".to_string(),
+    }
+}
+
+pub(super) fn table_names(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+) -> Result<Vec<String>, ReflectError> {
+    let schema_sql = match schema {
+        Some(s) => literal(s),
+        None => "current_schema()".to_string(),
+    };
+    let rows = conn.query(&format!(
+        "SELECT c.relname FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = {schema_sql} AND c.relkind IN ('r', 'p') ORDER BY c.relname"
+    ))?;
+    Ok(rows.iter().map(|r| text(&r[0])).collect())
+}
+
+pub(super) fn reflect_table(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+    name: &str,
+) -> Result<Reflected, ReflectError> {
+    let found = conn.query(&format!(
+        "SELECT c.oid, obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = {} AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {}",
+        literal(name),
+        place(schema)
+    ))?;
+    let Some(row) = found.first() else {
+        let shown = match schema {
+            Some(s) => format!("{s}.{name}"),
+            None => name.to_string(),
+        };
+        return Err(ReflectError::NoSuchTable(shown));
+    };
+    let oid = int(&row[0]);
+    let mut out = Reflected {
+        table: Table {
+            name: name.to_string(),
+            schema: schema.map(str::to_string),
+            comment: opt_text(&row[1]),
+            ..Table::default()
+        },
+        log: Vec::new(),
+    };
+    columns(conn, oid, &mut out)?;
+    constraints(conn, oid, &mut out.table)?;
+    indexes(conn, oid, &mut out.table)?;
+    Ok(out)
+}
+
+fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(), ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
+         a.attnotnull, pg_catalog.col_description(a.attrelid, a.attnum), a.attidentity::text, \
+         a.attgenerated::text \
+         FROM pg_catalog.pg_attribute a \
+         LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.attrelid = {oid} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    ))?;
+    let table_name = out.table.name.clone();
+    for row in rows {
+        let name = text(&row[0]);
+        if !text(&row[6]).is_empty() {
+            return Err(ReflectError::Unsupported(format!(
+                "column \"{table_name}.{name}\" is an identity column, which aurora cannot reflect yet"
+            )));
+        }
+        if !text(&row[7]).is_empty() {
+            return Err(ReflectError::Unsupported(format!(
+                "column \"{table_name}.{name}\" is a generated column, which aurora cannot reflect yet"
+            )));
+        }
+        let ty = sql_type(conn, int(&row[1]), int(&row[2]))?;
+        let mut default = opt_text(&row[3]);
+        if default.is_none() {
+            // A domain's default stands for the column's (SQLAlchemy).
+            if let SqlType::Domain(d) = &ty {
+                if let Some(DefaultValue::Text(t)) = &d.default {
+                    default = Some(t.clone());
+                }
+            }
+        }
+        let mut autoincrement = Some(false);
+        if let Some(d) = &default {
+            if let Some(seq) = serial_sequence(d) {
+                if matches!(ty, SqlType::Integer | SqlType::BigInteger) {
+                    // Alembic's PostgresqlImpl.autogen_column_reflect.
+                    let owner = conn.query(&format!(
+                        "SELECT c.relname, a.attname FROM pg_catalog.pg_class c \
+                         JOIN pg_catalog.pg_depend d ON d.objid = c.oid \
+                         AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass \
+                         JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
+                         JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+                         WHERE c.relkind = 'S' AND c.oid = CAST({} AS regclass)",
+                        literal(&seq)
+                    ))?;
+                    if let Some(o) = owner.first() {
+                        if text(&o[1]) == name {
+                            out.log.push(format!(
+                                "Detected sequence named '{}' as owned by integer column '{table_name}({name})', assuming SERIAL and omitting",
+                                text(&o[0])
+                            ));
+                            default = None;
+                            autoincrement = Some(true);
+                        }
+                    }
+                }
+            }
+        }
+        out.table.columns.push(Column {
+            name,
+            type_: ty,
+            nullable: Some(!flag(&row[4])),
+            primary_key: false,
+            server_default: default.map(DefaultValue::Text),
+            autoincrement,
+            autoincrement_ignore_fk: false,
+            comment: opt_text(&row[5]),
+            unique: false,
+            index: false,
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// `nextval('seq'::regclass)` → `seq`.
+fn serial_sequence(default: &str) -> Option<String> {
+    let rest = default.strip_prefix("nextval('")?;
+    let end = rest.find("'::regclass)")?;
+    (rest.len() == end + "'::regclass)".len()).then(|| rest[..end].to_string())
+}
+
+/// The type of a column from its type oid and modifier.
+pub fn sql_type(conn: &mut dyn Connection, oid: i64, typmod: i64) -> Result<SqlType, ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT pg_catalog.format_type(t.oid, {typmod}), t.typtype::text, t.typname, n.nspname, \
+         t.typelem, t.typcategory::text, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefault, \
+         pg_catalog.pg_type_is_visible(t.oid), t.typcollation <> 0 AND t.typcollation <> 100 \
+         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+         WHERE t.oid = {oid}"
+    ))?;
+    let Some(row) = rows.first() else {
+        return Err(ReflectError::Unsupported(format!(
+            "type oid {oid} not found"
+        )));
+    };
+    let formatted = text(&row[0]);
+    let typtype = text(&row[1]);
+    let typname = text(&row[2]);
+    let nsp = text(&row[3]);
+    let visible = flag(&row[10]);
+    let schema = (!visible && nsp != "pg_catalog").then(|| nsp.clone());
+    if text(&row[5]) == "A" && int(&row[4]) != 0 {
+        let inner = sql_type(conn, int(&row[4]), typmod)?;
+        return Ok(SqlType::Array(Box::new(inner)));
+    }
+    match typtype.as_str() {
+        "e" => {
+            let labels = conn.query(&format!(
+                "SELECT enumlabel FROM pg_catalog.pg_enum WHERE enumtypid = {oid} ORDER BY enumsortorder"
+            ))?;
+            Ok(SqlType::Enum {
+                values: labels.iter().map(|r| text(&r[0])).collect(),
+                name: Some(typname),
+                schema,
+                native: true,
+                // SQLAlchemy's reflected ENUM creates its type with the
+                // table, as Alembic's batch mode then tries to.
+                create_type: true,
+                length: None,
+            })
+        }
+        "d" => {
+            let base = sql_type(conn, int(&row[6]), int(&row[7]))?;
+            let check = conn.query(&format!(
+                "SELECT conname, pg_catalog.pg_get_constraintdef(oid, true) FROM pg_catalog.pg_constraint \
+                 WHERE contypid = {oid} AND contype = 'c' ORDER BY conname"
+            ))?;
+            let (constraint_name, check) = match check.first() {
+                Some(r) => (
+                    Some(text(&r[0])),
+                    check_body(&text(&r[1])).map(str::to_string),
+                ),
+                None => (None, None),
+            };
+            Ok(SqlType::Domain(Box::new(Domain {
+                name: typname,
+                schema,
+                data_type: base,
+                collation: None,
+                default: opt_text(&row[9]).map(DefaultValue::Text),
+                constraint_name,
+                not_null: flag(&row[8]),
+                check,
+                create_type: false,
+            })))
+        }
+        _ => Ok(builtin_type(&formatted)),
+    }
+}
+
+/// `CHECK (qty > 0)` → `qty > 0`, as SQLAlchemy's regular expression takes it.
+fn check_body(def: &str) -> Option<&str> {
+    let rest = def.strip_prefix("CHECK")?.trim_start();
+    let rest = rest.strip_suffix(" NOT VALID").unwrap_or(rest);
+    rest.strip_prefix('(')?.strip_suffix(')')
+}
+
+/// A built-in type from `format_type`'s text.
+pub fn builtin_type(formatted: &str) -> SqlType {
+    let (base, args) = match formatted.find('(') {
+        Some(i) => {
+            let close = formatted[i..].find(')').map_or(formatted.len(), |c| i + c);
+            let tail = formatted[close + 1..].trim();
+            let base = if tail.is_empty() {
+                formatted[..i].trim().to_string()
+            } else {
+                format!("{} {tail}", formatted[..i].trim())
+            };
+            (base, formatted[i + 1..close].to_string())
+        }
+        None => (formatted.to_string(), String::new()),
+    };
+    let nums: Vec<u32> = args
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let first = nums.first().copied();
+    match base.as_str() {
+        "integer" => SqlType::Integer,
+        "bigint" => SqlType::BigInteger,
+        "smallint" => SqlType::SmallInteger,
+        "character varying" => SqlType::String(first),
+        "character" | "bpchar" => SqlType::Char(first),
+        "text" => SqlType::Text,
+        "boolean" => SqlType::Boolean,
+        "timestamp without time zone" => SqlType::Timestamp {
+            timezone: false,
+            precision: first,
+        },
+        "timestamp with time zone" => SqlType::Timestamp {
+            timezone: true,
+            precision: first,
+        },
+        "time without time zone" => SqlType::Time {
+            timezone: false,
+            precision: first,
+        },
+        "time with time zone" => SqlType::Time {
+            timezone: true,
+            precision: first,
+        },
+        "date" => SqlType::Date,
+        "numeric" => SqlType::Numeric {
+            precision: first,
+            scale: nums.get(1).copied(),
+        },
+        "double precision" => SqlType::Double,
+        "real" => SqlType::Named("REAL".to_string()),
+        "json" => SqlType::Json,
+        "jsonb" => SqlType::Jsonb,
+        "uuid" => SqlType::Uuid {
+            native: true,
+            class_uuid: true,
+        },
+        "bytea" => SqlType::LargeBinary,
+        b if b.starts_with("interval") => {
+            let fields = b
+                .strip_prefix("interval")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_uppercase);
+            SqlType::Interval {
+                native: true,
+                precision: first,
+                fields,
+                postgresql: true,
+            }
+        }
+        _ => SqlType::PgOnly {
+            class: base.to_uppercase().replace(' ', "_"),
+            sql: formatted.to_uppercase(),
+        },
+    }
+}
+
+fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT con.conname, con.contype::text, pg_catalog.pg_get_constraintdef(con.oid, true), \
+         (SELECT string_agg(a.attname::text, chr(1) ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i) \
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), \
+         (SELECT string_agg(a.attname::text, chr(1) ORDER BY k.i) FROM unnest(con.confkey) WITH ORDINALITY k(n, i) \
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n), \
+         cr.relname, crn.nspname, pg_catalog.pg_table_is_visible(cr.oid), con.condeferrable, \
+         con.condeferred, con.confdeltype::text, con.confupdtype::text, \
+         (SELECT i.indnullsnotdistinct FROM pg_catalog.pg_index i WHERE i.indexrelid = con.conindid) \
+         FROM pg_catalog.pg_constraint con \
+         LEFT JOIN pg_catalog.pg_class cr ON cr.oid = con.confrelid \
+         LEFT JOIN pg_catalog.pg_namespace crn ON crn.oid = cr.relnamespace \
+         WHERE con.conrelid = {oid} ORDER BY con.conname"
+    ))?;
+    let mut pk = Vec::new();
+    let mut fks = Vec::new();
+    let mut uniques = Vec::new();
+    let mut checks = Vec::new();
+    for row in rows {
+        let name = Some(text(&row[0]));
+        let columns = items(&row[3]);
+        match text(&row[1]).as_str() {
+            "p" => pk.push(Constraint {
+                name,
+                kind: ConstraintKind::PrimaryKey { columns },
+            }),
+            "f" => {
+                let rule = |v: &Value| match text(v).as_str() {
+                    "c" => Some("CASCADE".to_string()),
+                    "n" => Some("SET NULL".to_string()),
+                    "d" => Some("SET DEFAULT".to_string()),
+                    "r" => Some("RESTRICT".to_string()),
+                    _ => None,
+                };
+                let def = text(&row[2]);
+                if def.contains(" MATCH FULL") {
+                    return Err(ReflectError::Unsupported(format!(
+                        "foreign key \"{}\" of \"{}\" is MATCH FULL, which aurora cannot reflect yet",
+                        text(&row[0]),
+                        t.name
+                    )));
+                }
+                fks.push(Constraint {
+                    name,
+                    kind: ConstraintKind::ForeignKey {
+                        columns,
+                        ref_table: text(&row[5]),
+                        ref_schema: (!flag(&row[7])).then(|| text(&row[6])),
+                        ref_columns: items(&row[4]),
+                        ondelete: rule(&row[10]),
+                        onupdate: rule(&row[11]),
+                        deferrable: flag(&row[8]).then_some(true),
+                        initially: flag(&row[9]).then(|| "DEFERRED".to_string()),
+                    },
+                })
+            }
+            "u" => uniques.push(Constraint {
+                name,
+                kind: ConstraintKind::Unique {
+                    columns,
+                    nulls_not_distinct: flag(&row[12]).then_some(true),
+                },
+            }),
+            "c" => {
+                let def = text(&row[2]);
+                let Some(body) = check_body(&def) else {
+                    return Err(ReflectError::Unsupported(format!(
+                        "check constraint \"{}\" of \"{}\": cannot read \"{def}\"",
+                        text(&row[0]),
+                        t.name
+                    )));
+                };
+                checks.push(Constraint {
+                    name,
+                    kind: ConstraintKind::Check {
+                        sqltext: body.to_string(),
+                    },
+                })
+            }
+            "x" => {
+                return Err(ReflectError::Unsupported(format!(
+                    "exclusion constraint \"{}\" of \"{}\" cannot be reflected by aurora yet",
+                    text(&row[0]),
+                    t.name
+                )))
+            }
+            // NOT NULL ("n", PostgreSQL 17+) and trigger constraints are no table constraints.
+            _ => {}
+        }
+    }
+    // SQLAlchemy's reflection order: primary key, foreign keys, unique
+    // constraints, checks, each by name.
+    t.constraints.extend(pk);
+    t.constraints.extend(fks);
+    t.constraints.extend(uniques);
+    t.constraints.extend(checks);
+    Ok(())
+}
+
+fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT ic.relname, i.indisunique, pg_catalog.pg_get_expr(i.indpred, i.indrelid), am.amname, \
+         i.indnkeyatts, i.indnatts, \
+         (SELECT string_agg(CASE WHEN i.indkey[k] = 0 THEN 'E' ELSE 'C' END \
+            || pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true), chr(1) ORDER BY k) \
+          FROM generate_series(0, i.indnatts - 1) k), \
+         EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
+                 AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')), \
+         array_to_string(i.indoption, ' ') \
+         FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+         JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
+         WHERE i.indrelid = {oid} AND NOT i.indisprimary ORDER BY ic.relname"
+    ))?;
+    for row in rows {
+        if flag(&row[7]) {
+            continue;
+        }
+        let name = text(&row[0]);
+        if int(&row[4]) != int(&row[5]) {
+            return Err(ReflectError::Unsupported(format!(
+                "index \"{name}\" has INCLUDE columns, which aurora cannot reflect yet"
+            )));
+        }
+        if text(&row[8]).split(' ').any(|o| o != "0" && !o.is_empty()) {
+            return Err(ReflectError::Unsupported(format!(
+                "index \"{name}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
+            )));
+        }
+        let expressions = items(&row[6])
+            .into_iter()
+            .map(|e| match e.strip_prefix('C') {
+                Some(col) => IndexExpr::Column(col.trim_matches('"').to_string()),
+                None => IndexExpr::Text(e[1..].to_string()),
+            })
+            .collect();
+        let using = text(&row[3]);
+        t.indexes.push(Index {
+            name: Some(name),
+            table: t.name.clone(),
+            schema: t.schema.clone(),
+            expressions,
+            unique: flag(&row[1]),
+            if_not_exists: false,
+            postgresql_where: opt_text(&row[2]),
+            postgresql_using: (using != "btree").then_some(using),
+            postgresql_concurrently: false,
+            sqlite_where: None,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_type_texts_map_to_types() {
+        assert_eq!(
+            builtin_type("character varying(40)"),
+            SqlType::String(Some(40))
+        );
+        assert_eq!(
+            builtin_type("numeric(10,2)"),
+            SqlType::Numeric {
+                precision: Some(10),
+                scale: Some(2)
+            }
+        );
+        assert_eq!(
+            builtin_type("timestamp(3) with time zone"),
+            SqlType::Timestamp {
+                timezone: true,
+                precision: Some(3)
+            }
+        );
+        assert_eq!(builtin_type("double precision"), SqlType::Double);
+        assert_eq!(
+            builtin_type("macaddr"),
+            SqlType::PgOnly {
+                class: "MACADDR".into(),
+                sql: "MACADDR".into()
+            }
+        );
+    }
+
+    #[test]
+    fn serial_defaults_name_their_sequence() {
+        assert_eq!(
+            serial_sequence("nextval('tasks_id_seq'::regclass)").as_deref(),
+            Some("tasks_id_seq")
+        );
+        assert_eq!(serial_sequence("nextval('s'::regclass) + 1"), None);
+        assert_eq!(check_body("CHECK (qty > 0)"), Some("qty > 0"));
+    }
+}
