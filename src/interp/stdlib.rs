@@ -466,7 +466,12 @@ fn file_config(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         .get(2, "disable_existing_loggers")
         .map(|v| v.truthy())
         .unwrap_or(true);
-    crate::logging::file_config(&path, disable).map_err(|e| PyError::new("ValueError", e))?;
+    crate::logging::file_config(&path, disable).map_err(|e| {
+        match e.strip_prefix("KeyError: ") {
+            Some(key) => PyError::new("KeyError", key.to_string()),
+            None => PyError::new("ValueError", e),
+        }
+    })?;
     Ok(Value::None)
 }
 
