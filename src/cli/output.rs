@@ -14,6 +14,8 @@ pub struct Output {
     bar_visible: bool,
     /// Where offline SQL goes instead of stdout (env.py's `output_buffer`).
     sql_sink: Option<Box<SqlSink>>,
+    /// `--format json`: the read-only commands print one JSON document.
+    pub json: bool,
 }
 
 impl Output {
@@ -23,6 +25,7 @@ impl Output {
             quiet,
             bar_visible: false,
             sql_sink: None,
+            json: false,
         }
     }
 
