@@ -123,11 +123,20 @@ start() {
             exit 1
         fi
     fi
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-        -addext "subjectAltName=DNS:localhost" -keyout "$dir/data/server.key" -out "$dir/data/server.crt" \
-        >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+    # A throwaway CA and a server certificate it signs (CN and SAN localhost,
+    # not a CA itself), as a real deployment has them: rustls, like browsers,
+    # refuses a CA certificate presented as the server's own.
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=aurora test CA" \
+            -keyout "$dir/ca.key" -out "$dir/root.crt" &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+            -keyout "$dir/data/server.key" -out "$dir/server.csr" &&
+        printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext" &&
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/root.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+            -days 2 -extfile "$dir/server.ext" -out "$dir/data/server.crt"
+    } >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+    rm -f "$dir/ca.key" "$dir/server.csr"
     chmod 600 "$dir/data/server.key"
-    cp "$dir/data/server.crt" "$dir/root.crt"
     chmod 644 "$dir/root.crt"
     [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
 

@@ -180,6 +180,12 @@ impl IniFile {
             .cloned()
     }
 
+    /// The value of `key` in `section` (or DEFAULT) as written, without
+    /// interpolation: `ConfigParser.get(..., raw=True)`.
+    pub fn raw_value(&self, section: &str, key: &str) -> Option<String> {
+        self.raw(section, &key.to_lowercase(), &BTreeMap::new())
+    }
+
     /// The names of the keys in a section (including inherited defaults).
     pub fn keys(&self, section: &str) -> Vec<String> {
         let mut keys: Vec<String> = self

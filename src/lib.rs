@@ -12,6 +12,7 @@
 //! | `ops`     | the typed operation model lowered from a body AST             | render SQL            |
 //! | `sql`     | dialect renderers: operations → SQL text                      | touch a database      |
 //! | `db`      | database connections, the version table, online runs          | print                 |
+//! | `logging` | Python logging as env.py configures it (fileConfig)         | read revision files   |
 //! | `cli`     | argument parsing, commands, every byte printed                 |                       |
 //! | `template`| the Mako subset of `script.py.mako`, Python `str`/`repr` values| read files            |
 //! | `authoring`| new revision files: ids, slugs, file names, rendered content  | resolve revisions     |
@@ -27,6 +28,7 @@ pub mod db;
 pub mod env;
 pub mod graph;
 pub mod interp;
+pub mod logging;
 pub mod modules;
 pub mod ops;
 pub mod plan;

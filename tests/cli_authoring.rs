@@ -25,7 +25,8 @@ impl Project {
     fn with_ini_extra(extra: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let ini = format!(
-            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./test.db\n{extra}\n"
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./test.db\n{extra}\n\n{}",
+            include_str!("fixtures/logging.ini")
         );
         std::fs::write(dir.path().join("alembic.ini"), ini).unwrap();
         std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();

@@ -64,7 +64,10 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(
         root.join("alembic.ini"),
-        "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///./aurora.db\n",
+        format!(
+            "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///./aurora.db\n\n{}",
+            include_str!("fixtures/logging.ini")
+        ),
     )
     .unwrap();
     std::fs::create_dir_all(root.join("versions")).unwrap();
@@ -308,8 +311,31 @@ fn step_counts_and_reset_run_online() {
     let status = aurora(&root, &["status"]);
     assert_eq!(status.code, 0);
     assert!(status.stdout.starts_with(
-        "📊 Current Migration Status:\n4444 (head)\n\n📋 Migration History:\nRev: 4444 (head)\n"
+        "Current Migration Status:\n4444 (head)\n\nMigration History:\nRev: 4444 (head)\n"
     ));
+
+    // On a terminal (a pseudo-terminal from script(1)) the original script's emoji appear,
+    // unless TERM=dumb or NO_COLOR asks for plain output.
+    let on_terminal = |env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new("script");
+        command
+            .args(["-qec", &format!("{AURORA} status"), "/dev/null"])
+            .current_dir(&root)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        String::from_utf8_lossy(&command.output().unwrap().stdout).into_owned()
+    };
+    let shown = on_terminal(&[]);
+    assert!(shown.contains("📊 Current Migration Status:"), "{shown}");
+    assert!(shown.contains("📋 Migration History:"), "{shown}");
+    for env in [("TERM", "dumb"), ("NO_COLOR", "1")] {
+        let shown = on_terminal(&[env]);
+        assert!(shown.contains("Current Migration Status:"), "{shown}");
+        assert!(!shown.contains('📊'), "{env:?}: {shown}");
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -400,9 +426,7 @@ fn original_guide_workflow_on_the_bundled_project() {
     step(&["downgrade"]);
     assert_eq!(step(&["current"]), "164468809966\n");
     let status = step(&["status"]);
-    assert!(
-        status.starts_with("📊 Current Migration Status:\n164468809966\n\n📋 Migration History:\n")
-    );
+    assert!(status.starts_with("Current Migration Status:\n164468809966\n\nMigration History:\n"));
     assert!(status.contains(&format!("Rev: {new_id} (head)\n")));
     let sql = step(&["show-sql"]);
     assert!(sql.contains("CREATE TABLE user_preferences ("), "{sql}");

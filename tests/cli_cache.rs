@@ -55,7 +55,10 @@ fn edited_files_are_read_again() {
     .unwrap();
     std::fs::write(
         project.path().join("alembic.ini"),
-        "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n",
+        format!(
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n\n{}",
+            include_str!("fixtures/logging.ini")
+        ),
     )
     .unwrap();
     let hour = Duration::from_secs(3600);

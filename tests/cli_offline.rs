@@ -46,7 +46,10 @@ fn only_the_function_a_run_needs_is_read() {
     .unwrap();
     std::fs::write(
         dir.path().join("alembic.ini"),
-        "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n",
+        format!(
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n\n{}",
+            include_str!("fixtures/logging.ini")
+        ),
     )
     .unwrap();
     std::fs::write(

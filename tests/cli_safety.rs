@@ -162,12 +162,16 @@ struct Project {
     dir: tempfile::TempDir,
 }
 
-/// The generic env.py with the original guide's `DATABASE_URL` line.
+/// The generic env.py (logging set up from the ini, which the tests read the
+/// `Running upgrade` lines of) with the original guide's `DATABASE_URL` line.
 const ENV_PY: &str = r#"import os
+from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
 config.set_main_option(
     "sqlalchemy.url", os.getenv("DATABASE_URL", config.get_main_option("sqlalchemy.url"))
 )
@@ -201,7 +205,10 @@ impl Project {
         .unwrap();
         std::fs::write(
             dir.path().join("alembic.ini"),
-            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./unused.db\n",
+            format!(
+                "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./unused.db\n\n{}",
+                include_str!("fixtures/logging.ini")
+            ),
         )
         .unwrap();
         for (i, body) in bodies.iter().enumerate() {

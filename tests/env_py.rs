@@ -42,7 +42,8 @@ fn project(env_py: &str, ini_extra: &str) -> tempfile::TempDir {
     std::fs::write(
         root.join("alembic.ini"),
         format!(
-            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./ini.db\n\n{ini_extra}\n"
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./ini.db\n\n{ini_extra}\n\n{}",
+            include_str!("fixtures/logging.ini")
         ),
     )
     .unwrap();

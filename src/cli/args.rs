@@ -1,6 +1,7 @@
 //! The command line, shaped like Alembic's argparse interface.
 
 use clap::{Parser, Subcommand};
+use clap_complete::Shell;
 
 /// aurora: Alembic's command line, without Python.
 #[derive(Debug, Parser)]
@@ -10,16 +11,20 @@ use clap::{Parser, Subcommand};
     about = "A drop-in replacement for the alembic command line"
 )]
 pub struct Cli {
-    /// Show the version and exit.
+    /// Show program's version number and exit.
     #[arg(long)]
     pub version: bool,
-    /// Alternate config file; may be given twice (an ini and a pyproject.toml).
+    /// Alternate config file; defaults to value of ALEMBIC_CONFIG environment variable, or
+    /// "alembic.ini". May also refer to pyproject.toml file. May be specified twice to reference
+    /// both files separately.
     #[arg(short = 'c', long = "config")]
     pub config: Vec<String>,
-    /// Name of section in .ini file to use for Alembic config.
+    /// Name of section in .ini file to use for Alembic config (only applies to configparser
+    /// config, not toml).
     #[arg(short = 'n', long = "name", default_value = "alembic")]
     pub name: String,
-    /// Additional arguments consumed by custom env.py scripts.
+    /// Additional arguments consumed by custom env.py scripts, e.g. -x setting1=somesetting -x
+    /// setting2=somesetting.
     #[arg(short = 'x')]
     pub x: Vec<String>,
     /// Raise a full stack trace on error (aurora: report errors with exit status 1).
@@ -39,14 +44,26 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     pub lock_timeout: u64,
+    /// Output format of current, heads, branches, history, show and status (aurora): text as
+    /// Alembic prints it, or one JSON document (docs/json-output.md).
+    #[arg(long = "format", global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show current branch points.
     Branches {
+        /// Use more verbose output.
         #[arg(short = 'v', long)]
         verbose: bool,
     },
@@ -54,54 +71,71 @@ pub enum Command {
     Check,
     /// Display the current revision for a database.
     Current {
+        /// Use more verbose output.
         #[arg(short = 'v', long)]
         verbose: bool,
-        /// Check if all head revisions are applied to the database.
+        /// Check if all head revisions are applied to the database. Exit with an error code if this
+        /// is not the case.
         #[arg(short = 'c', long = "check-heads")]
         check_heads: bool,
     },
     /// Revert to a previous version.
     #[command(allow_negative_numbers = true)]
     Downgrade {
+        /// Don't emit SQL to database - dump to standard output/file instead. See docs on offline mode.
         #[arg(long)]
         sql: bool,
+        /// Arbitrary 'tag' name - can be used by custom env.py scripts.
         #[arg(long)]
         tag: Option<String>,
         /// Skip the confirmation prompt (aurora).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Revision identifier.
         revision: String,
     },
     /// Edit revision script(s) using $EDITOR.
-    Edit { rev: String },
+    Edit {
+        /// Revision identifier.
+        rev: String,
+    },
     /// Create the alembic version table if it doesn't exist already.
     #[command(name = "ensure_version")]
     EnsureVersion {
+        /// Don't emit SQL to database - dump to standard output/file instead. See docs on offline mode.
         #[arg(long)]
         sql: bool,
     },
     /// Show current available heads in the script directory.
     Heads {
+        /// Use more verbose output.
         #[arg(short = 'v', long)]
         verbose: bool,
+        /// Treat dependency versions as down revisions.
         #[arg(long = "resolve-dependencies")]
         resolve_dependencies: bool,
     },
     /// List changeset scripts in chronological order.
     History {
+        /// Specify a revision range; format is [start]:[end].
         #[arg(short = 'r', long = "rev-range")]
         rev_range: Option<String>,
+        /// Use more verbose output.
         #[arg(short = 'v', long)]
         verbose: bool,
+        /// Indicate the current revision.
         #[arg(short = 'i', long = "indicate-current")]
         indicate_current: bool,
     },
     /// Initialize a new scripts directory.
     Init {
+        /// Setup template for use with 'init'.
         #[arg(short = 't', long, default_value = "generic")]
         template: String,
+        /// Write empty __init__.py files to the environment and version locations.
         #[arg(long)]
         package: bool,
+        /// Location of scripts directory.
         directory: String,
     },
     /// List available templates.
@@ -109,90 +143,132 @@ pub enum Command {
     ListTemplates,
     /// Merge two revisions together. Creates a new migration file.
     Merge {
+        /// Message string to use with 'revision'.
         #[arg(short = 'm', long)]
         message: Option<String>,
+        /// Specify a branch label to apply to the new revision.
         #[arg(long = "branch-label")]
         branch_label: Option<String>,
+        /// Specify a hardcoded revision id instead of generating one.
         #[arg(long = "rev-id")]
         rev_id: Option<String>,
+        /// Allow a non-head revision as the 'head' to splice onto.
         #[arg(long)]
         splice: bool,
+        /// One or more revisions, or 'heads' for all heads.
         #[arg(required = true)]
         revisions: Vec<String>,
     },
     /// Create a new revision file.
     Revision {
+        /// Message string to use with 'revision'.
         #[arg(short = 'm', long)]
         message: Option<String>,
+        /// Populate revision script with candidate migration operations, based on comparison of
+        /// database to model.
         #[arg(long)]
         autogenerate: bool,
+        /// Don't emit SQL to database - dump to standard output/file instead. See docs on offline mode.
         #[arg(long)]
         sql: bool,
+        /// Specify head revision or <branchname>@head to base new revision on.
         #[arg(long, default_value = "head")]
         head: String,
+        /// Allow a non-head revision as the 'head' to splice onto.
         #[arg(long)]
         splice: bool,
+        /// Specify a branch label to apply to the new revision.
         #[arg(long = "branch-label")]
         branch_label: Option<String>,
+        /// Specify specific path from config for version file.
         #[arg(long = "version-path")]
         version_path: Option<String>,
+        /// Specify a hardcoded revision id instead of generating one.
         #[arg(long = "rev-id")]
         rev_id: Option<String>,
+        /// Specify one or more revision identifiers which this revision should depend on.
         #[arg(long = "depends-on")]
         depends_on: Vec<String>,
     },
     /// Show the revision(s) denoted by the given symbol.
     #[command(allow_negative_numbers = true)]
-    Show { rev: String },
+    Show {
+        /// Revision identifier.
+        rev: String,
+    },
     /// 'stamp' the revision table with the given revision; don't run any migrations.
     #[command(allow_negative_numbers = true)]
     Stamp {
+        /// Don't emit SQL to database - dump to standard output/file instead. See docs on offline mode.
         #[arg(long)]
         sql: bool,
+        /// Arbitrary 'tag' name - can be used by custom env.py scripts.
         #[arg(long)]
         tag: Option<String>,
+        /// Unconditionally erase the version table before stamping.
         #[arg(long)]
         purge: bool,
+        /// One or more revisions, or 'heads' for all heads.
         #[arg(required = true)]
         revisions: Vec<String>,
+    },
+    /// Upgrade to a later version.
+    #[command(allow_negative_numbers = true)]
+    Upgrade {
+        /// Don't emit SQL to database - dump to standard output/file instead. See docs on offline mode.
+        #[arg(long)]
+        sql: bool,
+        /// Arbitrary 'tag' name - can be used by custom env.py scripts.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Revision identifier.
+        revision: String,
     },
     /// Aurora-X: current revision and history.
     Status,
     /// Aurora-X: a new revision from the models (`revision --autogenerate -m MESSAGE`).
-    Create { message: String },
+    Create {
+        /// The new revision's message.
+        message: String,
+    },
     /// Aurora-X: upgrade to a given revision.
     #[command(allow_negative_numbers = true)]
-    UpgradeTo { revision: String },
+    UpgradeTo {
+        /// Revision identifier.
+        revision: String,
+    },
     /// Aurora-X: downgrade to a given revision, after confirmation.
     #[command(allow_negative_numbers = true)]
     DowngradeTo {
         /// Skip the confirmation prompt.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Revision identifier.
         revision: String,
     },
     /// aurora: write `aurora.sum` (checksums of the revision files) in each version location,
     /// or with `--check` compare the files with it.
     Hash {
+        /// Compare the revision files with `aurora.sum` instead of writing it.
         #[arg(long)]
         check: bool,
     },
     /// Aurora-X: the SQL an upgrade would run (`upgrade REVISION --sql`, head by default).
     #[command(allow_negative_numbers = true)]
-    ShowSql { revision: Option<String> },
+    ShowSql {
+        /// Revision identifier (head by default).
+        revision: Option<String>,
+    },
     /// Aurora-X: downgrade to base, then upgrade to head, after confirmation.
     Reset {
         /// Skip the confirmation prompt.
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Upgrade to a later version.
-    #[command(allow_negative_numbers = true)]
-    Upgrade {
-        #[arg(long)]
-        sql: bool,
-        #[arg(long)]
-        tag: Option<String>,
-        revision: String,
+    /// aurora: print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_enum)]
+        shell: Shell,
     },
 }

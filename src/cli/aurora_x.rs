@@ -13,11 +13,26 @@ use super::{history, migrate, CliError, Output, Project};
 use crate::graph::{RevisionError, RevisionMap};
 
 /// `status`: the current revision, then the verbose history, as the original script printed.
+///
+/// The emoji of the original script are printed only when standard output is a terminal
+/// that allows decorations (not `TERM=dumb`, no `NO_COLOR`); piped output has plain headings.
 pub fn status(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
-    out.print("📊 Current Migration Status:");
+    if out.json {
+        let rows = migrate::database_heads(project, out)?;
+        return super::json::status(out, project, &rows);
+    }
+    let decorated = std::io::stdout().is_terminal() && super::output::decorations_allowed();
+    let heading = |emoji: &str, text: &str| {
+        if decorated {
+            format!("{emoji} {text}")
+        } else {
+            text.to_string()
+        }
+    };
+    out.print(&heading("📊", "Current Migration Status:"));
     migrate::current(project, out, false, false)?;
     out.print("");
-    out.print("📋 Migration History:");
+    out.print(&heading("📋", "Migration History:"));
     history::history(project, out, None, true, false)
 }
 

@@ -306,6 +306,12 @@ fn run_explicit(
         crate::db::DbError::InvalidUrl { reason } => CliError::Failed(reason),
         other => CliError::Crash(other.to_string()),
     })?;
+    // Without env.py, logging is set up as the templates' env.py does it:
+    // `fileConfig(config.config_file_name)` when the ini configures loggers.
+    if project.config.has_section("loggers") {
+        let ini = project.config.ini_path.to_string_lossy().into_owned();
+        crate::logging::file_config(&ini, true).map_err(CliError::Crash)?;
+    }
     let dialect = url.dialect();
     let context = RunContext {
         dialect,

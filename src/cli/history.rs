@@ -29,6 +29,10 @@ pub fn heads(
     } else {
         map.heads.clone()
     };
+    if out.json {
+        super::json::heads(out, map, &heads);
+        return Ok(());
+    }
     let options = LineOptions {
         include_branches: true,
         tree_indicators: false,
@@ -81,6 +85,14 @@ fn python_repr_list(items: &[String]) -> String {
 pub fn branches(project: &mut Project, out: &mut Output, verbose: bool) -> Result<(), CliError> {
     let revisions = walk_revisions(project, &["base".to_string()], &["heads".to_string()])?;
     let map = project.map(&Catch::default())?;
+    if out.json {
+        let points: Vec<usize> = revisions
+            .into_iter()
+            .filter(|&i| map.get(i).is_branch_point())
+            .collect();
+        super::json::branches(out, map, &points);
+        return Ok(());
+    }
     for i in revisions {
         let rev = map.get(i);
         if !rev.is_branch_point() {
@@ -165,6 +177,15 @@ pub fn history(
     }
     let revisions = walk_revisions(project, &base_list, &head_list)?;
     let map = project.map(&Catch::default())?;
+    if out.json {
+        super::json::history(
+            out,
+            map,
+            &revisions,
+            indicate_current.then_some(&currents[..]),
+        );
+        return Ok(());
+    }
     for i in revisions {
         let current = indicate_current && currents.iter().any(|c| c == map.id(i));
         let options = LineOptions {
@@ -188,6 +209,11 @@ pub fn show(project: &mut Project, out: &mut Output, rev: &str) -> Result<(), Cl
         let revisions = map
             .get_revisions_many(&currents)
             .map_err(|e| catch.word(e))?;
+        if out.json {
+            let found: Vec<usize> = revisions.into_iter().flatten().collect();
+            super::json::show(out, map, &found);
+            return Ok(());
+        }
         for r in revisions.into_iter().flatten() {
             out.print(&log_entry(map, r, false));
         }
@@ -195,6 +221,16 @@ pub fn show(project: &mut Project, out: &mut Output, rev: &str) -> Result<(), Cl
     }
     let map = project.map(&catch)?;
     let revisions = map.get_revisions(rev).map_err(|e| catch.word(e))?;
+    if out.json {
+        let mut found = Vec::new();
+        for r in revisions {
+            found.push(r.ok_or_else(|| {
+                CliError::Crash(format!("'{rev}' names no revision (it resolves to base)"))
+            })?);
+        }
+        super::json::show(out, map, &found);
+        return Ok(());
+    }
     for r in revisions {
         match r {
             Some(r) => out.print(&log_entry(map, r, false)),

@@ -583,7 +583,7 @@ fn current_body(
 ) -> Result<(), CliError> {
     let catch = Catch::default();
     let heads = crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?;
-    if verbose {
+    if verbose && !out.json {
         out.print(&format!(
             "Current revision(s) for {}:",
             context.url.as_ref().map(|u| u.masked()).unwrap_or_default()
@@ -600,6 +600,10 @@ fn current_body(
         if db_heads != script_heads {
             return Err(CliError::failed("Database is not on all head revisions"));
         }
+    }
+    if out.json {
+        super::json::current(out, map, &heads);
+        return Ok(());
     }
     let currents = map.all_current(&heads).map_err(|e| catch.word(e))?;
     for rev in currents {

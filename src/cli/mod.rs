@@ -10,13 +10,14 @@ mod checksum;
 mod environment;
 mod format;
 mod history;
+mod json;
 mod migrate;
 mod output;
 mod project;
 
 use clap::Parser;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, OutputFormat};
 pub use output::Output;
 pub use project::Project;
 
@@ -169,6 +170,24 @@ pub fn run_with(argv: &[String]) -> i32 {
         return 2;
     };
     let mut out = Output::new(cli.quiet);
+    out.json = cli.format == OutputFormat::Json;
+    if out.json
+        && !matches!(
+            command,
+            Command::Current { .. }
+                | Command::Heads { .. }
+                | Command::Branches { .. }
+                | Command::History { .. }
+                | Command::Show { .. }
+                | Command::Status
+        )
+    {
+        eprintln!(
+            "aurora: error: --format json is available for current, heads, branches, history, show and status, not for {}",
+            command_name(command)
+        );
+        return 2;
+    }
     let result = dispatch(&cli, command, &mut out);
     match result {
         Ok(()) => 0,
@@ -200,6 +219,17 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
         .map_err(|e| CliError::Crash(format!("cannot read the current directory: {e}")))?;
     if let Command::ListTemplates = command {
         return history::list_templates(out);
+    }
+    if let Command::Completions { shell } = command {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "aurora",
+            &mut script,
+        );
+        out.print_raw(&String::from_utf8_lossy(&script));
+        return Ok(());
     }
     if let Command::Init {
         template,
@@ -343,5 +373,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::ShowSql { .. } => "show-sql",
         Command::Hash { .. } => "hash",
         Command::Reset { .. } => "reset",
+        Command::Completions { .. } => "completions",
     }
 }

@@ -14,6 +14,8 @@ pub struct Output {
     bar_visible: bool,
     /// Where offline SQL goes instead of stdout (env.py's `output_buffer`).
     sql_sink: Option<Box<SqlSink>>,
+    /// `--format json`: the read-only commands print one JSON document.
+    pub json: bool,
 }
 
 impl Output {
@@ -23,6 +25,7 @@ impl Output {
             quiet,
             bar_visible: false,
             sql_sink: None,
+            json: false,
         }
     }
 
@@ -33,6 +36,13 @@ impl Output {
         }
         let _ = self.stdout.write_all(text.as_bytes());
         let _ = self.stdout.write_all(b"\n");
+    }
+
+    /// Text as it is, unless `-q` (a completion script).
+    pub fn print_raw(&mut self, text: &str) {
+        if !self.quiet {
+            let _ = self.stdout.write_all(text.as_bytes());
+        }
     }
 
     /// SQL written in offline mode (`--sql`): never silenced.
@@ -50,20 +60,28 @@ impl Output {
         self.sql_sink = sink;
     }
 
-    /// A log line on stderr, as Alembic's logging configuration prints it.
+    /// An INFO record of `logger`, printed as the logging configuration
+    /// `env.py` installed says (`fileConfig`): nothing without one, as in
+    /// Alembic. `-q` does not silence it (Alembic's `-q` is for stdout
+    /// messages only).
     pub fn log(&mut self, logger: &str, message: &str) {
-        if self.quiet {
+        let lines = crate::logging::render(logger, crate::logging::INFO, message);
+        if lines.is_empty() {
             return;
         }
         self.flush();
         self.clear_bar();
-        eprintln!("INFO  [{logger}] {message}");
+        for text in crate::logging::write_unbuffered(&lines) {
+            let _ = self.stdout.write_all(text.as_bytes());
+            let _ = self.stdout.write_all(b"\n");
+        }
     }
 
-    /// Whether a progress bar makes sense: stderr is a terminal.
+    /// Whether a progress bar makes sense: stderr is a terminal that can
+    /// redraw a line (not `TERM=dumb`), and `NO_COLOR` is not set.
     pub fn wants_progress(&self) -> bool {
         use std::io::IsTerminal;
-        !self.quiet && std::io::stderr().is_terminal()
+        !self.quiet && std::io::stderr().is_terminal() && decorations_allowed()
     }
 
     /// Draws `[#####-----] done/total revisions` on the last line of stderr.
@@ -95,6 +113,14 @@ impl Output {
     pub fn flush(&mut self) {
         let _ = self.stdout.flush();
     }
+}
+
+/// Whether terminal decorations (a redrawn progress bar, emoji) may be used:
+/// not with `TERM=dumb`, not when `NO_COLOR` is set to anything non-empty.
+pub fn decorations_allowed() -> bool {
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !dumb && !no_color
 }
 
 impl Drop for Output {

@@ -10,7 +10,7 @@
 //!   `sqlalchemy.url`; [`DatabaseUrl::masked`] prints it as SQLAlchemy does,
 //!   password as `***`.
 //! - [`connect`] opens a [`Connection`]: SQLite through rusqlite, PostgreSQL
-//!   through the `postgres` crate (TLS through native-tls when `sslmode`
+//!   through the `postgres` crate (TLS through rustls (src/db/tls.rs) when `sslmode`
 //!   asks for it). The trait is small: `execute`, `query`, `begin`,
 //!   `commit`, `rollback`, `table_exists`. Values come back as [`Value`].
 //! - The version table, written once on top of the trait:
@@ -60,6 +60,7 @@ mod postgres;
 pub mod reflect;
 mod runner;
 mod sqlite;
+mod tls;
 mod url;
 mod version;
 

@@ -19,7 +19,7 @@ use crate::sql::Dialect;
 pub(super) struct PgConnection {
     client: Client,
     /// The TLS connector, for cancel requests (`None`: plain connection).
-    tls: Option<postgres_native_tls::MakeTlsConnector>,
+    tls: Option<super::tls::TlsConnector>,
 }
 
 /// libpq's `sslmode`, reduced to what the connector needs to know.
@@ -213,6 +213,13 @@ impl PgConnection {
             other => return Err(invalid(format!("invalid sslmode value: \"{other}\""))),
         };
 
+        // libpq ignores sslmode for Unix-domain sockets: no TLS there (there
+        // is no host name to verify, and the kernel protects the channel).
+        let sslmode = if host.starts_with('/') {
+            SslMode::Disable
+        } else {
+            sslmode
+        };
         let mut cancel_tls = None;
         let client = if sslmode == SslMode::Disable {
             config.ssl_mode(postgres::config::SslMode::Disable);
@@ -246,40 +253,14 @@ impl PgConnection {
 fn tls_connector(
     mode: SslMode,
     rootcert: Option<&str>,
-) -> Result<postgres_native_tls::MakeTlsConnector, String> {
-    let mut builder = native_tls::TlsConnector::builder();
-    match mode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
-            builder
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true);
-        }
-        SslMode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        SslMode::VerifyFull => {}
-    }
-    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) {
-        // libpq reads the root certificate from `sslrootcert`, else from
-        // `~/.postgresql/root.crt`; the system's roots are trusted as well.
-        let default = std::env::var("HOME")
-            .ok()
-            .map(|h| format!("{h}/.postgresql/root.crt"));
-        let path = rootcert
-            .map(str::to_string)
-            .or(default.filter(|p| Path::new(p).exists()));
-        if let Some(path) = path {
-            let pem = std::fs::read(&path)
-                .map_err(|e| format!("could not read root certificate file \"{path}\": {e}"))?;
-            let cert = native_tls::Certificate::from_pem(&pem)
-                .map_err(|e| format!("could not load root certificate file \"{path}\": {e}"))?;
-            builder.add_root_certificate(cert);
-        }
-    }
-    let connector = builder
-        .build()
-        .map_err(|e| format!("could not set up TLS: {e}"))?;
-    Ok(postgres_native_tls::MakeTlsConnector::new(connector))
+) -> Result<super::tls::TlsConnector, String> {
+    use super::tls::Verify;
+    let verify = match mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => Verify::Nothing,
+        SslMode::VerifyCa => Verify::Chain,
+        SslMode::VerifyFull => Verify::Full,
+    };
+    super::tls::connector(verify, rootcert)
 }
 
 /// The server's own message when there is one (as psycopg2 shows it),

@@ -158,8 +158,8 @@ pub fn install(interp: &mut Interp<'_>) {
                     "version_info",
                     Value::tuple(vec![Value::Int(3), Value::Int(12), Value::Int(0)]),
                 ),
-                ("stdout", Value::native(Stream)),
-                ("stderr", Value::native(Stream)),
+                ("stdout", Value::native(Stream { is_stderr: false })),
+                ("stderr", Value::native(Stream { is_stderr: true })),
                 (
                     "exit",
                     Value::builtin("exit", |_, args| {
@@ -190,9 +190,16 @@ pub fn install(interp: &mut Interp<'_>) {
             ("config", config),
             (
                 "getLogger",
-                Value::builtin("getLogger", |_, _| Ok(Value::native(Logger))),
+                Value::builtin("getLogger", |_, args| {
+                    let name = match args.get(0, "name") {
+                        None | Some(Value::None) => "root".to_string(),
+                        Some(v) => v.to_str(),
+                    };
+                    crate::logging::note_logger(&name);
+                    Ok(Value::native(Logger { name }))
+                }),
             ),
-            ("basicConfig", noop("basicConfig")),
+            ("basicConfig", Value::builtin("basicConfig", basic_config)),
             ("disable", noop("disable")),
             ("captureWarnings", noop("captureWarnings")),
         ];
@@ -207,8 +214,30 @@ pub fn install(interp: &mut Interp<'_>) {
         ] {
             attrs.push((name, Value::Int(level)));
         }
-        for name in ["debug", "info", "warning", "error", "critical", "exception"] {
-            attrs.push((name, noop(name)));
+        for (name, level) in [
+            ("debug", crate::logging::DEBUG),
+            ("info", crate::logging::INFO),
+            ("warning", crate::logging::WARNING),
+            ("warn", crate::logging::WARNING),
+            ("error", crate::logging::ERROR),
+            ("critical", crate::logging::CRITICAL),
+            ("exception", crate::logging::ERROR),
+        ] {
+            // The module-level functions log on the root logger, after
+            // `basicConfig()` when the root has no handler.
+            attrs.push((
+                name,
+                Value::builtin(name, move |interp, args| {
+                    let _ = crate::logging::basic_config(
+                        None,
+                        None,
+                        None,
+                        crate::logging::Stream::Stderr,
+                        false,
+                    );
+                    log_record(interp, "root", level, &args, 0)
+                }),
+            ));
         }
         Ok(Interp::make_module("logging", attrs))
     });
@@ -216,7 +245,7 @@ pub fn install(interp: &mut Interp<'_>) {
         Ok(Interp::make_module(
             "logging.config",
             vec![
-                ("fileConfig", noop("fileConfig")),
+                ("fileConfig", Value::builtin("fileConfig", file_config)),
                 ("dictConfig", noop("dictConfig")),
             ],
         ))
@@ -429,22 +458,177 @@ impl Native for Environ {
     }
 }
 
-/// A logger: aurora prints its own log lines, so Python-side logging is silent.
-struct Logger;
+/// `logging.config.fileConfig(fname, defaults=None, disable_existing_loggers=True)`.
+fn file_config(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+    let fname = args.require(0, "fname", "fileConfig")?;
+    let path = fspath(&fname)?;
+    let disable = args
+        .get(2, "disable_existing_loggers")
+        .map(|v| v.truthy())
+        .unwrap_or(true);
+    crate::logging::file_config(&path, disable).map_err(|e| {
+        match e.strip_prefix("KeyError: ") {
+            Some(key) => PyError::new("KeyError", key.to_string()),
+            None => PyError::new("ValueError", e),
+        }
+    })?;
+    Ok(Value::None)
+}
+
+/// `logging.basicConfig(level=..., format=..., datefmt=..., stream=..., force=...)`.
+fn basic_config(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+    for (key, _) in &args.keywords {
+        if !matches!(
+            key.as_str(),
+            "level" | "format" | "datefmt" | "stream" | "force" | "filename" | "filemode"
+        ) {
+            return Err(PyError::new(
+                "ValueError",
+                format!("logging.basicConfig({key}=...) is not supported by aurora"),
+            ));
+        }
+    }
+    let level = args.keyword("level").map(|v| level_value(&v)).transpose()?;
+    let format = args.keyword("format").map(|v| v.to_str());
+    let datefmt = args.keyword("datefmt").map(|v| v.to_str());
+    let stream = match (args.keyword("filename"), args.keyword("stream")) {
+        (Some(name), _) => crate::logging::Stream::File(fspath(&name)?),
+        (None, Some(stream)) => stream_of(&stream)?,
+        (None, None) => crate::logging::Stream::Stderr,
+    };
+    let force = args.keyword("force").is_some_and(|v| v.truthy());
+    crate::logging::basic_config(level, format.as_deref(), datefmt.as_deref(), stream, force)
+        .map_err(|e| PyError::new("ValueError", e))?;
+    Ok(Value::None)
+}
+
+/// `sys.stdout` / `sys.stderr` as a handler's stream.
+fn stream_of(value: &Value) -> PyResult<crate::logging::Stream> {
+    if let Value::Native(object) = value {
+        if let Some(stream) = object.as_any().downcast_ref::<Stream>() {
+            return Ok(if stream.is_stderr {
+                crate::logging::Stream::Stderr
+            } else {
+                crate::logging::Stream::Stdout
+            });
+        }
+    }
+    Err(PyError::new(
+        "ValueError",
+        format!(
+            "aurora logs only to sys.stdout, sys.stderr or a file, not to {}",
+            value.type_name()
+        ),
+    ))
+}
+
+/// A level given as a number or as a name (`"INFO"`).
+fn level_value(value: &Value) -> PyResult<u32> {
+    if let Some(n) = value.as_int() {
+        return u32::try_from(n)
+            .map_err(|_| PyError::new("ValueError", format!("Unknown level: {n}")));
+    }
+    if let Some(name) = value.as_str() {
+        return crate::logging::level_from_name(name)
+            .ok_or_else(|| PyError::new("ValueError", format!("Unknown level: '{name}'")));
+    }
+    Err(PyError::new(
+        "TypeError",
+        format!("Level not an integer or a valid string: {}", value.to_str()),
+    ))
+}
+
+/// One record: `msg % args` (when there are args), printed as configured.
+fn log_record(
+    interp: &mut Interp<'_>,
+    logger: &str,
+    level: u32,
+    args: &Args,
+    first: usize,
+) -> PyResult<Value> {
+    if level < crate::logging::effective_level(logger) {
+        return Ok(Value::None);
+    }
+    let Some(msg) = args.positional.get(first) else {
+        return Err(PyError::new(
+            "TypeError",
+            "log() missing 1 required positional argument: 'msg'",
+        ));
+    };
+    let rest: Vec<Value> = args.positional[first + 1..].to_vec();
+    let message = if rest.is_empty() {
+        msg.to_str()
+    } else {
+        let values = match rest.as_slice() {
+            [single @ Value::Dict(_)] => single.clone(),
+            _ => Value::tuple(rest),
+        };
+        super::format::percent_format(interp, &msg.to_str(), &values)?
+    };
+    let lines = crate::logging::render(logger, level, &message);
+    for text in crate::logging::write_unbuffered(&lines) {
+        interp.stdout.push_str(&text);
+        interp.stdout.push('\n');
+    }
+    Ok(Value::None)
+}
+
+/// A logger (`logging.getLogger(name)`): records go through the
+/// configuration `fileConfig`/`basicConfig` installed, as in Python.
+struct Logger {
+    name: String,
+}
 
 impl Native for Logger {
     fn type_name(&self) -> String {
         "Logger".into()
     }
     fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
+        let level = match name {
+            "debug" => Some(crate::logging::DEBUG),
+            "info" => Some(crate::logging::INFO),
+            "warning" | "warn" => Some(crate::logging::WARNING),
+            "error" | "exception" => Some(crate::logging::ERROR),
+            "critical" | "fatal" => Some(crate::logging::CRITICAL),
+            _ => None,
+        };
+        if let Some(level) = level {
+            let logger = self.name.clone();
+            return Ok(Some(Value::builtin(name, move |interp, args| {
+                log_record(interp, &logger, level, &args, 0)
+            })));
+        }
+        let logger = self.name.clone();
         Ok(match name {
-            "debug" | "info" | "warning" | "warn" | "error" | "critical" | "exception" | "log"
-            | "setLevel" | "addHandler" | "removeHandler" => Some(noop("log")),
-            "isEnabledFor" => Some(Value::builtin("isEnabledFor", |_, _| {
-                Ok(Value::Bool(false))
+            "log" => Some(Value::builtin("log", move |interp, args| {
+                let level = level_value(&args.require(0, "level", "log")?)?;
+                log_record(interp, &logger, level, &args, 1)
             })),
-            "handlers" => Some(Value::list(Vec::new())),
-            "level" => Some(Value::Int(30)),
+            "setLevel" => Some(Value::builtin("setLevel", move |_, args| {
+                let level = level_value(&args.require(0, "level", "setLevel")?)?;
+                crate::logging::set_level(&logger, level);
+                Ok(Value::None)
+            })),
+            "isEnabledFor" => Some(Value::builtin("isEnabledFor", move |_, args| {
+                let level = level_value(&args.require(0, "level", "isEnabledFor")?)?;
+                Ok(Value::Bool(level >= crate::logging::effective_level(&logger)))
+            })),
+            "getEffectiveLevel" => Some(Value::builtin("getEffectiveLevel", move |_, _| {
+                Ok(Value::Int(i64::from(crate::logging::effective_level(&logger))))
+            })),
+            "name" => Some(Value::str(self.name.clone())),
+            "level" => Some(Value::Int(i64::from(crate::logging::effective_level(
+                &self.name,
+            )))),
+            "addHandler" | "removeHandler" => {
+                return Err(PyError::new(
+                    "NotImplementedError",
+                    format!(
+                        "Logger.{name}: aurora prints log records only through fileConfig or basicConfig; \
+                         configure the handler in alembic.ini's [handlers] section"
+                    ),
+                ))
+            }
             _ => None,
         })
     }
@@ -456,17 +640,26 @@ impl Native for Logger {
     }
 }
 
-struct Stream;
+/// `sys.stdout` or `sys.stderr`: stdout text joins what `print` wrote,
+/// stderr text goes straight to standard error.
+struct Stream {
+    is_stderr: bool,
+}
 
 impl Native for Stream {
     fn type_name(&self) -> String {
         "TextIOWrapper".into()
     }
     fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
+        let is_stderr = self.is_stderr;
         Ok(match name {
-            "write" => Some(Value::builtin("write", |interp, args| {
+            "write" => Some(Value::builtin("write", move |interp, args| {
                 let text = args.require(0, "s", "write")?.to_str();
-                interp.stdout.push_str(&text);
+                if is_stderr {
+                    eprint!("{text}");
+                } else {
+                    interp.stdout.push_str(&text);
+                }
                 Ok(Value::None)
             })),
             "flush" => Some(noop("flush")),
