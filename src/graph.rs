@@ -401,8 +401,44 @@ impl RevisionMap {
             &self.real_heads,
             &self.real_bases,
         )?;
-        // petgraph agrees: the versioned+dependency graph is acyclic.
-        debug_assert!(!petgraph::algo::is_cyclic_directed(&self.graph));
+        self.detect_reachable_cycles()
+    }
+
+    /// Alembic's check above only finds a cycle that cuts revisions off from
+    /// every head or every base. A cycle that a head reaches from above and a
+    /// base from below (`a` down `e`, `e` down `c d`, `c` down `b`, `b` down
+    /// `a`, with `z` down `a`) passes it, and Alembic then loops forever in
+    /// `history`, `upgrade`, `branches` ... aurora refuses such a graph for
+    /// every command with the same error: `Cycle is detected in revisions
+    /// (a, b, c, e)`, naming the revisions on a cycle, or `Dependency cycle`
+    /// when only `depends_on` closes it.
+    fn detect_reachable_cycles(&self) -> Result<(), RevisionError> {
+        use petgraph::visit::EdgeFiltered;
+        let on_cycles = |sccs: Vec<Vec<NodeIndex>>| {
+            let mut ids: Vec<String> = sccs
+                .into_iter()
+                .filter(|scc| scc.len() > 1)
+                .flatten()
+                .map(|n| self.revisions[n.index()].id().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let versioned = EdgeFiltered::from_fn(&self.graph, |e| *e.weight() == EdgeKind::Versioned);
+        let cycle = on_cycles(petgraph::algo::tarjan_scc(&versioned));
+        if !cycle.is_empty() {
+            return Err(RevisionError::Cycle {
+                kind: "Cycle",
+                revisions: cycle,
+            });
+        }
+        let cycle = on_cycles(petgraph::algo::tarjan_scc(&self.graph));
+        if !cycle.is_empty() {
+            return Err(RevisionError::Cycle {
+                kind: "Dependency cycle",
+                revisions: cycle,
+            });
+        }
         Ok(())
     }
 
@@ -1753,6 +1789,48 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Cycle is detected in revisions (bbbb, cccc)"
+        );
+    }
+
+    /// A cycle that every head and base reaches: Alembic's check passes it
+    /// (and Alembic then loops forever), aurora refuses it.
+    #[test]
+    fn cycle_reached_from_heads_and_bases_is_detected() {
+        let mut y = script("y", &["x"]);
+        y.dependencies = vec!["b".into()];
+        let err = RevisionMap::build(vec![
+            script("ya", &[]),
+            script("b", &["a"]),
+            script("c", &["b"]),
+            script("d", &[]),
+            script("e", &["c", "d"]),
+            script("x", &[]),
+            y,
+            script("z", &["y", "a"]),
+            script("a", &["e"]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Cycle is detected in revisions (a, b, c, e)"
+        );
+    }
+
+    #[test]
+    fn dependency_cycle_reached_from_heads_and_bases_is_detected() {
+        // b depends on c, c descends from b: only depends_on closes the loop.
+        let mut b = script("b", &["a"]);
+        b.dependencies = vec!["c".into()];
+        let err = RevisionMap::build(vec![
+            script("a", &[]),
+            b,
+            script("c", &["b"]),
+            script("d", &["c"]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Dependency cycle is detected in revisions (b, c)"
         );
     }
 
