@@ -751,6 +751,9 @@ fn online_body(
     purge: bool,
     replannable: bool,
 ) -> Result<(), CliError> {
+    // Alembic logs these when env.py configures the context, before it
+    // reads the version rows and plans: a planning error comes after them.
+    log_context(out, context);
     if crate::db::interrupt::install() {
         crate::db::interrupt::set_canceller(conn.canceller());
     }
@@ -848,6 +851,7 @@ fn online_run_locked(
         transaction_per_migration: context.transaction_per_migration,
         purge,
         recheck_heads: recheck.then(|| heads.clone()),
+        context_logged: true,
     };
     let dialect = context.dialect;
     let mut render = |step: &Step,

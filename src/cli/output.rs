@@ -14,6 +14,9 @@ pub struct Output {
     bar_visible: bool,
     /// Where offline SQL goes instead of stdout (env.py's `output_buffer`).
     sql_sink: Option<Box<SqlSink>>,
+    /// Whether a log line was printed: env.py's logging is set up, so
+    /// Alembic's `util.err` logs its message too.
+    logged: bool,
 }
 
 impl Output {
@@ -23,6 +26,7 @@ impl Output {
             quiet,
             bar_visible: false,
             sql_sink: None,
+            logged: false,
         }
     }
 
@@ -58,6 +62,19 @@ impl Output {
         self.flush();
         self.clear_bar();
         eprintln!("INFO  [{logger}] {message}");
+        self.logged = true;
+    }
+
+    /// A `FAILED:` message: on stdout, and, once env.py's logging is set up
+    /// (a log line was printed), also logged on stderr as `util.err` does
+    /// (`ERROR [alembic.util.messaging] ...`).
+    pub fn failed(&mut self, message: &str) {
+        if self.logged {
+            self.flush();
+            self.clear_bar();
+            eprintln!("ERROR [alembic.util.messaging] {message}");
+        }
+        self.print(&format!("FAILED: {message}"));
     }
 
     /// Whether a progress bar makes sense: stderr is a terminal.

@@ -75,6 +75,10 @@ pub struct RunOptions {
     /// they cannot change under it) and stops with
     /// [`RunError::VersionsMoved`] when they are not what the plan expects.
     pub recheck_heads: Option<Vec<String>>,
+    /// The caller logged [`context_log_lines`] already (before planning, as
+    /// Alembic logs them when `context.configure()` runs, so a planning
+    /// error follows them): the run does not log them again.
+    pub context_logged: bool,
 }
 
 /// A failed run. Every step before the failing one is committed (unless the
@@ -206,8 +210,10 @@ pub fn run_online_with_hook<E: fmt::Display + fmt::Debug>(
     after_step: &mut AfterStep<'_, E>,
 ) -> Result<(), RunError<E>> {
     let dialect = conn.dialect();
-    for line in context_log_lines(dialect) {
-        log(&line);
+    if !options.context_logged {
+        for line in context_log_lines(dialect) {
+            log(&line);
+        }
     }
     let single_transaction = dialect.transactional_ddl() && !options.transaction_per_migration;
     let mut tx = TxState { open: false };
