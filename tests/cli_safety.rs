@@ -861,3 +861,48 @@ fn revision_ids_reach_the_database_as_bound_parameters() {
         );
     }
 }
+
+/// `--no-lock` on SQLite keeps Alembic's transaction handling: what ran
+/// before and inside an `autocommit_block()` stays committed when a later
+/// statement of the same revision fails, the rest of that revision is
+/// rolled back, and the version row stays at the last whole revision (the
+/// state Alembic 1.20.1 leaves: tables log, t1, t2, t3; log rows r1, r2;
+/// version r1). The same with the lock.
+#[test]
+fn no_lock_on_sqlite_keeps_autocommit_blocks_committed_and_the_rest_atomic() {
+    let project = Project::new(&[
+        "    op.create_table('log', sa.Column('rev', sa.String(10)))\n\
+         \x20   op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   with op.get_context().autocommit_block():\n\
+         \x20       op.execute(\"INSERT INTO log (rev) VALUES ('r1')\")\n\
+         \x20   op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.create_table('t3', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   with op.get_context().autocommit_block():\n\
+         \x20       op.execute(\"INSERT INTO log (rev) VALUES ('r2')\")\n\
+         \x20   op.execute(\"INSERT INTO log (rev) VALUES ('r2b')\")\n\
+         \x20   op.execute(\"INSERT INTO nonexistent VALUES (1)\")",
+    ]);
+    let backend = &backends(project.dir.path(), "nolock")[0];
+    for args in [&["--no-lock", "upgrade", "head"][..], &["upgrade", "head"]] {
+        backend.reset();
+        let run = project.command(backend, args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("no such table: nonexistent"), "{stderr}");
+        assert!(
+            stderr.contains("what its autocommit_block() committed stays"),
+            "{stderr}"
+        );
+        let mut tables = backend.rows("SELECT name FROM sqlite_master WHERE type = 'table'");
+        tables.sort();
+        assert_eq!(
+            tables,
+            ["alembic_version", "log", "t1", "t2", "t3"],
+            "{args:?}"
+        );
+        let mut log = backend.rows("SELECT rev FROM log");
+        log.sort();
+        assert_eq!(log, ["r1", "r2"], "{args:?}");
+        assert_eq!(backend.versions(), ["r1"], "{args:?}");
+    }
+}

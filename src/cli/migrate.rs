@@ -772,7 +772,10 @@ fn online_body(
         },
     )
     .map_err(db_failure)?;
-    let recheck = project.lock.enabled && context.dialect == Dialect::Sqlite;
+    // SQLite re-reads the version rows in each step's `BEGIN IMMEDIATE` with or
+    // without the lock: a runner started beside another under `--no-lock`
+    // replans instead of running a step the other one applied.
+    let recheck = context.dialect == Dialect::Sqlite;
     let mut result = Err(CliError::Crash(String::new()));
     // A plan made from rows another writer moved before its first step is
     // made again from the new rows (a relative target is not: it would
@@ -907,9 +910,21 @@ fn online_run_locked(
             None => Ok(()),
         },
         Err(crate::db::RunError::Render { error, .. }) => Err(error),
-        Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
-            "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
-        ))),
+        Err(crate::db::RunError::Statement {
+            step,
+            error,
+            partly_committed,
+            ..
+        }) => Err(CliError::Crash(if partly_committed {
+            format!(
+                "{step} failed; what its autocommit_block() committed stays, the rest of it was rolled back \
+                 and the version table still shows the revision before it:\n{error}"
+            )
+        } else {
+            format!(
+                "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
+            )
+        })),
         Err(crate::db::RunError::Interrupted {
             signal,
             step,

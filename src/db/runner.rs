@@ -100,6 +100,9 @@ pub enum RunError<E: fmt::Display + fmt::Debug> {
         /// The revision whose body ran, if any.
         revision: Option<String>,
         error: Box<DbError>,
+        /// An `autocommit_block()` of the step had committed part of it
+        /// before the failure (only the rest was rolled back).
+        partly_committed: bool,
     },
     /// SIGINT or SIGTERM: the open transaction was rolled back.
     #[error("interrupted by {}", interrupt::signal_name(*signal))]
@@ -280,6 +283,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
 
     let mut expected = options.recheck_heads.clone();
     for (completed, step) in steps.iter().enumerate() {
+        let mut partly_committed = false;
         let name = step
             .sql_comment()
             .trim_start_matches("-- Running ")
@@ -339,10 +343,14 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                             step: name.clone(),
                             revision: step.revision.clone(),
                             error: Box::new(error),
+                            partly_committed,
                         })
                     })?;
                 }
-                RunStatement::AutocommitBegin => tx.commit(conn)?,
+                RunStatement::AutocommitBegin => {
+                    tx.commit(conn)?;
+                    partly_committed = true;
+                }
                 RunStatement::AutocommitEnd => tx.begin(conn)?,
             }
         }
@@ -365,6 +373,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                 step: name.clone(),
                 revision: step.revision.clone(),
                 error: Box::new(error),
+                partly_committed,
             })?;
         }
     }

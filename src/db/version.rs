@@ -51,8 +51,19 @@ pub fn ensure_version_table(
     if conn.table_exists(table.schema.as_deref(), &table.name)? {
         return Ok(false);
     }
-    conn.execute(&table.create_sql().replace("\n    ", "\n\t"))?;
-    Ok(true)
+    match conn.execute(&table.create_sql().replace("\n    ", "\n\t")) {
+        Ok(_) => Ok(true),
+        // SQLite: another runner (under `--no-lock`) created it in between;
+        // it is there, which is what was asked. (PostgreSQL creates it
+        // inside the run's transaction, which the error has aborted.)
+        Err(_)
+            if conn.dialect() == crate::sql::Dialect::Sqlite
+                && conn.table_exists(table.schema.as_deref(), &table.name)? =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Applies one row change with the statement `--sql` output shows for it,
