@@ -109,7 +109,15 @@ impl Revision {
     }
 
     fn compute_normalized_down(&mut self) {
-        let mut out = self.down.clone();
+        // `dedupe_tuple`: a parent listed twice (`down_revision = ('y', 'y')`)
+        // counts once here, or the topological sort would keep two copies
+        // of it as heads, each blocking the other, forever.
+        let mut out: Vec<usize> = Vec::with_capacity(self.down.len());
+        for &d in &self.down {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
         for &d in &self.normalized_dependencies {
             if !out.contains(&d) {
                 out.push(d);
@@ -1832,6 +1840,29 @@ mod tests {
             err.to_string(),
             "Dependency cycle is detected in revisions (b, c)"
         );
+    }
+
+    /// `down_revision = ('y', 'y')`: Alembic walks it as one parent (the
+    /// fuzzer found the hang this was).
+    #[test]
+    fn a_parent_listed_twice_is_walked_once() {
+        let map = RevisionMap::build(vec![
+            script("x", &[]),
+            script("y", &["x"]),
+            script("z", &["y", "y"]),
+        ])
+        .unwrap();
+        let all = map
+            .iterate_revisions(
+                &["heads".into()],
+                &["base".into()],
+                IterateOptions {
+                    inclusive: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&map, &all), ["z", "y", "x"]);
     }
 
     #[test]
