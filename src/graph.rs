@@ -1528,13 +1528,21 @@ impl RevisionMap {
                 if level[i] != u32::MAX {
                     continue;
                 }
+                // A revision that depends on its own branch label
+                // (`depends_on = 'mylabel'`) lists itself: Alembic's walks
+                // skip what they have seen, so that edge changes nothing.
                 let parents = &self.revisions[i].normalized_down;
                 if parents_done {
-                    level[i] = parents.iter().map(|&p| level[p] + 1).max().unwrap_or(0);
+                    level[i] = parents
+                        .iter()
+                        .filter(|&&p| p != i)
+                        .map(|&p| level[p] + 1)
+                        .max()
+                        .unwrap_or(0);
                 } else {
                     stack.push((i, true));
                     for &p in parents {
-                        if level[p] == u32::MAX {
+                        if p != i && level[p] == u32::MAX {
                             stack.push((p, false));
                         }
                     }
@@ -1852,6 +1860,28 @@ mod tests {
             script("z", &["y", "y"]),
         ])
         .unwrap();
+        let all = map
+            .iterate_revisions(
+                &["heads".into()],
+                &["base".into()],
+                IterateOptions {
+                    inclusive: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&map, &all), ["z", "y", "x"]);
+    }
+
+    /// `depends_on` naming the revision's own branch label: Alembic keeps
+    /// the self-dependency and walks past it (the fuzzer found aurora
+    /// looping on it, allocating without bound).
+    #[test]
+    fn a_dependency_on_the_own_branch_label_is_walked_past() {
+        let mut y = script("y", &["x"]);
+        y.branch_labels = vec!["lbl".into()];
+        y.dependencies = vec!["lbl".into()];
+        let map = RevisionMap::build(vec![script("x", &[]), y, script("z", &["y"])]).unwrap();
         let all = map
             .iterate_revisions(
                 &["heads".into()],
