@@ -67,12 +67,8 @@ done < "$root/tests/fixtures/db/urls.tsv"
 printf 'a\nb a\nc b\nd b\ne c d\n' > corpus/graph_build/seed_merge
 printf 'a\nb a\nx\ny x : b\nz y a\n' > corpus/graph_build/seed_deps
 printf 'a\nb a\nc b\na c\n' > corpus/graph_build/seed_cycle
-# graph_build is not run yet: a quick mutation run found graphs that
-# RevisionMap::build accepts although petgraph sees a cycle (the
-# debug_assert after the cycle check in src/graph.rs fails, e.g. for
-# "ya / b a / c b / d / e c d / x / y x : b / z y a / a e"). Add it here
-# once the builder refuses them.
-for target in ini_parse url_parse; do
+printf 'ya\nb a\nc b\nd\ne c d\nx\ny x : b\nz y a\na e\n' > corpus/graph_build/seed_reachable_cycle
+for target in ini_parse url_parse graph_build; do
     cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
         -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048
 done

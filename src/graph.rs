@@ -109,7 +109,15 @@ impl Revision {
     }
 
     fn compute_normalized_down(&mut self) {
-        let mut out = self.down.clone();
+        // `dedupe_tuple`: a parent listed twice (`down_revision = ('y', 'y')`)
+        // counts once here, or the topological sort would keep two copies
+        // of it as heads, each blocking the other, forever.
+        let mut out: Vec<usize> = Vec::with_capacity(self.down.len());
+        for &d in &self.down {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
         for &d in &self.normalized_dependencies {
             if !out.contains(&d) {
                 out.push(d);
@@ -401,8 +409,44 @@ impl RevisionMap {
             &self.real_heads,
             &self.real_bases,
         )?;
-        // petgraph agrees: the versioned+dependency graph is acyclic.
-        debug_assert!(!petgraph::algo::is_cyclic_directed(&self.graph));
+        self.detect_reachable_cycles()
+    }
+
+    /// Alembic's check above only finds a cycle that cuts revisions off from
+    /// every head or every base. A cycle that a head reaches from above and a
+    /// base from below (`a` down `e`, `e` down `c d`, `c` down `b`, `b` down
+    /// `a`, with `z` down `a`) passes it, and Alembic then loops forever in
+    /// `history`, `upgrade`, `branches` ... aurora refuses such a graph for
+    /// every command with the same error: `Cycle is detected in revisions
+    /// (a, b, c, e)`, naming the revisions on a cycle, or `Dependency cycle`
+    /// when only `depends_on` closes it.
+    fn detect_reachable_cycles(&self) -> Result<(), RevisionError> {
+        use petgraph::visit::EdgeFiltered;
+        let on_cycles = |sccs: Vec<Vec<NodeIndex>>| {
+            let mut ids: Vec<String> = sccs
+                .into_iter()
+                .filter(|scc| scc.len() > 1)
+                .flatten()
+                .map(|n| self.revisions[n.index()].id().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let versioned = EdgeFiltered::from_fn(&self.graph, |e| *e.weight() == EdgeKind::Versioned);
+        let cycle = on_cycles(petgraph::algo::tarjan_scc(&versioned));
+        if !cycle.is_empty() {
+            return Err(RevisionError::Cycle {
+                kind: "Cycle",
+                revisions: cycle,
+            });
+        }
+        let cycle = on_cycles(petgraph::algo::tarjan_scc(&self.graph));
+        if !cycle.is_empty() {
+            return Err(RevisionError::Cycle {
+                kind: "Dependency cycle",
+                revisions: cycle,
+            });
+        }
         Ok(())
     }
 
@@ -1484,13 +1528,21 @@ impl RevisionMap {
                 if level[i] != u32::MAX {
                     continue;
                 }
+                // A revision that depends on its own branch label
+                // (`depends_on = 'mylabel'`) lists itself: Alembic's walks
+                // skip what they have seen, so that edge changes nothing.
                 let parents = &self.revisions[i].normalized_down;
                 if parents_done {
-                    level[i] = parents.iter().map(|&p| level[p] + 1).max().unwrap_or(0);
+                    level[i] = parents
+                        .iter()
+                        .filter(|&&p| p != i)
+                        .map(|&p| level[p] + 1)
+                        .max()
+                        .unwrap_or(0);
                 } else {
                     stack.push((i, true));
                     for &p in parents {
-                        if level[p] == u32::MAX {
+                        if p != i && level[p] == u32::MAX {
                             stack.push((p, false));
                         }
                     }
@@ -1754,6 +1806,93 @@ mod tests {
             err.to_string(),
             "Cycle is detected in revisions (bbbb, cccc)"
         );
+    }
+
+    /// A cycle that every head and base reaches: Alembic's check passes it
+    /// (and Alembic then loops forever), aurora refuses it.
+    #[test]
+    fn cycle_reached_from_heads_and_bases_is_detected() {
+        let mut y = script("y", &["x"]);
+        y.dependencies = vec!["b".into()];
+        let err = RevisionMap::build(vec![
+            script("ya", &[]),
+            script("b", &["a"]),
+            script("c", &["b"]),
+            script("d", &[]),
+            script("e", &["c", "d"]),
+            script("x", &[]),
+            y,
+            script("z", &["y", "a"]),
+            script("a", &["e"]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Cycle is detected in revisions (a, b, c, e)"
+        );
+    }
+
+    #[test]
+    fn dependency_cycle_reached_from_heads_and_bases_is_detected() {
+        // b depends on c, c descends from b: only depends_on closes the loop.
+        let mut b = script("b", &["a"]);
+        b.dependencies = vec!["c".into()];
+        let err = RevisionMap::build(vec![
+            script("a", &[]),
+            b,
+            script("c", &["b"]),
+            script("d", &["c"]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Dependency cycle is detected in revisions (b, c)"
+        );
+    }
+
+    /// `down_revision = ('y', 'y')`: Alembic walks it as one parent (the
+    /// fuzzer found the hang this was).
+    #[test]
+    fn a_parent_listed_twice_is_walked_once() {
+        let map = RevisionMap::build(vec![
+            script("x", &[]),
+            script("y", &["x"]),
+            script("z", &["y", "y"]),
+        ])
+        .unwrap();
+        let all = map
+            .iterate_revisions(
+                &["heads".into()],
+                &["base".into()],
+                IterateOptions {
+                    inclusive: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&map, &all), ["z", "y", "x"]);
+    }
+
+    /// `depends_on` naming the revision's own branch label: Alembic keeps
+    /// the self-dependency and walks past it (the fuzzer found aurora
+    /// looping on it, allocating without bound).
+    #[test]
+    fn a_dependency_on_the_own_branch_label_is_walked_past() {
+        let mut y = script("y", &["x"]);
+        y.branch_labels = vec!["lbl".into()];
+        y.dependencies = vec!["lbl".into()];
+        let map = RevisionMap::build(vec![script("x", &[]), y, script("z", &["y"])]).unwrap();
+        let all = map
+            .iterate_revisions(
+                &["heads".into()],
+                &["base".into()],
+                IterateOptions {
+                    inclusive: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&map, &all), ["z", "y", "x"]);
     }
 
     #[test]

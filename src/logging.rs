@@ -96,7 +96,20 @@ struct Setup {
 }
 
 impl Default for Setup {
+    /// A fresh process: Alembic's package gives its `alembic` logger a
+    /// `NullHandler` at import, so its records are never shown by Python's
+    /// last-resort handler; everything else is at the root's WARNING.
     fn default() -> Setup {
+        let mut loggers = HashMap::new();
+        loggers.insert(
+            "alembic".to_string(),
+            LoggerConf {
+                level: NOTSET,
+                handlers: vec![0],
+                propagate: true,
+                disabled: false,
+            },
+        );
         Setup {
             root: LoggerConf {
                 level: WARNING,
@@ -104,8 +117,12 @@ impl Default for Setup {
                 propagate: true,
                 disabled: false,
             },
-            loggers: HashMap::new(),
-            handlers: Vec::new(),
+            loggers,
+            handlers: vec![Handler {
+                level: NOTSET,
+                formatter: default_formatter(),
+                stream: Stream::Null,
+            }],
             existing: HashSet::new(),
         }
     }
@@ -214,7 +231,9 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
         formatters.insert(name, Formatter { format, datefmt });
     }
 
-    let mut handlers: Vec<Handler> = Vec::new();
+    // Index 0 stays the `NullHandler` of Alembic's own logger (see
+    // `Setup::default`), which fileConfig does not detach.
+    let mut handlers: Vec<Handler> = Setup::default().handlers;
     let mut handler_index: HashMap<String, usize> = HashMap::new();
     for name in keys("handlers", "keys")? {
         let section = format!("handler_{name}");
@@ -281,6 +300,7 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
     };
     next.root.level = level_of("logger_root")?.unwrap_or(WARNING);
     next.root.handlers = logger_handlers("logger_root")?;
+    let mut from_file: Vec<String> = Vec::new();
     for key in logger_keys.iter().filter(|k| *k != "root") {
         let section = format!("logger_{key}");
         let qualname = get(&section, "qualname")?
@@ -295,31 +315,33 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
             propagate,
             disabled: false,
         };
+        from_file.push(qualname.clone());
         next.loggers.insert(qualname, conf);
     }
     next.handlers = handlers;
     // `_handle_existing_loggers`: an existing logger that is neither
     // configured nor below a configured one is disabled.
-    let configured: Vec<String> = next.loggers.keys().cloned().collect();
+    let configured = from_file;
     let mut existing: Vec<String> = next.existing.iter().cloned().collect();
+    existing.push("alembic".to_string());
     existing.extend(LIBRARY_LOGGERS.iter().map(|s| s.to_string()));
     for name in existing {
-        if next.loggers.contains_key(&name) {
+        if configured.contains(&name) {
             continue;
         }
         let below_configured = configured
             .iter()
             .any(|c| name.starts_with(&format!("{c}.")));
         if !below_configured {
-            next.loggers.insert(
-                name,
-                LoggerConf {
+            next.loggers
+                .entry(name)
+                .or_insert_with(|| LoggerConf {
                     level: NOTSET,
                     handlers: Vec::new(),
                     propagate: true,
-                    disabled: disable_existing,
-                },
-            );
+                    disabled: false,
+                })
+                .disabled = disable_existing;
         }
     }
     *guard = Some(next);

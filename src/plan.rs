@@ -487,6 +487,29 @@ pub fn stamp(
             .map(|&h| map.id(h).to_string())
             .collect();
         if descendants.iter().any(|d| filtered_heads.contains(d)) {
+            // Alembic asserts that no version row lies below the destination
+            // when one lies above it, and stops with a bare AssertionError
+            // (exit 1) before writing anything.
+            let below: Vec<&str> = filtered_heads
+                .iter()
+                .filter(|h| ancestors.contains(h))
+                .map(|&h| map.id(h))
+                .collect();
+            if !below.is_empty() {
+                let above: Vec<&str> = filtered_heads
+                    .iter()
+                    .filter(|h| descendants.contains(h))
+                    .map(|&h| map.id(h))
+                    .collect();
+                return Err(RevisionError::Broken(format!(
+                    "AssertionError: cannot stamp {}: the version table holds {} below it and {} above it, \
+                     rows that overlap (one is an ancestor of another); Alembic fails here too. \
+                     Nothing was written; stamp with --purge to replace every row",
+                    map.id(dest),
+                    below.join(", "),
+                    above.join(", ")
+                )));
+            }
             kinds.push(StepKind::Stamp {
                 from: todo_heads,
                 to: vec![map.id(dest).to_string()],

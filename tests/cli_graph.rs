@@ -243,6 +243,54 @@ fn a_cycle_is_reported_with_its_revisions() {
     );
 }
 
+/// A cycle that a head reaches from above and a base from below passes
+/// Alembic's own check (Alembic then loops forever in `history`, `upgrade`,
+/// `branches`); aurora refuses it for every command, with Alembic's error as
+/// each command reports it: a traceback's exit 1 for `heads`, `FAILED` and
+/// 255 where Alembic's commands catch the error.
+#[test]
+fn a_cycle_reached_from_every_head_and_base_is_refused_by_every_command() {
+    let p = Project::new();
+    p.revision("ya", &[], "ya")
+        .revision("b", &["a"], "b")
+        .revision("c", &["b"], "c")
+        .revision("d", &[], "d")
+        .revision("e", &["c", "d"], "e")
+        .revision("x", &[], "x")
+        .revision_with("y", &["x"], "y", "None", "'b'")
+        .revision("z", &["y", "a"], "z")
+        .revision("a", &["e"], "a")
+        .write(
+            "alembic/env.py",
+            include_str!("../assets/init/generic/env.py"),
+        );
+    let message = "Cycle is detected in revisions (a, b, c, e)";
+    let out = p.run(&["heads"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains(message), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    for args in [
+        &["history"][..],
+        &["branches"],
+        &["show", "z"],
+        &["current"],
+        &["upgrade", "heads"],
+        &["upgrade", "heads", "--sql"],
+        &["downgrade", "base"],
+        &["stamp", "heads"],
+    ] {
+        let out = p.run(args);
+        assert_eq!(out.code, 255, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stdout.contains(&format!("FAILED: {message}\n"))
+                || out.stderr.contains(&format!("FAILED: {message}\n")),
+            "{args:?}: {}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn duplicate_revision_ids_are_rejected_with_both_files() {
     let p = Project::new();

@@ -88,3 +88,116 @@ fn only_the_function_a_run_needs_is_read() {
         (0, "<base> -> aaaa1111 (head), add accounts\n")
     );
 }
+
+/// A project whose one revision has `upgrade_body`, in `url`'s dialect.
+fn project_with(url: &str, upgrade_body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
+    std::fs::write(
+        dir.path().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alembic.ini"),
+        format!("[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = {url}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alembic/versions/r1_rev.py"),
+        format!(
+            "\"\"\"r1\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+             revision = 'r1'\ndown_revision = None\n\n\ndef upgrade():\n{upgrade_body}\n\n\n\
+             def downgrade():\n    pass\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+const CONSTRAINTS_BODY: &str = "    op.create_table('b',
+        sa.Column('id', sa.Integer, primary_key=True),
+        sa.Column('p', sa.Integer, sa.ForeignKey('a.id'), nullable=False),
+        sa.Column('q', sa.Integer, sa.ForeignKey('a.id', ondelete='CASCADE'), unique=True),
+        sa.Column('r', sa.Integer, unique=True, index=True),
+        sa.Column('s', sa.Integer, unique=True),
+        sa.UniqueConstraint('p', name='uq_p'),
+        sa.ForeignKeyConstraint(['s'], ['a.id']),
+        sa.CheckConstraint('p > 0'),
+    )
+    op.add_column('b', sa.Column('t', sa.Integer, unique=True))
+    op.add_column('b', sa.Column('u', sa.Integer, unique=True, index=True))";
+
+/// CREATE TABLE lists constraints as SQLAlchemy does (by creation: the
+/// primary key, the explicit ones, then per column `unique=True` before its
+/// foreign keys; `unique=True, index=True` is a unique index only), and
+/// `add_column` of a `unique=True` column adds `UNIQUE` after it. The
+/// expected text is Alembic 1.20.1's output for the same revision.
+#[test]
+fn create_table_constraint_order_and_add_column_unique_match_alembic() {
+    let dir = project_with("postgresql://u@h/d", CONSTRAINTS_BODY);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = "CREATE TABLE b (
+    id SERIAL NOT NULL, 
+    p INTEGER NOT NULL, 
+    q INTEGER, 
+    r INTEGER, 
+    s INTEGER, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_p UNIQUE (p), 
+    FOREIGN KEY(s) REFERENCES a (id), 
+    CHECK (p > 0), 
+    FOREIGN KEY(p) REFERENCES a (id), 
+    UNIQUE (q), 
+    FOREIGN KEY(q) REFERENCES a (id) ON DELETE CASCADE, 
+    UNIQUE (s)
+);
+
+CREATE UNIQUE INDEX ix_b_r ON b (r);
+
+ALTER TABLE b ADD COLUMN t INTEGER;
+
+ALTER TABLE b ADD UNIQUE (t);
+
+ALTER TABLE b ADD COLUMN u INTEGER;
+
+CREATE UNIQUE INDEX ix_b_u ON b (u);
+";
+    assert!(stdout.contains(want), "{stdout}");
+
+    // SQLite cannot ALTER a constraint in: Alembic's NotImplementedError.
+    let dir = project_with("sqlite:///./t.db", CONSTRAINTS_BODY);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.ends_with("ALTER TABLE b ADD COLUMN t INTEGER;\n\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "NotImplementedError: No support for ALTER of constraints in SQLite dialect."
+        ),
+        "{stderr}"
+    );
+}
+
+/// Two columns of one name in create_table: SQLAlchemy's Table refuses it
+/// with DuplicateColumnError (exit 1) before the table is emitted.
+#[test]
+fn a_duplicate_column_in_create_table_is_sqlalchemys_error() {
+    let dir = project_with(
+        "postgresql://u@h/d",
+        "    op.create_table('first', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   op.create_table('doc', sa.Column('id', sa.Integer, primary_key=True),\n\
+         \x20       sa.Column('created', sa.DateTime), sa.Column('created', sa.TIMESTAMP))",
+    );
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("CREATE TABLE first ("), "{stdout}");
+    assert!(!stdout.contains("CREATE TABLE doc"), "{stdout}");
+    assert!(
+        stderr.contains("sqlalchemy.exc.DuplicateColumnError: A column with name 'created' is already present in table 'doc'."),
+        "{stderr}"
+    );
+}

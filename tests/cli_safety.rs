@@ -737,3 +737,179 @@ fn a_changed_file_under_aurora_sum_is_refused() {
     // Refused before connecting: the database was never created.
     assert!(!backend.file.as_ref().unwrap().exists());
 }
+
+/// Version rows that overlap (`r1` and its descendant `r3` both in
+/// `alembic_version`): `stamp r2` fails as Alembic's `_stamp_revs` does,
+/// with its AssertionError and exit 1 after the context lines, and nothing
+/// written; `upgrade head` fails with Alembic's overlap message, exit 255,
+/// logged on stderr too; `stamp r3` (already a row) changes nothing.
+#[test]
+fn stamp_over_overlapping_version_rows_fails_as_alembic_does() {
+    let project = Project::new(&["    pass", "    pass", "    pass"]);
+    for backend in backends(project.dir.path(), "overlap") {
+        backend.reset();
+        let setup = project
+            .command(&backend, &["stamp", "r1"])
+            .output()
+            .unwrap();
+        assert!(setup.status.success(), "{setup:?}");
+        backend
+            .connect()
+            .execute("INSERT INTO alembic_version (version_num) VALUES ('r3')")
+            .unwrap();
+        let impl_name = match backend.name {
+            "sqlite" => "Context impl SQLiteImpl.\nINFO  [alembic.runtime.migration] Will assume non-transactional DDL.",
+            _ => "Context impl PostgresqlImpl.\nINFO  [alembic.runtime.migration] Will assume transactional DDL.",
+        };
+        let context = format!("INFO  [alembic.runtime.migration] {impl_name}\n");
+
+        let stamp = project
+            .command(&backend, &["stamp", "r2"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&stamp.stderr);
+        println!(
+            "{}: stamp r2 exit {:?}: {stderr}",
+            backend.name,
+            stamp.status.code()
+        );
+        assert_eq!(stamp.status.code(), Some(1), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&stamp.stdout), "");
+        assert!(stderr.starts_with(&context), "{stderr}");
+        let last = stderr.lines().last().unwrap();
+        assert!(
+            last.starts_with("aurora: error: AssertionError: cannot stamp r2"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 3, "{stderr}");
+        assert_eq!(backend.versions(), ["r1", "r3"]);
+
+        let upgrade = project
+            .command(&backend, &["upgrade", "head"])
+            .output()
+            .unwrap();
+        let message = "Requested revision r3 overlaps with other requested revisions r1";
+        assert_eq!(upgrade.status.code(), Some(255));
+        assert_eq!(
+            String::from_utf8_lossy(&upgrade.stdout),
+            format!("FAILED: {message}\n")
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&upgrade.stderr),
+            format!("{context}ERROR [alembic.util.messaging] {message}\n")
+        );
+        assert_eq!(backend.versions(), ["r1", "r3"]);
+
+        let same = project
+            .command(&backend, &["stamp", "r3"])
+            .output()
+            .unwrap();
+        assert_eq!(same.status.code(), Some(0), "{same:?}");
+        assert_eq!(String::from_utf8_lossy(&same.stderr), context);
+        assert_eq!(backend.versions(), ["r1", "r3"]);
+    }
+}
+
+/// Revision ids go to the database as bound parameters online. On
+/// PostgreSQL with `standard_conforming_strings = off`, a backslash inside a
+/// string literal is an escape, so an id like `it's\x\` spliced into SQL text
+/// would be stored changed or break the statement; bound, it is stored,
+/// matched and deleted exactly. SQLite: the same ids, and `%`.
+#[test]
+fn revision_ids_reach_the_database_as_bound_parameters() {
+    let project = Project::new(&[]);
+    let versions = project.dir.path().join("alembic/versions");
+    let ids = ["it's 5%", "back\\slash", "it's\\x\\"];
+    for (n, id) in ids.iter().enumerate() {
+        let down = match n {
+            0 => "None".to_string(),
+            _ => format!("{:?}", ids[n - 1]),
+        };
+        std::fs::write(
+            versions.join(format!("q{n}.py")),
+            format!(
+                "\"\"\"q{n}\"\"\"\nrevision = {id:?}\ndown_revision = {down}\n\
+                 branch_labels = None\ndepends_on = None\n\n\
+                 def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+            ),
+        )
+        .unwrap();
+    }
+    for backend in backends(project.dir.path(), "bound") {
+        backend.reset();
+        if backend.file.is_none() {
+            let mut conn = backend.connect();
+            conn.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$")
+                .unwrap();
+        }
+        let run = |args: &[&str]| {
+            let out = project.command(&backend, args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {args:?}: {}",
+                backend.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["upgrade", ids[0]]);
+        assert_eq!(backend.versions(), [ids[0]]);
+        run(&["upgrade", "head"]);
+        assert_eq!(backend.versions(), [ids[2]]);
+        run(&["downgrade", ids[1]]);
+        assert_eq!(backend.versions(), [ids[1]]);
+        run(&["stamp", ids[2]]);
+        assert_eq!(backend.versions(), [ids[2]]);
+        run(&["downgrade", "base"]);
+        assert!(backend.versions().is_empty());
+        println!(
+            "{}: {} ids stored, moved and deleted exactly",
+            backend.name,
+            ids.len()
+        );
+    }
+}
+
+/// `--no-lock` on SQLite keeps Alembic's transaction handling: what ran
+/// before and inside an `autocommit_block()` stays committed when a later
+/// statement of the same revision fails, the rest of that revision is
+/// rolled back, and the version row stays at the last whole revision (the
+/// state Alembic 1.20.1 leaves: tables log, t1, t2, t3; log rows r1, r2;
+/// version r1). The same with the lock.
+#[test]
+fn no_lock_on_sqlite_keeps_autocommit_blocks_committed_and_the_rest_atomic() {
+    let project = Project::new(&[
+        "    op.create_table('log', sa.Column('rev', sa.String(10)))\n\
+         \x20   op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   with op.get_context().autocommit_block():\n\
+         \x20       op.execute(\"INSERT INTO log (rev) VALUES ('r1')\")\n\
+         \x20   op.create_table('t2', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.create_table('t3', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   with op.get_context().autocommit_block():\n\
+         \x20       op.execute(\"INSERT INTO log (rev) VALUES ('r2')\")\n\
+         \x20   op.execute(\"INSERT INTO log (rev) VALUES ('r2b')\")\n\
+         \x20   op.execute(\"INSERT INTO nonexistent VALUES (1)\")",
+    ]);
+    let backend = &backends(project.dir.path(), "nolock")[0];
+    for args in [&["--no-lock", "upgrade", "head"][..], &["upgrade", "head"]] {
+        backend.reset();
+        let run = project.command(backend, args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("no such table: nonexistent"), "{stderr}");
+        assert!(
+            stderr.contains("what its autocommit_block() committed stays"),
+            "{stderr}"
+        );
+        let mut tables = backend.rows("SELECT name FROM sqlite_master WHERE type = 'table'");
+        tables.sort();
+        assert_eq!(
+            tables,
+            ["alembic_version", "log", "t1", "t2", "t3"],
+            "{args:?}"
+        );
+        let mut log = backend.rows("SELECT rev FROM log");
+        log.sort();
+        assert_eq!(log, ["r1", "r2"], "{args:?}");
+        assert_eq!(backend.versions(), ["r1"], "{args:?}");
+    }
+}

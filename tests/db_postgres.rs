@@ -129,6 +129,7 @@ fn per_migration_version_table_joins_the_first_step() {
         transaction_per_migration: true,
         purge: false,
         recheck_heads: None,
+        context_logged: false,
     };
     let (log, result) = run(&mut *conn, &table, &[], &[], tpm.clone());
     result.unwrap();

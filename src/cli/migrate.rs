@@ -765,6 +765,9 @@ fn online_body(
     purge: bool,
     replannable: bool,
 ) -> Result<(), CliError> {
+    // Alembic logs these when env.py configures the context, before it
+    // reads the version rows and plans: a planning error comes after them.
+    log_context(out, context);
     if crate::db::interrupt::install() {
         crate::db::interrupt::set_canceller(conn.canceller());
     }
@@ -783,7 +786,10 @@ fn online_body(
         },
     )
     .map_err(db_failure)?;
-    let recheck = project.lock.enabled && context.dialect == Dialect::Sqlite;
+    // SQLite re-reads the version rows in each step's `BEGIN IMMEDIATE` with or
+    // without the lock: a runner started beside another under `--no-lock`
+    // replans instead of running a step the other one applied.
+    let recheck = context.dialect == Dialect::Sqlite;
     let mut result = Err(CliError::Crash(String::new()));
     // A plan made from rows another writer moved before its first step is
     // made again from the new rows (a relative target is not: it would
@@ -862,6 +868,7 @@ fn online_run_locked(
         transaction_per_migration: context.transaction_per_migration,
         purge,
         recheck_heads: recheck.then(|| heads.clone()),
+        context_logged: true,
     };
     let dialect = context.dialect;
     let mut render = |step: &Step,
@@ -917,9 +924,21 @@ fn online_run_locked(
             None => Ok(()),
         },
         Err(crate::db::RunError::Render { error, .. }) => Err(error),
-        Err(crate::db::RunError::Statement { step, error, .. }) => Err(CliError::Crash(format!(
-            "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
-        ))),
+        Err(crate::db::RunError::Statement {
+            step,
+            error,
+            partly_committed,
+            ..
+        }) => Err(CliError::Crash(if partly_committed {
+            format!(
+                "{step} failed; what its autocommit_block() committed stays, the rest of it was rolled back \
+                 and the version table still shows the revision before it:\n{error}"
+            )
+        } else {
+            format!(
+                "{step} failed and was rolled back; the database is as it was before this revision:\n{error}"
+            )
+        })),
         Err(crate::db::RunError::Interrupted {
             signal,
             step,

@@ -197,7 +197,7 @@ pub fn run_with(argv: &[String]) -> i32 {
                 eprintln!("aurora: error: {message}");
                 return 1;
             }
-            out.print(&format!("FAILED: {message}"));
+            out.failed(&message);
             out.flush();
             255
         }

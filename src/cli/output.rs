@@ -71,10 +71,28 @@ impl Output {
         }
         self.flush();
         self.clear_bar();
-        for text in crate::logging::write_unbuffered(&lines) {
+        self.write_log_lines(&lines);
+    }
+
+    fn write_log_lines(&mut self, lines: &[crate::logging::Line]) {
+        for text in crate::logging::write_unbuffered(lines) {
             let _ = self.stdout.write_all(text.as_bytes());
             let _ = self.stdout.write_all(b"\n");
         }
+    }
+
+    /// A `FAILED:` message, as Alembic's `util.err` gives it: logged as an
+    /// ERROR of `alembic.util.messaging` (printed as env.py's logging
+    /// configuration says; nothing before one, since Alembic's own logger
+    /// has a `NullHandler`), then `FAILED: ...` on stdout.
+    pub fn failed(&mut self, message: &str) {
+        let lines = crate::logging::render("alembic.util.messaging", crate::logging::ERROR, message);
+        if !lines.is_empty() {
+            self.flush();
+            self.clear_bar();
+            self.write_log_lines(&lines);
+        }
+        self.print(&format!("FAILED: {message}"));
     }
 
     /// Whether a progress bar makes sense: stderr is a terminal that can

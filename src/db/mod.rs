@@ -129,6 +129,12 @@ pub trait Connection {
     /// dropped, so `INSERT ... RETURNING` may go through here.
     fn execute(&mut self, sql: &str) -> Result<u64, DbError>;
 
+    /// Runs one statement with text parameters bound to its placeholders
+    /// (`?1`, `?2` on SQLite; `$1`, `$2` on PostgreSQL) and returns the
+    /// rows it changed. The version-table row changes go through here, so
+    /// a revision id never becomes part of the SQL text.
+    fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, DbError>;
+
     /// Runs one statement and returns its rows.
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError>;
 

@@ -422,6 +422,16 @@ impl Connection for PgConnection {
         Ok(count.unwrap_or(0))
     }
 
+    fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, DbError> {
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        self.client
+            .execute(sql, &params)
+            .map_err(|e| Self::statement_error(sql, e))
+    }
+
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
         // Preparing tells the column types; the simple query then returns the
         // values as text, which every type has.

@@ -75,6 +75,10 @@ pub struct RunOptions {
     /// they cannot change under it) and stops with
     /// [`RunError::VersionsMoved`] when they are not what the plan expects.
     pub recheck_heads: Option<Vec<String>>,
+    /// The caller logged [`context_log_lines`] already (before planning, as
+    /// Alembic logs them when `context.configure()` runs, so a planning
+    /// error follows them): the run does not log them again.
+    pub context_logged: bool,
 }
 
 /// A failed run. Every step before the failing one is committed (unless the
@@ -96,6 +100,9 @@ pub enum RunError<E: fmt::Display + fmt::Debug> {
         /// The revision whose body ran, if any.
         revision: Option<String>,
         error: Box<DbError>,
+        /// An `autocommit_block()` of the step had committed part of it
+        /// before the failure (only the rest was rolled back).
+        partly_committed: bool,
     },
     /// SIGINT or SIGTERM: the open transaction was rolled back.
     #[error("interrupted by {}", interrupt::signal_name(*signal))]
@@ -206,8 +213,10 @@ pub fn run_online_with_hook<E: fmt::Display + fmt::Debug>(
     after_step: &mut AfterStep<'_, E>,
 ) -> Result<(), RunError<E>> {
     let dialect = conn.dialect();
-    for line in context_log_lines(dialect) {
-        log(&line);
+    if !options.context_logged {
+        for line in context_log_lines(dialect) {
+            log(&line);
+        }
     }
     let single_transaction = dialect.transactional_ddl() && !options.transaction_per_migration;
     let mut tx = TxState { open: false };
@@ -274,6 +283,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
 
     let mut expected = options.recheck_heads.clone();
     for (completed, step) in steps.iter().enumerate() {
+        let mut partly_committed = false;
         let name = step
             .sql_comment()
             .trim_start_matches("-- Running ")
@@ -333,10 +343,14 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                             step: name.clone(),
                             revision: step.revision.clone(),
                             error: Box::new(error),
+                            partly_committed,
                         })
                     })?;
                 }
-                RunStatement::AutocommitBegin => tx.commit(conn)?,
+                RunStatement::AutocommitBegin => {
+                    tx.commit(conn)?;
+                    partly_committed = true;
+                }
                 RunStatement::AutocommitEnd => tx.begin(conn)?,
             }
         }
@@ -359,6 +373,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                 step: name.clone(),
                 revision: step.revision.clone(),
                 error: Box::new(error),
+                partly_committed,
             })?;
         }
     }

@@ -158,6 +158,25 @@ impl Connection for SqliteConnection {
         }
     }
 
+    fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, DbError> {
+        let Some(mut stmt) = single_statement(&self.conn, sql)? else {
+            return Ok(0);
+        };
+        for (i, param) in params.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, *param)
+                .map_err(|e| Self::statement_error(sql, e))?;
+        }
+        let mut rows = stmt.raw_query();
+        while rows
+            .next()
+            .map_err(|e| Self::statement_error(sql, e))?
+            .is_some()
+        {}
+        drop(rows);
+        drop(stmt);
+        Ok(self.conn.changes())
+    }
+
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
         let Some(mut stmt) = single_statement(&self.conn, sql)? else {
             return Ok(Vec::new());

@@ -3,7 +3,8 @@
 //! row changes a plan step makes, purging.
 //!
 //! The statements are the ones [`VersionTable`] renders for `--sql` output,
-//! so an online run executes exactly what the offline script would contain.
+//! so an online run executes what the offline script would contain, except
+//! that revision ids are bound parameters there, never part of the SQL text.
 
 use super::{Connection, DbError, Value};
 use crate::plan::VersionChange;
@@ -50,11 +51,23 @@ pub fn ensure_version_table(
     if conn.table_exists(table.schema.as_deref(), &table.name)? {
         return Ok(false);
     }
-    conn.execute(&table.create_sql().replace("\n    ", "\n\t"))?;
-    Ok(true)
+    match conn.execute(&table.create_sql().replace("\n    ", "\n\t")) {
+        Ok(_) => Ok(true),
+        // SQLite: another runner (under `--no-lock`) created it in between;
+        // it is there, which is what was asked. (PostgreSQL creates it
+        // inside the run's transaction, which the error has aborted.)
+        Err(_)
+            if conn.dialect() == crate::sql::Dialect::Sqlite
+                && conn.table_exists(table.schema.as_deref(), &table.name)? =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// Applies one row change with the statement `--sql` output shows for it.
+/// Applies one row change with the statement `--sql` output shows for it,
+/// the revision ids bound as parameters instead of inlined.
 /// An `UPDATE` or `DELETE` that matches other than exactly one row fails
 /// with Alembic's message, as Alembic checks online.
 pub fn apply_version_change(
@@ -62,8 +75,9 @@ pub fn apply_version_change(
     table: &VersionTable,
     change: &VersionChange,
 ) -> Result<(), DbError> {
-    let sql = table.change_sql(change, conn.dialect());
-    let found = conn.execute(&sql)?;
+    let (sql, params) = table.change_sql_bound(change, conn.dialect());
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    let found = conn.execute_bound(&sql, &params)?;
     match change {
         VersionChange::Insert(_) => Ok(()),
         VersionChange::Update { from, to } if found != 1 => Err(DbError::UpdateRowCount {

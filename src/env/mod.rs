@@ -158,6 +158,9 @@ impl crate::db::Connection for SharedConnection {
     fn execute(&mut self, sql: &str) -> Result<u64, crate::db::DbError> {
         self.0.borrow_mut().conn.execute(sql)
     }
+    fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, crate::db::DbError> {
+        self.0.borrow_mut().conn.execute_bound(sql, params)
+    }
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, crate::db::DbError> {
         self.0.borrow_mut().conn.query(sql)
     }

@@ -1050,8 +1050,25 @@ impl Renderer {
                 constraints.push(self.constraint(c, true));
             }
         }
-        // Column-level flags become table constraints after the explicit ones.
+        // Column-level flags become table constraints after the explicit
+        // ones (SQLAlchemy orders constraints by creation, and these are
+        // made when the columns are attached to the table): per column,
+        // `unique=True` first (made while the column attaches; with
+        // `index=True` it is a unique index instead), then its foreign keys
+        // (made once it is attached).
         for col in &t.columns {
+            if col.unique && !col.index {
+                constraints.push(self.constraint(
+                    &Constraint {
+                        name: None,
+                        kind: ConstraintKind::Unique {
+                            columns: vec![col.name.clone()],
+                            nulls_not_distinct: None,
+                        },
+                    },
+                    true,
+                ));
+            }
             for fk in &col.foreign_keys {
                 let (schema, table, refcol) = split_target(&fk.target);
                 constraints.push(self.constraint(
@@ -1066,18 +1083,6 @@ impl Renderer {
                             onupdate: fk.onupdate.clone(),
                             deferrable: None,
                             initially: None,
-                        },
-                    },
-                    true,
-                ));
-            }
-            if col.unique {
-                constraints.push(self.constraint(
-                    &Constraint {
-                        name: None,
-                        kind: ConstraintKind::Unique {
-                            columns: vec![col.name.clone()],
-                            nulls_not_distinct: None,
                         },
                     },
                     true,
@@ -1165,6 +1170,19 @@ impl Renderer {
     }
 
     fn create_table(&mut self, t: &Table) -> Result<(), Fail> {
+        // SQLAlchemy's Table refuses a second column of the same name while
+        // it is built, before anything of the operation is emitted.
+        for (i, c) in t.columns.iter().enumerate() {
+            if t.columns[..i].iter().any(|e| e.name == c.name) {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.DuplicateColumnError".into(),
+                    format!(
+                        "A column with name '{}' is already present in table '{}'.",
+                        c.name, t.name
+                    ),
+                ));
+            }
+        }
         self.check_table_types(t)?;
         for sql in self.named_types_to_create(t) {
             self.emit(sql);
@@ -1300,6 +1318,28 @@ impl Renderer {
             self.table_name(table, schema)
         );
         self.emit(sql);
+        // Alembic adds the constraints of the table it builds around the
+        // column: `unique=True` (without `index=True`) is `ADD UNIQUE`.
+        if c.unique && !c.index {
+            if self.d == Dialect::Sqlite {
+                return Err(Fail::Exception(
+                    "NotImplementedError".into(),
+                    NO_ALTER_CONSTRAINT.into(),
+                ));
+            }
+            let body = self.constraint(
+                &Constraint {
+                    name: None,
+                    kind: ConstraintKind::Unique {
+                        columns: vec![c.name.clone()],
+                        nulls_not_distinct: None,
+                    },
+                },
+                false,
+            );
+            let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
+            self.emit(sql);
+        }
         for fk in &c.foreign_keys {
             if self.d == Dialect::Sqlite {
                 return Err(Fail::Exception(

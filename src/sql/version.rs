@@ -38,10 +38,42 @@ impl VersionTable {
 
     /// The statement for one row change, as rendered offline (literal values inlined).
     pub fn change_sql(&self, change: &VersionChange, dialect: Dialect) -> String {
+        // Literals as SQLAlchemy's `literal_binds` renders them: `'` doubled.
+        // (Alembic itself writes `'%s' % version` unescaped, which breaks on a
+        // quote; aurora's output is valid SQL.)
+        self.change_statement(change, dialect, &mut |rev| {
+            format!("'{}'", rev.replace('\'', "''"))
+        })
+    }
+
+    /// The statement for one row change with its revision ids as bound
+    /// parameters (`?1`, `?2` on SQLite; `$1`, `$2` on PostgreSQL), and the
+    /// values in parameter order. Online runs execute this form, so no
+    /// revision id is ever spliced into SQL text sent to a database.
+    pub fn change_sql_bound(
+        &self,
+        change: &VersionChange,
+        dialect: Dialect,
+    ) -> (String, Vec<String>) {
+        let mut params = Vec::new();
+        let sql = self.change_statement(change, dialect, &mut |rev| {
+            params.push(rev.to_string());
+            match dialect {
+                Dialect::Sqlite => format!("?{}", params.len()),
+                Dialect::Postgresql => format!("${}", params.len()),
+            }
+        });
+        (sql, params)
+    }
+
+    fn change_statement(
+        &self,
+        change: &VersionChange,
+        dialect: Dialect,
+        value: &mut dyn FnMut(&str) -> String,
+    ) -> String {
         let table = self.qualified();
         let column = format!("{}.version_num", self.name);
-        // Literals as SQLAlchemy's `literal_binds` renders them: `'` doubled.
-        let quote = |rev: &str| format!("'{}'", rev.replace('\'', "''"));
         match change {
             VersionChange::Insert(rev) => {
                 let returning = match dialect {
@@ -50,18 +82,16 @@ impl VersionTable {
                 };
                 format!(
                     "INSERT INTO {table} (version_num) VALUES ({}) RETURNING {returning}",
-                    quote(rev)
+                    value(rev)
                 )
             }
             VersionChange::Update { from, to } => {
-                format!(
-                    "UPDATE {table} SET version_num={} WHERE {column} = {}",
-                    quote(to),
-                    quote(from)
-                )
+                let to = value(to);
+                let from = value(from);
+                format!("UPDATE {table} SET version_num={to} WHERE {column} = {from}")
             }
             VersionChange::Delete(rev) => {
-                format!("DELETE FROM {table} WHERE {column} = {}", quote(rev))
+                format!("DELETE FROM {table} WHERE {column} = {}", value(rev))
             }
         }
     }

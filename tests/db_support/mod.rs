@@ -275,6 +275,7 @@ pub fn failing_step_is_rolled_back_whole(conn: &mut dyn Connection, options: Run
             step,
             revision,
             error,
+            ..
         }) => {
             assert_eq!(step, "upgrade r1 -> r2");
             assert_eq!(revision.as_deref(), Some("r2"));
