@@ -355,10 +355,15 @@ impl Evaluator {
                     None => Err(problem(stmt.span, format!("'{name}' was not bound"))),
                 }
             }
-            StmtKind::Other { construct, .. } => Err(problem(
-                stmt.span,
-                format!("'{name}' is a {construct}, which aurora cannot evaluate"),
-            )),
+            StmtKind::Other { construct, .. } => {
+                if let Some(v) = self.type_decorator_class(m, index) {
+                    return v;
+                }
+                Err(problem(
+                    stmt.span,
+                    format!("'{name}' is a {construct}, which aurora cannot evaluate"),
+                ))
+            }
             _ => Err(problem(stmt.span, format!("'{name}' was not bound"))),
         }
     }
