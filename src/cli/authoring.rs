@@ -281,6 +281,7 @@ pub fn generate_revision(
     spec.upgrades = request.upgrades.clone();
     spec.downgrades = request.downgrades.clone();
     spec.imports = request.imports.clone();
+    spec.config = Some(template_config(&project.config));
 
     let template_path = script_directory.dir.join("script.py.mako");
     let status = format!("Generating {}", path.display());
@@ -458,6 +459,26 @@ fn shell_split(text: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+/// What `script.py.mako` sees of `config`: the main section's options.
+fn template_config(config: &crate::config::Config) -> crate::template::ConfigView {
+    let main = config
+        .section_keys(&config.section)
+        .into_iter()
+        .map(|key| {
+            let value = match config.main_option(&key) {
+                Ok(v) => Ok(v.unwrap_or_default()),
+                Err(e) => Err(e.to_string()),
+            };
+            (key, value)
+        })
+        .collect();
+    crate::template::ConfigView {
+        ini_section: config.section.clone(),
+        file_name: Some(config.config_file_name.clone()),
+        main,
+    }
 }
 
 /// Renders `script.py.mako` and writes the file.
