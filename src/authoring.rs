@@ -509,6 +509,8 @@ pub struct RevisionSpec {
     pub downgrades: Option<String>,
     /// The extra import lines (autogenerate), or `None` to leave them undefined.
     pub imports: Option<String>,
+    /// Alembic's `config`, as the template sees it (`None`: undefined).
+    pub config: Option<crate::template::ConfigView>,
 }
 
 impl RevisionSpec {
@@ -524,6 +526,7 @@ impl RevisionSpec {
             upgrades: None,
             downgrades: None,
             imports: None,
+            config: None,
         }
     }
 
@@ -556,6 +559,9 @@ impl RevisionSpec {
             "message".into(),
             Value::str(self.message.as_deref().unwrap_or(DEFAULT_MESSAGE)),
         );
+        if let Some(config) = &self.config {
+            ctx.insert("config".into(), Value::Config(config.clone()));
+        }
         for (key, value) in [
             ("upgrades", &self.upgrades),
             ("downgrades", &self.downgrades),

@@ -181,3 +181,43 @@ fn table_args_indexes_uniques_and_checks() {
         "m.py:4:22: a table schema in __table_args__ is not supported"
     );
 }
+
+/// Project TypeDecorator subclasses render as Alembic 1.20.1 renders them
+/// (measured): the prefix, the class name and the impl's arguments; they
+/// compile and compare as the impl.
+#[test]
+fn project_types_render_with_their_prefix() {
+    let source = "class Record(Base):\n    __tablename__ = 'r'\n    id = Column(Integer, primary_key=True)\n    \
+                  name = Column(coltypes.SlugString(64), nullable=False)\n    body = Column(PayloadText)\n";
+    let types = [
+        models::CustomType {
+            name: "SlugString".into(),
+            class: "SlugString".into(),
+            prefix: "coltypes.".into(),
+            impl_name: "String".into(),
+        },
+        models::CustomType {
+            name: "PayloadText".into(),
+            class: "PayloadText".into(),
+            prefix: "service.coltypes.".into(),
+            impl_name: "Text".into(),
+        },
+    ];
+    let metadata = models::read_models_with_types("m.py", source, &types).unwrap();
+    let columns = &metadata.tables[0].columns;
+    assert_eq!(
+        render::render_type(&columns[1].ty),
+        "coltypes.SlugString(length=64)"
+    );
+    assert_eq!(
+        render::render_type(&columns[2].ty),
+        "service.coltypes.PayloadText()"
+    );
+    assert_eq!(autogen::ddl_type_name(&columns[1].ty), "VARCHAR(64)");
+    assert_eq!(
+        autogen::diff::type_repr(&columns[1].ty),
+        "SlugString(length=64)"
+    );
+    // Without the types the reader refuses the name.
+    assert!(models::read_models("m.py", source).is_err());
+}

@@ -534,3 +534,55 @@ fn autogenerate_without_metadata_fails_like_alembic() {
     );
     assert_eq!(p.versions(), ["a1_x.py"]);
 }
+
+/// `init -t pyproject_async` next to a pyproject.toml without `[tool.alembic]`
+/// appends to it; a second init skips it. Lines and files as Alembic 1.20.1
+/// writes them (measured).
+#[test]
+fn init_pyproject_template_appends_to_the_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_aurora"))
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+    let (code, stdout) = run(&["init", "-t", "pyproject_async", "mig"]);
+    assert_eq!(code, 0, "{stdout}");
+    let r = root.display();
+    assert_eq!(
+        stdout,
+        format!(
+            "Creating directory {r}/mig ...  done\n\
+             Creating directory {r}/mig/versions ...  done\n\
+             Generating {r}/mig/script.py.mako ...  done\n\
+             Generating {r}/mig/README ...  done\n\
+             Generating {r}/mig/env.py ...  done\n\
+             Appending to existing {r}/pyproject.toml ...  done\n\
+             Generating {r}/alembic.ini ...  done\n\
+             Please edit configuration settings in {r}/pyproject.toml and \
+             configuration/connection/logging settings in {r}/alembic.ini before proceeding.\n"
+        )
+    );
+    let toml = std::fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    assert!(
+        toml.starts_with("[project]\nname = \"x\"\n\n\n[tool.alembic]\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("\nscript_location = \"%(here)s/mig\"\n"));
+    assert!(std::fs::read_to_string(root.join("mig/env.py"))
+        .unwrap()
+        .contains("async_engine_from_config"));
+    let (code, stdout) = run(&["init", "-t", "pyproject", "mig2"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains(&format!(
+        "File {r}/pyproject.toml already exists and already has a [tool.alembic] section, skipping\n"
+    )));
+}

@@ -80,6 +80,12 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<String>) {
 
 /// SQLAlchemy's `repr` of a type instance: `String(length=30)`, `INTEGER()`.
 pub fn type_repr(ty: &ColumnType) -> String {
+    if let ColumnType::Custom {
+        class, impl_type, ..
+    } = ty
+    {
+        return super::render::custom_repr(class, impl_type);
+    }
     let rendered = super::render::render_type(ty);
     rendered
         .strip_prefix("sa.")

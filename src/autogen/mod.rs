@@ -43,6 +43,14 @@ pub enum ColumnType {
     LargeBinary,
     /// A reflected type rendered as `sa.` followed by this text, e.g. `VARCHAR(length=20)`.
     Reflected(String),
+    /// A project `TypeDecorator` subclass: rendered as `prefix` + its class
+    /// name with its impl's arguments (SQLAlchemy's `repr` of a
+    /// TypeDecorator inspects the impl), compiled and compared as its impl.
+    Custom {
+        prefix: String,
+        class: String,
+        impl_type: Box<ColumnType>,
+    },
 }
 
 /// A column of a table.
@@ -361,6 +369,7 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::Json => "JSON".to_string(),
         ColumnType::LargeBinary => "BLOB".to_string(),
         ColumnType::Reflected(text) => reflected_ddl(text),
+        ColumnType::Custom { impl_type, .. } => ddl_type_name(impl_type),
     };
     text.to_uppercase().replace(' ', "")
 }

@@ -195,7 +195,21 @@ fn short_name(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
-fn parse_type(text: &str) -> Result<Option<ColumnType>, String> {
+/// A project type: a `TypeDecorator` subclass the models module can name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomType {
+    /// The name the models file uses for it (its global name there).
+    pub name: String,
+    /// The class name, as SQLAlchemy's `repr` writes it.
+    pub class: String,
+    /// What Alembic writes before the class name: `user_module_prefix`, or
+    /// the class's module and a dot.
+    pub prefix: String,
+    /// The SQLAlchemy name of its `impl` class (`String`, `Text`, ...).
+    pub impl_name: String,
+}
+
+fn parse_type(text: &str, types: &[CustomType]) -> Result<Option<ColumnType>, String> {
     let (name, args) = match as_call(text) {
         Some((n, a)) => (n, a),
         None => (text.trim(), ""),
@@ -205,6 +219,21 @@ fn parse_type(text: &str) -> Result<Option<ColumnType>, String> {
         .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
     {
         return Ok(None);
+    }
+    if let Some(custom) = types.iter().find(|t| t.name == short_name(name)) {
+        // `TypeDecorator.__init__` hands its arguments to the impl class.
+        let inner = format!("{}({args})", custom.impl_name);
+        let Some(impl_type) = parse_type(&inner, &[])? else {
+            return Err(format!(
+                "the impl of {} ({}) is not a type aurora can read",
+                custom.class, custom.impl_name
+            ));
+        };
+        return Ok(Some(ColumnType::Custom {
+            prefix: custom.prefix.clone(),
+            class: custom.class.clone(),
+            impl_type: Box::new(impl_type),
+        }));
     }
     let args = split_top(args);
     let arg = |pos: usize, kw: &str| -> Option<u32> {
@@ -286,6 +315,7 @@ fn read_column_args(
     attr: &str,
     args: &str,
     mapped: Option<(Option<ColumnType>, bool)>,
+    types: &[CustomType],
 ) -> Result<ColumnDecl, (usize, String)> {
     let mut name = attr.to_string();
     let mut ty: Option<ColumnType> = None;
@@ -310,7 +340,7 @@ fn read_column_args(
                 "unique" => unique = flag()?,
                 "server_default" => server_default = Some(server_default_text(value)),
                 "type_" => {
-                    ty = parse_type(value).map_err(|m| (offset, m))?;
+                    ty = parse_type(value, types).map_err(|m| (offset, m))?;
                 }
                 "name" => {
                     name = python_string(value)
@@ -334,7 +364,7 @@ fn read_column_args(
                 continue;
             }
         }
-        match parse_type(arg).map_err(|m| (offset, m))? {
+        match parse_type(arg, types).map_err(|m| (offset, m))? {
             Some(t) => ty = Some(t),
             None => return Err((offset, format!("unsupported column argument '{arg}'"))),
         }
@@ -516,6 +546,16 @@ fn read_table_args(statement: &str, table: &mut Table) -> Result<(), (usize, Str
 
 /// Reads every declarative model of `source`; `path` names the file in errors.
 pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> {
+    read_models_with_types(path, source, &[])
+}
+
+/// [`read_models`], with the project types (`TypeDecorator` subclasses) the
+/// file can use.
+pub fn read_models_with_types(
+    path: &str,
+    source: &str,
+    types: &[CustomType],
+) -> Result<Schema, Vec<ModelError>> {
     let mut schema = Schema::default();
     let mut errors = Vec::new();
     let lines = logical_lines(source);
@@ -588,11 +628,11 @@ pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> 
                     if matches!(short_name(callee), "Column" | "mapped_column") =>
                 {
                     let args_offset = value_offset + callee.len() + 1;
-                    read_column_args(attr, args, mapped.clone())
+                    read_column_args(attr, args, mapped.clone(), types)
                         .map_err(|(o, m)| (args_offset + o, m))
                 }
                 (None, Some(_)) if value.is_none() => {
-                    read_column_args(attr, "", mapped.clone()).map_err(|(_, m)| (0, m))
+                    read_column_args(attr, "", mapped.clone(), types).map_err(|(_, m)| (0, m))
                 }
                 _ => continue,
             };

@@ -262,7 +262,20 @@ pub fn render_type(ty: &ColumnType) -> String {
             text.clone()
         }
         ColumnType::Reflected(text) => format!("sa.{text}"),
+        ColumnType::Custom {
+            prefix,
+            class,
+            impl_type,
+        } => format!("{prefix}{}", custom_repr(class, impl_type)),
     }
+}
+
+/// `SlugString(length=64)`: the class name with the arguments of its impl's
+/// `repr`.
+pub fn custom_repr(class: &str, impl_type: &ColumnType) -> String {
+    let inner = render_type(impl_type);
+    let args = inner.find('(').map_or("()", |i| &inner[i..]);
+    format!("{class}{args}")
 }
 
 /// `sa.Column('name', sa.Type(), nullable=...)`.

@@ -37,6 +37,76 @@ const GENERIC_TEMPLATE: &[(&str, &str)] = &[
     ),
 ];
 
+/// The files of Alembic's `async` template, in the order Alembic's `init` writes them.
+const ASYNC_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "script.py.mako",
+        include_str!("../../assets/init/async/script.py.mako"),
+    ),
+    ("README", include_str!("../../assets/init/async/README")),
+    ("env.py", include_str!("../../assets/init/async/env.py")),
+    (
+        "alembic.ini.mako",
+        include_str!("../../assets/init/async/alembic.ini.mako"),
+    ),
+];
+
+/// The files of Alembic's `multidb` template, in the order Alembic's `init` writes them.
+const MULTIDB_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "script.py.mako",
+        include_str!("../../assets/init/multidb/script.py.mako"),
+    ),
+    ("README", include_str!("../../assets/init/multidb/README")),
+    ("env.py", include_str!("../../assets/init/multidb/env.py")),
+    (
+        "alembic.ini.mako",
+        include_str!("../../assets/init/multidb/alembic.ini.mako"),
+    ),
+];
+
+/// The files of Alembic's `pyproject` template, in the order Alembic's `init` writes them.
+const PYPROJECT_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "script.py.mako",
+        include_str!("../../assets/init/pyproject/script.py.mako"),
+    ),
+    ("README", include_str!("../../assets/init/pyproject/README")),
+    ("env.py", include_str!("../../assets/init/pyproject/env.py")),
+    (
+        "pyproject.toml.mako",
+        include_str!("../../assets/init/pyproject/pyproject.toml.mako"),
+    ),
+    (
+        "alembic.ini.mako",
+        include_str!("../../assets/init/pyproject/alembic.ini.mako"),
+    ),
+];
+
+/// The files of Alembic's `pyproject_async` template, in the order Alembic's `init` writes them.
+const PYPROJECT_ASYNC_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "script.py.mako",
+        include_str!("../../assets/init/pyproject_async/script.py.mako"),
+    ),
+    (
+        "README",
+        include_str!("../../assets/init/pyproject_async/README"),
+    ),
+    (
+        "env.py",
+        include_str!("../../assets/init/pyproject_async/env.py"),
+    ),
+    (
+        "pyproject.toml.mako",
+        include_str!("../../assets/init/pyproject_async/pyproject.toml.mako"),
+    ),
+    (
+        "alembic.ini.mako",
+        include_str!("../../assets/init/pyproject_async/alembic.ini.mako"),
+    ),
+];
+
 /// What a new revision file should be, as the `revision` and `merge` commands ask for it.
 #[derive(Debug, Clone, Default)]
 pub struct NewRevision {
@@ -288,6 +358,7 @@ pub fn generate_revision(
     spec.upgrades = request.upgrades.clone();
     spec.downgrades = request.downgrades.clone();
     spec.imports = request.imports.clone();
+    spec.config = Some(template_config(&project.config));
 
     let template_path = script_directory.dir.join("script.py.mako");
     let status = format!("Generating {}", path.display());
@@ -465,6 +536,26 @@ fn shell_split(text: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+/// What `script.py.mako` sees of `config`: the main section's options.
+fn template_config(config: &crate::config::Config) -> crate::template::ConfigView {
+    let main = config
+        .section_keys(&config.section)
+        .into_iter()
+        .map(|key| {
+            let value = match config.main_option(&key) {
+                Ok(v) => Ok(v.unwrap_or_default()),
+                Err(e) => Err(e.to_string()),
+            };
+            (key, value)
+        })
+        .collect();
+    crate::template::ConfigView {
+        ini_section: config.section.clone(),
+        file_name: Some(config.config_file_name.clone()),
+        main,
+    }
 }
 
 /// Renders `script.py.mako` and writes the file.
@@ -761,12 +852,10 @@ pub fn init(
     }
     let files = match template {
         "generic" => GENERIC_TEMPLATE,
-        "async" | "multidb" | "pyproject" | "pyproject_async" => {
-            return Err(CliError::failed(format!(
-                "No such template {template}: this build of aurora bundles only the 'generic' \
-                 template"
-            )))
-        }
+        "async" => ASYNC_TEMPLATE,
+        "multidb" => MULTIDB_TEMPLATE,
+        "pyproject" => PYPROJECT_TEMPLATE,
+        "pyproject_async" => PYPROJECT_ASYNC_TEMPLATE,
         other => return Err(CliError::failed(format!("No such template {other}"))),
     };
     let create = |out: &mut Output, path: &Path| -> Result<(), CliError> {
@@ -792,20 +881,25 @@ pub fn init(
     create(out, &versions)?;
 
     let config_file = python_absolute(cwd, &ini_name);
-    let script_location = if Path::new(directory).is_absolute() {
-        pure_path_str(directory)
-    } else {
-        let base = config_file.parent().unwrap_or(cwd);
-        let relative = relative_path(
-            &crate::config::absolute(cwd, Path::new(directory)),
-            &crate::config::absolute(cwd, base),
-        );
-        if relative.is_empty() {
-            "%(here)s".to_string()
+    let toml_path = python_absolute(cwd, &toml_file_name(cli));
+    let script_location_for = |config_file: &Path| {
+        if Path::new(directory).is_absolute() {
+            pure_path_str(directory)
         } else {
-            format!("%(here)s/{relative}")
+            let base = config_file.parent().unwrap_or(cwd);
+            let relative = relative_path(
+                &crate::config::absolute(cwd, Path::new(directory)),
+                &crate::config::absolute(cwd, base),
+            );
+            if relative.is_empty() {
+                "%(here)s".to_string()
+            } else {
+                format!("%(here)s/{relative}")
+            }
         }
     };
+    let script_location = script_location_for(&config_file);
+    let mut has_toml = false;
 
     for (name, content) in files {
         let (dest, text) = if *name == "alembic.ini.mako" {
@@ -820,6 +914,32 @@ pub fn init(
                 config_file.clone(),
                 content.replace("${script_location}", &script_location),
             )
+        } else if *name == "pyproject.toml.mako" {
+            has_toml = true;
+            let text = content.replace("${script_location}", &script_location_for(&toml_path));
+            if toml_path.exists() {
+                let existing = std::fs::read_to_string(&toml_path).map_err(|e| {
+                    CliError::Crash(format!("cannot read {}: {e}", toml_path.display()))
+                })?;
+                let parsed: toml::Value = existing.parse().map_err(|e| {
+                    CliError::Crash(format!(
+                        "tomllib.TOMLDecodeError: {} ({e})",
+                        toml_path.display()
+                    ))
+                })?;
+                if parsed.get("tool").and_then(|t| t.get("alembic")).is_some() {
+                    // util.msg without the command's messaging options: `-q` does not
+                    // silence it.
+                    out.sql(&format!(
+                        "File {} already exists and already has a [tool.alembic] section, skipping\n",
+                        toml_path.display()
+                    ));
+                    continue;
+                }
+                append_status(out, &toml_path, &text)?;
+                continue;
+            }
+            (toml_path.clone(), text)
         } else {
             (directory_path.join(name), content.to_string())
         };
@@ -835,11 +955,55 @@ pub fn init(
             write_status(out, "Adding", &path, "", false)?;
         }
     }
-    out.print(&format!(
-        "Please edit configuration/connection/logging settings in {} before proceeding.",
-        config_file.display()
-    ));
+    if has_toml {
+        out.print(&format!(
+            "Please edit configuration settings in {} and configuration/connection/logging \
+             settings in {} before proceeding.",
+            toml_path.display(),
+            config_file.display()
+        ));
+    } else {
+        out.print(&format!(
+            "Please edit configuration/connection/logging settings in {} before proceeding.",
+            config_file.display()
+        ));
+    }
     Ok(())
+}
+
+/// `Appending to existing PATH ...  done`: two newlines and `text` added to the file.
+fn append_status(out: &mut Output, path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let status = format!("Appending to existing {}", path.display());
+    let result = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(format!("\n\n{text}").as_bytes()));
+    // Written through the new script directory's messaging, as `Generating`.
+    match result {
+        Ok(()) => {
+            out.sql(&format!("{status} ...  done\n"));
+            Ok(())
+        }
+        Err(e) => {
+            out.sql(&format!("{status} ...  FAILED\n"));
+            Err(CliError::Crash(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// The pyproject.toml the command line names, as Alembic's `_inis_from_config` picks it.
+fn toml_file_name(cli: &Cli) -> String {
+    if let Some(name) = cli.config.iter().find(|n| basename(n) == "pyproject.toml") {
+        return name.clone();
+    }
+    match std::env::var("ALEMBIC_CONFIG") {
+        Ok(name) if !name.is_empty() && basename(&name) == "pyproject.toml" => name,
+        _ => "pyproject.toml".to_string(),
+    }
 }
 
 fn write_status(

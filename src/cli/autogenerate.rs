@@ -121,12 +121,6 @@ fn compare_in_env(
             "env.py: configure(include_name=...) is not supported yet for autogenerate".into(),
         ));
     }
-    if configured.user_module_prefix.is_some() {
-        return Err(CliError::Crash(
-            "env.py: configure(user_module_prefix=...): aurora cannot render project types yet"
-                .into(),
-        ));
-    }
     for op in &ops {
         log_op(out, op);
     }
@@ -416,6 +410,7 @@ fn env_models(
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<Schema, CliError> {
     use crate::interp::Value;
+    let mut modules_read: Vec<String> = Vec::new();
     let files: Vec<PathBuf> = if project.config.section_option("aurora", "models")?.is_some() {
         vec![models_path(project)?]
     } else {
@@ -457,6 +452,9 @@ fn env_models(
                 .map(|c| c.module.clone())
                 .collect();
             for module in modules {
+                if !modules_read.contains(&module) {
+                    modules_read.push(module.clone());
+                }
                 let Some(file) = hooks.module_file(&module) else {
                     return Err(CliError::Crash(format!(
                         "env.py: cannot tell which file defines module {module}"
@@ -471,6 +469,18 @@ fn env_models(
     };
     let mut schema = Schema::default();
     let convention = naming_convention(hooks);
+    let prefix = hooks
+        .configured
+        .as_ref()
+        .and_then(|c| c.user_module_prefix.clone());
+    let mut types: Vec<models::CustomType> = Vec::new();
+    for module in &modules_read {
+        for t in project_types(hooks, module, prefix.as_deref())? {
+            if !types.iter().any(|x| x.name == t.name) {
+                types.push(t);
+            }
+        }
+    }
     for path in files {
         let source = std::fs::read_to_string(&path).map_err(|e| {
             CliError::failed(format!(
@@ -478,19 +488,85 @@ fn env_models(
                 path.display()
             ))
         })?;
-        let read = models::read_models(&path.display().to_string(), &source).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            CliError::failed(format!(
-                "aurora cannot read these model constructs:\n{}",
-                lines.join("\n")
-            ))
-        })?;
+        let read = models::read_models_with_types(&path.display().to_string(), &source, &types)
+            .map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                CliError::failed(format!(
+                    "aurora cannot read these model constructs:\n{}",
+                    lines.join("\n")
+                ))
+            })?;
         schema.tables.extend(read.tables);
     }
     if let Some(convention) = convention {
         apply_naming_convention(&mut schema, &convention)?;
     }
     Ok(schema)
+}
+
+/// The `TypeDecorator` subclasses a models module can name, as Alembic
+/// renders them: `user_module_prefix` (else the class's module and a dot),
+/// the class name and its impl's arguments. A subclass whose rendering or
+/// DDL would depend on its own code (`__init__`, `__repr__`,
+/// `load_dialect_impl`, an `impl` that is an instance or another project
+/// type) is refused.
+fn project_types(
+    hooks: &super::environment::Hooks<'_, '_>,
+    module: &str,
+    user_module_prefix: Option<&str>,
+) -> Result<Vec<models::CustomType>, CliError> {
+    use crate::interp::Value;
+    let Some(mut globals) = hooks.module_globals(module) else {
+        return Ok(Vec::new());
+    };
+    globals.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    for (name, value) in globals {
+        let Value::Class(class) = value else { continue };
+        if !crate::env::schema::is_type_decorator(&class) {
+            continue;
+        }
+        let own: Vec<_> = class
+            .mro()
+            .into_iter()
+            .take_while(|c| !(c.name == "TypeDecorator" && c.module == "sqlalchemy.types"))
+            .collect();
+        for c in &own {
+            for method in ["__init__", "__repr__", "load_dialect_impl"] {
+                if c.attrs.borrow().contains_key(method) {
+                    return Err(CliError::Crash(format!(
+                        "{}.{}: a TypeDecorator that defines {method}() is not supported for autogenerate; \
+                         aurora renders a TypeDecorator from its impl only (set `models` in [aurora] and write the type by hand)",
+                        c.module, c.name
+                    )));
+                }
+            }
+        }
+        let impl_name = match class.lookup("impl") {
+            Some(v) => match v.downcast::<crate::env::schema::Construct>() {
+                Some(c) if c.args.is_none() => c.name.clone(),
+                _ => {
+                    return Err(CliError::Crash(format!(
+                        "{}.{}: impl = {}: aurora reads an impl that is a SQLAlchemy type class (impl = String), not an instance or a project type",
+                        class.module,
+                        class.name,
+                        v.repr()
+                    )))
+                }
+            },
+            None => continue,
+        };
+        out.push(models::CustomType {
+            name,
+            class: class.name.clone(),
+            prefix: match user_module_prefix {
+                Some(p) => p.to_string(),
+                None => format!("{}.", class.module),
+            },
+            impl_name,
+        });
+    }
+    Ok(out)
 }
 
 /// The `naming_convention` of env.py's target MetaData, as (key, template) pairs.

@@ -105,6 +105,20 @@ impl Hooks<'_, '_> {
         }
     }
 
+    /// The globals of a module env.py imported, in no particular order.
+    pub fn module_globals(&self, module: &str) -> Option<Vec<(String, Value)>> {
+        match self.interp.as_deref()?.modules.get(module) {
+            Some(Value::Module(m)) => Some(
+                m.globals
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Calls `on_version_apply(ctx, step, heads, run_args)` after a step's
     /// version changes, inside its transaction.
     pub fn version_applied(

@@ -86,7 +86,8 @@ impl Output {
     /// configuration says; nothing before one, since Alembic's own logger
     /// has a `NullHandler`), then `FAILED: ...` on stdout.
     pub fn failed(&mut self, message: &str) {
-        let lines = crate::logging::render("alembic.util.messaging", crate::logging::ERROR, message);
+        let lines =
+            crate::logging::render("alembic.util.messaging", crate::logging::ERROR, message);
         if !lines.is_empty() {
             self.flush();
             self.clear_bar();

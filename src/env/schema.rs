@@ -324,8 +324,7 @@ pub fn install(interp: &mut Interp<'_>) {
     });
     interp.register_module("sqlalchemy.types", |_| {
         let mut attrs: Vec<(&str, Value)> = TYPES.iter().map(|n| (*n, construct(n))).collect();
-        let decorator = Rc::new(Class::new("TypeDecorator", "sqlalchemy.types", Vec::new()));
-        attrs.push(("TypeDecorator", Value::Class(decorator)));
+        attrs.push(("TypeDecorator", Value::Class(type_decorator())));
         attrs.push((
             "UserDefinedType",
             Value::Class(Rc::new(Class::new(
@@ -490,6 +489,51 @@ pub fn install(interp: &mut Interp<'_>) {
             vec![("Decimal", Value::native(Opaque("decimal.Decimal".into())))],
         ))
     });
+}
+
+/// `TypeDecorator`: subclasses set `impl` (and `cache_ok`); calling one
+/// keeps its arguments, which SQLAlchemy hands to the impl class.
+fn type_decorator() -> Rc<Class> {
+    let class = Rc::new(Class::new("TypeDecorator", "sqlalchemy.types", Vec::new()));
+    class.set(
+        "__init__",
+        Value::builtin("__init__", |_, args| {
+            let mut positional = args.positional.into_iter();
+            let Some(Value::Instance(this)) = positional.next() else {
+                return Err(PyError::new(
+                    "TypeError",
+                    "TypeDecorator.__init__() needs an instance",
+                ));
+            };
+            if this.class.lookup("impl").is_none() {
+                return Err(PyError::new(
+                    "AssertionError",
+                    "TypeDecorator implementations require a class-level variable 'impl' which refers to the class of type being decorated",
+                ));
+            }
+            let mut kw = Dict::default();
+            for (k, v) in args.keywords {
+                kw.insert(Value::str(k), v);
+            }
+            let mut attrs = this.attrs.borrow_mut();
+            attrs.insert(
+                "__type_args__".into(),
+                Value::tuple(positional.collect()),
+            );
+            attrs.insert("__type_kwargs__".into(), Value::dict(kw));
+            Ok(Value::None)
+        }),
+    );
+    class
+}
+
+/// Whether `class` is a project `TypeDecorator` subclass.
+pub fn is_type_decorator(class: &Rc<Class>) -> bool {
+    class
+        .mro()
+        .iter()
+        .skip(1)
+        .any(|c| c.name == "TypeDecorator" && c.module == "sqlalchemy.types")
 }
 
 /// The attributes `sqlalchemy` itself exports from the schema layer.

@@ -17,6 +17,7 @@ use std::rc::Rc;
 mod builtins;
 mod plugins;
 mod project;
+mod typedecorator;
 use project::ModuleData;
 
 pub(crate) struct Lowered {

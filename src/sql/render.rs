@@ -1691,16 +1691,23 @@ impl Renderer {
 
     fn move_and_copy(&mut self, b: &Batch, table: Table) -> Result<(), Fail> {
         // Each column remembers the expression it is filled from.
-        let mut columns: Vec<(Column, Transfer)> = table
+        // Keyed as Alembic's `ApplyBatchImpl.columns`: by the column's
+        // original name, which a rename keeps.
+        let mut columns: Vec<(String, Column, Transfer)> = table
             .columns
             .iter()
             .map(|c| {
                 let mut c2 = c.clone();
                 c2.unique = false;
                 c2.index = false;
-                (c2, Some((c.name.clone(), None)))
+                (c.name.clone(), c2, Some((c.name.clone(), None)))
             })
             .collect();
+        // `existing_ordering` and `add_col_ordering`, for the reordering
+        // Alembic applies when columns are added.
+        let mut existing_ordering: Vec<String> =
+            table.columns.iter().map(|c| c.name.clone()).collect();
+        let mut add_col_ordering: Vec<(String, String)> = Vec::new();
         let mut pk_cols = Self::pk_columns(&table);
         let mut named: Vec<Constraint> = Vec::new();
         let mut unnamed: Vec<Constraint> = Vec::new();
@@ -1719,22 +1726,40 @@ impl Renderer {
         for o in &b.ops {
             match o {
                 Op::AddColumn { column, .. } => {
+                    if let Some(last) = existing_ordering.last() {
+                        add_col_ordering.push((last.clone(), column.name.clone()));
+                    }
                     let mut c = column.clone();
                     c.unique = false;
                     c.index = false;
-                    columns.push((c, None));
+                    match columns.iter_mut().find(|(k, _, _)| *k == column.name) {
+                        Some(slot) => *slot = (column.name.clone(), c, None),
+                        None => columns.push((column.name.clone(), c, None)),
+                    }
                 }
                 Op::DropColumn { column, .. } => {
                     pk_cols.retain(|p| p != column);
                     let before = columns.len();
-                    columns.retain(|(c, _)| c.name != *column);
+                    columns.retain(|(k, _, _)| k != column);
                     if before == columns.len() {
                         return Err(Fail::Exception("KeyError".into(), format!("'{column}'")));
                     }
+                    match existing_ordering.iter().position(|k| k == column) {
+                        Some(i) => {
+                            existing_ordering.remove(i);
+                        }
+                        // `list.remove` of a column added in the same batch.
+                        None => {
+                            return Err(Fail::Exception(
+                                "ValueError".into(),
+                                "list.remove(x): x not in list".into(),
+                            ))
+                        }
+                    }
                 }
                 Op::AlterColumn(a) => {
-                    let Some((col, transfer)) =
-                        columns.iter_mut().find(|(c, _)| c.name == a.column)
+                    let Some((_, col, transfer)) =
+                        columns.iter_mut().find(|(k, _, _)| *k == a.column)
                     else {
                         return Err(Fail::Exception(
                             "KeyError".into(),
@@ -1835,6 +1860,15 @@ impl Renderer {
             .chars()
             .take(50)
             .collect::<String>();
+        if !add_col_ordering.is_empty() {
+            let keyed = columns.into_iter().map(|(k, c, t)| (k, (c, t))).collect();
+            columns = reorder_columns(keyed, &existing_ordering, &add_col_ordering)?
+                .into_iter()
+                .map(|(k, (c, t))| (k, c, t))
+                .collect();
+        }
+        let columns: Vec<(Column, Transfer)> =
+            columns.into_iter().map(|(_, c, t)| (c, t)).collect();
         let live_names: Vec<String> = columns.iter().map(|(c, _)| c.name.clone()).collect();
         let mut constraints = vec![];
         if !pk_cols.is_empty() {
@@ -1939,6 +1973,53 @@ fn index_flag_name(table: &str, schema: &Option<String>, column: &str) -> String
         Some(s) => format!("ix_{s}_{table}_{column}"),
         None => format!("ix_{table}_{column}"),
     }
+}
+
+/// Alembic's `_adjust_self_columns_for_partial_reordering` without a
+/// `partial_reordering`: each remaining original column follows the column
+/// *at the previous position of the current column list*, each added column
+/// follows the last original column at the time it was added, and the
+/// columns are sorted by SQLAlchemy's `topological.sort`, which emits every
+/// column whose predecessors are all placed, layer by layer, in list order.
+fn reorder_columns<T>(
+    columns: Vec<(String, T)>,
+    existing_ordering: &[String],
+    add_col_ordering: &[(String, String)],
+) -> Result<Vec<(String, T)>, Fail> {
+    let keys: Vec<String> = columns.iter().map(|(k, _)| k.clone()).collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (i, elem) in existing_ordering.iter().enumerate().skip(1) {
+        if let Some(prev) = keys.get(i - 1) {
+            pairs.push((prev.clone(), elem.clone()));
+        }
+    }
+    pairs.extend(add_col_ordering.iter().cloned());
+    pairs.retain(|(a, b)| a != b);
+    let mut todo: Vec<String> = keys.clone();
+    let mut order: Vec<String> = Vec::new();
+    while !todo.is_empty() {
+        let layer: Vec<String> = todo
+            .iter()
+            .filter(|n| !pairs.iter().any(|(p, c)| c == *n && todo.contains(p)))
+            .cloned()
+            .collect();
+        if layer.is_empty() {
+            return Err(Fail::Exception(
+                "sqlalchemy.exc.CircularDependencyError".into(),
+                "Circular dependency detected.".into(),
+            ));
+        }
+        todo.retain(|n| !layer.contains(n));
+        order.extend(layer);
+    }
+    let mut slots: Vec<Option<(String, T)>> = columns.into_iter().map(Some).collect();
+    Ok(order
+        .iter()
+        .filter_map(|k| {
+            let i = keys.iter().position(|x| x == k)?;
+            slots[i].take()
+        })
+        .collect())
 }
 
 /// Where a recreated column's data comes from: the old column name and the
@@ -2289,5 +2370,51 @@ fn parse_decl_type(decl: &str) -> SqlType {
         "BLOB" => SqlType::LargeBinary,
         "" => SqlType::Null,
         other => SqlType::Named(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod reorder_tests {
+    use super::reorder_columns;
+
+    fn run(cols: &[&str], existing: &[&str], added: &[(&str, &str)]) -> Vec<String> {
+        let cols = cols.iter().map(|c| (c.to_string(), ())).collect();
+        let existing: Vec<String> = existing.iter().map(|c| c.to_string()).collect();
+        let added: Vec<(String, String)> = added
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        reorder_columns(cols, &existing, &added)
+            .unwrap_or_else(|_| panic!("cycle"))
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    // Orders measured with Alembic 1.20.1 on SQLite.
+    #[test]
+    fn added_column_follows_the_dropped_last_column() {
+        // (id, code, kind) + add label, drop code ... downgrade: add code, drop label
+        assert_eq!(
+            run(
+                &["id", "kind", "code"],
+                &["id", "kind"],
+                &[("label", "code")]
+            ),
+            ["id", "code", "kind"]
+        );
+    }
+
+    #[test]
+    fn adds_and_drops_interleaved() {
+        // a b c d: add x, rename c, drop d, add y
+        assert_eq!(
+            run(
+                &["a", "b", "c", "x", "y"],
+                &["a", "b", "c"],
+                &[("d", "x"), ("c", "y")]
+            ),
+            ["a", "x", "b", "c", "y"]
+        );
     }
 }

@@ -360,10 +360,15 @@ impl Evaluator {
                     None => Err(problem(stmt.span, format!("'{name}' was not bound"))),
                 }
             }
-            StmtKind::ClassDef(_) => Err(problem(
-                stmt.span,
-                format!("'{name}' is a class definition, which aurora cannot evaluate"),
-            )),
+            StmtKind::ClassDef(_) => {
+                if let Some(v) = self.type_decorator_class(m, index) {
+                    return v;
+                }
+                Err(problem(
+                    stmt.span,
+                    format!("'{name}' is a class definition, which aurora cannot evaluate"),
+                ))
+            }
             _ => Err(problem(stmt.span, format!("'{name}' was not bound"))),
         }
     }

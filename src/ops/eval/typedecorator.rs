@@ -1,0 +1,116 @@
+//! Project `TypeDecorator` subclasses used in revision bodies
+//! (`coltypes.SlugString(length=64)` from `user_module_prefix`).
+//!
+//! SQLAlchemy's `TypeDecorator.__init__` builds `self.impl` by calling the
+//! class-level `impl` with the decorator's own arguments, and DDL compiles
+//! the impl (unless `load_dialect_impl` says otherwise). So such a class
+//! evaluates to its `impl` type class: calling it builds the impl type.
+//! Anything else in the class that could change the DDL is refused.
+
+use super::project::ModuleData;
+use super::*;
+
+impl Evaluator {
+    /// The value of `class Name(TypeDecorator): impl = ...` at statement
+    /// `index` of `m`: its impl type class. `None` when the statement is
+    /// not a class whose only base is SQLAlchemy's `TypeDecorator`.
+    pub(super) fn type_decorator_class(
+        &mut self,
+        m: &Rc<ModuleData>,
+        index: usize,
+    ) -> Option<EResult<Value>> {
+        let stmt = &m.body[index];
+        let StmtKind::ClassDef(class) = &stmt.kind else {
+            return None;
+        };
+        if !class.keywords.is_empty() || !class.decorators.is_empty() || class.bases.len() != 1 {
+            return None;
+        }
+        let bases = [dotted_name(&class.bases[0])?];
+        let body = &class.body;
+        let base = self.dotted_value(m, &bases[0], index, stmt.span)?;
+        match base {
+            Value::Path(p) if canonical(&p) == "sa.TypeDecorator" => {}
+            _ => return None,
+        }
+        let mut impl_value = None;
+        for s in body {
+            match &s.kind {
+                StmtKind::FunctionDef(def)
+                    if matches!(def.name.as_str(), "__init__" | "load_dialect_impl") =>
+                {
+                    return Some(Err(problem(
+                        s.span,
+                        format!(
+                            "a TypeDecorator that defines {}() is not supported: aurora compiles a TypeDecorator as its impl",
+                            def.name
+                        ),
+                    )));
+                }
+                StmtKind::Assign {
+                    targets,
+                    value: Some(value),
+                    ..
+                } if targets
+                    .iter()
+                    .any(|t| matches!(&t.kind, ExprKind::Name(n) if n == "impl")) =>
+                {
+                    let mut frame = Frame {
+                        module: Some(m.clone()),
+                        position: index,
+                        ..Frame::default()
+                    };
+                    let mut sink = Vec::new();
+                    impl_value = Some((self.eval(value, &mut frame, &mut sink), value.span));
+                }
+                _ => {}
+            }
+        }
+        let Some((value, span)) = impl_value else {
+            return Some(Err(problem(
+                stmt.span,
+                "AssertionError: TypeDecorator implementations require a class-level variable 'impl' which refers to the class of type being decorated",
+            )));
+        };
+        Some(value.and_then(|v| match &v {
+            Value::Path(_) if as_type(&v, span).is_ok() => Ok(v),
+            other => Err(problem(
+                span,
+                format!(
+                    "impl = {}: aurora supports an impl that is a SQLAlchemy type class (impl = String)",
+                    describe(other)
+                ),
+            )),
+        }))
+    }
+
+    /// The value of a dotted name (`TypeDecorator`, `sa.types.TypeDecorator`)
+    /// as module `m` sees it before statement `index`.
+    fn dotted_value(
+        &mut self,
+        m: &Rc<ModuleData>,
+        dotted: &str,
+        index: usize,
+        span: Span,
+    ) -> Option<Value> {
+        let mut parts = dotted.split('.');
+        let mut v = self.module_global(m, parts.next()?, index, span).ok()?;
+        for part in parts {
+            v = match v {
+                Value::Path(p) => Value::Path(format!("{p}.{part}")),
+                Value::Module(sub) => self.module_global(&sub, part, usize::MAX, span).ok()?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+}
+
+/// A base written as a dotted name (`TypeDecorator`, `sa.types.TypeDecorator`).
+fn dotted_name(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Name(n) => Some(n.clone()),
+        ExprKind::Attribute(base, attr) => Some(format!("{}.{attr}", dotted_name(base)?)),
+        _ => None,
+    }
+}
