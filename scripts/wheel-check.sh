@@ -18,6 +18,11 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet "$wheel"
 installed="$work/venv/bin/aurora"
 test -x "$installed"
+# No system TLS library: the binary and the wheel run wherever glibc does.
+if ldd "$installed" | grep -E 'libssl|libcrypto'; then
+    echo "wheel-check: the binary links OpenSSL" >&2
+    exit 1
+fi
 
 mkdir "$work/project"
 cp -r alembic.ini env.py script.py.mako versions aurora_x "$work/project/"
