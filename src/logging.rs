@@ -201,10 +201,8 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
     let in_file = |what: String| format!("{path}: {what}");
 
     if !ini.has_section("formatters") {
-        // Python: KeyError('formatters') from configparser.
-        return Err(in_file(
-            "logging configuration has no [formatters] section (KeyError: 'formatters')".into(),
-        ));
+        // Python's fileConfig fails the same way, in configparser.
+        return Err("KeyError: 'formatters'".into());
     }
     let mut formatters: HashMap<String, Formatter> = HashMap::new();
     for name in keys("formatters", "keys")? {
@@ -288,9 +286,7 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
 
     let logger_keys = keys("loggers", "keys")?;
     if !logger_keys.iter().any(|k| k == "root") {
-        return Err(in_file(
-            "[loggers] keys must list root (KeyError: 'logger_root')".into(),
-        ));
+        return Err("KeyError: 'root'".into());
     }
     let mut guard = setup();
     let previous = guard.take().unwrap_or_default();

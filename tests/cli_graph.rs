@@ -15,7 +15,10 @@ impl Project {
         std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
         std::fs::write(
             dir.path().join("alembic.ini"),
-            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./test.db\n",
+            format!(
+                "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./test.db\n\n{}",
+                include_str!("fixtures/logging.ini")
+            ),
         )
         .unwrap();
         Project { dir }

@@ -100,7 +100,10 @@ fn project_with(url: &str, upgrade_body: &str) -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         dir.path().join("alembic.ini"),
-        format!("[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = {url}\n"),
+        format!(
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = {url}\n\n{}",
+            include_str!("fixtures/logging.ini")
+        ),
     )
     .unwrap();
     std::fs::write(

@@ -289,6 +289,28 @@ struct Args {
     span: Span,
 }
 
+/// Fails on keyword parameters that aurora accepts in a signature but does
+/// not yet carry out (`insert_before=` placement, `if_not_exists=` on
+/// `add_column`): a clear error where ignoring them would give other SQL.
+fn refuse_unsupported(b: &Bound, names: &[&str], func: &str, unsupported: &[&str]) -> EResult<()> {
+    for name in unsupported {
+        let Some(i) = names.iter().position(|n| n == name) else {
+            continue;
+        };
+        if let Some(v) = b.get(i) {
+            if !matches!(v, Value::None | Value::Bool(false)) {
+                return Err(problem(
+                    b.span_of(i),
+                    format!(
+                        "{func}({name}=...) is not supported by aurora yet; remove it, or run this revision with Alembic"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Arguments bound to a signature.
 struct Bound {
     values: Vec<Option<(Value, Span)>>,
@@ -1543,6 +1565,12 @@ impl Evaluator {
                     false,
                     false,
                 )?;
+                refuse_unsupported(
+                    &b,
+                    &["table_name", "schema", "recreate", "partial_reordering"],
+                    f,
+                    &["partial_reordering"],
+                )?;
                 let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
                 if !matches!(recreate.as_str(), "auto" | "always" | "never") {
                     return Err(problem(
@@ -1730,6 +1758,12 @@ fn table_op(
                 "if_not_exists",
             ]);
             let b = bind(args, f, &names, false, false)?;
+            refuse_unsupported(
+                &b,
+                &names,
+                f,
+                &["insert_before", "insert_after", "if_not_exists"],
+            )?;
             let ci = pos(&names, "column").expect("column");
             let table = table_of(&b, pos(&names, "table_name"))?;
             let column = match b.get(ci) {
@@ -1771,6 +1805,7 @@ fn table_op(
                 "insert_after",
             ]);
             let b = bind(args, f, &names, false, true)?;
+            refuse_unsupported(&b, &names, f, &["insert_before", "insert_after"])?;
             let i = |n: &str| pos(&names, n).expect("param");
             let type_at = |n: &str| -> EResult<Option<SqlType>> {
                 match b.get(i(n)) {
