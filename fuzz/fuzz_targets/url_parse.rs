@@ -14,8 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let url = match DatabaseUrl::parse(text) {
         Ok(url) => url,
         Err(error) => {
-            // Errors never quote the URL.
-            if text.len() >= 12 {
+            // Errors never quote a URL with credentials (the '@' ends the
+            // user info a password sits in). Text without one can be a
+            // piece of the error's own wording, which the fuzzer finds.
+            if text.len() >= 12 && text.contains('@') {
                 assert!(!error.to_string().contains(text));
             }
             return;
