@@ -1,4 +1,4 @@
-//! `--format json` for current, heads, branches, history, show and status:
+//! `--format json` for current, heads, branches, history, show, status and check:
 //! one JSON document per command, with the schema docs/json-output.md gives.
 
 use std::path::Path;
@@ -183,4 +183,72 @@ fn text_output_is_unchanged_and_other_commands_refuse_json() {
         "{stderr}"
     );
     assert!(!p.path().join("t.db").exists(), "nothing may run");
+}
+
+/// `check --format json`: the differences as a list, with `check`'s exit status kept (255
+/// and the FAILED line on stderr when the models are ahead of the database).
+#[test]
+fn check_lists_the_differences_and_keeps_the_exit_status() {
+    let p = project();
+    let root = p.path();
+    std::fs::write(
+        root.join("models.py"),
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n\
+         class Note(Base):\n    __tablename__ = 'note'\n    id = sa.Column(sa.Integer, primary_key=True)\n    \
+         body = sa.Column(sa.String(50), nullable=False)\n",
+    )
+    .unwrap();
+    let env = std::fs::read_to_string(root.join("m/env.py")).unwrap();
+    std::fs::write(
+        root.join("m/env.py"),
+        env.replace(
+            "context.configure(connection=connection)",
+            "context.configure(connection=connection, target_metadata=Base.metadata)",
+        )
+        .replace("config = context.config\n", "config = context.config\nfrom models import Base\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("alembic.ini"),
+        "[alembic]\nscript_location = %(here)s/m\nprepend_sys_path = .\nsqlalchemy.url = sqlite:///./t.db\n",
+    )
+    .unwrap();
+    assert_eq!(run(root, &["upgrade", "heads"]).0, 0);
+
+    let (code, stdout, stderr) = run(root, &["--format", "json", "check"]);
+    assert_eq!(code, 255, "{stdout}{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"));
+    assert_eq!(doc["command"], "check");
+    assert_eq!(doc["up_to_date"], false);
+    let diffs = doc["diffs"].as_array().unwrap();
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert_eq!(diffs[0]["kind"], "add_table");
+    assert_eq!(diffs[0]["table"], "note");
+    // The same entry the text form lists.
+    let (text_code, text_out, _) = run(root, &["check"]);
+    assert_eq!(text_code, 255);
+    let repr = diffs[0]["repr"].as_str().unwrap();
+    assert!(repr.starts_with("('add_table', Table('note', MetaData(), "), "{repr}");
+    assert_eq!(
+        text_out,
+        format!("FAILED: New upgrade operations detected: [{repr}]\n")
+    );
+    assert_eq!(
+        stderr,
+        format!("FAILED: New upgrade operations detected: [{repr}]\n")
+    );
+
+    // Once the table exists the document says so, with exit 0.
+    std::fs::write(
+        root.join("m/versions/ddd_note.py"),
+        "revision = 'ddd'\ndown_revision = ('bbb', 'ccc')\n\nfrom alembic import op\nimport sqlalchemy as sa\n\n\n\
+         def upgrade():\n    op.create_table('note', sa.Column('id', sa.Integer(), nullable=False), \
+         sa.Column('body', sa.String(length=50), nullable=False), sa.PrimaryKeyConstraint('id'))\n\n\n\
+         def downgrade():\n    op.drop_table('note')\n",
+    )
+    .unwrap();
+    assert_eq!(run(root, &["upgrade", "head"]).0, 0);
+    let doc = json(root, &["check"]);
+    assert_eq!(doc["up_to_date"], true);
+    assert_eq!(doc["diffs"], serde_json::json!([]));
 }

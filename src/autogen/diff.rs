@@ -8,12 +8,34 @@ use crate::template::repr_str;
 /// list of its own tuples. `metadata` and `database` are the two compared schemas: an added
 /// index shows its columns as the models declare them, a removed one as the database has them.
 pub fn as_diffs(ops: &[Op], metadata: &Schema, database: &Schema) -> String {
+    let items: Vec<String> = diff_items(ops, metadata, database)
+        .into_iter()
+        .map(|d| d.repr)
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// One entry of `as_diffs()`: its kind (the tuple's first element, as Alembic names it), the
+/// table it concerns, and the entry's Python `repr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffItem {
+    /// `add_table`, `remove_column`, `modify_type`, ...
+    pub kind: &'static str,
+    /// The table the difference is on.
+    pub table: String,
+    /// The entry as `alembic check` prints it.
+    pub repr: String,
+}
+
+/// The entries of `as_diffs()`, in order, with a column alteration's nested list kept as one
+/// entry (its kind is that of its first change).
+pub fn diff_items(ops: &[Op], metadata: &Schema, database: &Schema) -> Vec<DiffItem> {
     let mut items = Vec::new();
     let schemas = Schemas { metadata, database };
     for op in ops {
         push_diffs(op, &schemas, &mut items);
     }
-    format!("[{}]", items.join(", "))
+    items
 }
 
 struct Schemas<'a> {
@@ -21,61 +43,105 @@ struct Schemas<'a> {
     database: &'a Schema,
 }
 
-fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<String>) {
-    match op {
-        Op::CreateTable(t) => items.push(format!("('add_table', {})", table_repr(t))),
-        Op::DropTable(t) => items.push(format!("('remove_table', {})", table_repr(t))),
-        Op::AddColumn { table, column } => items.push(format!(
-            "('add_column', None, {}, {})",
-            repr_str(table),
-            column_repr(table, column, &[])
-        )),
-        Op::DropColumn { table, column } => items.push(format!(
-            "('remove_column', None, {}, {})",
-            repr_str(table),
-            column_repr(table, column, &[])
-        )),
+fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
+    fn push(kind: &'static str, table: &str, repr: String) -> DiffItem {
+        DiffItem {
+            kind,
+            table: table.to_string(),
+            repr,
+        }
+    }
+    let item = match op {
+        Op::CreateTable(t) => push(
+            "add_table",
+            &t.name,
+            format!("('add_table', {})", table_repr(t)),
+        ),
+        Op::DropTable(t) => push(
+            "remove_table",
+            &t.name,
+            format!("('remove_table', {})", table_repr(t)),
+        ),
+        Op::AddColumn { table, column } => push(
+            "add_column",
+            table,
+            format!(
+                "('add_column', None, {}, {})",
+                repr_str(table),
+                column_repr(table, column, &[])
+            ),
+        ),
+        Op::DropColumn { table, column } => push(
+            "remove_column",
+            table,
+            format!(
+                "('remove_column', None, {}, {})",
+                repr_str(table),
+                column_repr(table, column, &[])
+            ),
+        ),
         Op::CreateIndex { table, index } => {
             let owner = schemas.metadata.table(table);
-            items.push(format!(
-                "('add_index', {})",
-                index_repr(table, index, owner)
-            ))
+            push(
+                "add_index",
+                table,
+                format!("('add_index', {})", index_repr(table, index, owner)),
+            )
         }
         Op::DropIndex { table, index } => {
             let owner = schemas.database.table(table);
-            items.push(format!(
-                "('remove_index', {})",
-                index_repr(table, index, owner)
-            ))
+            push(
+                "remove_index",
+                table,
+                format!("('remove_index', {})", index_repr(table, index, owner)),
+            )
         }
-        Op::AddUnique { table, unique } => items.push(format!(
-            "('add_constraint', {})",
-            unique_repr(table, unique)
-        )),
-        Op::DropUnique { table, unique } => items.push(format!(
-            "('remove_constraint', {})",
-            unique_repr(table, unique)
-        )),
-        Op::AddForeignKey { table, foreign_key } => items.push(format!(
-            "('add_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+        Op::AddUnique { table, unique } => push(
+            "add_constraint",
             table,
-            foreign_key.columns.join(", "),
-            foreign_key.ref_table
-        )),
-        Op::DropForeignKey { table, foreign_key } => items.push(format!(
-            "('remove_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+            format!("('add_constraint', {})", unique_repr(table, unique)),
+        ),
+        Op::DropUnique { table, unique } => push(
+            "remove_constraint",
             table,
-            foreign_key.columns.join(", "),
-            foreign_key.ref_table
-        )),
-        Op::AlterColumn(alter) => items.push(alter_repr(alter)),
+            format!("('remove_constraint', {})", unique_repr(table, unique)),
+        ),
+        Op::AddForeignKey { table, foreign_key } => push(
+            "add_fk",
+            table,
+            format!(
+                "('add_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+                table,
+                foreign_key.columns.join(", "),
+                foreign_key.ref_table
+            ),
+        ),
+        Op::DropForeignKey { table, foreign_key } => push(
+            "remove_fk",
+            table,
+            format!(
+                "('remove_fk', <ForeignKeyConstraint on {}({}) referencing {}>)",
+                table,
+                foreign_key.columns.join(", "),
+                foreign_key.ref_table
+            ),
+        ),
+        Op::AlterColumn(alter) => {
+            let kind = if alter.modify_type.is_some() {
+                "modify_type"
+            } else {
+                "modify_nullable"
+            };
+            push(kind, &alter.table, alter_repr(alter))
+        }
         Op::ModifyTable { ops, .. } => {
             for op in ops {
                 push_diffs(op, schemas, items);
             }
+            return;
         }
-    }
+    };
+    items.push(item);
 }
 
 /// SQLAlchemy's `repr` of a type instance: `String(length=30)`, `INTEGER()`.

@@ -719,8 +719,18 @@ const COMPARE_LOGGER: &str = "alembic.autogenerate.compare";
 pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
     project.script_directory()?;
     let comparison = compare(project, out)?;
+    if out.json {
+        let items = autogen::diff::diff_items(
+            &comparison.ops,
+            &comparison.metadata,
+            &comparison.database,
+        );
+        super::json::check(out, &items);
+    }
     if comparison.ops.is_empty() {
-        out.print("No new upgrade operations detected.");
+        if !out.json {
+            out.print("No new upgrade operations detected.");
+        }
         return Ok(());
     }
     Err(CliError::failed(format!(

@@ -159,3 +159,18 @@ pub fn status(out: &mut Output, project: &mut Project, rows: &[String]) -> Resul
     );
     Ok(())
 }
+
+/// `check --format json`: whether the models match the database, and each
+/// difference `alembic check` would list. The exit status stays `check`'s:
+/// 0 when up to date, 255 (with the FAILED line on stderr) when not.
+pub fn check(out: &mut Output, diffs: &[crate::autogen::diff::DiffItem]) {
+    let diffs: Vec<Value> = diffs
+        .iter()
+        .map(|d| json!({ "kind": d.kind, "table": d.table, "repr": d.repr }))
+        .collect();
+    print(
+        out,
+        "check",
+        json!({ "up_to_date": diffs.is_empty(), "diffs": diffs }),
+    );
+}

@@ -180,10 +180,11 @@ pub fn run_with(argv: &[String]) -> i32 {
                 | Command::History { .. }
                 | Command::Show { .. }
                 | Command::Status
+                | Command::Check
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show and status, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status and check, not for {}",
             command_name(command)
         );
         return 2;

@@ -84,7 +84,8 @@ impl Output {
     /// A `FAILED:` message, as Alembic's `util.err` gives it: logged as an
     /// ERROR of `alembic.util.messaging` (printed as env.py's logging
     /// configuration says; nothing before one, since Alembic's own logger
-    /// has a `NullHandler`), then `FAILED: ...` on stdout.
+    /// has a `NullHandler`), then `FAILED: ...` on stdout; under
+    /// `--format json` on stderr, so that stdout holds only the document.
     pub fn failed(&mut self, message: &str) {
         let lines =
             crate::logging::render("alembic.util.messaging", crate::logging::ERROR, message);
@@ -93,7 +94,12 @@ impl Output {
             self.clear_bar();
             self.write_log_lines(&lines);
         }
-        self.print(&format!("FAILED: {message}"));
+        if self.json {
+            self.flush();
+            eprintln!("FAILED: {message}");
+        } else {
+            self.print(&format!("FAILED: {message}"));
+        }
     }
 
     /// Whether a progress bar makes sense: stderr is a terminal that can
