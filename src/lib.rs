@@ -25,6 +25,7 @@ pub mod checksum;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod diagnostics;
 pub mod env;
 pub mod graph;
 pub mod interp;

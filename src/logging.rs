@@ -211,7 +211,7 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
             if class != "logging.Formatter" {
                 return Err(in_file(format!(
                     "[{section}] class = {class}: aurora formats log lines only with logging.Formatter; \
-                     set AURORA_LOG or remove the class to use the standard formatter"
+                     remove the class to use the standard formatter"
                 )));
             }
         }

@@ -412,6 +412,7 @@ pub fn upgrade(
     destination: &str,
     current_heads: &[String],
 ) -> Result<Plan, RevisionError> {
+    let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Plan);
     let options = IterateOptions {
         implicit_base: true,
         assert_relative_length: true,
@@ -429,6 +430,7 @@ pub fn downgrade(
     destination: &str,
     current_heads: &[String],
 ) -> Result<Plan, RevisionError> {
+    let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Plan);
     let options = IterateOptions {
         select_for_downgrade: true,
         assert_relative_length: true,
@@ -444,6 +446,7 @@ pub fn stamp(
     destinations: &[String],
     current_heads: &[String],
 ) -> Result<Vec<Step>, RevisionError> {
+    let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Plan);
     let heads_revs: Vec<usize> = map
         .get_revisions_many(current_heads)?
         .into_iter()

@@ -205,7 +205,10 @@ fn check_lists_the_differences_and_keeps_the_exit_status() {
             "context.configure(connection=connection)",
             "context.configure(connection=connection, target_metadata=Base.metadata)",
         )
-        .replace("config = context.config\n", "config = context.config\nfrom models import Base\n"),
+        .replace(
+            "config = context.config\n",
+            "config = context.config\nfrom models import Base\n",
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -228,7 +231,10 @@ fn check_lists_the_differences_and_keeps_the_exit_status() {
     let (text_code, text_out, _) = run(root, &["check"]);
     assert_eq!(text_code, 255);
     let repr = diffs[0]["repr"].as_str().unwrap();
-    assert!(repr.starts_with("('add_table', Table('note', MetaData(), "), "{repr}");
+    assert!(
+        repr.starts_with("('add_table', Table('note', MetaData(), "),
+        "{repr}"
+    );
     assert_eq!(
         text_out,
         format!("FAILED: New upgrade operations detected: [{repr}]\n")

@@ -720,11 +720,8 @@ pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
     project.script_directory()?;
     let comparison = compare(project, out)?;
     if out.json {
-        let items = autogen::diff::diff_items(
-            &comparison.ops,
-            &comparison.metadata,
-            &comparison.database,
-        );
+        let items =
+            autogen::diff::diff_items(&comparison.ops, &comparison.metadata, &comparison.database);
         super::json::check(out, &items);
     }
     if comparison.ops.is_empty() {

@@ -151,7 +151,23 @@ pub fn run() -> i32 {
 }
 
 /// Runs the command line with explicit arguments (`argv[0]` is the program name).
+/// With `AURORA_LOG=debug`, the time spent in each phase follows on stderr.
 pub fn run_with(argv: &[String]) -> i32 {
+    if let Err(e) = crate::diagnostics::init_from_env() {
+        eprintln!("aurora: error: {e}");
+        return 2;
+    }
+    let start = std::time::Instant::now();
+    let code = run_command_line(argv);
+    if crate::diagnostics::enabled() {
+        for line in crate::diagnostics::report(start.elapsed()) {
+            eprintln!("{line}");
+        }
+    }
+    code
+}
+
+fn run_command_line(argv: &[String]) -> i32 {
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {

@@ -410,6 +410,7 @@ impl Connection for PgConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         let messages = self
             .client
             .simple_query(sql)
@@ -423,6 +424,7 @@ impl Connection for PgConnection {
     }
 
     fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
             .iter()
             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
@@ -433,6 +435,7 @@ impl Connection for PgConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         // Preparing tells the column types; the simple query then returns the
         // values as text, which every type has.
         let prepared = self

@@ -136,6 +136,7 @@ impl Connection for SqliteConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         let Some(mut stmt) = single_statement(&self.conn, sql)? else {
             return Ok(0);
         };
@@ -159,6 +160,7 @@ impl Connection for SqliteConnection {
     }
 
     fn execute_bound(&mut self, sql: &str, params: &[&str]) -> Result<u64, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         let Some(mut stmt) = single_statement(&self.conn, sql)? else {
             return Ok(0);
         };
@@ -178,6 +180,7 @@ impl Connection for SqliteConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Execute);
         let Some(mut stmt) = single_statement(&self.conn, sql)? else {
             return Ok(Vec::new());
         };

@@ -126,7 +126,10 @@ fn lower(
         Ok(module) => module,
         Err(e) => return Err(MigrationError::syntax(&context.path, source, &e)),
     };
-    let lowered = eval::lower_module(&module, context, skipped);
+    let lowered = {
+        let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Evaluate);
+        eval::lower_module(&module, context, skipped)
+    };
     if lowered.problems.is_empty() {
         return Ok(Migration {
             upgrade: lowered.upgrade,

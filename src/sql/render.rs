@@ -13,6 +13,7 @@ pub fn render_ops(
     dialect: Dialect,
     mut reflector: Option<&mut dyn Reflector>,
 ) -> Result<Vec<Statement>, SqlError> {
+    let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Render);
     let mut r = Renderer {
         d: dialect,
         online: reflector.is_some(),

@@ -21,6 +21,7 @@ struct BodyParser;
 
 /// Parses a whole Python module.
 pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
+    let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Parse);
     let lines = logical_lines(source)?;
     let mut builder = Builder {
         src: source,
