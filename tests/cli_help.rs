@@ -115,3 +115,55 @@ fn completion_scripts_for_the_other_shells() {
         assert!(text.contains("upgrade"), "{shell}: {text}");
     }
 }
+
+/// `aurora man`: a roff page naming every command with its help line; where `man` is
+/// installed it must also render the page without complaint.
+#[test]
+fn the_manual_page_lists_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(&format!(
+            ".TH aurora 1  \"aurora {}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{page}"
+    );
+    let command = aurora::cli::Cli::command();
+    for sub in command.get_subcommands() {
+        let name = sub.get_name().replace('-', "\\-");
+        assert!(
+            page.contains(&format!(".TP\naurora\\-{name}(1)\n")),
+            "{name} missing from the page"
+        );
+    }
+    if let Ok(mut man) = Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write as _;
+        man.stdin
+            .take()
+            .unwrap()
+            .write_all(page.as_bytes())
+            .unwrap();
+        let rendered = man.wait_with_output().unwrap();
+        assert!(rendered.status.success());
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(text.contains("NAME"), "{text}");
+        assert!(
+            String::from_utf8_lossy(&rendered.stderr).is_empty(),
+            "man: {}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+    }
+}

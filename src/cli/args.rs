@@ -271,4 +271,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// aurora: print the manual page (roff, for `man -l -`) on stdout.
+    Man,
 }

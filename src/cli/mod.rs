@@ -248,6 +248,16 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
         out.print_raw(&String::from_utf8_lossy(&script));
         return Ok(());
     }
+    if let Command::Man = command {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(
+            <Cli as clap::CommandFactory>::command().version(env!("CARGO_PKG_VERSION")),
+        )
+        .render(&mut page)
+        .map_err(|e| CliError::Crash(format!("cannot render the manual page: {e}")))?;
+        out.print_raw(&String::from_utf8_lossy(&page));
+        return Ok(());
+    }
     if let Command::Init {
         template,
         package,
@@ -391,5 +401,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Hash { .. } => "hash",
         Command::Reset { .. } => "reset",
         Command::Completions { .. } => "completions",
+        Command::Man => "man",
     }
 }
