@@ -13,8 +13,14 @@
 #   export AURORA_TEST_POSTGRES_URL=postgresql://postgres:...@127.0.0.1:PORT/aurora_test
 #   export AURORA_TEST_POSTGRES_PID=...
 #   export AURORA_TEST_POSTGRES_DIR=...        (its socket directory too)
-#   export AURORA_TEST_POSTGRES_ROOT_CERT=...  (the server's self-signed certificate,
-#                                               issued to `localhost` only)
+#   export AURORA_TEST_POSTGRES_ROOT_CERT=...  (the throwaway CA that signed the server's
+#                                               certificate, issued to `localhost` only)
+#   export AURORA_TEST_POSTGRES_CLIENT_CERT=... (a client certificate for the role
+#   export AURORA_TEST_POSTGRES_CLIENT_KEY=...   `aurora_cert`, and its key)
+#
+# Two more roles serve the TLS tests: `aurora_cert` may log in over TLS with
+# its client certificate only, and `aurora_sslonly` (same password) over TLS
+# only.
 #
 # On a machine without the server binaries or the `postgres` user, they are
 # installed from Debian's packages first (needs root and the package registry).
@@ -133,19 +139,40 @@ start() {
             -keyout "$dir/data/server.key" -out "$dir/server.csr" &&
         printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext" &&
         openssl x509 -req -in "$dir/server.csr" -CA "$dir/root.crt" -CAkey "$dir/ca.key" -CAcreateserial \
-            -days 2 -extfile "$dir/server.ext" -out "$dir/data/server.crt"
+            -days 2 -extfile "$dir/server.ext" -out "$dir/data/server.crt" &&
+        # A client certificate for the role `aurora_cert` (the CN is the role),
+        # which pg_hba.conf below lets in by certificate alone.
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=aurora_cert" \
+            -keyout "$dir/client.key" -out "$dir/client.csr" &&
+        printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$dir/client.ext" &&
+        openssl x509 -req -in "$dir/client.csr" -CA "$dir/root.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+            -days 2 -extfile "$dir/client.ext" -out "$dir/client.crt"
     } >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
-    rm -f "$dir/ca.key" "$dir/server.csr"
+    rm -f "$dir/ca.key" "$dir/server.csr" "$dir/client.csr"
+    # The client key belongs to whoever runs the tests, readable by them only
+    # (libpq's rule, which aurora keeps).
+    chmod 600 "$dir/client.key"
+    cp "$dir/root.crt" "$dir/data/client-ca.crt"
+    # Rules for the TLS tests, ahead of initdb's own: `aurora_cert` logs in
+    # with its certificate only; `aurora_sslonly` only over TLS (a clear-text
+    # connection is rejected, as a `hostssl`-only server does).
+    {
+        printf 'hostssl   all aurora_cert    127.0.0.1/32 cert\n'
+        printf 'hostnossl all aurora_sslonly 127.0.0.1/32 reject\n'
+        printf 'hostssl   all aurora_sslonly 127.0.0.1/32 scram-sha-256\n'
+        cat "$dir/data/pg_hba.conf"
+    } >"$dir/pg_hba.new" && mv "$dir/pg_hba.new" "$dir/data/pg_hba.conf"
     chmod 600 "$dir/data/server.key"
     chmod 644 "$dir/root.crt"
-    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt" \
+        "$dir/data/client-ca.crt" "$dir/data/pg_hba.conf"
 
     local port pid=""
     for _ in 1 2 3 4 5; do
         port=$(free_port)
         # fsync off: a throwaway server for tests needs no durability.
         if as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c ssl=on" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c ssl=on -c ssl_ca_file=client-ca.crt" \
             start >/dev/null 2>&1; then
             pid=$(head -n 1 "$dir/data/postmaster.pid")
             break
@@ -158,7 +185,9 @@ start() {
     fi
 
     as_postgres "$PG_BIN/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
-        -c "CREATE DATABASE $DB_NAME" >/dev/null
+        -c "CREATE DATABASE $DB_NAME" \
+        -c "CREATE ROLE aurora_cert LOGIN" \
+        -c "CREATE ROLE aurora_sslonly LOGIN PASSWORD '$DB_PASSWORD'" >/dev/null
 
     local url="postgresql://postgres:$DB_PASSWORD@127.0.0.1:$port/$DB_NAME"
     cat >"$ENV_FILE" <<EOF
@@ -166,6 +195,8 @@ export AURORA_TEST_POSTGRES_URL=$url
 export AURORA_TEST_POSTGRES_PID=$pid
 export AURORA_TEST_POSTGRES_DIR=$dir
 export AURORA_TEST_POSTGRES_ROOT_CERT=$dir/root.crt
+export AURORA_TEST_POSTGRES_CLIENT_CERT=$dir/client.crt
+export AURORA_TEST_POSTGRES_CLIENT_KEY=$dir/client.key
 EOF
     cat "$ENV_FILE"
     log "PostgreSQL $PG_VERSION running, pid $pid, port $port; settings in $ENV_FILE"

@@ -359,6 +359,129 @@ fn sslmodes_on_a_server_with_tls() {
     );
 }
 
+/// The server's URL for another role (the start script's TLS roles share the password).
+fn as_role(base: &str, role: &str) -> String {
+    base.replacen("://postgres:", &format!("://{role}:"), 1)
+}
+
+fn tls_test_file(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(path) => Some(path),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{name} is not set in CI")
+        }
+        Err(_) => {
+            eprintln!("NOT RUN: {name} is not set");
+            None
+        }
+    }
+}
+
+fn current_user(url: &str) -> Result<String, DbError> {
+    let mut conn = db::connect(&DatabaseUrl::parse(url).unwrap())?;
+    let rows = conn.query("SELECT current_user")?;
+    match &rows[..] {
+        [row] => match &row[..] {
+            [Value::Text(user)] => Ok(user.clone()),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `sslcert`/`sslkey`: the server lets `aurora_cert` in by its client certificate alone
+/// (`hostssl ... cert`); without it, or with a key others can read, there is no connection.
+#[test]
+fn client_certificates_as_libpq_sends_them() {
+    let Some(base) = server_url() else { return };
+    let (Some(cert), Some(key)) = (
+        tls_test_file("AURORA_TEST_POSTGRES_CLIENT_CERT"),
+        tls_test_file("AURORA_TEST_POSTGRES_CLIENT_KEY"),
+    ) else {
+        return;
+    };
+    let role = as_role(&base, "aurora_cert");
+    let with_cert = with_query(
+        &role,
+        &format!("sslmode=require&sslcert={cert}&sslkey={key}"),
+    );
+    assert_eq!(current_user(&with_cert).unwrap(), "aurora_cert");
+    assert!(uses_tls(&with_cert).unwrap());
+
+    // No certificate: the server refuses, in its own words.
+    let err = current_user(&with_query(&role, "sslmode=require")).unwrap_err();
+    assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    // A certificate named but missing is an error before connecting (libpq would
+    // silently go without it).
+    let err = current_user(&with_query(
+        &role,
+        "sslmode=require&sslcert=/nonexistent/client.crt",
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("certificate file \"/nonexistent/client.crt\" does not exist"),
+        "{err}"
+    );
+    // A certificate without its key.
+    let err = current_user(&with_query(
+        &role,
+        &format!("sslmode=require&sslcert={cert}&sslkey=/nonexistent/client.key"),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("certificate present, but not private key file \"/nonexistent/client.key\""),
+        "{err}"
+    );
+    // A key others may read is refused, as libpq refuses it.
+    let dir = tempfile::tempdir().unwrap();
+    let open_key = dir.path().join("client.key");
+    std::fs::copy(&key, &open_key).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&open_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = current_user(&with_query(
+        &role,
+        &format!(
+            "sslmode=require&sslcert={cert}&sslkey={}",
+            open_key.display()
+        ),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("has group or world access"),
+        "{err}"
+    );
+}
+
+/// `sslmode=disable` against a server whose rule for the role is `hostssl` only: the server
+/// rejects the clear-text connection; any mode that encrypts gets in.
+#[test]
+fn disable_fails_against_a_hostssl_only_rule() {
+    let Some(base) = server_url() else { return };
+    let role = as_role(&base, "aurora_sslonly");
+    let err = current_user(&with_query(&role, "sslmode=disable")).unwrap_err();
+    assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("pg_hba.conf rejects connection"),
+        "{message}"
+    );
+    assert!(message.contains("no encryption"), "{message}");
+    assert!(!message.contains("aurora-test-pw"), "{message}");
+    assert_eq!(
+        current_user(&with_query(&role, "sslmode=require")).unwrap(),
+        "aurora_sslonly"
+    );
+    assert_eq!(
+        current_user(&role).unwrap(),
+        "aurora_sslonly",
+        "prefer encrypts"
+    );
+}
+
 #[test]
 fn unknown_query_options_are_refused() {
     let Some(base) = server_url() else { return };
@@ -367,10 +490,10 @@ fn unknown_query_options_are_refused() {
         db::connect(&url).err().unwrap().to_string(),
         "invalid connection option \"frobnicate\""
     );
-    let url = DatabaseUrl::parse(&with_query(&base, "sslcert=/etc/client.crt")).unwrap();
+    let url = DatabaseUrl::parse(&with_query(&base, "sslpassword=secret")).unwrap();
     assert_eq!(
         db::connect(&url).err().unwrap().to_string(),
-        "connection option \"sslcert\" is not supported by aurora"
+        "connection option \"sslpassword\" is not supported by aurora"
     );
 }
 

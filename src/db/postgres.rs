@@ -43,6 +43,8 @@ const KNOWN_OPTIONS: &[&str] = &[
     "options",
     "sslmode",
     "sslrootcert",
+    "sslcert",
+    "sslkey",
     "application_name",
     "connect_timeout",
     "client_encoding",
@@ -52,8 +54,6 @@ const KNOWN_OPTIONS: &[&str] = &[
 /// ignoring them would change what the connection does (client
 /// certificates, Kerberos, ...).
 const UNSUPPORTED_OPTIONS: &[&str] = &[
-    "sslcert",
-    "sslkey",
     "sslpassword",
     "sslcrl",
     "sslcrldir",
@@ -225,8 +225,8 @@ impl PgConnection {
             config.ssl_mode(postgres::config::SslMode::Disable);
             config.connect(NoTls)
         } else {
-            let tls =
-                tls_connector(sslmode, url.query_value("sslrootcert")).map_err(connect_error)?;
+            let tls = tls_connector(sslmode, url.query_value("sslrootcert"), client_files(url))
+                .map_err(connect_error)?;
             config.ssl_mode(match sslmode {
                 SslMode::Prefer => postgres::config::SslMode::Prefer,
                 _ => postgres::config::SslMode::Require,
@@ -253,6 +253,7 @@ impl PgConnection {
 fn tls_connector(
     mode: SslMode,
     rootcert: Option<&str>,
+    client: super::tls::ClientFiles<'_>,
 ) -> Result<super::tls::TlsConnector, String> {
     use super::tls::Verify;
     let verify = match mode {
@@ -260,7 +261,14 @@ fn tls_connector(
         SslMode::VerifyCa => Verify::Chain,
         SslMode::VerifyFull => Verify::Full,
     };
-    super::tls::connector(verify, rootcert)
+    super::tls::connector(verify, rootcert, client)
+}
+
+fn client_files(url: &super::url::DatabaseUrl) -> super::tls::ClientFiles<'_> {
+    super::tls::ClientFiles {
+        cert: url.query_value("sslcert"),
+        key: url.query_value("sslkey"),
+    }
 }
 
 /// The server's own message when there is one (as psycopg2 shows it),
