@@ -372,6 +372,8 @@ fn revision_step(
 pub struct Plan {
     pub steps: Vec<Step>,
     pub failure: Option<RevisionError>,
+    /// The `UserWarning`s Alembic's planning emits (printed, the run goes on).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -387,12 +389,17 @@ impl Plan {
             let (step, failure) = revision_step(map, r, is_upgrade, &mut heads)?;
             steps.push(step);
             if failure.is_some() {
-                return Ok(Plan { steps, failure });
+                return Ok(Plan {
+                    steps,
+                    failure,
+                    warnings: Vec::new(),
+                });
             }
         }
         Ok(Plan {
             steps,
             failure: None,
+            warnings: Vec::new(),
         })
     }
 
@@ -401,6 +408,7 @@ impl Plan {
         Plan {
             steps,
             failure: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -437,7 +445,21 @@ pub fn downgrade(
         ..Default::default()
     };
     let revisions = map.iterate_revisions(current_heads, &[destination.to_string()], options)?;
-    Plan::build(map, revisions, false, current_heads)
+    let mut plan = Plan::build(map, revisions, false, current_heads)?;
+    // `_parse_downgrade_target`: a bare `-N` from several distinct heads takes the first.
+    let bare_relative = crate::graph::match_relative(destination)
+        .is_some_and(|m| m.relative < 0 && m.symbol.is_none() && m.branch.is_none());
+    let mut distinct: Vec<&String> = current_heads.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    if bare_relative && distinct.len() > 1 {
+        plan.warnings.push(
+            "downgrade -1 from multiple heads is ambiguous; this usage will be disallowed in a \
+             future release."
+                .to_string(),
+        );
+    }
+    Ok(plan)
 }
 
 /// The stamp steps that move `current_heads` to `destinations` (`_stamp_revs`).

@@ -418,3 +418,65 @@ fn fifty_nested_parentheses_in_a_body_render() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("SELECT 1;"), "{}", out.stdout);
 }
+
+/// `downgrade -1` from two heads: Alembic warns that it is ambiguous (a UserWarning, between
+/// the context lines and the first step) and downgrades the first version row's branch.
+#[test]
+fn downgrade_relative_from_several_heads_warns_and_takes_the_first_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    ok(root, &["init", "m"]);
+    let ini = std::fs::read_to_string(root.join("alembic.ini")).unwrap();
+    let ini: String = ini
+        .lines()
+        .map(|l| {
+            if l.starts_with("sqlalchemy.url") {
+                "sqlalchemy.url = sqlite:///%(here)s/t.db".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(root.join("alembic.ini"), ini + "\n").unwrap();
+    for (id, down) in [("aaa", "None"), ("bbb", "'aaa'"), ("ccc", "'aaa'")] {
+        std::fs::write(
+            root.join(format!("m/versions/{id}_x.py")),
+            format!(
+                "\"\"\"{id}\"\"\"\nrevision = '{id}'\ndown_revision = {down}\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+            ),
+        )
+        .unwrap();
+    }
+    ok(root, &["upgrade", "heads"]);
+    let rows = |db: &Path| -> Vec<String> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT version_num FROM alembic_version")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let first = rows(&root.join("t.db"));
+    assert_eq!(first.len(), 2, "{first:?}");
+    let run = aurora(root, &["downgrade", "-1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "INFO  [alembic.runtime.migration] Context impl SQLiteImpl.\n\
+             INFO  [alembic.runtime.migration] Will assume non-transactional DDL.\n\
+             UserWarning: downgrade -1 from multiple heads is ambiguous; this usage will be \
+             disallowed in a future release.\n\
+             INFO  [alembic.runtime.migration] Running downgrade {} -> aaa, {}\n",
+            first[0], first[0]
+        )
+    );
+    assert_eq!(rows(&root.join("t.db")), [first[1].clone()]);
+    // From one head there is nothing ambiguous.
+    let run = aurora(root, &["downgrade", "-1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("UserWarning"), "{}", run.stderr);
+}

@@ -387,6 +387,9 @@ fn offline_body(
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
+    for warning in &plan.warnings {
+        writer.out.python_warning("UserWarning", warning);
+    }
     writer.write_steps(&heads, &plan.steps)?;
     if let Some(failure) = plan.failure {
         return Err(catch.word(failure));
@@ -836,6 +839,9 @@ fn online_run_locked(
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?
     };
+    for warning in &plan.warnings {
+        out.python_warning("UserWarning", warning);
+    }
     // A step whose version change cannot be made is not run at all: aurora
     // never leaves a revision's body applied without its version row.
     let runnable = if plan.failure.is_some() {

@@ -129,6 +129,15 @@ impl Output {
         }
     }
 
+    /// A Python warning Alembic emits (`warnings.warn`), on stderr as
+    /// `UserWarning: message` (Python also names its own source line, which
+    /// aurora has none of).
+    pub fn python_warning(&mut self, category: &str, message: &str) {
+        self.flush();
+        self.clear_bar();
+        eprintln!("{category}: {message}");
+    }
+
     /// A warning on stderr.
     pub fn warn(&mut self, message: &str) {
         self.flush();
