@@ -19,10 +19,6 @@ use crate::template::repr_str;
 const MULTIPLE_HEADS: &str = "Multiple heads are present; please specify the head revision on \
      which the new revision should be based, or perform a merge.";
 
-/// The start of the error when autogenerate cannot run in this build.
-pub const AUTOGENERATE_UNAVAILABLE: &str =
-    "revision --autogenerate needs the live database schema, which this build of aurora cannot read yet";
-
 /// The files of Alembic's `generic` template, in the order Alembic's `init` writes them.
 const GENERIC_TEMPLATE: &[(&str, &str)] = &[
     (
