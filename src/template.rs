@@ -46,15 +46,17 @@ pub struct TemplateError {
     pub column: Option<usize>,
     /// What went wrong.
     pub message: String,
-    /// Whether this is one of Mako's compile errors (a Python syntax error in
-    /// the template): its message is then Mako's, and it is printed as Mako
-    /// prints it, with `in file '...' at line: N char: M`.
-    pub mako: bool,
+    /// For one of Mako's compile errors (a Python syntax error in the
+    /// template), the class Mako raises (`SyntaxException`,
+    /// `CompileException`): the message is then Mako's, printed as Mako
+    /// prints it, with `in file '...' at line: N char: M`. Alembic does not
+    /// catch these: it dies with a traceback.
+    pub mako: Option<&'static str>,
 }
 
 impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.mako {
+        if self.mako.is_some() {
             write!(
                 f,
                 "{} in file '{}' at line: {} char: {}",
@@ -375,18 +377,24 @@ fn err(name: &str, line: usize, message: impl Into<String>) -> TemplateError {
         line,
         column: None,
         message: message.into(),
-        mako: false,
+        mako: None,
     }
 }
 
 /// Mako's `CompileException`/`SyntaxException` at a construct.
-fn mako_err(name: &str, line: usize, column: usize, message: impl Into<String>) -> TemplateError {
+fn mako_err(
+    class: &'static str,
+    name: &str,
+    line: usize,
+    column: usize,
+    message: impl Into<String>,
+) -> TemplateError {
     TemplateError {
         name: name.to_string(),
         line,
         column: Some(column),
         message: message.into(),
-        mako: true,
+        mako: Some(class),
     }
 }
 
@@ -445,6 +453,7 @@ impl Parser<'_> {
             Err(e) => {
                 let quoted: String = mako_code.chars().take(50).collect();
                 Err(mako_err(
+                    "SyntaxException",
                     self.name,
                     e.line,
                     at.column,
@@ -565,6 +574,7 @@ impl Parser<'_> {
         let at = Place { line, column: 1 };
         let Some(len) = fragment_len(text) else {
             return Err(mako_err(
+                "CompileException",
                 self.name,
                 line,
                 1,
@@ -657,6 +667,7 @@ impl Parser<'_> {
                 } => {
                     if is_end {
                         return Err(mako_err(
+                            "SyntaxException",
                             self.name,
                             line,
                             1,
@@ -1059,7 +1070,7 @@ impl<'t> Run<'t> {
             line,
             column: Some(column),
             message: describe(&e),
-            mako: false,
+            mako: None,
         }
     }
 
@@ -2190,7 +2201,7 @@ mod tests {
     #[test]
     fn syntax_errors_are_makos() {
         let e1 = e("ab\n  ${x +}", &[]);
-        assert!(e1.mako);
+        assert_eq!(e1.mako, Some("SyntaxException"));
         assert_eq!(
             e1.to_string(),
             "(SyntaxError) invalid syntax (<unknown>, line 1) ('x +') in file 't' at line: 2 char: 3"

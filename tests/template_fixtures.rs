@@ -121,7 +121,7 @@ fn err_cases_fail_as_mako_does() {
         match template::render("script.py.mako", &source, &context(&case)) {
             Ok(out) => failures.push(format!("{}: rendered {out:?}", case.display())),
             Err(e) => {
-                let got = if e.mako {
+                let got = if e.mako.is_some() {
                     e.to_string()
                 } else {
                     format!("line {}: {}", e.line, e.message)
