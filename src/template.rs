@@ -728,16 +728,18 @@ impl Parser<'_> {
                 code,
                 body,
             }),
+            Some(Piece::Control {
+                text,
+                is_end: true,
+                line: l,
+                ..
+            }) => Err(mismatched_end(self.name, &text, "for", l)),
             Some(Piece::Control { text, line: l, .. }) => Err(err(
                 self.name,
                 l,
                 format!("'{text}' inside the '% for' of line {line}"),
             )),
-            _ => Err(err(
-                self.name,
-                line,
-                "unterminated control keyword: 'for' has no '% endfor'",
-            )),
+            _ => Err(unterminated(self.name, "for", line)),
         }
     }
 
@@ -791,28 +793,63 @@ impl Parser<'_> {
                             branches,
                             otherwise,
                         }),
+                        Some(Piece::Control {
+                            text,
+                            is_end: true,
+                            line: l,
+                            ..
+                        }) => Err(mismatched_end(self.name, &text, "if", l)),
                         Some(Piece::Control { text, line: l, .. }) => Err(err(
                             self.name,
                             l,
                             format!("'{text}' after '% else' in the '% if' of line {line}"),
                         )),
-                        _ => Err(err(
-                            self.name,
-                            line,
-                            "unterminated control keyword: 'if' has no '% endif'",
-                        )),
+                        _ => Err(unterminated(self.name, "if", line)),
                     };
                 }
-                _ => {
-                    return Err(err(
-                        self.name,
-                        line,
-                        "unterminated control keyword: 'if' has no '% endif'",
-                    ))
-                }
+                Some(Piece::Control {
+                    text,
+                    is_end: true,
+                    line: l,
+                    ..
+                }) => return Err(mismatched_end(self.name, &text, "if", l)),
+                _ => return Err(unterminated(self.name, "if", line)),
             }
         }
     }
+}
+
+/// Mako's error for an end line that closes another keyword (`% endfor` in an `% if`).
+fn mismatched_end(name: &str, text: &str, open: &str, line: usize) -> TemplateError {
+    mako_err(
+        "SyntaxException",
+        name,
+        line,
+        1,
+        format!("Keyword '{text}' doesn't match keyword '{open}'"),
+    )
+}
+
+/// Mako's error for a control line without its end line.
+fn unterminated(name: &str, keyword: &str, line: usize) -> TemplateError {
+    mako_err(
+        "SyntaxException",
+        name,
+        line,
+        1,
+        format!("Unterminated control keyword: '{keyword}'"),
+    )
+}
+
+/// Mako's error for a `${` or `<%` whose end is missing.
+fn unterminated_tag(name: &str, at: Place, expected: &str) -> TemplateError {
+    mako_err(
+        "SyntaxException",
+        name,
+        at.line,
+        at.column,
+        format!("Expected: {expected}; unterminated tag or expression beginning"),
+    )
 }
 
 /// The one expression statement a module holds, if that is all it holds.
@@ -1829,13 +1866,13 @@ impl<'a> Lexer<'a> {
     /// `${code}` or `${code | filters}`.
     fn expression(&mut self) -> Result<(), TemplateError> {
         let start = self.pos;
-        let line = self.line_at(start);
+        let at = self.place(start);
         self.pos += 2;
         let code_start = self.pos;
-        let (code, end) = self.scan_python(&['|', '}'], line)?;
+        let (code, end) = self.scan_python(&['|', '}'], at)?;
         let (filters, filters_start) = if end == '|' {
             let filters_start = self.pos;
-            let (filters, _) = self.scan_python(&['}'], line)?;
+            let (filters, _) = self.scan_python(&['}'], at)?;
             (filters, filters_start)
         } else {
             (String::new(), self.pos)
@@ -1845,18 +1882,15 @@ impl<'a> Lexer<'a> {
             code_start,
             filters,
             filters_start,
-            at: self.place(start),
+            at,
         });
         Ok(())
     }
 
     /// Reads Python code up to one of `stops` outside brackets, strings and comments, and
     /// consumes the stop character.
-    fn scan_python(
-        &mut self,
-        stops: &[char],
-        line: usize,
-    ) -> Result<(String, char), TemplateError> {
+    fn scan_python(&mut self, stops: &[char], at: Place) -> Result<(String, char), TemplateError> {
+        let expected = if stops.contains(&'|') { "\\|,}" } else { "}" };
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let mut depth: i32 = 0;
@@ -1871,9 +1905,8 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if c == '"' || c == '\'' {
-                i = skip_string(self.src, i).ok_or_else(|| {
-                    err(self.name, line, "unterminated string literal in expression")
-                })?;
+                i = skip_string(self.src, i)
+                    .ok_or_else(|| unterminated_tag(self.name, at, expected))?;
                 continue;
             }
             if depth <= 0 && stops.contains(&c) {
@@ -1887,11 +1920,7 @@ impl<'a> Lexer<'a> {
             }
             i += 1;
         }
-        Err(err(
-            self.name,
-            line,
-            "unterminated expression: expected '}' to close '${'",
-        ))
+        Err(unterminated_tag(self.name, at, expected))
     }
 
     /// A `% keyword ...` line or a `## comment` line, consumed with its newline.
@@ -1993,11 +2022,7 @@ impl<'a> Lexer<'a> {
         if what == "<%" || what == "<%!" {
             let start = self.pos + what.len();
             let Some(end) = find_block_end(self.src, start) else {
-                return Err(err(
-                    self.name,
-                    line,
-                    format!("unclosed python block: '{what}' has no '%>'"),
-                ));
+                return Err(unterminated_tag(self.name, self.place(self.pos), "%>"));
             };
             self.pieces.push(Piece::Python {
                 code: self.src[start..end].to_string(),
@@ -2218,11 +2243,11 @@ mod tests {
         let e2 = e("% while x:\n% endwhile\n", &[]);
         assert!(e2.message.contains("'% while'"), "{e2}");
         let e3 = e("% if x:\nno end\n", &[]);
-        assert!(e3.message.contains("'if' has no '% endif'"), "{e3}");
+        assert_eq!(e3.message, "Unterminated control keyword: 'if'");
         let e4 = e("${x | entity}", &[]);
         assert!(e4.message.contains("'entity' filter"), "{e4}");
         let e5 = e("${a", &[]);
-        assert!(e5.message.contains("unterminated"), "{e5}");
+        assert!(e5.message.contains("unterminated tag"), "{e5}");
     }
 
     #[test]
