@@ -990,6 +990,7 @@ class Undefined:
 
 
 UNDEFINED = Undefined()
+STOP_RENDERING = ""
 
 
 class datetime:
@@ -1042,6 +1043,7 @@ impl Template {
                 globals.insert(key.to_str(), value.clone());
             }
             globals.insert("UNDEFINED".into(), run.undefined.clone());
+            globals.insert("STOP_RENDERING".into(), PyValue::str(""));
             globals
                 .entry("context".into())
                 .or_insert_with(|| PyValue::native(MakoContext { data }));
@@ -1053,9 +1055,21 @@ impl Template {
             }
         }
         for block in &self.module_code {
-            run.exec(block)?;
+            // `<%! %>` code is module-level Python, where `return` is a
+            // SyntaxError when Mako compiles the template.
+            if run.exec(block)? {
+                let mut e = err(
+                    &self.name,
+                    block.code.at.line,
+                    "SyntaxError: 'return' outside function",
+                );
+                e.column = Some(block.code.at.column);
+                return Err(e);
+            }
         }
         let mut out = String::new();
+        // A `return` in a `<% %>` block (Mako's `return STOP_RENDERING`)
+        // ends the rendering: the text written so far is the output.
         run.nodes(&self.nodes, &mut out)?;
         Ok(out)
     }
@@ -1117,13 +1131,15 @@ impl<'t> Run<'t> {
             .map_err(|e| self.error(e, code.at))
     }
 
-    fn exec(&mut self, block: &Block) -> Result<(), TemplateError> {
+    /// Runs a block; `true` when it ran a `return`.
+    fn exec(&mut self, block: &Block) -> Result<bool, TemplateError> {
         self.interp
             .exec_in(&block.code.source, &self.globals, &block.body)
             .map_err(|e| self.error(e, block.code.at))
     }
 
-    fn nodes(&mut self, nodes: &[Node], out: &mut String) -> Result<(), TemplateError> {
+    /// Renders `nodes`; `true` when a block's `return` stopped the rendering.
+    fn nodes(&mut self, nodes: &[Node], out: &mut String) -> Result<bool, TemplateError> {
         for node in nodes {
             match node {
                 Node::Text(t) => out.push_str(t),
@@ -1152,7 +1168,9 @@ impl<'t> Run<'t> {
                             break;
                         }
                     }
-                    self.nodes(taken.unwrap_or(otherwise), out)?;
+                    if self.nodes(taken.unwrap_or(otherwise), out)? {
+                        return Ok(true);
+                    }
                 }
                 Node::For {
                     target,
@@ -1168,13 +1186,19 @@ impl<'t> Run<'t> {
                     for item in items {
                         self.bind(target, item)
                             .map_err(|e| self.error(e, code.at))?;
-                        self.nodes(body, out)?;
+                        if self.nodes(body, out)? {
+                            return Ok(true);
+                        }
                     }
                 }
-                Node::Python(block) => self.exec(block)?,
+                Node::Python(block) => {
+                    if self.exec(block)? {
+                        return Ok(true);
+                    }
+                }
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Binds a `% for` target (a name or a tuple of names) to one item.

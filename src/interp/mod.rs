@@ -216,15 +216,19 @@ impl<'h> Interp<'h> {
     }
 
     /// Runs statements of `source` with `globals` as the module scope (a
-    /// template's `<% %>` blocks).
+    /// template's `<% %>` blocks, which Mako runs inside a function: the
+    /// result says whether they ran a `return`).
     pub fn exec_in(
         &mut self,
         source: &Rc<SourceFile>,
         globals: &Scope,
         body: &[Stmt],
-    ) -> PyResult<()> {
+    ) -> PyResult<bool> {
         let mut frame = Frame::module_level(source, globals);
-        self.exec_block(&mut frame, body).map(|_| ())
+        Ok(matches!(
+            self.exec_block(&mut frame, body)?,
+            Flow::Return(_)
+        ))
     }
 
     // ----- statements -----
