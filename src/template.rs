@@ -993,6 +993,13 @@ UNDEFINED = Undefined()
 STOP_RENDERING = ""
 
 
+class LoopContext:
+    def cycle(self, *values):
+        if not values:
+            raise ValueError("You must provide values to cycle through")
+        return values[self.index % len(values)]
+
+
 class datetime:
     def __str__(self):
         return self._text
@@ -1016,6 +1023,9 @@ struct Run<'t> {
     globals: Scope,
     undefined: crate::interp::Value,
     datetime: crate::interp::Value,
+    /// Mako's `loop` class and the loops being rendered, innermost last.
+    loop_class: crate::interp::Value,
+    loops: Vec<crate::interp::Value>,
 }
 
 impl Template {
@@ -1098,12 +1108,15 @@ impl<'t> Run<'t> {
         };
         let undefined = get("UNDEFINED");
         let datetime = get("datetime");
+        let loop_class = get("LoopContext");
         Ok(Run {
             template,
             interp,
             globals: new_scope(),
             undefined,
             datetime,
+            loop_class,
+            loops: Vec::new(),
         })
     }
 
@@ -1183,12 +1196,37 @@ impl<'t> Run<'t> {
                         .interp
                         .iterate(&iterable)
                         .map_err(|e| self.error(e, code.at))?;
-                    for item in items {
+                    // Mako's `loop`: the iteration's index, first, last, ...
+                    // and the enclosing loop as `loop.parent`.
+                    let saved = self.globals.borrow().get("loop").cloned();
+                    let parent = self.loops.last().cloned().unwrap_or_default();
+                    let looping = self
+                        .interp
+                        .call(&self.loop_class.clone(), Args::default())
+                        .map_err(|e| self.error(e, code.at))?;
+                    self.globals
+                        .borrow_mut()
+                        .insert("loop".into(), looping.clone());
+                    self.loops.push(looping.clone());
+                    let count = items.len();
+                    let mut stopped = false;
+                    for (index, item) in items.into_iter().enumerate() {
+                        self.set_loop(&looping, &parent, index, count)
+                            .map_err(|e| self.error(e, code.at))?;
                         self.bind(target, item)
                             .map_err(|e| self.error(e, code.at))?;
                         if self.nodes(body, out)? {
-                            return Ok(true);
+                            stopped = true;
+                            break;
                         }
+                    }
+                    self.loops.pop();
+                    match saved {
+                        Some(v) => self.globals.borrow_mut().insert("loop".into(), v),
+                        None => self.globals.borrow_mut().remove("loop"),
+                    };
+                    if stopped {
+                        return Ok(true);
                     }
                 }
                 Node::Python(block) => {
@@ -1199,6 +1237,29 @@ impl<'t> Run<'t> {
             }
         }
         Ok(false)
+    }
+
+    /// The attributes of Mako's `LoopContext` for one iteration.
+    fn set_loop(
+        &mut self,
+        looping: &PyValue,
+        parent: &PyValue,
+        index: usize,
+        count: usize,
+    ) -> PyResult<()> {
+        let int = |n: usize| PyValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        for (name, value) in [
+            ("index", int(index)),
+            ("reverse_index", int(count - index - 1)),
+            ("first", PyValue::Bool(index == 0)),
+            ("last", PyValue::Bool(index + 1 == count)),
+            ("even", PyValue::Bool(index % 2 == 0)),
+            ("odd", PyValue::Bool(index % 2 == 1)),
+            ("parent", parent.clone()),
+        ] {
+            self.interp.set_attr(looping, name, value)?;
+        }
+        Ok(())
     }
 
     /// Binds a `% for` target (a name or a tuple of names) to one item.
