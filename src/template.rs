@@ -1253,8 +1253,8 @@ impl<'t> Run<'t> {
             ("reverse_index", int(count - index - 1)),
             ("first", PyValue::Bool(index == 0)),
             ("last", PyValue::Bool(index + 1 == count)),
-            ("even", PyValue::Bool(index % 2 == 0)),
-            ("odd", PyValue::Bool(index % 2 == 1)),
+            ("even", PyValue::Bool(index.is_multiple_of(2))),
+            ("odd", PyValue::Bool(!index.is_multiple_of(2))),
             ("parent", parent.clone()),
         ] {
             self.interp.set_attr(looping, name, value)?;
