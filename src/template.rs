@@ -16,7 +16,8 @@
 //! and `UNDEFINED`. So any Python a template holds (method calls, `%`
 //! formatting, conditional expressions, comprehensions, `import re`) works
 //! as it does under Mako, and the output is byte for byte what Mako writes
-//! (the [`Value`] `str()`/`repr()` rules are Python's).
+//! (the [`Value`] `str()`/`repr()` rules are Python's). Mako's `loop` in
+//! `% for` and `return STOP_RENDERING` in a block work as in Mako.
 //!
 //! A Python syntax error is reported in Mako's words (`(SyntaxError) invalid
 //! syntax (<unknown>, line 1) ('x +') in file '...' at line: 4 char: 10`);
