@@ -551,9 +551,14 @@ impl RevisionSpec {
             many => Value::List(many.iter().map(Value::str).collect()),
         };
         ctx.insert("depends_on".into(), depends_on);
+        // A `datetime.datetime`, so `${create_date.year}` works as in Alembic.
         ctx.insert(
             "create_date".into(),
-            Value::str(self.create_date.to_python_str()),
+            Value::DateTime(template::DateTimeView {
+                local: self.create_date.local,
+                text: self.create_date.to_python_str(),
+                aware: self.create_date.offset.is_some(),
+            }),
         );
         ctx.insert(
             "message".into(),

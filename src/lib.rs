@@ -14,7 +14,7 @@
 //! | `db`      | database connections, the version table, online runs          | print                 |
 //! | `logging` | Python logging as env.py configures it (fileConfig)         | read revision files   |
 //! | `cli`     | argument parsing, commands, every byte printed                 |                       |
-//! | `template`| the Mako subset of `script.py.mako`, Python `str`/`repr` values| read files            |
+//! | `template`| `script.py.mako`: Mako's lexer, Python by `syntax` + `interp`  | read files            |
 //! | `authoring`| new revision files: ids, slugs, file names, rendered content  | resolve revisions     |
 //! | `autogen` | models → schema, schema comparison, op text as Alembic renders | touch a database      |
 

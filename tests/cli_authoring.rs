@@ -586,3 +586,37 @@ fn init_pyproject_template_appends_to_the_toml() {
         "File {r}/pyproject.toml already exists and already has a [tool.alembic] section, skipping\n"
     )));
 }
+
+/// A Python syntax error in `script.py.mako` is Mako's compile error, which
+/// Alembic does not catch (traceback, exit 1); an error while rendering is
+/// Alembic's `Template rendering failed` (exit 255). Neither leaves a file.
+#[test]
+fn broken_templates_fail_as_alembic_does() {
+    let project = Project::new();
+    let template = project.root().join("alembic/script.py.mako");
+    std::fs::write(&template, "a\nRevises: ${down_revision +}\n").unwrap();
+    let run = project.run(&["revision", "-m", "x", "--rev-id", "aa1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // aurora's crash line ends with the last line of Alembic's traceback.
+    let last = run.stderr.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.ends_with(&format!(
+            ": mako.exceptions.SyntaxException: (SyntaxError) invalid syntax (<unknown>, line 1) \
+             ('down_revision +') in file '{}' at line: 2 char: 10",
+            template.display()
+        )),
+        "{last}"
+    );
+    std::fs::write(&template, "ok\n  ${nope}\n").unwrap();
+    let run = project.run(&["revision", "-m", "x", "--rev-id", "aa1"]);
+    assert_eq!(run.code, 255, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "FAILED: Template rendering failed; template {}, line 2, column 3: NameError: Undefined",
+            template.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(project.versions().is_empty(), "{:?}", project.versions());
+}

@@ -564,11 +564,14 @@ fn write_revision(template_path: &Path, path: &Path, spec: &RevisionSpec) -> Res
     })?;
     let content =
         authoring::render_revision(&template_path.display().to_string(), Some(&template), spec)
-            .map_err(|e| {
-                CliError::failed(format!(
-                    "Template rendering failed; {e} (in {})",
-                    template_path.display()
-                ))
+            .map_err(|e| match e {
+                // Alembic does not catch Mako's compile errors: a traceback
+                // ending in Mako's message, exit status 1.
+                authoring::AuthoringError::Template(t) if t.mako.is_some() => CliError::Crash(
+                    format!("mako.exceptions.{}: {t}", t.mako.unwrap_or_default()),
+                ),
+                // The template's name is its path.
+                e => CliError::failed(format!("Template rendering failed; {e}")),
             })?;
     authoring::write_new_file(path, &content).map_err(authoring_error)
 }

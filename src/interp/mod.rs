@@ -52,6 +52,23 @@ struct Frame {
     handling: Vec<PyError>,
 }
 
+impl Frame {
+    /// The frame of code run at module level in `globals`, outside any module
+    /// file (see [`Interp::eval_in`]).
+    fn module_level(source: &Rc<SourceFile>, globals: &Scope) -> Frame {
+        Frame {
+            locals: globals.clone(),
+            closure: Vec::new(),
+            globals: globals.clone(),
+            source: source.clone(),
+            module: "__main__".to_string(),
+            is_function: false,
+            global_names: Vec::new(),
+            handling: Vec::new(),
+        }
+    }
+}
+
 pub struct Interp<'h> {
     pub builtins: Scope,
     pub modules: HashMap<String, Value>,
@@ -182,6 +199,36 @@ impl<'h> Interp<'h> {
                 Err(e)
             }
         }
+    }
+
+    /// Evaluates one expression of `source` with `globals` as the module
+    /// scope. This is the entry point of code that is not a file, such as
+    /// the `${...}` expressions of a `script.py.mako` template.
+    pub fn eval_in(
+        &mut self,
+        source: &Rc<SourceFile>,
+        globals: &Scope,
+        expr: &Expr,
+    ) -> PyResult<Value> {
+        let mut frame = Frame::module_level(source, globals);
+        self.eval(&mut frame, expr)
+            .map_err(|e| e.at(source.location(expr.span.start)))
+    }
+
+    /// Runs statements of `source` with `globals` as the module scope (a
+    /// template's `<% %>` blocks, which Mako runs inside a function: the
+    /// result says whether they ran a `return`).
+    pub fn exec_in(
+        &mut self,
+        source: &Rc<SourceFile>,
+        globals: &Scope,
+        body: &[Stmt],
+    ) -> PyResult<bool> {
+        let mut frame = Frame::module_level(source, globals);
+        Ok(matches!(
+            self.exec_block(&mut frame, body)?,
+            Flow::Return(_)
+        ))
     }
 
     // ----- statements -----
