@@ -89,6 +89,19 @@ pub fn install(interp: &mut Interp<'_>) {
         Ok(Value::Int(match &v {
             Value::Str(s) => s.chars().count() as i64,
             Value::Dict(d) => d.borrow().items.len() as i64,
+            Value::None
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Function(_)
+            | Value::Builtin(_)
+            | Value::Method(_)
+            | Value::Module(_) => {
+                return Err(PyError::new(
+                    "TypeError",
+                    format!("object of type '{}' has no len()", v.type_name()),
+                ))
+            }
             _ => interp.iterate(&v)?.len() as i64,
         }))
     });

@@ -1708,10 +1708,16 @@ impl<'h> Interp<'h> {
             BinOp::NotIn => Bool(!self.contains(&right, &left)?),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 let ord = compare(&left, &right).ok_or_else(|| {
+                    let symbol = match op {
+                        BinOp::Lt => "<",
+                        BinOp::Le => "<=",
+                        BinOp::Gt => ">",
+                        _ => ">=",
+                    };
                     PyError::new(
                         "TypeError",
                         format!(
-                            "'<' not supported between instances of '{}' and '{}'",
+                            "'{symbol}' not supported between instances of '{}' and '{}'",
                             left.type_name(),
                             right.type_name()
                         ),
@@ -1735,6 +1741,24 @@ impl<'h> Interp<'h> {
                     let mut v = a.as_ref().clone();
                     v.extend(b.iter().cloned());
                     Value::tuple(v)
+                }
+                // CPython's own words for a sequence added to something else.
+                (Str(_), _) | (List(_), _) | (Tuple(_), _) => {
+                    let kind = left.type_name();
+                    return Err(PyError::new(
+                        "TypeError",
+                        if kind == "str" {
+                            format!(
+                                "can only concatenate str (not \"{}\") to str",
+                                right.type_name()
+                            )
+                        } else {
+                            format!(
+                                "can only concatenate {kind} (not \"{}\") to {kind}",
+                                right.type_name()
+                            )
+                        },
+                    ));
                 }
                 _ => arith(&left, &right, |a, b| a.checked_add(b), |a, b| a + b)
                     .ok_or_else(|| type_error("+", &left, &right))?,

@@ -307,6 +307,7 @@ pub fn install(interp: &mut Interp<'_>) {
                 ("match", Value::builtin("match", |_, a| re_find(a, true))),
                 ("fullmatch", Value::builtin("fullmatch", |_, a| re_full(a))),
                 ("search", Value::builtin("search", |_, a| re_find(a, false))),
+                ("escape", Value::builtin("escape", re_escape)),
                 ("I", Value::Int(2)),
                 ("IGNORECASE", Value::Int(2)),
             ],
@@ -1210,6 +1211,31 @@ fn re_split(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         text[start.min(text.len())..].iter().collect::<String>(),
     ));
     Ok(Value::list(parts))
+}
+
+/// `re.escape(pattern)`: a backslash before each character that is special in a pattern, as
+/// Python 3.7+ escapes (letters, digits, `_` and non-ASCII stay as they are).
+fn re_escape(_: &mut Interp, args: Args) -> PyResult<Value> {
+    let pattern = match args.require(0, "pattern", "escape")? {
+        Value::Str(s) => s,
+        other => {
+            return Err(PyError::new(
+                "TypeError",
+                format!(
+                    "first argument must be string or compiled pattern, not {}",
+                    other.type_name()
+                ),
+            ))
+        }
+    };
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(Value::str(out))
 }
 
 fn re_sub(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
