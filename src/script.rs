@@ -1,12 +1,14 @@
 //! The script directory: finding revision files in the version locations and
 //! reading each one's header into a [`Script`]. Never builds the graph.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError};
-use crate::syntax::{parse_header, Expr, Header};
+use crate::syntax::header::parse_header_module;
+use crate::syntax::{Expr, Header};
 
 /// Errors while locating or reading revision files.
 #[derive(Debug, Error)]
@@ -347,6 +349,19 @@ impl ScriptDirectory {
 
     /// Reads every revision file's header, in load order.
     pub fn load_scripts(&self) -> Result<Vec<Script>, ScriptError> {
+        Ok(self.load_scripts_reading_bodies::<()>(None)?.0)
+    }
+
+    /// [`Self::load_scripts`], also handing every file that was read and
+    /// parsed (not taken from the cache) to `bodies`, when given, with its
+    /// path, text and parsed module: a run that reads those bodies next then
+    /// parses each file once. Files that are not valid UTF-8 (which the body
+    /// reader refuses) or whose header fails are not handed over. `bodies`
+    /// runs on the loader threads.
+    pub fn load_scripts_reading_bodies<T: Send>(
+        &self,
+        bodies: Option<&BodyReader<T>>,
+    ) -> Result<(Vec<Script>, HashMap<PathBuf, T>), ScriptError> {
         let paths = self.revision_paths()?;
         let mut cache = crate::cache::Cache::open("headers", &self.version_locations);
         let stamps: Vec<Option<crate::cache::FileStamp>> = paths
@@ -371,10 +386,14 @@ impl ScriptDirectory {
             .filter(|(_, s)| s.is_none())
             .map(|(p, _)| p.clone())
             .collect();
-        let mut loaded = load_scripts_parallel(&misses, &self.module_path)?.into_iter();
+        let mut read = HashMap::new();
+        let mut loaded = load_scripts_parallel(&misses, &self.module_path, bodies)?.into_iter();
         for (i, slot) in scripts.iter_mut().enumerate() {
             if slot.is_none() {
-                let script = loaded.next().expect("one loaded script per miss");
+                let (script, body) = loaded.next().expect("one loaded script per miss");
+                if let Some(body) = body {
+                    read.insert(paths[i].clone(), body);
+                }
                 if let Some(stamp) = stamps[i] {
                     cache.put(
                         paths[i].to_string_lossy().into_owned(),
@@ -386,12 +405,19 @@ impl ScriptDirectory {
             }
         }
         cache.save();
-        Ok(scripts
-            .into_iter()
-            .map(|s| s.expect("every slot filled"))
-            .collect())
+        Ok((
+            scripts
+                .into_iter()
+                .map(|s| s.expect("every slot filled"))
+                .collect(),
+            read,
+        ))
     }
 }
+
+/// What a run does with a revision file's parsed module while the map is
+/// loaded (see [`ScriptDirectory::load_scripts_reading_bodies`]).
+pub type BodyReader<T> = dyn Fn(&Path, &str, crate::syntax::ast::Module) -> T + Sync;
 
 /// Alembic's `(?!\.\#|__init__)(.*\.py)$`: `.py` files except editor lock
 /// files and `__init__`.
@@ -420,23 +446,59 @@ pub fn load_script_with(
     path: &Path,
     module_path: &crate::modules::SearchPath,
 ) -> Result<Script, ScriptError> {
-    let source = std::fs::read(path).map_err(|source| ScriptError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    load_script_reading_body::<()>(path, module_path, None).0
+}
+
+/// [`load_script_with`], also handing the parsed module to `bodies` when
+/// the file is valid UTF-8 (the body reader's condition) and its header
+/// reads.
+fn load_script_reading_body<T>(
+    path: &Path,
+    module_path: &crate::modules::SearchPath,
+    bodies: Option<&BodyReader<T>>,
+) -> (Result<Script, ScriptError>, Option<T>) {
+    let source = match std::fs::read(path) {
+        Ok(source) => source,
+        Err(source) => {
+            let path = path.display().to_string();
+            return (Err(ScriptError::Io { path, source }), None);
+        }
+    };
     let text = String::from_utf8_lossy(&source);
-    let header = match parse_header(&path.display().to_string(), &text) {
-        Ok(header) => header,
+    let (header, module) = match parse_header_module(&path.display().to_string(), &text) {
+        Ok(parsed) => parsed,
         // The header grammar reads a subset; Python's own grammar (the
         // body parser) decides whether the file is really wrong.
         Err(e) => {
-            return evaluated_script(path, &text, None, module_path).map_err(|err| match err {
-                ScriptError::Evaluation(_) => ScriptError::Syntax(e.message),
-                other => other,
-            })
+            let script =
+                evaluated_script(path, &text, None, module_path).map_err(|err| match err {
+                    ScriptError::Evaluation(_) => ScriptError::Syntax(e.message),
+                    other => other,
+                });
+            return (script, None);
         }
     };
-    let fast = Script::from_header(path, &header);
+    let script = script_of_header(path, &text, &header, module_path);
+    // The body reader reads the file as UTF-8 and fails otherwise: only a
+    // file it would read the same is lowered here.
+    let body = match (bodies, &text) {
+        (Some(read), std::borrow::Cow::Borrowed(text)) if script.is_ok() => {
+            Some(read(path, text, module))
+        }
+        _ => None,
+    };
+    (script, body)
+}
+
+/// The script a parsed header describes, through the interpreter when the
+/// literal values do not say.
+fn script_of_header(
+    path: &Path,
+    text: &str,
+    header: &Header,
+    module_path: &crate::modules::SearchPath,
+) -> Result<Script, ScriptError> {
+    let fast = Script::from_header(path, header);
     let needs_interpreter = match &fast {
         Ok(_) => false,
         Err(ScriptError::BadValue { .. }) => true,
@@ -448,7 +510,7 @@ pub fn load_script_with(
     if !needs_interpreter {
         return fast;
     }
-    evaluated_script(path, &text, Some(&header), module_path)
+    evaluated_script(path, text, Some(header), module_path)
 }
 
 /// A script whose header names come from the interpreter.
@@ -525,31 +587,28 @@ fn evaluated_script(
 }
 
 /// Reads many files on a few threads, keeping the input order.
-fn load_scripts_parallel(
+fn load_scripts_parallel<T: Send>(
     paths: &[PathBuf],
     module_path: &crate::modules::SearchPath,
-) -> Result<Vec<Script>, ScriptError> {
+    bodies: Option<&BodyReader<T>>,
+) -> Result<Vec<(Script, Option<T>)>, ScriptError> {
+    let load = |p: &PathBuf| match load_script_reading_body(p, module_path, bodies) {
+        (Ok(script), parsed) => Ok((script, parsed)),
+        (Err(e), _) => Err(e),
+    };
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
     if workers <= 1 || paths.len() < 64 {
-        return paths
-            .iter()
-            .map(|p| load_script_with(p, module_path))
-            .collect();
+        return paths.iter().map(load).collect();
     }
     let chunk = paths.len().div_ceil(workers);
-    let results: Vec<Result<Vec<Script>, ScriptError>> = std::thread::scope(|scope| {
+    let load = &load;
+    let results: Vec<Result<Vec<_>, ScriptError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|p| load_script_with(p, module_path))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Result<Vec<_>, _>>()))
             .collect();
         handles
             .into_iter()

@@ -204,3 +204,90 @@ fn a_duplicate_column_in_create_table_is_sqlalchemys_error() {
         "{stderr}"
     );
 }
+
+/// A cold `upgrade head --sql` renders each body from the module parsed
+/// for the revision map (one parse per file, on the loader threads). With
+/// enough files for the parallel paths, the first failing revision in run
+/// order is the one reported, the SQL before it is written, the other
+/// function of every file is never read, and a run with a cache (cold, then
+/// warm) prints the same bytes as one without.
+#[test]
+fn one_parse_per_file_keeps_order_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
+    std::fs::write(
+        dir.path().join("alembic/env.py"),
+        include_str!("../assets/init/generic/env.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alembic.ini"),
+        format!(
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///./t.db\n\n{}",
+            include_str!("fixtures/logging.ini")
+        ),
+    )
+    .unwrap();
+    for i in 0..150 {
+        let down = if i == 0 {
+            "None".to_string()
+        } else {
+            format!("'r{:03}'", i - 1)
+        };
+        // r040 and r090 have bodies outside the evaluator's language; every
+        // downgrade() does too, and must never be read by an upgrade.
+        let body = if i == 40 || i == 90 {
+            "    while True:\n        op.drop_table('t')".to_string()
+        } else {
+            format!("    op.create_table('t{i}', sa.Column('id', sa.Integer(), primary_key=True))")
+        };
+        std::fs::write(
+            dir.path().join(format!("alembic/versions/r{i:03}_rev.py")),
+            format!(
+                "\"\"\"r{i}\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+                 revision = 'r{i:03}'\ndown_revision = {down}\n\n\ndef upgrade():\n{body}\n\n\n\
+                 def downgrade():\n    while True:\n        pass\n"
+            ),
+        )
+        .unwrap();
+    }
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 255, "{stderr}");
+    assert!(stdout.contains("CREATE TABLE t39 ("), "{stdout}");
+    assert!(!stdout.contains("CREATE TABLE t41 ("), "{stdout}");
+    let failed = stdout
+        .lines()
+        .find(|l| l.starts_with("FAILED: "))
+        .expect("a FAILED line");
+    assert!(failed.contains("r040_rev.py:10:5"), "{failed}");
+    assert!(!failed.contains("r090"), "{failed}");
+
+    let cache = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+            .args(["upgrade", "head", "--sql"])
+            .current_dir(dir.path())
+            .env("AURORA_CACHE_DIR", cache.path())
+            .env_remove("AURORA_NO_CACHE")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), stdout);
+    }
+
+    // A syntax error anywhere (here in a downgrade() the run never lowers)
+    // still stops the run before any SQL, naming the first such file.
+    for i in [120, 60] {
+        let path = dir.path().join(format!("alembic/versions/r{i:03}_rev.py"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("        pass\n", "        pass(\n")).unwrap();
+    }
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!stdout.contains("CREATE TABLE"), "{stdout}");
+    assert!(
+        stderr.contains("r060_rev.py:15:13: SyntaxError"),
+        "{stderr}"
+    );
+}

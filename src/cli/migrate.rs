@@ -67,7 +67,15 @@ impl OfflineWriter<'_> {
 
     /// Runs the planned steps: BEGIN/COMMIT framing, the version table DDL
     /// whenever the table has no rows yet, each step's body and version changes.
-    fn write_steps(&mut self, starting_heads: &[String], steps: &[Step]) -> Result<(), CliError> {
+    ///
+    /// `read` holds the bodies rendered while the revision map was loaded
+    /// (see [`read_bodies_while_loading`]), for steps of its direction.
+    fn write_steps(
+        &mut self,
+        starting_heads: &[String],
+        steps: &[Step],
+        read: ReadBodies,
+    ) -> Result<(), CliError> {
         let per_migration =
             self.context.transactional_ddl && self.context.transaction_per_migration;
         let mut head_count = starting_heads.len() as i64;
@@ -76,6 +84,7 @@ impl OfflineWriter<'_> {
             self.context.dialect,
             self.context.engine_name.as_deref(),
             &self.context.lower,
+            read,
         );
         for (step, bodies) in steps.iter().zip(rendered) {
             if per_migration {
@@ -118,13 +127,30 @@ impl OfflineWriter<'_> {
 type RenderedBody = Result<Vec<Statement>, (Vec<Statement>, CliError)>;
 
 /// A step's rendered body and whether it may be cached by the file's identity.
+pub(super) type RenderedFile = (RenderedBody, bool);
+
+/// Bodies rendered while the revision map was loaded: the direction they
+/// were rendered for and the rendered file by path.
+type ReadBodies = (
+    Option<plan::Direction>,
+    std::collections::HashMap<std::path::PathBuf, RenderedFile>,
+);
+
+/// A step's rendered body and whether it may be cached by the file's identity.
 fn render_step_offline(
     step: &Step,
     dialect: Dialect,
     engine: Option<&str>,
     lower: &crate::ops::LowerContext,
-) -> (RenderedBody, bool) {
-    let (ops, cacheable) = match step_ops(step, engine, lower) {
+) -> RenderedFile {
+    render_ops_offline(step_ops(step, engine, lower), dialect)
+}
+
+fn render_ops_offline(
+    ops: Result<(Vec<crate::ops::Op>, bool), CliError>,
+    dialect: Dialect,
+) -> RenderedFile {
+    let (ops, cacheable) = match ops {
         Ok(x) => x,
         Err(e) => return (Err((Vec::new(), e)), false),
     };
@@ -132,6 +158,36 @@ fn render_step_offline(
         crate::sql::render_ops(&ops, dialect, None).map_err(render_failure),
         cacheable,
     )
+}
+
+/// Asks the revision map's loading, if it comes after this, to lower and
+/// render each file's function for `direction` from the module it parses
+/// for the header (one parse per file), as [`render_step_offline`] would.
+/// Not when an engine is named: its functions are renamed in the source
+/// before they are parsed.
+fn read_bodies_while_loading(
+    project: &mut Project,
+    direction: plan::Direction,
+    context: &RunContext,
+) {
+    let function = match direction {
+        plan::Direction::Upgrade => crate::ops::Function::Upgrade,
+        plan::Direction::Downgrade => crate::ops::Function::Downgrade,
+        plan::Direction::Stamp => return,
+    };
+    if context.engine_name.is_some() {
+        return;
+    }
+    let lower = context.lower.clone();
+    let dialect = context.dialect;
+    project.read_bodies_when_loading(Box::new(move |path, source, module| {
+        let lower = crate::ops::LowerContext {
+            path: path.to_path_buf(),
+            ..lower.clone()
+        };
+        let migration = crate::ops::lower_migration_function(&lower, source, module, function);
+        render_ops_offline(function_ops(migration, direction), dialect)
+    }));
 }
 
 /// Parses and renders every step's body, on a few threads when there are
@@ -142,6 +198,7 @@ fn render_offline(
     dialect: Dialect,
     engine: Option<&str>,
     lower: &crate::ops::LowerContext,
+    (read_direction, mut read): ReadBodies,
 ) -> Vec<RenderedBody> {
     let kind = match dialect {
         Dialect::Sqlite => "sql-sqlite",
@@ -176,14 +233,31 @@ fn render_offline(
             decode_statements(cache.get(key, stamp)?).map(Ok)
         })
         .collect();
-    let misses: Vec<usize> = (0..steps.len()).filter(|&i| results[i].is_none()).collect();
+    let mut misses: Vec<usize> = (0..steps.len()).filter(|&i| results[i].is_none()).collect();
+    // Bodies rendered while the map was loaded.
+    let mut done = Vec::new();
+    misses.retain(|&i| {
+        let step = &steps[i];
+        let body = match &step.path {
+            Some(path) if read_direction == Some(step.direction) => read.remove(path),
+            _ => None,
+        };
+        match body {
+            Some(body) => {
+                done.push((i, body));
+                false
+            }
+            None => true,
+        }
+    });
+    drop(read);
     let rendered = render_in_parallel(
         &misses.iter().map(|&i| &steps[i]).collect::<Vec<_>>(),
         dialect,
         engine,
         lower,
     );
-    for (i, (body, cacheable)) in misses.into_iter().zip(rendered) {
+    for (i, (body, cacheable)) in done.into_iter().chain(misses.into_iter().zip(rendered)) {
         if let (Ok(statements), Some((key, stamp)), true) = (&body, &keys[i], cacheable) {
             cache.put(key.clone(), *stamp, encode_statements(statements));
         }
@@ -287,11 +361,22 @@ fn step_ops(
     } else {
         crate::ops::Function::Downgrade
     };
-    let migration = crate::ops::parse_migration_function(&lower, &source, function)
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    function_ops(
+        crate::ops::parse_migration_function(&lower, &source, function),
+        step.direction,
+    )
+}
+
+/// The operations of a lowered file's function for `direction`, and whether
+/// they depend on the file alone (cacheable).
+fn function_ops(
+    migration: Result<crate::ops::Migration, crate::ops::MigrationError>,
+    direction: plan::Direction,
+) -> Result<(Vec<crate::ops::Op>, bool), CliError> {
+    let migration = migration.map_err(|e| CliError::Failed(e.to_string()))?;
     let cacheable = !migration.outside_inputs;
     Ok((
-        if step.direction == plan::Direction::Upgrade {
+        if direction == plan::Direction::Upgrade {
             migration.upgrade
         } else {
             migration.downgrade
@@ -323,6 +408,7 @@ fn offline_run(
     out: &mut Output,
     command: CommandLine,
     starting_rev: Option<&[String]>,
+    direction: Option<plan::Direction>,
     plan_steps: &PlanSteps<'_>,
 ) -> Result<(), CliError> {
     environment::with_environment(
@@ -331,7 +417,7 @@ fn offline_run(
         true,
         command,
         &mut |project, out, context, _, _| {
-            offline_body(project, out, context, starting_rev, plan_steps)
+            offline_body(project, out, context, starting_rev, direction, plan_steps)
         },
     )
 }
@@ -341,6 +427,7 @@ fn offline_body(
     out: &mut Output,
     context: &RunContext,
     starting_rev: Option<&[String]>,
+    direction: Option<plan::Direction>,
     plan_steps: &PlanSteps<'_>,
 ) -> Result<(), CliError> {
     out.log(
@@ -357,6 +444,15 @@ fn offline_body(
         },
     );
     let outer_transaction = context.transactional_ddl && !context.transaction_per_migration;
+    // A run from base renders (nearly) every file read for the revision
+    // map: render each from the module parsed for its header.
+    let read_direction = match (direction, starting_rev) {
+        (Some(direction), None) => {
+            read_bodies_while_loading(project, direction, context);
+            Some(direction)
+        }
+        _ => None,
+    };
     let mut writer = OfflineWriter { out, context };
     if outer_transaction {
         writer.statement("BEGIN");
@@ -390,7 +486,8 @@ fn offline_body(
     for warning in &plan.warnings {
         writer.out.python_warning("UserWarning", warning);
     }
-    writer.write_steps(&heads, &plan.steps)?;
+    let read = (read_direction, project.take_bodies());
+    writer.write_steps(&heads, &plan.steps, read)?;
     if let Some(failure) = plan.failure {
         return Err(catch.word(failure));
     }
@@ -481,7 +578,14 @@ fn run_revisions(
     command.starting_revision = starting.clone();
     if sql {
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
-        return offline_run(project, out, command, starting.as_deref(), &plan_steps);
+        return offline_run(
+            project,
+            out,
+            command,
+            starting.as_deref(),
+            Some(direction),
+            &plan_steps,
+        );
     }
     let replannable = crate::graph::match_relative(&destination).is_none();
     online_run(project, out, command, &plan_steps, false, replannable)
@@ -547,7 +651,14 @@ pub fn stamp(
             );
         }
         let starting: Option<Vec<String>> = starting.map(|s| vec![s]);
-        return offline_run(project, out, command, starting.as_deref(), &plan_steps);
+        return offline_run(
+            project,
+            out,
+            command,
+            starting.as_deref(),
+            None,
+            &plan_steps,
+        );
     }
     let replannable = destinations
         .iter()

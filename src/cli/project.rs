@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::migrate::RenderedFile;
 use super::{Catch, Cli, CliError};
 use crate::config::{Config, ConfigError, ConfigSources};
 use crate::graph::{RevisionError, RevisionMap};
-use crate::script::ScriptDirectory;
+use crate::script::{BodyReader, ScriptDirectory};
+use std::collections::HashMap;
 
 /// The configuration and revisions of the project a command runs on.
 pub struct Project {
@@ -17,6 +19,11 @@ pub struct Project {
     pub lock: crate::db::LockSettings,
     script_directory: Option<ScriptDirectory>,
     map: Option<Result<RevisionMap, RevisionError>>,
+    /// Set by a run that renders bodies next: what loading the map does with
+    /// each module it parses (one parse per file).
+    body_reader: Option<Box<BodyReader<RenderedFile>>>,
+    /// What `body_reader` made of each file, by path.
+    bodies: HashMap<PathBuf, RenderedFile>,
 }
 
 impl Project {
@@ -46,6 +53,8 @@ impl Project {
             },
             script_directory: None,
             map: None,
+            body_reader: None,
+            bodies: HashMap::new(),
         })
     }
 
@@ -61,7 +70,11 @@ impl Project {
     /// `_revision_map` does: the caller decides how the error is worded.
     pub fn try_map(&mut self) -> Result<Result<&RevisionMap, RevisionError>, CliError> {
         if self.map.is_none() {
-            let scripts = self.script_directory()?.load_scripts()?;
+            let reader = self.body_reader.take();
+            let (scripts, bodies) = self
+                .script_directory()?
+                .load_scripts_reading_bodies(reader.as_deref())?;
+            self.bodies = bodies;
             self.map = Some(RevisionMap::build(scripts));
         }
         Ok(self
@@ -70,6 +83,21 @@ impl Project {
             .expect("just set")
             .as_ref()
             .map_err(Clone::clone))
+    }
+
+    /// Asks the map, if it is loaded after this, to hand each file it parses
+    /// to `reader`, for [`Self::take_bodies`].
+    pub fn read_bodies_when_loading(&mut self, reader: Box<BodyReader<RenderedFile>>) {
+        if self.map.is_none() {
+            self.body_reader = Some(reader);
+        }
+    }
+
+    /// What the reader given to [`Self::read_bodies_when_loading`] made of
+    /// the files read for the map (handed out once).
+    pub fn take_bodies(&mut self) -> HashMap<PathBuf, RenderedFile> {
+        self.body_reader = None;
+        std::mem::take(&mut self.bodies)
     }
 
     /// The revision map, with build errors worded by `catch`.

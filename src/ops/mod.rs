@@ -116,6 +116,22 @@ pub fn parse_migration_function(
     )
 }
 
+/// [`parse_migration_function`] over the whole module of `source`, parsed
+/// before (for the revision map), so the file is not parsed again.
+pub fn lower_migration_function(
+    context: &LowerContext,
+    source: &str,
+    mut module: crate::syntax::body::Module,
+    function: Function,
+) -> Result<Migration, MigrationError> {
+    let other = match function {
+        Function::Upgrade => "downgrade",
+        Function::Downgrade => "upgrade",
+    };
+    crate::syntax::body::skip_functions(&mut module, &[other]);
+    lower(context, source, Ok(module), &[other])
+}
+
 fn lower(
     context: &LowerContext,
     source: &str,

@@ -37,12 +37,18 @@ pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
 /// file must still be valid Python, as it must for Python to import it.
 pub fn parse_module_skipping(source: &str, skip: &[&str]) -> Result<Module, SyntaxError> {
     let mut module = parse_module(source)?;
+    skip_functions(&mut module, skip);
+    Ok(module)
+}
+
+/// Leaves out of a parsed module the top-level functions named in `skip`
+/// (what [`parse_module_skipping`] returns, from a module parsed before).
+pub fn skip_functions(module: &mut Module, skip: &[&str]) {
     if !skip.is_empty() {
         module.body.retain(
             |s| !matches!(&s.kind, StmtKind::FunctionDef(d) if skip.contains(&d.name.as_str())),
         );
     }
-    Ok(module)
 }
 
 /// One logical line: its byte range and the column its first token sits at.

@@ -68,6 +68,15 @@ pub struct HeaderError {
 /// error, as it is when Python imports it) and returns its module-level
 /// docstring and assignments. `path` is used only in error messages.
 pub fn parse_header(path: &str, source: &str) -> Result<Header, HeaderError> {
+    parse_header_module(path, source).map(|(header, _)| header)
+}
+
+/// [`parse_header`], also handing back the parsed module, for a caller that
+/// goes on to read the file's body (one parse per file).
+pub fn parse_header_module(
+    path: &str,
+    source: &str,
+) -> Result<(Header, super::ast::Module), HeaderError> {
     let module = parse_module(source).map_err(|error| HeaderError {
         line: error.line,
         column: error.column,
@@ -77,7 +86,7 @@ pub fn parse_header(path: &str, source: &str) -> Result<Header, HeaderError> {
         ),
         error,
     })?;
-    Ok(header_of(source, &module))
+    Ok((header_of(source, &module), module))
 }
 
 /// The header facts of an already parsed module.
