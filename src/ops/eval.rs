@@ -198,6 +198,8 @@ enum Value {
     Expr(SqlExpr),
     Text(String, Vec<(String, Literal)>),
     Exec(Box<Executable>),
+    /// `sa.Sequence(...)`.
+    Sequence(Box<Sequence>),
     Literal(Literal),
     Bind,
     Context,
@@ -1209,6 +1211,37 @@ impl Evaluator {
                 from_timestamp(seconds, name.ends_with(".utcfromtimestamp"), span)
             }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
+            "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
+            "sa.CreateSequence" | "sa.DropSequence" => {
+                let create = name == "sa.CreateSequence";
+                let flag = if create { "if_not_exists" } else { "if_exists" };
+                let b = bind(&args, name, &["element", flag], false, false)?;
+                let sequence = match b.get(0) {
+                    Some(Value::Sequence(seq)) => (**seq).clone(),
+                    other => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!(
+                                "{}() takes a Sequence, got {}",
+                                &name[3..],
+                                other.map_or("nothing".to_string(), describe)
+                            ),
+                        ))
+                    }
+                };
+                let flag = b.bool(1, flag)?.unwrap_or(false);
+                Ok(Value::Exec(Box::new(if create {
+                    Executable::CreateSequence {
+                        sequence,
+                        if_not_exists: flag,
+                    }
+                } else {
+                    Executable::DropSequence {
+                        sequence,
+                        if_exists: flag,
+                    }
+                })))
+            }
             "sa.ForeignKey" => {
                 let b = bind(
                     &args,
@@ -2139,9 +2172,11 @@ fn column(args: &Args) -> EResult<Column> {
     let mut type_ = None;
     let mut foreign_keys = Vec::new();
     let mut checks = Vec::new();
+    let mut default = None;
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
+            Value::Sequence(seq) => default = Some(PythonDefault::Sequence(*seq)),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(c)
             }
@@ -2167,6 +2202,7 @@ fn column(args: &Args) -> EResult<Column> {
         index: false,
         foreign_keys,
         checks,
+        default,
     };
     for (k, v, s) in b.extra {
         let as_bool = |v: &Value| -> EResult<bool> {
@@ -2221,8 +2257,14 @@ fn column(args: &Args) -> EResult<Column> {
                     _ => return Err(problem(s, "comment must be a string")),
                 }
             }
-            "default" | "onupdate" | "doc" | "key" | "info" | "quote" | "system"
-            | "server_onupdate" => {}
+            "default" => {
+                c.default = match v {
+                    Value::None => None,
+                    Value::Sequence(seq) => Some(PythonDefault::Sequence(*seq)),
+                    _ => Some(PythonDefault::Other),
+                }
+            }
+            "onupdate" | "doc" | "key" | "info" | "quote" | "system" | "server_onupdate" => {}
             k if k.starts_with("sqlite_") || k.starts_with("postgresql_") => {}
             _ => {
                 return Err(problem(
@@ -2234,6 +2276,69 @@ fn column(args: &Args) -> EResult<Column> {
     }
     c.name = name.ok_or_else(|| problem(b.span, "Column() needs a name"))?;
     Ok(c)
+}
+
+/// `sa.Sequence(name, start=..., ...)`.
+fn sequence(args: &Args) -> EResult<Sequence> {
+    const PARAMS: &[&str] = &[
+        "name",
+        "start",
+        "increment",
+        "minvalue",
+        "maxvalue",
+        "nominvalue",
+        "nomaxvalue",
+        "cycle",
+        "schema",
+        "cache",
+        "order",
+        "data_type",
+        "optional",
+        "quote",
+        "metadata",
+        "quote_schema",
+        "for_update",
+    ];
+    let b = bind(args, "Sequence", PARAMS, false, false)?;
+    let int = |i: usize| -> EResult<Option<i64>> {
+        match b.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(other) => Err(problem(
+                b.span_of(i),
+                format!(
+                    "Sequence() '{}' must be an integer, got {}",
+                    PARAMS[i],
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    // `order` only renders on Oracle; refused rather than dropped.
+    if !matches!(b.get(10), None | Some(Value::None)) {
+        return Err(problem(
+            b.span_of(10),
+            "Sequence(order=...) renders only on Oracle; aurora does not support it",
+        ));
+    }
+    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    Ok(Sequence {
+        name: b.req_str(0, "name", "Sequence")?,
+        schema: b.str(8, "schema")?,
+        start: int(1)?,
+        increment: int(2)?,
+        minvalue: int(3)?,
+        maxvalue: int(4)?,
+        nominvalue: given(5),
+        nomaxvalue: given(6),
+        cycle: b.bool(7, "cycle")?,
+        cache: int(9)?,
+        data_type: match b.get(11) {
+            None | Some(Value::None) => None,
+            Some(v) => Some(as_type(v, b.span_of(11))?),
+        },
+        optional: b.bool(12, "optional")?.unwrap_or(false),
+    })
 }
 
 /// Builds a table from `create_table`/`Table` arguments.
@@ -2312,6 +2417,7 @@ fn index_exprs(items: &[(Value, Span)]) -> EResult<Vec<IndexExpr>> {
             Value::Column(c) => Ok(IndexExpr::Column(c.name.clone())),
             Value::Expr(SqlExpr::Column { name, .. }) => Ok(IndexExpr::Column(name.clone())),
             Value::Text(t, _) => Ok(IndexExpr::Text(t.clone())),
+            Value::Expr(e) => Ok(IndexExpr::Expr(e.clone())),
             other => Err(problem(
                 *s,
                 format!("expected a column name, got {}", describe(other)),
@@ -2554,6 +2660,12 @@ fn uuid_text(s: &str) -> Option<String> {
 fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
     match v {
         Value::Expr(e) => Ok(e),
+        // A `Column` of no table renders as its name.
+        Value::Column(c) => Ok(SqlExpr::Column {
+            table: None,
+            name: c.name,
+            type_: c.type_,
+        }),
         Value::Text(t, _) => Ok(SqlExpr::Text(t)),
         other => Ok(SqlExpr::Literal(literal(&other, span)?)),
     }

@@ -361,6 +361,40 @@ pub struct Column {
     pub foreign_keys: Vec<ForeignKey>,
     /// Column-level `CheckConstraint`s, rendered inline.
     pub checks: Vec<Constraint>,
+    /// The client-side default (`default=`, or a positional `Sequence`):
+    /// never rendered itself, but it decides whether the column is
+    /// SQLAlchemy's autoincrement column and whether PostgreSQL says SERIAL.
+    pub default: Option<PythonDefault>,
+}
+
+/// A column's client-side default.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PythonDefault {
+    Sequence(Sequence),
+    /// A scalar, callable or SQL expression: the column is not
+    /// "autoincrement" unless it says `autoincrement=True`.
+    Other,
+}
+
+/// `sa.Sequence(name, ...)`, as `CREATE SEQUENCE` renders it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sequence {
+    pub name: String,
+    pub schema: Option<String>,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub minvalue: Option<i64>,
+    pub maxvalue: Option<i64>,
+    /// `nominvalue=`/`nomaxvalue=`: SQLAlchemy renders `NO MINVALUE` for
+    /// any value given, even `False`.
+    pub nominvalue: bool,
+    pub nomaxvalue: bool,
+    pub cycle: Option<bool>,
+    pub cache: Option<i64>,
+    /// `data_type=`: PostgreSQL's `AS <type>`.
+    pub data_type: Option<SqlType>,
+    /// `optional=True`: a PostgreSQL SERIAL column may stand in for it.
+    pub optional: bool,
 }
 
 /// A server default.
@@ -528,6 +562,9 @@ pub struct Index {
 pub enum IndexExpr {
     Column(String),
     Text(String),
+    /// An expression (`sa.func.lower(sa.Column('email'))`): SQLAlchemy
+    /// renders its columns without their table.
+    Expr(SqlExpr),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -584,6 +621,13 @@ pub enum Executable {
         table: TableClause,
         where_: Option<SqlExpr>,
     },
+    /// `sa.schema.CreateSequence(sa.Sequence(...), if_not_exists=...)`.
+    CreateSequence {
+        sequence: Sequence,
+        if_not_exists: bool,
+    },
+    /// `sa.schema.DropSequence(sa.Sequence(...), if_exists=...)`.
+    DropSequence { sequence: Sequence, if_exists: bool },
 }
 
 /// `sa.table('name', sa.column('a', sa.Integer), ...)`.

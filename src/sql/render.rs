@@ -697,6 +697,81 @@ impl Renderer {
         }
     }
 
+    /// An index expression: compiled with `include_table=False`; PostgreSQL
+    /// groups what is not a column or function (`(a + 1)`), SQLite does not.
+    fn index_expr(&self, e: &SqlExpr) -> String {
+        fn untabled(e: &SqlExpr) -> SqlExpr {
+            match e {
+                SqlExpr::Column { name, type_, .. } => SqlExpr::Column {
+                    table: None,
+                    name: name.clone(),
+                    type_: type_.clone(),
+                },
+                SqlExpr::Binary { op, left, right } => SqlExpr::Binary {
+                    op,
+                    left: Box::new(untabled(left)),
+                    right: Box::new(untabled(right)),
+                },
+                SqlExpr::Func { name, args } => SqlExpr::Func {
+                    name: name.clone(),
+                    args: args.iter().map(untabled).collect(),
+                },
+                other => other.clone(),
+            }
+        }
+        let text = self.expr(&untabled(e));
+        if self.d == Dialect::Postgresql && matches!(e, SqlExpr::Binary { .. }) {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    /// `CREATE SEQUENCE`'s name and options, as SQLAlchemy's DDL compiler
+    /// writes them.
+    fn create_sequence(&self, seq: &Sequence, if_not_exists: bool) -> String {
+        let mut s = String::from("CREATE SEQUENCE ");
+        if if_not_exists {
+            s.push_str("IF NOT EXISTS ");
+        }
+        s.push_str(&self.table_name(&seq.name, &seq.schema));
+        if self.d == Dialect::Postgresql {
+            if let Some(t) = &seq.data_type {
+                s.push_str(&format!(" AS {}", self.type_sql(t)));
+            }
+        }
+        let mut options = Vec::new();
+        if let Some(n) = seq.increment {
+            options.push(format!("INCREMENT BY {n}"));
+        }
+        if let Some(n) = seq.start {
+            options.push(format!("START WITH {n}"));
+        }
+        if let Some(n) = seq.minvalue {
+            options.push(format!("MINVALUE {n}"));
+        }
+        if let Some(n) = seq.maxvalue {
+            options.push(format!("MAXVALUE {n}"));
+        }
+        if seq.nominvalue {
+            options.push("NO MINVALUE".into());
+        }
+        if seq.nomaxvalue {
+            options.push("NO MAXVALUE".into());
+        }
+        if let Some(n) = seq.cache {
+            options.push(format!("CACHE {n}"));
+        }
+        if let Some(c) = seq.cycle {
+            options.push(if c { "CYCLE" } else { "NO CYCLE" }.into());
+        }
+        if !options.is_empty() {
+            s.push(' ');
+            s.push_str(&options.join(" "));
+        }
+        s
+    }
+
     /// A Python value rendered as a SQL literal, as `literal_binds` does.
     fn literal(&self, l: &Literal) -> String {
         let pg = self.d == Dialect::Postgresql;
@@ -793,6 +868,7 @@ impl Renderer {
                 Some(false) => Ok(None),
                 None => Ok((is_integer(&c.type_)
                     && c.server_default.is_none()
+                    && !matches!(c.default, Some(PythonDefault::Other))
                     && (c.foreign_keys.is_empty() || c.autoincrement_ignore_fk))
                     .then(|| c.name.clone())),
             };
@@ -858,7 +934,13 @@ impl Renderer {
         let nullable = c.nullable.unwrap_or(!in_pk);
         let mut s = self.q(&c.name);
         s.push(' ');
-        if pg && in_pk && autoinc == Some(c.name.as_str()) {
+        // SERIAL stands in for no client default or an optional Sequence.
+        let serial_default = match &c.default {
+            None => true,
+            Some(PythonDefault::Sequence(seq)) => seq.optional,
+            Some(PythonDefault::Other) => false,
+        };
+        if pg && in_pk && autoinc == Some(c.name.as_str()) && serial_default {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -1276,6 +1358,7 @@ impl Renderer {
             .map(|e| match e {
                 IndexExpr::Column(c) => self.q(c),
                 IndexExpr::Text(t) => t.clone(),
+                IndexExpr::Expr(e) => self.index_expr(e),
             })
             .collect();
         s.push_str(&format!("({})", exprs.join(", ")));
@@ -1503,6 +1586,18 @@ impl Renderer {
                 }
                 s
             }
+            Executable::CreateSequence {
+                sequence,
+                if_not_exists,
+            } => self.create_sequence(sequence, *if_not_exists),
+            Executable::DropSequence {
+                sequence,
+                if_exists,
+            } => format!(
+                "DROP SEQUENCE {}{}",
+                if *if_exists { "IF EXISTS " } else { "" },
+                self.table_name(&sequence.name, &sequence.schema)
+            ),
         }
     }
 
@@ -2141,6 +2236,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             index: false,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            default: None,
         });
     }
     pk.sort();

@@ -184,6 +184,7 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
             index: false,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            default: None,
         });
     }
     Ok(())
