@@ -163,6 +163,9 @@ enum Value {
     Int(i64),
     Float(f64),
     Str(String),
+    /// `op.f(name)`: a name SQLAlchemy's naming convention treats as
+    /// final (`conv`), truncated rather than refused when too long.
+    Conv(String),
     Bytes(Vec<u8>),
     List(Vec<Value>),
     Tuple(Vec<Value>),
@@ -334,7 +337,7 @@ impl Bound {
     fn str(&self, i: usize, what: &str) -> EResult<Option<String>> {
         match self.get(i) {
             None | Some(Value::None) => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(Value::Str(s)) | Some(Value::Conv(s)) => Ok(Some(s.clone())),
             Some(other) => Err(problem(
                 self.span_of(i),
                 format!("expected a string for '{what}', got {}", describe(other)),
@@ -1349,6 +1352,7 @@ impl Evaluator {
                 )?;
                 let mut index = Index {
                     name: b.str(0, "name")?,
+                    conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                     table: String::new(),
                     schema: None,
                     expressions: index_exprs(&b.rest)?,
@@ -1358,6 +1362,7 @@ impl Evaluator {
                     postgresql_using: None,
                     postgresql_concurrently: false,
                     sqlite_where: None,
+                    ..Index::default()
                 };
                 index_dialect_kwargs(&mut index, &b.extra, "sa.Index")?;
                 Ok(Value::Index(Box::new(index)))
@@ -1561,7 +1566,7 @@ impl Evaluator {
             "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
                 let b = bind(&args, f, &["name"], false, false)?;
-                Ok(Value::Str(b.req_str(0, "name", f)?))
+                Ok(Value::Conv(b.req_str(0, "name", f)?))
             }
             "inline_literal" => {
                 let b = bind(&args, f, &["value", "type_"], false, false)?;
@@ -1905,6 +1910,7 @@ fn table_op(
             };
             let mut index = Index {
                 name: b.str(0, "index_name")?,
+                conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 expressions: index_exprs(&cols)?,
@@ -1918,8 +1924,10 @@ fn table_op(
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
+                ..Index::default()
             };
             index_dialect_kwargs(&mut index, &b.extra, f)?;
+            default_index_name(&mut index, b.span)?;
             Op::CreateIndex(index)
         }
         "drop_index" => {
@@ -2390,6 +2398,7 @@ fn build_table(
     for i in &mut table.indexes {
         i.table = tname.clone();
         i.schema = tschema.clone();
+        default_index_name(i, kwargs.first().map_or(Span::default(), |k| k.2))?;
     }
     Ok(table)
 }
@@ -2437,9 +2446,92 @@ fn index_dialect_kwargs(
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
             "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
             "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
-            k if k.starts_with("postgresql_")
-                || k.starts_with("sqlite_")
-                || k.starts_with("mysql_") => {}
+            "postgresql_ops" => {
+                index.postgresql_ops = match v {
+                    Value::Dict(kv) => kv
+                        .iter()
+                        .map(|(k, v)| match (k, v) {
+                            (Value::Str(k), Value::Str(v)) => Ok((k.clone(), v.clone())),
+                            _ => Err(problem(
+                                *s,
+                                "postgresql_ops maps column names to operator classes (strings)",
+                            )),
+                        })
+                        .collect::<EResult<_>>()?,
+                    Value::None => Vec::new(),
+                    _ => return Err(problem(*s, "postgresql_ops must be a dict")),
+                }
+            }
+            "postgresql_include" => {
+                index.postgresql_include = match v {
+                    Value::None => Vec::new(),
+                    Value::List(xs) | Value::Tuple(xs) => {
+                        names_of(&xs.iter().map(|x| (x.clone(), *s)).collect::<Vec<_>>())?
+                    }
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            "postgresql_include must be a list of column names",
+                        ))
+                    }
+                }
+            }
+            "postgresql_with" => {
+                index.postgresql_with = match v {
+                    Value::None => Vec::new(),
+                    Value::Dict(kv) => kv
+                        .iter()
+                        .map(|(k, v)| {
+                            let Value::Str(k) = k else {
+                                return Err(problem(*s, "postgresql_with keys must be strings"));
+                            };
+                            let text = match v {
+                                Value::None => String::new(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Int(n) => n.to_string(),
+                                Value::Float(f) => py_float_repr(*f),
+                                Value::Str(x) => x.clone(),
+                                other => {
+                                    return Err(problem(
+                                        *s,
+                                        format!("postgresql_with value of {}", describe(other)),
+                                    ))
+                                }
+                            };
+                            Ok((k.clone(), text))
+                        })
+                        .collect::<EResult<_>>()?,
+                    _ => return Err(problem(*s, "postgresql_with must be a dict")),
+                }
+            }
+            "postgresql_tablespace" => index.postgresql_tablespace = b_str(v, k, *s)?,
+            "postgresql_nulls_not_distinct" => {
+                index.postgresql_nulls_not_distinct = match v {
+                    Value::None => None,
+                    Value::Bool(b) => Some(*b),
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            "postgresql_nulls_not_distinct must be True or False",
+                        ))
+                    }
+                }
+            }
+            // SQLAlchemy refuses a keyword its dialect does not define.
+            k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {
+                let dialect = k.split('_').next().unwrap_or_default();
+                return Err(problem(
+                    *s,
+                    format!(
+                        "TypeError: Argument '{k}' is not accepted by dialect '{dialect}' on behalf of Index"
+                    ),
+                ));
+            }
+            // Other dialects' options render nothing on PostgreSQL or SQLite.
+            k if k.starts_with("mysql_")
+                || k.starts_with("mssql_")
+                || k.starts_with("oracle_")
+                || k.starts_with("mariadb_") => {}
             _ => {
                 return Err(problem(
                     *s,
@@ -2453,6 +2545,46 @@ fn index_dialect_kwargs(
 
 /// Splits `['schema.table.col', ...]` into the referenced schema, table and
 /// columns.
+/// A string option, or `None`.
+fn b_str(v: &Value, what: &str, span: Span) -> EResult<Option<String>> {
+    match v {
+        Value::None => Ok(None),
+        Value::Str(x) | Value::Conv(x) => Ok(Some(x.clone())),
+        other => Err(problem(
+            span,
+            format!("expected a string for '{what}', got {}", describe(other)),
+        )),
+    }
+}
+
+/// An unnamed index gets the name of SQLAlchemy's default naming convention,
+/// `ix_%(column_0_label)s`: `ix_<schema>_<table>_<column>` (the label of
+/// the first column; a `text()` element is a column named by its text).
+fn default_index_name(index: &mut Index, span: Span) -> EResult<()> {
+    if index.name.is_some() {
+        return Ok(());
+    }
+    let column = match index.expressions.first() {
+        Some(IndexExpr::Column(c)) | Some(IndexExpr::Text(c)) => c.clone(),
+        // SQLAlchemy's convention finds no column to label: Alembic stops
+        // with an AssertionError.
+        _ => {
+            return Err(problem(
+                span,
+                "AssertionError: an unnamed index on an expression has no column for the \
+                 naming convention 'ix_%(column_0_label)s'; give the index a name",
+            ))
+        }
+    };
+    let label = match &index.schema {
+        Some(s) => format!("{s}_{}_{column}", index.table),
+        None => format!("{}_{column}", index.table),
+    };
+    index.name = Some(format!("ix_{label}"));
+    index.conv_name = true;
+    Ok(())
+}
+
 fn split_refs(refs: &[String], span: Span) -> EResult<(Option<String>, String, Vec<String>)> {
     let mut table = None;
     let mut schema = None;

@@ -544,9 +544,13 @@ pub enum ConstraintKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Index {
     pub name: Option<String>,
+    /// The name is a naming-convention name (`op.f(...)`, or the default
+    /// `ix_%(column_0_label)s` of an unnamed index): one longer than the
+    /// dialect allows is truncated with a hash, not refused.
+    pub conv_name: bool,
     pub table: String,
     pub schema: Option<String>,
     pub expressions: Vec<IndexExpr>,
@@ -556,6 +560,16 @@ pub struct Index {
     pub postgresql_using: Option<String>,
     pub postgresql_concurrently: bool,
     pub sqlite_where: Option<String>,
+    /// `postgresql_ops={key: opclass}`: keyed by column name or `text()`.
+    pub postgresql_ops: Vec<(String, String)>,
+    /// `postgresql_include=[...]`: `INCLUDE (...)`.
+    pub postgresql_include: Vec<String>,
+    /// `postgresql_with={param: value}`: `WITH (param = value, ...)`, each
+    /// value already as SQLAlchemy writes it.
+    pub postgresql_with: Vec<(String, String)>,
+    pub postgresql_tablespace: Option<String>,
+    /// `postgresql_nulls_not_distinct`.
+    pub postgresql_nulls_not_distinct: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

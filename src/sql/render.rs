@@ -354,7 +354,7 @@ impl Renderer {
                 self.emit(sql);
             }
             Op::AlterColumn(a) => self.alter_column(a)?,
-            Op::CreateIndex(i) => self.create_index(i),
+            Op::CreateIndex(i) => self.create_index(i)?,
             Op::DropIndex {
                 name,
                 schema,
@@ -1273,7 +1273,7 @@ impl Renderer {
         let sql = self.create_table_sql(t, &name)?;
         self.emit(sql);
         for idx in self.table_indexes(t) {
-            self.create_index(&idx);
+            self.create_index(&idx)?;
         }
         if self.d == Dialect::Postgresql {
             if let Some(c) = &t.comment {
@@ -1302,6 +1302,7 @@ impl Renderer {
             if c.index {
                 idx.push(Index {
                     name: Some(index_flag_name(&t.name, &t.schema, &c.name)),
+                    conv_name: true,
                     table: t.name.clone(),
                     schema: t.schema.clone(),
                     expressions: vec![IndexExpr::Column(c.name.clone())],
@@ -1311,6 +1312,7 @@ impl Renderer {
                     postgresql_using: None,
                     postgresql_concurrently: false,
                     sqlite_where: None,
+                    ..Index::default()
                 });
             }
         }
@@ -1318,7 +1320,33 @@ impl Renderer {
         idx
     }
 
-    fn create_index(&mut self, i: &Index) {
+    /// An index name as SQLAlchemy's preparer writes it: a naming-convention
+    /// name longer than the dialect's identifier limit is cut to `limit - 8`
+    /// characters plus `_` and the last four hex digits of its MD5; any
+    /// other name that long is an `IdentifierError`.
+    fn limited_name(&self, name: &str, conv: bool) -> Result<String, Fail> {
+        // PostgreSQL's NAMEDATALEN - 1; SQLAlchemy's default for SQLite.
+        let limit = match self.d {
+            Dialect::Postgresql => 63,
+            Dialect::Sqlite => 9999,
+        };
+        if name.chars().count() <= limit {
+            return Ok(name.to_string());
+        }
+        if !conv {
+            return Err(Fail::Exception(
+                "sqlalchemy.exc.IdentifierError".into(),
+                format!("Identifier '{name}' exceeds maximum length of {limit} characters"),
+            ));
+        }
+        use md5::Digest;
+        let digest = md5::Md5::digest(name.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let head: String = name.chars().take(limit - 8).collect();
+        Ok(format!("{head}_{}", &hex[hex.len() - 4..]))
+    }
+
+    fn create_index(&mut self, i: &Index) -> Result<(), Fail> {
         let pg = self.d == Dialect::Postgresql;
         let mut s = String::from("CREATE ");
         if i.unique {
@@ -1332,11 +1360,12 @@ impl Renderer {
             s.push_str("IF NOT EXISTS ");
         }
         if let Some(n) = &i.name {
+            let n = self.limited_name(n, i.conv_name)?;
             // An index name is qualified by the schema on SQLite only.
             if self.d == Dialect::Sqlite {
-                s.push_str(&self.table_name(n, &i.schema));
+                s.push_str(&self.table_name(&n, &i.schema));
             } else {
-                s.push_str(&self.q(n));
+                s.push_str(&self.q(&n));
             }
             s.push(' ');
         }
@@ -1355,14 +1384,48 @@ impl Renderer {
         let exprs: Vec<String> = i
             .expressions
             .iter()
-            .map(|e| match e {
-                IndexExpr::Column(c) => self.q(c),
-                IndexExpr::Text(t) => t.clone(),
-                IndexExpr::Expr(e) => self.index_expr(e),
+            .map(|e| {
+                let (text, key) = match e {
+                    IndexExpr::Column(c) => (self.q(c), Some(c)),
+                    IndexExpr::Text(t) => (t.clone(), Some(t)),
+                    IndexExpr::Expr(e) => (self.index_expr(e), None),
+                };
+                // `postgresql_ops` is keyed by the element's key: a column's
+                // name or a `text()`'s text.
+                match key.and_then(|k| i.postgresql_ops.iter().find(|(o, _)| o == k)) {
+                    Some((_, class)) if pg => format!("{text} {class}"),
+                    _ => text,
+                }
             })
             .collect();
         s.push_str(&format!("({})", exprs.join(", ")));
         if pg {
+            if !i.postgresql_include.is_empty() {
+                let cols: Vec<String> = i.postgresql_include.iter().map(|c| self.q(c)).collect();
+                s.push_str(&format!(" INCLUDE ({})", cols.join(", ")));
+            }
+            match i.postgresql_nulls_not_distinct {
+                Some(true) => s.push_str(" NULLS NOT DISTINCT"),
+                Some(false) => s.push_str(" NULLS DISTINCT"),
+                None => {}
+            }
+            if !i.postgresql_with.is_empty() {
+                let opts: Vec<String> = i
+                    .postgresql_with
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k} = {v}")
+                        }
+                    })
+                    .collect();
+                s.push_str(&format!(" WITH ({})", opts.join(", ")));
+            }
+            if let Some(t) = &i.postgresql_tablespace {
+                s.push_str(&format!(" TABLESPACE {}", self.q(t)));
+            }
             if let Some(w) = &i.postgresql_where {
                 s.push_str(&format!(" WHERE {w}"));
             }
@@ -1370,6 +1433,7 @@ impl Renderer {
             s.push_str(&format!(" WHERE {w}"));
         }
         self.emit(s);
+        Ok(())
     }
 
     fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
@@ -1462,7 +1526,9 @@ impl Renderer {
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
-            });
+                conv_name: true,
+                ..Index::default()
+            })?;
         }
         if self.d == Dialect::Postgresql {
             if let Some(comment) = &c.comment {
@@ -2055,7 +2121,7 @@ impl Renderer {
         for mut i in indexes.into_iter().chain(new_indexes) {
             i.table = table.name.clone();
             i.schema = table.schema.clone();
-            self.create_index(&i);
+            self.create_index(&i)?;
         }
         Ok(())
     }
@@ -2333,6 +2399,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
+                ..Index::default()
             });
         } else if origin == "u" {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);

@@ -499,6 +499,7 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             postgresql_using: (using != "btree").then_some(using),
             postgresql_concurrently: false,
             sqlite_where: None,
+            ..Index::default()
         });
     }
     Ok(())
