@@ -1215,6 +1215,49 @@ impl Evaluator {
             }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
+            "sa.CreateSchema" => {
+                let b = bind(
+                    &args,
+                    "CreateSchema",
+                    &["name", "if_not_exists"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Exec(Box::new(Executable::CreateSchema {
+                    name: b.req_str(0, "name", "CreateSchema")?,
+                    if_not_exists: b.bool(1, "if_not_exists")?.unwrap_or(false),
+                })))
+            }
+            "sa.DropSchema" => {
+                let b = bind(
+                    &args,
+                    "DropSchema",
+                    &["name", "cascade", "if_exists"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Exec(Box::new(Executable::DropSchema {
+                    name: b.req_str(0, "name", "DropSchema")?,
+                    cascade: b.bool(1, "cascade")?.unwrap_or(false),
+                    if_exists: b.bool(2, "if_exists")?.unwrap_or(false),
+                })))
+            }
+            "json.dumps" => {
+                // Only Python's defaults (separators ', ' and ': ', ASCII
+                // escapes, keys in insertion order); any option is refused.
+                let b = bind(&args, "dumps", &["obj"], false, false)?;
+                let v = b.get(0).cloned().unwrap_or(Value::None);
+                match py_json(&v) {
+                    Some(text) => Ok(Value::Str(text)),
+                    None => Err(problem(
+                        b.span_of(0),
+                        format!(
+                            "TypeError: Object of type {} is not JSON serializable",
+                            describe(&v)
+                        ),
+                    )),
+                }
+            }
             "sa.CreateSequence" | "sa.DropSequence" => {
                 let create = name == "sa.CreateSequence";
                 let flag = if create { "if_not_exists" } else { "if_exists" };
@@ -3297,6 +3340,8 @@ fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
     let (sym, right) = match (op, &right) {
         (BinOp::Eq, SqlExpr::Literal(Literal::Null)) => ("IS", SqlExpr::Null),
         (BinOp::Ne, SqlExpr::Literal(Literal::Null)) => ("IS NOT", SqlExpr::Null),
+        (BinOp::Eq, SqlExpr::Null) => ("IS", SqlExpr::Null),
+        (BinOp::Ne, SqlExpr::Null) => ("IS NOT", SqlExpr::Null),
         (BinOp::Eq, _) => ("=", right),
         (BinOp::Ne, _) => ("!=", right),
         (BinOp::Lt, _) => ("<", right),

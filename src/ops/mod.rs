@@ -640,6 +640,14 @@ pub enum Executable {
         sequence: Sequence,
         if_not_exists: bool,
     },
+    /// `sa.schema.CreateSchema(name, if_not_exists=...)`.
+    CreateSchema { name: String, if_not_exists: bool },
+    /// `sa.schema.DropSchema(name, cascade=..., if_exists=...)`.
+    DropSchema {
+        name: String,
+        cascade: bool,
+        if_exists: bool,
+    },
     /// `sa.schema.DropSequence(sa.Sequence(...), if_exists=...)`.
     DropSequence { sequence: Sequence, if_exists: bool },
 }

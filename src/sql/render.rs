@@ -1015,10 +1015,15 @@ impl Renderer {
                 deferrable,
                 initially,
             } => {
+                // SQLite names the referenced table without its schema.
+                let target = if self.d == Dialect::Sqlite && in_table {
+                    self.q(ref_table)
+                } else {
+                    self.table_name(ref_table, ref_schema)
+                };
                 s.push_str(&format!(
-                    "FOREIGN KEY({}) REFERENCES {} ({})",
+                    "FOREIGN KEY({}) REFERENCES {target} ({})",
                     cols(columns),
-                    self.table_name(ref_table, ref_schema),
                     cols(ref_columns)
                 ));
                 if let Some(d) = ondelete {
@@ -1082,7 +1087,33 @@ impl Renderer {
         // primary key it made itself from `primary_key=True` columns, which
         // then lists that column first.
         let autoinc = if self.d == Dialect::Postgresql || explicit_pk.is_none() {
-            self.autoinc_column(&t.name, &t.columns, &pk_cols)?
+            // A table-level ForeignKeyConstraint gives its columns foreign
+            // keys as a column-level ForeignKey does.
+            let fk_cols: Vec<&String> = t
+                .constraints
+                .iter()
+                .flat_map(|c| match &c.kind {
+                    ConstraintKind::ForeignKey { columns, .. } => columns.iter().collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let columns: Vec<Column> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    if c.foreign_keys.is_empty() && fk_cols.contains(&&c.name) {
+                        c.foreign_keys.push(ForeignKey {
+                            target: String::new(),
+                            name: None,
+                            ondelete: None,
+                            onupdate: None,
+                        });
+                    }
+                    c
+                })
+                .collect();
+            self.autoinc_column(&t.name, &columns, &pk_cols)?
         } else {
             None
         };
@@ -1127,7 +1158,16 @@ impl Renderer {
                 true,
             ));
         }
+        // SQLite's DDL compiler leaves out a foreign key to a table of
+        // another schema.
+        let other_schema =
+            |ref_schema: &Option<String>| self.d == Dialect::Sqlite && *ref_schema != t.schema;
         for c in &t.constraints {
+            if let ConstraintKind::ForeignKey { ref_schema, .. } = &c.kind {
+                if other_schema(ref_schema) {
+                    continue;
+                }
+            }
             if !matches!(c.kind, ConstraintKind::PrimaryKey { .. }) {
                 constraints.push(self.constraint(c, true));
             }
@@ -1153,6 +1193,9 @@ impl Renderer {
             }
             for fk in &col.foreign_keys {
                 let (schema, table, refcol) = split_target(&fk.target);
+                if other_schema(&schema) {
+                    continue;
+                }
                 constraints.push(self.constraint(
                     &Constraint {
                         name: fk.name.clone(),
@@ -1656,6 +1699,24 @@ impl Renderer {
                 sequence,
                 if_not_exists,
             } => self.create_sequence(sequence, *if_not_exists),
+            Executable::CreateSchema {
+                name,
+                if_not_exists,
+            } => format!(
+                "CREATE SCHEMA {}{}",
+                if *if_not_exists { "IF NOT EXISTS " } else { "" },
+                self.q(name)
+            ),
+            Executable::DropSchema {
+                name,
+                cascade,
+                if_exists,
+            } => format!(
+                "DROP SCHEMA {}{}{}",
+                if *if_exists { "IF EXISTS " } else { "" },
+                self.q(name),
+                if *cascade { " CASCADE" } else { "" }
+            ),
             Executable::DropSequence {
                 sequence,
                 if_exists,
