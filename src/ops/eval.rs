@@ -1734,6 +1734,12 @@ impl Evaluator {
                 // Table-bound operations share their shapes with batch_op.
                 let o = table_op(op, None, None, &args, f)?;
                 match o {
+                    // `op.create_table` returns the Table it made (for
+                    // `op.bulk_insert`); the other operations return None.
+                    Some(Op::CreateTable(t)) => {
+                        sink.push(Op::CreateTable(t.clone()));
+                        Ok(Value::Table(Box::new(t)))
+                    }
                     Some(o) => {
                         sink.push(o);
                         Ok(Value::None)
