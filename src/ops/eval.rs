@@ -39,6 +39,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
             }
+            StmtKind::ClassDef(def) => {
+                let v = match ev.enum_class(def, stmt.span) {
+                    Ok(v) => v,
+                    Err(p) => Value::Failed(Box::new(p)),
+                };
+                ev.globals.insert(def.name.clone(), v);
+            }
             StmtKind::Import(_)
             | StmtKind::FromImport { .. }
             | StmtKind::Assign { .. }
@@ -203,12 +210,25 @@ enum Value {
     Exec(Box<Executable>),
     /// `sa.Sequence(...)`.
     Sequence(Box<Sequence>),
+    /// A Python `Enum` class defined in the revision file.
+    EnumClass(Rc<EnumClass>),
+    /// One member of it (the index of its canonical member).
+    EnumMember(Rc<EnumClass>, usize),
     Literal(Literal),
     Bind,
     Context,
     AutocommitBlock,
     BatchContext(Box<Batch>),
     BatchOp,
+}
+
+/// `class Name(int, Enum): a = 1 ...`: members in definition order; an
+/// alias (a repeated value) names the first member with that value.
+#[derive(Debug, PartialEq)]
+struct EnumClass {
+    name: String,
+    /// (name, value, index of the canonical member).
+    members: Vec<(String, Value, usize)>,
 }
 
 enum Flow {
@@ -422,6 +442,8 @@ fn describe(v: &Value) -> String {
         Value::Function(f) => format!("function '{}'", f.name),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
+        Value::EnumClass(c) => format!("Enum class '{}'", c.name),
+        Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
         _ => "an object".into(),
     }
 }
@@ -542,17 +564,7 @@ impl Evaluator {
                 is_async: false,
             } => {
                 let it = self.eval(iter, frame, sink)?;
-                let items = match it {
-                    Value::List(xs) | Value::Tuple(xs) => xs,
-                    Value::Dict(kv) => kv.into_iter().map(|(k, _)| k).collect(),
-                    Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
-                    other => {
-                        return Err(problem(
-                            iter.span,
-                            format!("cannot loop over {}", describe(&other)),
-                        ))
-                    }
-                };
+                let items = iteration_items(it, iter.span)?;
                 for item in items {
                     self.assign(target, item, frame)?;
                     if let Flow::Return(v) = self.exec_block(body, frame, sink)? {
@@ -646,6 +658,129 @@ impl Evaluator {
                 format!("unsupported construct 'with' over {}", describe(&other)),
             )),
         }
+    }
+
+    /// A module-level class: only an `Enum` (bases `Enum`, `IntEnum`,
+    /// `StrEnum`, with `int`/`str` mixins) whose body assigns plain values.
+    fn enum_class(&mut self, def: &crate::syntax::ast::ClassDef, span: Span) -> EResult<Value> {
+        let refuse = |why: &str| {
+            problem(
+                span,
+                format!(
+                    "class '{}' {why}; aurora evaluates only Enum classes with plain member values",
+                    def.name
+                ),
+            )
+        };
+        if !def.decorators.is_empty() || !def.keywords.is_empty() {
+            return Err(refuse("has decorators or class keywords"));
+        }
+        let mut frame = Frame::default();
+        let mut sink = Vec::new();
+        let mut is_enum = false;
+        let mut mixin = None;
+        for base in &def.bases {
+            match self.eval(base, &mut frame, &mut sink)? {
+                Value::Path(p)
+                    if matches!(p.as_str(), "enum.Enum" | "enum.IntEnum" | "enum.StrEnum") =>
+                {
+                    is_enum = true;
+                    if p != "enum.Enum" {
+                        mixin = Some(if p == "enum.IntEnum" { "int" } else { "str" });
+                    }
+                }
+                Value::Path(p) if p == "int" || p == "str" => {
+                    mixin = Some(if p == "int" { "int" } else { "str" })
+                }
+                _ => return Err(refuse("has a base aurora does not know")),
+            }
+        }
+        if !is_enum {
+            return Err(refuse("is not an Enum"));
+        }
+        let mut members: Vec<(String, Value, usize)> = Vec::new();
+        for stmt in &def.body {
+            match &stmt.kind {
+                StmtKind::Pass => {}
+                StmtKind::Expr(e) if matches!(e.kind, ExprKind::Str(_)) => {}
+                StmtKind::Assign {
+                    targets,
+                    value: Some(value),
+                    ..
+                } if targets.len() == 1 => {
+                    let ExprKind::Name(n) = &targets[0].kind else {
+                        return Err(refuse("assigns something other than a name"));
+                    };
+                    if n.starts_with('_') {
+                        return Err(refuse("defines a private or special name"));
+                    }
+                    let v = self.eval(value, &mut frame, &mut sink)?;
+                    let v = match (mixin, v) {
+                        (Some("int"), Value::Int(i)) => Value::Int(i),
+                        (Some("int"), Value::Bool(b)) => Value::Int(b as i64),
+                        (Some("str"), Value::Str(x)) => Value::Str(x),
+                        (
+                            None,
+                            v @ (Value::Int(_)
+                            | Value::Str(_)
+                            | Value::Float(_)
+                            | Value::Bool(_)
+                            | Value::None),
+                        ) => v,
+                        _ => return Err(refuse("has a member value aurora does not support")),
+                    };
+                    let canonical = members
+                        .iter()
+                        .find(|(_, x, _)| *x == v)
+                        .map_or(members.len(), |m| m.2);
+                    members.push((n.clone(), v, canonical));
+                }
+                _ => return Err(refuse("has a statement other than member assignments")),
+            }
+        }
+        Ok(Value::EnumClass(Rc::new(EnumClass {
+            name: def.name.clone(),
+            members,
+        })))
+    }
+
+    /// The local scopes a comprehension's element is evaluated in: one per
+    /// item that passes every `if`, nested generators innermost last, in
+    /// Python's order. The caller restores the frame's locals afterwards
+    /// (comprehension variables do not leak, as in Python 3).
+    fn comprehension_scopes(
+        &mut self,
+        generators: &[crate::syntax::ast::Comprehension],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Vec<HashMap<String, Value>>> {
+        let Some((g, rest)) = generators.split_first() else {
+            return Ok(vec![frame.locals.clone()]);
+        };
+        if g.is_async {
+            return Err(problem(
+                g.iter.span,
+                "unsupported construct 'async comprehension'",
+            ));
+        }
+        let it = self.eval(&g.iter, frame, sink)?;
+        let mut scopes = Vec::new();
+        for item in iteration_items(it, g.iter.span)? {
+            self.assign(&g.target, item, frame)?;
+            let mut keep = true;
+            for cond in &g.ifs {
+                if !truthy(&self.eval(cond, frame, sink)?) {
+                    keep = false;
+                    break;
+                }
+            }
+            if keep {
+                let inner = frame.locals.clone();
+                scopes.extend(self.comprehension_scopes(rest, frame, sink)?);
+                frame.locals = inner;
+            }
+        }
+        Ok(scopes)
     }
 
     fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> EResult<()> {
@@ -848,11 +983,40 @@ impl Evaluator {
             ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
             ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
-            ExprKind::ListComp { .. }
-            | ExprKind::SetComp { .. }
-            | ExprKind::DictComp { .. }
-            | ExprKind::GeneratorExp { .. } => {
-                Err(problem(e.span, "unsupported construct 'comprehension'"))
+            ExprKind::ListComp { elt, generators } | ExprKind::GeneratorExp { elt, generators } => {
+                let saved = frame.locals.clone();
+                let result = (|| {
+                    let mut out = Vec::new();
+                    for env in self.comprehension_scopes(generators, frame, sink)? {
+                        frame.locals = env;
+                        out.push(self.eval(elt, frame, sink)?);
+                    }
+                    Ok(out)
+                })();
+                frame.locals = saved;
+                Ok(Value::List(result?))
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                generators,
+            } => {
+                let saved = frame.locals.clone();
+                let result = (|| {
+                    let mut out = Vec::new();
+                    for env in self.comprehension_scopes(generators, frame, sink)? {
+                        frame.locals = env;
+                        let k = self.eval(key, frame, sink)?;
+                        let v = self.eval(value, frame, sink)?;
+                        dict_set(&mut out, k, v);
+                    }
+                    Ok(out)
+                })();
+                frame.locals = saved;
+                Ok(Value::Dict(result?))
+            }
+            ExprKind::SetComp { .. } => {
+                Err(problem(e.span, "unsupported construct 'set comprehension'"))
             }
             ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
             ExprKind::BigInt(digits) => Err(problem(
@@ -907,7 +1071,7 @@ impl Evaluator {
             }
             out.push_str(&match field.conversion {
                 Some('r') => builtins::py_repr(&v),
-                Some('s') | None => py_str(&v),
+                Some('s') | None => py_text(&v, field.span)?,
                 Some(c) => {
                     return Err(problem(
                         field.span,
@@ -1588,7 +1752,10 @@ impl Evaluator {
             }
             "str" => {
                 let b = bind(&args, "str", &["object"], false, false)?;
-                Ok(Value::Str(b.get(0).map(py_str).unwrap_or_default()))
+                match b.get(0) {
+                    Some(v) => Ok(Value::Str(py_text(v, b.span_of(0))?)),
+                    None => Ok(Value::Str(String::new())),
+                }
             }
             _ => Err(problem(span, format!("unsupported call '{name}'"))),
         }
@@ -3118,9 +3285,23 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                     rest.insert(0, (v, b.span_of(0)));
                 }
             }
+            let mut class_name = None;
             for (v, s) in rest {
                 match v {
                     Value::Str(x) => values.push(x),
+                    // `sa.Enum(PyEnum)`: the members' names, the type named
+                    // after the class in lower case.
+                    Value::EnumClass(c) if values.is_empty() && class_name.is_none() => {
+                        if args.keywords.iter().any(|(k, _, _)| k == "values_callable") {
+                            return Err(problem(s, "Enum(values_callable=...) is not supported"));
+                        }
+                        values.extend(
+                            (0..c.members.len())
+                                .filter(|i| c.members[*i].2 == *i)
+                                .map(|i| c.members[i].0.clone()),
+                        );
+                        class_name = Some(c.name.to_lowercase());
+                    }
                     other => {
                         return Err(problem(
                             s,
@@ -3138,7 +3319,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 values,
                 name: match name_kw {
                     Some(Value::Str(s)) => Some(s),
-                    _ => None,
+                    _ => class_name,
                 },
                 schema: b.str(1, "schema")?,
                 native: b.bool(2, "native_enum")?.unwrap_or(true),
@@ -3258,6 +3439,30 @@ fn builtin(name: &str) -> Option<Value> {
 
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
+        Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
+            Some(m) => {
+                let i = m.2;
+                Ok(Value::EnumMember(c, i))
+            }
+            None => Err(problem(
+                span,
+                format!(
+                    "AttributeError: type object '{}' has no attribute '{name}'",
+                    c.name
+                ),
+            )),
+        },
+        Value::EnumMember(c, i) => match name {
+            "name" => Ok(Value::Str(c.members[i].0.clone())),
+            "value" => Ok(c.members[i].1.clone()),
+            _ => Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of a member of Enum '{}'",
+                    c.name
+                ),
+            )),
+        },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
         Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
@@ -3329,6 +3534,56 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
+/// What `for x in v` visits.
+fn iteration_items(v: Value, span: Span) -> EResult<Vec<Value>> {
+    match v {
+        Value::List(xs) | Value::Tuple(xs) => Ok(xs),
+        Value::Dict(kv) => Ok(kv.into_iter().map(|(k, _)| k).collect()),
+        Value::Str(s) => Ok(s.chars().map(|c| Value::Str(c.to_string())).collect()),
+        // An Enum class yields its members, aliases left out.
+        Value::EnumClass(c) => Ok((0..c.members.len())
+            .filter(|i| c.members[*i].2 == *i)
+            .map(|i| Value::EnumMember(c.clone(), i))
+            .collect()),
+        other => Err(problem(
+            span,
+            format!("cannot loop over {}", describe(&other)),
+        )),
+    }
+}
+
+/// `str(v)` where aurora knows Python's text for it; anything else (a
+/// SQLAlchemy object, a module) is refused rather than described.
+fn py_text(v: &Value, span: Span) -> EResult<String> {
+    fn known(v: &Value) -> bool {
+        match v {
+            Value::Str(_)
+            | Value::Conv(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Bool(_)
+            | Value::None => true,
+            Value::List(xs) | Value::Tuple(xs) => xs.iter().all(known),
+            Value::Dict(kv) => kv.iter().all(|(k, v)| known(k) && known(v)),
+            _ => false,
+        }
+    }
+    if !known(v) {
+        return Err(problem(
+            span,
+            format!(
+                "aurora cannot give the text of {} (str() of it)",
+                describe(v)
+            ),
+        ));
+    }
+    Ok(match v {
+        Value::List(_) | Value::Tuple(_) | Value::Dict(_) => builtins::py_repr(v),
+        Value::Conv(s) => s.clone(),
+        v => py_str(v),
+    })
+}
+
 fn py_str(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
@@ -3391,6 +3646,14 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Gt, Int(a), Int(b)) => Bool(a > b),
         (BinOp::Le, Int(a), Int(b)) => Bool(a <= b),
         (BinOp::Ge, Int(a), Int(b)) => Bool(a >= b),
+        // Strings compare by code point, as Rust's `str` ordering does.
+        (BinOp::Lt, Str(a), Str(b)) => Bool(a < b),
+        (BinOp::Gt, Str(a), Str(b)) => Bool(a > b),
+        (BinOp::Le, Str(a), Str(b)) => Bool(a <= b),
+        (BinOp::Ge, Str(a), Str(b)) => Bool(a >= b),
+        (BinOp::In, a, Dict(kv)) => Bool(kv.iter().any(|(k, _)| *k == a)),
+        (BinOp::NotIn, a, Dict(kv)) => Bool(!kv.iter().any(|(k, _)| *k == a)),
+        (BinOp::NotIn, Str(a), Str(b)) => Bool(!b.contains(&a)),
         (BinOp::In, a, List(xs) | Tuple(xs)) => Bool(xs.contains(&a)),
         (BinOp::NotIn, a, List(xs) | Tuple(xs)) => Bool(!xs.contains(&a)),
         (BinOp::In, Str(a), Str(b)) => Bool(b.contains(&a)),
@@ -3418,7 +3681,7 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
                 let v = it
                     .next()
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
-                out.push_str(&py_str(&v));
+                out.push_str(&py_text(&v, span)?);
             }
             Some('r') => {
                 let v = it
@@ -3426,7 +3689,7 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 match v {
                     Value::Str(s) => out.push_str(&format!("'{s}'")),
-                    v => out.push_str(&py_str(&v)),
+                    v => out.push_str(&py_text(&v, span)?),
                 }
             }
             _ => return Err(problem(span, "unsupported format in '%' formatting")),
