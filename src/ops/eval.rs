@@ -2400,7 +2400,7 @@ fn column(args: &Args) -> EResult<Column> {
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
-            Value::Sequence(seq) => default = Some(PythonDefault::Sequence(*seq)),
+            Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(c)
             }
@@ -2484,7 +2484,7 @@ fn column(args: &Args) -> EResult<Column> {
             "default" => {
                 c.default = match v {
                     Value::None => None,
-                    Value::Sequence(seq) => Some(PythonDefault::Sequence(*seq)),
+                    Value::Sequence(seq) => Some(PythonDefault::Sequence(seq)),
                     _ => Some(PythonDefault::Other),
                 }
             }

@@ -370,7 +370,7 @@ pub struct Column {
 /// A column's client-side default.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PythonDefault {
-    Sequence(Sequence),
+    Sequence(Box<Sequence>),
     /// A scalar, callable or SQL expression: the column is not
     /// "autoincrement" unless it says `autoincrement=True`.
     Other,
