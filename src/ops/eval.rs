@@ -2168,6 +2168,7 @@ fn table_op(
             };
             Op::DropIndex {
                 name: b.req_str(0, "index_name", f)?,
+                conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                 table,
                 schema: schema_of(&b, &names)?,
                 if_exists: b

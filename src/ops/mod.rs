@@ -273,6 +273,8 @@ pub enum Op {
     CreateIndex(Index),
     DropIndex {
         name: String,
+        /// `op.f(...)`: truncated as a convention name when too long.
+        conv_name: bool,
         table: Option<String>,
         schema: Option<String>,
         if_exists: bool,

@@ -357,11 +357,13 @@ impl Renderer {
             Op::CreateIndex(i) => self.create_index(i)?,
             Op::DropIndex {
                 name,
+                conv_name,
                 schema,
                 if_exists,
                 concurrently,
                 ..
             } => {
+                let name = &self.limited_name(name, *conv_name)?;
                 let mut sql = "DROP INDEX ".to_string();
                 if *concurrently && self.d == Dialect::Postgresql {
                     sql.push_str("CONCURRENTLY ");
