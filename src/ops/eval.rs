@@ -295,7 +295,7 @@ impl Evaluator {
             Some(Value::Failed(p)) => Err(problem(
                 span,
                 format!(
-                    "'{name}' is not available: its module-level assignment failed: {}",
+                    "'{name}' is not available: its module-level statement failed: {}",
                     p.message
                 ),
             )),
