@@ -290,4 +290,67 @@ fn one_parse_per_file_keeps_order_and_output() {
         stderr.contains("r060_rev.py:15:13: SyntaxError"),
         "{stderr}"
     );
+
+/// Every revision file of `tests/fixtures/offline` runs offline as Alembic
+/// ran it (recorded in the `.json` beside it by
+/// `scripts/record-offline-fixtures.py`): on PostgreSQL and SQLite,
+/// `upgrade a1 --sql` and `downgrade a1:base --sql` print the same standard
+/// output, or both fail.
+#[test]
+fn offline_fixtures_print_what_alembic_printed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/offline");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("py"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let recorded: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
+                .unwrap();
+        for run in recorded.as_array().unwrap() {
+            let url = match run["dialect"].as_str().unwrap() {
+                "postgresql" => "postgresql://u:p@localhost/db",
+                _ => "sqlite:///./test.db",
+            };
+            let project = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(project.path().join("alembic/versions")).unwrap();
+            std::fs::write(
+                project.path().join("alembic/env.py"),
+                include_str!("../assets/init/generic/env.py"),
+            )
+            .unwrap();
+            std::fs::write(
+                project.path().join("alembic.ini"),
+                format!(
+                    "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = {url}\n\n{}",
+                    include_str!("fixtures/logging.ini")
+                ),
+            )
+            .unwrap();
+            std::fs::copy(&file, project.path().join("alembic/versions/a1_rev.py")).unwrap();
+            let args: Vec<&str> = run["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            let (code, stdout, stderr) = self::run(project.path(), &args);
+            let want_exit = run["exit"].as_i64().unwrap();
+            let what = format!("{name} {} {}", run["dialect"], args.join(" "));
+            if want_exit == 0 && (code != 0 || stdout != run["stdout"].as_str().unwrap()) {
+                failures.push(format!(
+                    "{what}: exit {code}\n--- want\n{}--- got\n{stdout}--- stderr\n{stderr}",
+                    run["stdout"].as_str().unwrap()
+                ));
+            } else if want_exit != 0 && code <= 0 {
+                failures.push(format!("{what}: Alembic failed, aurora exited {code}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

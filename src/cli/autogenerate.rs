@@ -1066,6 +1066,13 @@ pub fn introspect_postgres(
                             t.name
                         )))
                     }
+                    IndexExpr::Expr(_) => {
+                        return Err(CliError::failed(format!(
+                            "index \"{}\" of table \"{}\" is on an expression, which aurora's autogenerate cannot compare yet",
+                            i.name.as_deref().unwrap_or_default(),
+                            t.name
+                        )))
+                    }
                 }
             }
             if i.postgresql_where.is_some() || i.postgresql_using.is_some() {

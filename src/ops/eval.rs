@@ -39,6 +39,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
             }
+            StmtKind::ClassDef(def) => {
+                let v = match ev.enum_class(def, stmt.span) {
+                    Ok(v) => v,
+                    Err(p) => Value::Failed(Box::new(p)),
+                };
+                ev.globals.insert(def.name.clone(), v);
+            }
             StmtKind::Import(_)
             | StmtKind::FromImport { .. }
             | StmtKind::Assign { .. }
@@ -163,6 +170,9 @@ enum Value {
     Int(i64),
     Float(f64),
     Str(String),
+    /// `op.f(name)`: a name SQLAlchemy's naming convention treats as
+    /// final (`conv`), truncated rather than refused when too long.
+    Conv(String),
     Bytes(Vec<u8>),
     List(Vec<Value>),
     Tuple(Vec<Value>),
@@ -198,12 +208,27 @@ enum Value {
     Expr(SqlExpr),
     Text(String, Vec<(String, Literal)>),
     Exec(Box<Executable>),
+    /// `sa.Sequence(...)`.
+    Sequence(Box<Sequence>),
+    /// A Python `Enum` class defined in the revision file.
+    EnumClass(Rc<EnumClass>),
+    /// One member of it (the index of its canonical member).
+    EnumMember(Rc<EnumClass>, usize),
     Literal(Literal),
     Bind,
     Context,
     AutocommitBlock,
     BatchContext(Box<Batch>),
     BatchOp,
+}
+
+/// `class Name(int, Enum): a = 1 ...`: members in definition order; an
+/// alias (a repeated value) names the first member with that value.
+#[derive(Debug, PartialEq)]
+struct EnumClass {
+    name: String,
+    /// (name, value, index of the canonical member).
+    members: Vec<(String, Value, usize)>,
 }
 
 enum Flow {
@@ -270,7 +295,7 @@ impl Evaluator {
             Some(Value::Failed(p)) => Err(problem(
                 span,
                 format!(
-                    "'{name}' is not available: its module-level assignment failed: {}",
+                    "'{name}' is not available: its module-level statement failed: {}",
                     p.message
                 ),
             )),
@@ -332,7 +357,7 @@ impl Bound {
     fn str(&self, i: usize, what: &str) -> EResult<Option<String>> {
         match self.get(i) {
             None | Some(Value::None) => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(Value::Str(s)) | Some(Value::Conv(s)) => Ok(Some(s.clone())),
             Some(other) => Err(problem(
                 self.span_of(i),
                 format!("expected a string for '{what}', got {}", describe(other)),
@@ -417,6 +442,8 @@ fn describe(v: &Value) -> String {
         Value::Function(f) => format!("function '{}'", f.name),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
+        Value::EnumClass(c) => format!("Enum class '{}'", c.name),
+        Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
         _ => "an object".into(),
     }
 }
@@ -537,17 +564,7 @@ impl Evaluator {
                 is_async: false,
             } => {
                 let it = self.eval(iter, frame, sink)?;
-                let items = match it {
-                    Value::List(xs) | Value::Tuple(xs) => xs,
-                    Value::Dict(kv) => kv.into_iter().map(|(k, _)| k).collect(),
-                    Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
-                    other => {
-                        return Err(problem(
-                            iter.span,
-                            format!("cannot loop over {}", describe(&other)),
-                        ))
-                    }
-                };
+                let items = iteration_items(it, iter.span)?;
                 for item in items {
                     self.assign(target, item, frame)?;
                     if let Flow::Return(v) = self.exec_block(body, frame, sink)? {
@@ -641,6 +658,129 @@ impl Evaluator {
                 format!("unsupported construct 'with' over {}", describe(&other)),
             )),
         }
+    }
+
+    /// A module-level class: only an `Enum` (bases `Enum`, `IntEnum`,
+    /// `StrEnum`, with `int`/`str` mixins) whose body assigns plain values.
+    fn enum_class(&mut self, def: &crate::syntax::ast::ClassDef, span: Span) -> EResult<Value> {
+        let refuse = |why: &str| {
+            problem(
+                span,
+                format!(
+                    "class '{}' {why}; aurora evaluates only Enum classes with plain member values",
+                    def.name
+                ),
+            )
+        };
+        if !def.decorators.is_empty() || !def.keywords.is_empty() {
+            return Err(refuse("has decorators or class keywords"));
+        }
+        let mut frame = Frame::default();
+        let mut sink = Vec::new();
+        let mut is_enum = false;
+        let mut mixin = None;
+        for base in &def.bases {
+            match self.eval(base, &mut frame, &mut sink)? {
+                Value::Path(p)
+                    if matches!(p.as_str(), "enum.Enum" | "enum.IntEnum" | "enum.StrEnum") =>
+                {
+                    is_enum = true;
+                    if p != "enum.Enum" {
+                        mixin = Some(if p == "enum.IntEnum" { "int" } else { "str" });
+                    }
+                }
+                Value::Path(p) if p == "int" || p == "str" => {
+                    mixin = Some(if p == "int" { "int" } else { "str" })
+                }
+                _ => return Err(refuse("has a base aurora does not know")),
+            }
+        }
+        if !is_enum {
+            return Err(refuse("is not an Enum"));
+        }
+        let mut members: Vec<(String, Value, usize)> = Vec::new();
+        for stmt in &def.body {
+            match &stmt.kind {
+                StmtKind::Pass => {}
+                StmtKind::Expr(e) if matches!(e.kind, ExprKind::Str(_)) => {}
+                StmtKind::Assign {
+                    targets,
+                    value: Some(value),
+                    ..
+                } if targets.len() == 1 => {
+                    let ExprKind::Name(n) = &targets[0].kind else {
+                        return Err(refuse("assigns something other than a name"));
+                    };
+                    if n.starts_with('_') {
+                        return Err(refuse("defines a private or special name"));
+                    }
+                    let v = self.eval(value, &mut frame, &mut sink)?;
+                    let v = match (mixin, v) {
+                        (Some("int"), Value::Int(i)) => Value::Int(i),
+                        (Some("int"), Value::Bool(b)) => Value::Int(b as i64),
+                        (Some("str"), Value::Str(x)) => Value::Str(x),
+                        (
+                            None,
+                            v @ (Value::Int(_)
+                            | Value::Str(_)
+                            | Value::Float(_)
+                            | Value::Bool(_)
+                            | Value::None),
+                        ) => v,
+                        _ => return Err(refuse("has a member value aurora does not support")),
+                    };
+                    let canonical = members
+                        .iter()
+                        .find(|(_, x, _)| *x == v)
+                        .map_or(members.len(), |m| m.2);
+                    members.push((n.clone(), v, canonical));
+                }
+                _ => return Err(refuse("has a statement other than member assignments")),
+            }
+        }
+        Ok(Value::EnumClass(Rc::new(EnumClass {
+            name: def.name.clone(),
+            members,
+        })))
+    }
+
+    /// The local scopes a comprehension's element is evaluated in: one per
+    /// item that passes every `if`, nested generators innermost last, in
+    /// Python's order. The caller restores the frame's locals afterwards
+    /// (comprehension variables do not leak, as in Python 3).
+    fn comprehension_scopes(
+        &mut self,
+        generators: &[crate::syntax::ast::Comprehension],
+        frame: &mut Frame,
+        sink: &mut Vec<Op>,
+    ) -> EResult<Vec<HashMap<String, Value>>> {
+        let Some((g, rest)) = generators.split_first() else {
+            return Ok(vec![frame.locals.clone()]);
+        };
+        if g.is_async {
+            return Err(problem(
+                g.iter.span,
+                "unsupported construct 'async comprehension'",
+            ));
+        }
+        let it = self.eval(&g.iter, frame, sink)?;
+        let mut scopes = Vec::new();
+        for item in iteration_items(it, g.iter.span)? {
+            self.assign(&g.target, item, frame)?;
+            let mut keep = true;
+            for cond in &g.ifs {
+                if !truthy(&self.eval(cond, frame, sink)?) {
+                    keep = false;
+                    break;
+                }
+            }
+            if keep {
+                let inner = frame.locals.clone();
+                scopes.extend(self.comprehension_scopes(rest, frame, sink)?);
+                frame.locals = inner;
+            }
+        }
+        Ok(scopes)
     }
 
     fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> EResult<()> {
@@ -843,11 +983,40 @@ impl Evaluator {
             ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
             ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
-            ExprKind::ListComp { .. }
-            | ExprKind::SetComp { .. }
-            | ExprKind::DictComp { .. }
-            | ExprKind::GeneratorExp { .. } => {
-                Err(problem(e.span, "unsupported construct 'comprehension'"))
+            ExprKind::ListComp { elt, generators } | ExprKind::GeneratorExp { elt, generators } => {
+                let saved = frame.locals.clone();
+                let result = (|| {
+                    let mut out = Vec::new();
+                    for env in self.comprehension_scopes(generators, frame, sink)? {
+                        frame.locals = env;
+                        out.push(self.eval(elt, frame, sink)?);
+                    }
+                    Ok(out)
+                })();
+                frame.locals = saved;
+                Ok(Value::List(result?))
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                generators,
+            } => {
+                let saved = frame.locals.clone();
+                let result = (|| {
+                    let mut out = Vec::new();
+                    for env in self.comprehension_scopes(generators, frame, sink)? {
+                        frame.locals = env;
+                        let k = self.eval(key, frame, sink)?;
+                        let v = self.eval(value, frame, sink)?;
+                        dict_set(&mut out, k, v);
+                    }
+                    Ok(out)
+                })();
+                frame.locals = saved;
+                Ok(Value::Dict(result?))
+            }
+            ExprKind::SetComp { .. } => {
+                Err(problem(e.span, "unsupported construct 'set comprehension'"))
             }
             ExprKind::Await(_) => Err(problem(e.span, "unsupported construct 'await'")),
             ExprKind::BigInt(digits) => Err(problem(
@@ -902,7 +1071,7 @@ impl Evaluator {
             }
             out.push_str(&match field.conversion {
                 Some('r') => builtins::py_repr(&v),
-                Some('s') | None => py_str(&v),
+                Some('s') | None => py_text(&v, field.span)?,
                 Some(c) => {
                     return Err(problem(
                         field.span,
@@ -1209,6 +1378,80 @@ impl Evaluator {
                 from_timestamp(seconds, name.ends_with(".utcfromtimestamp"), span)
             }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
+            "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
+            "sa.CreateSchema" => {
+                let b = bind(
+                    &args,
+                    "CreateSchema",
+                    &["name", "if_not_exists"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Exec(Box::new(Executable::CreateSchema {
+                    name: b.req_str(0, "name", "CreateSchema")?,
+                    if_not_exists: b.bool(1, "if_not_exists")?.unwrap_or(false),
+                })))
+            }
+            "sa.DropSchema" => {
+                let b = bind(
+                    &args,
+                    "DropSchema",
+                    &["name", "cascade", "if_exists"],
+                    false,
+                    false,
+                )?;
+                Ok(Value::Exec(Box::new(Executable::DropSchema {
+                    name: b.req_str(0, "name", "DropSchema")?,
+                    cascade: b.bool(1, "cascade")?.unwrap_or(false),
+                    if_exists: b.bool(2, "if_exists")?.unwrap_or(false),
+                })))
+            }
+            "json.dumps" => {
+                // Only Python's defaults (separators ', ' and ': ', ASCII
+                // escapes, keys in insertion order); any option is refused.
+                let b = bind(&args, "dumps", &["obj"], false, false)?;
+                let v = b.get(0).cloned().unwrap_or(Value::None);
+                match py_json(&v) {
+                    Some(text) => Ok(Value::Str(text)),
+                    None => Err(problem(
+                        b.span_of(0),
+                        format!(
+                            "TypeError: Object of type {} is not JSON serializable",
+                            describe(&v)
+                        ),
+                    )),
+                }
+            }
+            "sa.CreateSequence" | "sa.DropSequence" => {
+                let create = name == "sa.CreateSequence";
+                let flag = if create { "if_not_exists" } else { "if_exists" };
+                let b = bind(&args, name, &["element", flag], false, false)?;
+                let sequence = match b.get(0) {
+                    Some(Value::Sequence(seq)) => (**seq).clone(),
+                    other => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!(
+                                "{}() takes a Sequence, got {}",
+                                &name[3..],
+                                other.map_or("nothing".to_string(), describe)
+                            ),
+                        ))
+                    }
+                };
+                let flag = b.bool(1, flag)?.unwrap_or(false);
+                Ok(Value::Exec(Box::new(if create {
+                    Executable::CreateSequence {
+                        sequence,
+                        if_not_exists: flag,
+                    }
+                } else {
+                    Executable::DropSequence {
+                        sequence,
+                        if_exists: flag,
+                    }
+                })))
+            }
             "sa.ForeignKey" => {
                 let b = bind(
                     &args,
@@ -1316,6 +1559,7 @@ impl Evaluator {
                 )?;
                 let mut index = Index {
                     name: b.str(0, "name")?,
+                    conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                     table: String::new(),
                     schema: None,
                     expressions: index_exprs(&b.rest)?,
@@ -1325,6 +1569,7 @@ impl Evaluator {
                     postgresql_using: None,
                     postgresql_concurrently: false,
                     sqlite_where: None,
+                    ..Index::default()
                 };
                 index_dialect_kwargs(&mut index, &b.extra, "sa.Index")?;
                 Ok(Value::Index(Box::new(index)))
@@ -1507,7 +1752,10 @@ impl Evaluator {
             }
             "str" => {
                 let b = bind(&args, "str", &["object"], false, false)?;
-                Ok(Value::Str(b.get(0).map(py_str).unwrap_or_default()))
+                match b.get(0) {
+                    Some(v) => Ok(Value::Str(py_text(v, b.span_of(0))?)),
+                    None => Ok(Value::Str(String::new())),
+                }
             }
             _ => Err(problem(span, format!("unsupported call '{name}'"))),
         }
@@ -1528,7 +1776,7 @@ impl Evaluator {
             "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
                 let b = bind(&args, f, &["name"], false, false)?;
-                Ok(Value::Str(b.req_str(0, "name", f)?))
+                Ok(Value::Conv(b.req_str(0, "name", f)?))
             }
             "inline_literal" => {
                 let b = bind(&args, f, &["value", "type_"], false, false)?;
@@ -1653,6 +1901,12 @@ impl Evaluator {
                 // Table-bound operations share their shapes with batch_op.
                 let o = table_op(op, None, None, &args, f)?;
                 match o {
+                    // `op.create_table` returns the Table it made (for
+                    // `op.bulk_insert`); the other operations return None.
+                    Some(Op::CreateTable(t)) => {
+                        sink.push(Op::CreateTable(t.clone()));
+                        Ok(Value::Table(Box::new(t)))
+                    }
                     Some(o) => {
                         sink.push(o);
                         Ok(Value::None)
@@ -1872,6 +2126,7 @@ fn table_op(
             };
             let mut index = Index {
                 name: b.str(0, "index_name")?,
+                conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 expressions: index_exprs(&cols)?,
@@ -1885,8 +2140,10 @@ fn table_op(
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
+                ..Index::default()
             };
             index_dialect_kwargs(&mut index, &b.extra, f)?;
+            default_index_name(&mut index, b.span)?;
             Op::CreateIndex(index)
         }
         "drop_index" => {
@@ -1911,6 +2168,7 @@ fn table_op(
             };
             Op::DropIndex {
                 name: b.req_str(0, "index_name", f)?,
+                conv_name: matches!(b.get(0), Some(Value::Conv(_))),
                 table,
                 schema: schema_of(&b, &names)?,
                 if_exists: b
@@ -2139,9 +2397,11 @@ fn column(args: &Args) -> EResult<Column> {
     let mut type_ = None;
     let mut foreign_keys = Vec::new();
     let mut checks = Vec::new();
+    let mut default = None;
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
+            Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(c)
             }
@@ -2167,6 +2427,7 @@ fn column(args: &Args) -> EResult<Column> {
         index: false,
         foreign_keys,
         checks,
+        default,
     };
     for (k, v, s) in b.extra {
         let as_bool = |v: &Value| -> EResult<bool> {
@@ -2221,8 +2482,14 @@ fn column(args: &Args) -> EResult<Column> {
                     _ => return Err(problem(s, "comment must be a string")),
                 }
             }
-            "default" | "onupdate" | "doc" | "key" | "info" | "quote" | "system"
-            | "server_onupdate" => {}
+            "default" => {
+                c.default = match v {
+                    Value::None => None,
+                    Value::Sequence(seq) => Some(PythonDefault::Sequence(seq)),
+                    _ => Some(PythonDefault::Other),
+                }
+            }
+            "onupdate" | "doc" | "key" | "info" | "quote" | "system" | "server_onupdate" => {}
             k if k.starts_with("sqlite_") || k.starts_with("postgresql_") => {}
             _ => {
                 return Err(problem(
@@ -2234,6 +2501,69 @@ fn column(args: &Args) -> EResult<Column> {
     }
     c.name = name.ok_or_else(|| problem(b.span, "Column() needs a name"))?;
     Ok(c)
+}
+
+/// `sa.Sequence(name, start=..., ...)`.
+fn sequence(args: &Args) -> EResult<Sequence> {
+    const PARAMS: &[&str] = &[
+        "name",
+        "start",
+        "increment",
+        "minvalue",
+        "maxvalue",
+        "nominvalue",
+        "nomaxvalue",
+        "cycle",
+        "schema",
+        "cache",
+        "order",
+        "data_type",
+        "optional",
+        "quote",
+        "metadata",
+        "quote_schema",
+        "for_update",
+    ];
+    let b = bind(args, "Sequence", PARAMS, false, false)?;
+    let int = |i: usize| -> EResult<Option<i64>> {
+        match b.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(other) => Err(problem(
+                b.span_of(i),
+                format!(
+                    "Sequence() '{}' must be an integer, got {}",
+                    PARAMS[i],
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    // `order` only renders on Oracle; refused rather than dropped.
+    if !matches!(b.get(10), None | Some(Value::None)) {
+        return Err(problem(
+            b.span_of(10),
+            "Sequence(order=...) renders only on Oracle; aurora does not support it",
+        ));
+    }
+    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    Ok(Sequence {
+        name: b.req_str(0, "name", "Sequence")?,
+        schema: b.str(8, "schema")?,
+        start: int(1)?,
+        increment: int(2)?,
+        minvalue: int(3)?,
+        maxvalue: int(4)?,
+        nominvalue: given(5),
+        nomaxvalue: given(6),
+        cycle: b.bool(7, "cycle")?,
+        cache: int(9)?,
+        data_type: match b.get(11) {
+            None | Some(Value::None) => None,
+            Some(v) => Some(as_type(v, b.span_of(11))?),
+        },
+        optional: b.bool(12, "optional")?.unwrap_or(false),
+    })
 }
 
 /// Builds a table from `create_table`/`Table` arguments.
@@ -2285,6 +2615,7 @@ fn build_table(
     for i in &mut table.indexes {
         i.table = tname.clone();
         i.schema = tschema.clone();
+        default_index_name(i, kwargs.first().map_or(Span::default(), |k| k.2))?;
     }
     Ok(table)
 }
@@ -2312,6 +2643,7 @@ fn index_exprs(items: &[(Value, Span)]) -> EResult<Vec<IndexExpr>> {
             Value::Column(c) => Ok(IndexExpr::Column(c.name.clone())),
             Value::Expr(SqlExpr::Column { name, .. }) => Ok(IndexExpr::Column(name.clone())),
             Value::Text(t, _) => Ok(IndexExpr::Text(t.clone())),
+            Value::Expr(e) => Ok(IndexExpr::Expr(e.clone())),
             other => Err(problem(
                 *s,
                 format!("expected a column name, got {}", describe(other)),
@@ -2331,9 +2663,92 @@ fn index_dialect_kwargs(
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
             "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
             "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
-            k if k.starts_with("postgresql_")
-                || k.starts_with("sqlite_")
-                || k.starts_with("mysql_") => {}
+            "postgresql_ops" => {
+                index.postgresql_ops = match v {
+                    Value::Dict(kv) => kv
+                        .iter()
+                        .map(|(k, v)| match (k, v) {
+                            (Value::Str(k), Value::Str(v)) => Ok((k.clone(), v.clone())),
+                            _ => Err(problem(
+                                *s,
+                                "postgresql_ops maps column names to operator classes (strings)",
+                            )),
+                        })
+                        .collect::<EResult<_>>()?,
+                    Value::None => Vec::new(),
+                    _ => return Err(problem(*s, "postgresql_ops must be a dict")),
+                }
+            }
+            "postgresql_include" => {
+                index.postgresql_include = match v {
+                    Value::None => Vec::new(),
+                    Value::List(xs) | Value::Tuple(xs) => {
+                        names_of(&xs.iter().map(|x| (x.clone(), *s)).collect::<Vec<_>>())?
+                    }
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            "postgresql_include must be a list of column names",
+                        ))
+                    }
+                }
+            }
+            "postgresql_with" => {
+                index.postgresql_with = match v {
+                    Value::None => Vec::new(),
+                    Value::Dict(kv) => kv
+                        .iter()
+                        .map(|(k, v)| {
+                            let Value::Str(k) = k else {
+                                return Err(problem(*s, "postgresql_with keys must be strings"));
+                            };
+                            let text = match v {
+                                Value::None => String::new(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Int(n) => n.to_string(),
+                                Value::Float(f) => py_float_repr(*f),
+                                Value::Str(x) => x.clone(),
+                                other => {
+                                    return Err(problem(
+                                        *s,
+                                        format!("postgresql_with value of {}", describe(other)),
+                                    ))
+                                }
+                            };
+                            Ok((k.clone(), text))
+                        })
+                        .collect::<EResult<_>>()?,
+                    _ => return Err(problem(*s, "postgresql_with must be a dict")),
+                }
+            }
+            "postgresql_tablespace" => index.postgresql_tablespace = b_str(v, k, *s)?,
+            "postgresql_nulls_not_distinct" => {
+                index.postgresql_nulls_not_distinct = match v {
+                    Value::None => None,
+                    Value::Bool(b) => Some(*b),
+                    _ => {
+                        return Err(problem(
+                            *s,
+                            "postgresql_nulls_not_distinct must be True or False",
+                        ))
+                    }
+                }
+            }
+            // SQLAlchemy refuses a keyword its dialect does not define.
+            k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {
+                let dialect = k.split('_').next().unwrap_or_default();
+                return Err(problem(
+                    *s,
+                    format!(
+                        "TypeError: Argument '{k}' is not accepted by dialect '{dialect}' on behalf of Index"
+                    ),
+                ));
+            }
+            // Other dialects' options render nothing on PostgreSQL or SQLite.
+            k if k.starts_with("mysql_")
+                || k.starts_with("mssql_")
+                || k.starts_with("oracle_")
+                || k.starts_with("mariadb_") => {}
             _ => {
                 return Err(problem(
                     *s,
@@ -2347,6 +2762,46 @@ fn index_dialect_kwargs(
 
 /// Splits `['schema.table.col', ...]` into the referenced schema, table and
 /// columns.
+/// A string option, or `None`.
+fn b_str(v: &Value, what: &str, span: Span) -> EResult<Option<String>> {
+    match v {
+        Value::None => Ok(None),
+        Value::Str(x) | Value::Conv(x) => Ok(Some(x.clone())),
+        other => Err(problem(
+            span,
+            format!("expected a string for '{what}', got {}", describe(other)),
+        )),
+    }
+}
+
+/// An unnamed index gets the name of SQLAlchemy's default naming convention,
+/// `ix_%(column_0_label)s`: `ix_<schema>_<table>_<column>` (the label of
+/// the first column; a `text()` element is a column named by its text).
+fn default_index_name(index: &mut Index, span: Span) -> EResult<()> {
+    if index.name.is_some() {
+        return Ok(());
+    }
+    let column = match index.expressions.first() {
+        Some(IndexExpr::Column(c)) | Some(IndexExpr::Text(c)) => c.clone(),
+        // SQLAlchemy's convention finds no column to label: Alembic stops
+        // with an AssertionError.
+        _ => {
+            return Err(problem(
+                span,
+                "AssertionError: an unnamed index on an expression has no column for the \
+                 naming convention 'ix_%(column_0_label)s'; give the index a name",
+            ))
+        }
+    };
+    let label = match &index.schema {
+        Some(s) => format!("{s}_{}_{column}", index.table),
+        None => format!("{}_{column}", index.table),
+    };
+    index.name = Some(format!("ix_{label}"));
+    index.conv_name = true;
+    Ok(())
+}
+
 fn split_refs(refs: &[String], span: Span) -> EResult<(Option<String>, String, Vec<String>)> {
     let mut table = None;
     let mut schema = None;
@@ -2554,6 +3009,12 @@ fn uuid_text(s: &str) -> Option<String> {
 fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
     match v {
         Value::Expr(e) => Ok(e),
+        // A `Column` of no table renders as its name.
+        Value::Column(c) => Ok(SqlExpr::Column {
+            table: None,
+            name: c.name,
+            type_: c.type_,
+        }),
         Value::Text(t, _) => Ok(SqlExpr::Text(t)),
         other => Ok(SqlExpr::Literal(literal(&other, span)?)),
     }
@@ -2825,9 +3286,23 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                     rest.insert(0, (v, b.span_of(0)));
                 }
             }
+            let mut class_name = None;
             for (v, s) in rest {
                 match v {
                     Value::Str(x) => values.push(x),
+                    // `sa.Enum(PyEnum)`: the members' names, the type named
+                    // after the class in lower case.
+                    Value::EnumClass(c) if values.is_empty() && class_name.is_none() => {
+                        if args.keywords.iter().any(|(k, _, _)| k == "values_callable") {
+                            return Err(problem(s, "Enum(values_callable=...) is not supported"));
+                        }
+                        values.extend(
+                            (0..c.members.len())
+                                .filter(|i| c.members[*i].2 == *i)
+                                .map(|i| c.members[i].0.clone()),
+                        );
+                        class_name = Some(c.name.to_lowercase());
+                    }
                     other => {
                         return Err(problem(
                             s,
@@ -2845,7 +3320,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 values,
                 name: match name_kw {
                     Some(Value::Str(s)) => Some(s),
-                    _ => None,
+                    _ => class_name,
                 },
                 schema: b.str(1, "schema")?,
                 native: b.bool(2, "native_enum")?.unwrap_or(true),
@@ -2965,6 +3440,30 @@ fn builtin(name: &str) -> Option<Value> {
 
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
+        Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
+            Some(m) => {
+                let i = m.2;
+                Ok(Value::EnumMember(c, i))
+            }
+            None => Err(problem(
+                span,
+                format!(
+                    "AttributeError: type object '{}' has no attribute '{name}'",
+                    c.name
+                ),
+            )),
+        },
+        Value::EnumMember(c, i) => match name {
+            "name" => Ok(Value::Str(c.members[i].0.clone())),
+            "value" => Ok(c.members[i].1.clone()),
+            _ => Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of a member of Enum '{}'",
+                    c.name
+                ),
+            )),
+        },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
         Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
@@ -3036,6 +3535,56 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
+/// What `for x in v` visits.
+fn iteration_items(v: Value, span: Span) -> EResult<Vec<Value>> {
+    match v {
+        Value::List(xs) | Value::Tuple(xs) => Ok(xs),
+        Value::Dict(kv) => Ok(kv.into_iter().map(|(k, _)| k).collect()),
+        Value::Str(s) => Ok(s.chars().map(|c| Value::Str(c.to_string())).collect()),
+        // An Enum class yields its members, aliases left out.
+        Value::EnumClass(c) => Ok((0..c.members.len())
+            .filter(|i| c.members[*i].2 == *i)
+            .map(|i| Value::EnumMember(c.clone(), i))
+            .collect()),
+        other => Err(problem(
+            span,
+            format!("cannot loop over {}", describe(&other)),
+        )),
+    }
+}
+
+/// `str(v)` where aurora knows Python's text for it; anything else (a
+/// SQLAlchemy object, a module) is refused rather than described.
+fn py_text(v: &Value, span: Span) -> EResult<String> {
+    fn known(v: &Value) -> bool {
+        match v {
+            Value::Str(_)
+            | Value::Conv(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Bool(_)
+            | Value::None => true,
+            Value::List(xs) | Value::Tuple(xs) => xs.iter().all(known),
+            Value::Dict(kv) => kv.iter().all(|(k, v)| known(k) && known(v)),
+            _ => false,
+        }
+    }
+    if !known(v) {
+        return Err(problem(
+            span,
+            format!(
+                "aurora cannot give the text of {} (str() of it)",
+                describe(v)
+            ),
+        ));
+    }
+    Ok(match v {
+        Value::List(_) | Value::Tuple(_) | Value::Dict(_) => builtins::py_repr(v),
+        Value::Conv(s) => s.clone(),
+        v => py_str(v),
+    })
+}
+
 fn py_str(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
@@ -3053,6 +3602,8 @@ fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
     let (sym, right) = match (op, &right) {
         (BinOp::Eq, SqlExpr::Literal(Literal::Null)) => ("IS", SqlExpr::Null),
         (BinOp::Ne, SqlExpr::Literal(Literal::Null)) => ("IS NOT", SqlExpr::Null),
+        (BinOp::Eq, SqlExpr::Null) => ("IS", SqlExpr::Null),
+        (BinOp::Ne, SqlExpr::Null) => ("IS NOT", SqlExpr::Null),
         (BinOp::Eq, _) => ("=", right),
         (BinOp::Ne, _) => ("!=", right),
         (BinOp::Lt, _) => ("<", right),
@@ -3096,6 +3647,14 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Gt, Int(a), Int(b)) => Bool(a > b),
         (BinOp::Le, Int(a), Int(b)) => Bool(a <= b),
         (BinOp::Ge, Int(a), Int(b)) => Bool(a >= b),
+        // Strings compare by code point, as Rust's `str` ordering does.
+        (BinOp::Lt, Str(a), Str(b)) => Bool(a < b),
+        (BinOp::Gt, Str(a), Str(b)) => Bool(a > b),
+        (BinOp::Le, Str(a), Str(b)) => Bool(a <= b),
+        (BinOp::Ge, Str(a), Str(b)) => Bool(a >= b),
+        (BinOp::In, a, Dict(kv)) => Bool(kv.iter().any(|(k, _)| *k == a)),
+        (BinOp::NotIn, a, Dict(kv)) => Bool(!kv.iter().any(|(k, _)| *k == a)),
+        (BinOp::NotIn, Str(a), Str(b)) => Bool(!b.contains(&a)),
         (BinOp::In, a, List(xs) | Tuple(xs)) => Bool(xs.contains(&a)),
         (BinOp::NotIn, a, List(xs) | Tuple(xs)) => Bool(!xs.contains(&a)),
         (BinOp::In, Str(a), Str(b)) => Bool(b.contains(&a)),
@@ -3123,7 +3682,7 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
                 let v = it
                     .next()
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
-                out.push_str(&py_str(&v));
+                out.push_str(&py_text(&v, span)?);
             }
             Some('r') => {
                 let v = it
@@ -3131,7 +3690,7 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 match v {
                     Value::Str(s) => out.push_str(&format!("'{s}'")),
-                    v => out.push_str(&py_str(&v)),
+                    v => out.push_str(&py_text(&v, span)?),
                 }
             }
             _ => return Err(problem(span, "unsupported format in '%' formatting")),

@@ -292,6 +292,8 @@ pub enum Op {
     CreateIndex(Index),
     DropIndex {
         name: String,
+        /// `op.f(...)`: truncated as a convention name when too long.
+        conv_name: bool,
         table: Option<String>,
         schema: Option<String>,
         if_exists: bool,
@@ -380,6 +382,40 @@ pub struct Column {
     pub foreign_keys: Vec<ForeignKey>,
     /// Column-level `CheckConstraint`s, rendered inline.
     pub checks: Vec<Constraint>,
+    /// The client-side default (`default=`, or a positional `Sequence`):
+    /// never rendered itself, but it decides whether the column is
+    /// SQLAlchemy's autoincrement column and whether PostgreSQL says SERIAL.
+    pub default: Option<PythonDefault>,
+}
+
+/// A column's client-side default.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PythonDefault {
+    Sequence(Box<Sequence>),
+    /// A scalar, callable or SQL expression: the column is not
+    /// "autoincrement" unless it says `autoincrement=True`.
+    Other,
+}
+
+/// `sa.Sequence(name, ...)`, as `CREATE SEQUENCE` renders it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sequence {
+    pub name: String,
+    pub schema: Option<String>,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub minvalue: Option<i64>,
+    pub maxvalue: Option<i64>,
+    /// `nominvalue=`/`nomaxvalue=`: SQLAlchemy renders `NO MINVALUE` for
+    /// any value given, even `False`.
+    pub nominvalue: bool,
+    pub nomaxvalue: bool,
+    pub cycle: Option<bool>,
+    pub cache: Option<i64>,
+    /// `data_type=`: PostgreSQL's `AS <type>`.
+    pub data_type: Option<SqlType>,
+    /// `optional=True`: a PostgreSQL SERIAL column may stand in for it.
+    pub optional: bool,
 }
 
 /// A server default.
@@ -529,9 +565,13 @@ pub enum ConstraintKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Index {
     pub name: Option<String>,
+    /// The name is a naming-convention name (`op.f(...)`, or the default
+    /// `ix_%(column_0_label)s` of an unnamed index): one longer than the
+    /// dialect allows is truncated with a hash, not refused.
+    pub conv_name: bool,
     pub table: String,
     pub schema: Option<String>,
     pub expressions: Vec<IndexExpr>,
@@ -541,12 +581,25 @@ pub struct Index {
     pub postgresql_using: Option<String>,
     pub postgresql_concurrently: bool,
     pub sqlite_where: Option<String>,
+    /// `postgresql_ops={key: opclass}`: keyed by column name or `text()`.
+    pub postgresql_ops: Vec<(String, String)>,
+    /// `postgresql_include=[...]`: `INCLUDE (...)`.
+    pub postgresql_include: Vec<String>,
+    /// `postgresql_with={param: value}`: `WITH (param = value, ...)`, each
+    /// value already as SQLAlchemy writes it.
+    pub postgresql_with: Vec<(String, String)>,
+    pub postgresql_tablespace: Option<String>,
+    /// `postgresql_nulls_not_distinct`.
+    pub postgresql_nulls_not_distinct: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexExpr {
     Column(String),
     Text(String),
+    /// An expression (`sa.func.lower(sa.Column('email'))`): SQLAlchemy
+    /// renders its columns without their table.
+    Expr(SqlExpr),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -603,6 +656,21 @@ pub enum Executable {
         table: TableClause,
         where_: Option<SqlExpr>,
     },
+    /// `sa.schema.CreateSequence(sa.Sequence(...), if_not_exists=...)`.
+    CreateSequence {
+        sequence: Sequence,
+        if_not_exists: bool,
+    },
+    /// `sa.schema.CreateSchema(name, if_not_exists=...)`.
+    CreateSchema { name: String, if_not_exists: bool },
+    /// `sa.schema.DropSchema(name, cascade=..., if_exists=...)`.
+    DropSchema {
+        name: String,
+        cascade: bool,
+        if_exists: bool,
+    },
+    /// `sa.schema.DropSequence(sa.Sequence(...), if_exists=...)`.
+    DropSequence { sequence: Sequence, if_exists: bool },
 }
 
 /// `sa.table('name', sa.column('a', sa.Integer), ...)`.

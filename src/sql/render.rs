@@ -355,14 +355,16 @@ impl Renderer {
                 self.emit(sql);
             }
             Op::AlterColumn(a) => self.alter_column(a)?,
-            Op::CreateIndex(i) => self.create_index(i),
+            Op::CreateIndex(i) => self.create_index(i)?,
             Op::DropIndex {
                 name,
+                conv_name,
                 schema,
                 if_exists,
                 concurrently,
                 ..
             } => {
+                let name = &self.limited_name(name, *conv_name)?;
                 let mut sql = "DROP INDEX ".to_string();
                 if *concurrently && self.d == Dialect::Postgresql {
                     sql.push_str("CONCURRENTLY ");
@@ -698,6 +700,81 @@ impl Renderer {
         }
     }
 
+    /// An index expression: compiled with `include_table=False`; PostgreSQL
+    /// groups what is not a column or function (`(a + 1)`), SQLite does not.
+    fn index_expr(&self, e: &SqlExpr) -> String {
+        fn untabled(e: &SqlExpr) -> SqlExpr {
+            match e {
+                SqlExpr::Column { name, type_, .. } => SqlExpr::Column {
+                    table: None,
+                    name: name.clone(),
+                    type_: type_.clone(),
+                },
+                SqlExpr::Binary { op, left, right } => SqlExpr::Binary {
+                    op,
+                    left: Box::new(untabled(left)),
+                    right: Box::new(untabled(right)),
+                },
+                SqlExpr::Func { name, args } => SqlExpr::Func {
+                    name: name.clone(),
+                    args: args.iter().map(untabled).collect(),
+                },
+                other => other.clone(),
+            }
+        }
+        let text = self.expr(&untabled(e));
+        if self.d == Dialect::Postgresql && matches!(e, SqlExpr::Binary { .. }) {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    /// `CREATE SEQUENCE`'s name and options, as SQLAlchemy's DDL compiler
+    /// writes them.
+    fn create_sequence(&self, seq: &Sequence, if_not_exists: bool) -> String {
+        let mut s = String::from("CREATE SEQUENCE ");
+        if if_not_exists {
+            s.push_str("IF NOT EXISTS ");
+        }
+        s.push_str(&self.table_name(&seq.name, &seq.schema));
+        if self.d == Dialect::Postgresql {
+            if let Some(t) = &seq.data_type {
+                s.push_str(&format!(" AS {}", self.type_sql(t)));
+            }
+        }
+        let mut options = Vec::new();
+        if let Some(n) = seq.increment {
+            options.push(format!("INCREMENT BY {n}"));
+        }
+        if let Some(n) = seq.start {
+            options.push(format!("START WITH {n}"));
+        }
+        if let Some(n) = seq.minvalue {
+            options.push(format!("MINVALUE {n}"));
+        }
+        if let Some(n) = seq.maxvalue {
+            options.push(format!("MAXVALUE {n}"));
+        }
+        if seq.nominvalue {
+            options.push("NO MINVALUE".into());
+        }
+        if seq.nomaxvalue {
+            options.push("NO MAXVALUE".into());
+        }
+        if let Some(n) = seq.cache {
+            options.push(format!("CACHE {n}"));
+        }
+        if let Some(c) = seq.cycle {
+            options.push(if c { "CYCLE" } else { "NO CYCLE" }.into());
+        }
+        if !options.is_empty() {
+            s.push(' ');
+            s.push_str(&options.join(" "));
+        }
+        s
+    }
+
     /// A Python value rendered as a SQL literal, as `literal_binds` does.
     fn literal(&self, l: &Literal) -> String {
         let pg = self.d == Dialect::Postgresql;
@@ -794,6 +871,7 @@ impl Renderer {
                 Some(false) => Ok(None),
                 None => Ok((is_integer(&c.type_)
                     && c.server_default.is_none()
+                    && !matches!(c.default, Some(PythonDefault::Other))
                     && (c.foreign_keys.is_empty() || c.autoincrement_ignore_fk))
                     .then(|| c.name.clone())),
             };
@@ -859,7 +937,13 @@ impl Renderer {
         let nullable = c.nullable.unwrap_or(!in_pk);
         let mut s = self.q(&c.name);
         s.push(' ');
-        if pg && in_pk && autoinc == Some(c.name.as_str()) {
+        // SERIAL stands in for no client default or an optional Sequence.
+        let serial_default = match &c.default {
+            None => true,
+            Some(PythonDefault::Sequence(seq)) => seq.optional,
+            Some(PythonDefault::Other) => false,
+        };
+        if pg && in_pk && autoinc == Some(c.name.as_str()) && serial_default {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -934,10 +1018,15 @@ impl Renderer {
                 deferrable,
                 initially,
             } => {
+                // SQLite names the referenced table without its schema.
+                let target = if self.d == Dialect::Sqlite && in_table {
+                    self.q(ref_table)
+                } else {
+                    self.table_name(ref_table, ref_schema)
+                };
                 s.push_str(&format!(
-                    "FOREIGN KEY({}) REFERENCES {} ({})",
+                    "FOREIGN KEY({}) REFERENCES {target} ({})",
                     cols(columns),
-                    self.table_name(ref_table, ref_schema),
                     cols(ref_columns)
                 ));
                 if let Some(d) = ondelete {
@@ -1001,7 +1090,33 @@ impl Renderer {
         // primary key it made itself from `primary_key=True` columns, which
         // then lists that column first.
         let autoinc = if self.d == Dialect::Postgresql || explicit_pk.is_none() {
-            self.autoinc_column(&t.name, &t.columns, &pk_cols)?
+            // A table-level ForeignKeyConstraint gives its columns foreign
+            // keys as a column-level ForeignKey does.
+            let fk_cols: Vec<&String> = t
+                .constraints
+                .iter()
+                .flat_map(|c| match &c.kind {
+                    ConstraintKind::ForeignKey { columns, .. } => columns.iter().collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let columns: Vec<Column> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    if c.foreign_keys.is_empty() && fk_cols.contains(&&c.name) {
+                        c.foreign_keys.push(ForeignKey {
+                            target: String::new(),
+                            name: None,
+                            ondelete: None,
+                            onupdate: None,
+                        });
+                    }
+                    c
+                })
+                .collect();
+            self.autoinc_column(&t.name, &columns, &pk_cols)?
         } else {
             None
         };
@@ -1046,7 +1161,16 @@ impl Renderer {
                 true,
             ));
         }
+        // SQLite's DDL compiler leaves out a foreign key to a table of
+        // another schema.
+        let other_schema =
+            |ref_schema: &Option<String>| self.d == Dialect::Sqlite && *ref_schema != t.schema;
         for c in &t.constraints {
+            if let ConstraintKind::ForeignKey { ref_schema, .. } = &c.kind {
+                if other_schema(ref_schema) {
+                    continue;
+                }
+            }
             if !matches!(c.kind, ConstraintKind::PrimaryKey { .. }) {
                 constraints.push(self.constraint(c, true));
             }
@@ -1072,6 +1196,9 @@ impl Renderer {
             }
             for fk in &col.foreign_keys {
                 let (schema, table, refcol) = split_target(&fk.target);
+                if other_schema(&schema) {
+                    continue;
+                }
                 constraints.push(self.constraint(
                     &Constraint {
                         name: fk.name.clone(),
@@ -1192,7 +1319,7 @@ impl Renderer {
         let sql = self.create_table_sql(t, &name)?;
         self.emit(sql);
         for idx in self.table_indexes(t) {
-            self.create_index(&idx);
+            self.create_index(&idx)?;
         }
         if self.d == Dialect::Postgresql {
             if let Some(c) = &t.comment {
@@ -1221,6 +1348,7 @@ impl Renderer {
             if c.index {
                 idx.push(Index {
                     name: Some(index_flag_name(&t.name, &t.schema, &c.name)),
+                    conv_name: true,
                     table: t.name.clone(),
                     schema: t.schema.clone(),
                     expressions: vec![IndexExpr::Column(c.name.clone())],
@@ -1230,6 +1358,7 @@ impl Renderer {
                     postgresql_using: None,
                     postgresql_concurrently: false,
                     sqlite_where: None,
+                    ..Index::default()
                 });
             }
         }
@@ -1237,7 +1366,33 @@ impl Renderer {
         idx
     }
 
-    fn create_index(&mut self, i: &Index) {
+    /// An index name as SQLAlchemy's preparer writes it: a naming-convention
+    /// name longer than the dialect's identifier limit is cut to `limit - 8`
+    /// characters plus `_` and the last four hex digits of its MD5; any
+    /// other name that long is an `IdentifierError`.
+    fn limited_name(&self, name: &str, conv: bool) -> Result<String, Fail> {
+        // PostgreSQL's NAMEDATALEN - 1; SQLAlchemy's default for SQLite.
+        let limit = match self.d {
+            Dialect::Postgresql => 63,
+            Dialect::Sqlite => 9999,
+        };
+        if name.chars().count() <= limit {
+            return Ok(name.to_string());
+        }
+        if !conv {
+            return Err(Fail::Exception(
+                "sqlalchemy.exc.IdentifierError".into(),
+                format!("Identifier '{name}' exceeds maximum length of {limit} characters"),
+            ));
+        }
+        use md5::Digest;
+        let digest = md5::Md5::digest(name.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let head: String = name.chars().take(limit - 8).collect();
+        Ok(format!("{head}_{}", &hex[hex.len() - 4..]))
+    }
+
+    fn create_index(&mut self, i: &Index) -> Result<(), Fail> {
         let pg = self.d == Dialect::Postgresql;
         let mut s = String::from("CREATE ");
         if i.unique {
@@ -1251,11 +1406,12 @@ impl Renderer {
             s.push_str("IF NOT EXISTS ");
         }
         if let Some(n) = &i.name {
+            let n = self.limited_name(n, i.conv_name)?;
             // An index name is qualified by the schema on SQLite only.
             if self.d == Dialect::Sqlite {
-                s.push_str(&self.table_name(n, &i.schema));
+                s.push_str(&self.table_name(&n, &i.schema));
             } else {
-                s.push_str(&self.q(n));
+                s.push_str(&self.q(&n));
             }
             s.push(' ');
         }
@@ -1274,13 +1430,48 @@ impl Renderer {
         let exprs: Vec<String> = i
             .expressions
             .iter()
-            .map(|e| match e {
-                IndexExpr::Column(c) => self.q(c),
-                IndexExpr::Text(t) => t.clone(),
+            .map(|e| {
+                let (text, key) = match e {
+                    IndexExpr::Column(c) => (self.q(c), Some(c)),
+                    IndexExpr::Text(t) => (t.clone(), Some(t)),
+                    IndexExpr::Expr(e) => (self.index_expr(e), None),
+                };
+                // `postgresql_ops` is keyed by the element's key: a column's
+                // name or a `text()`'s text.
+                match key.and_then(|k| i.postgresql_ops.iter().find(|(o, _)| o == k)) {
+                    Some((_, class)) if pg => format!("{text} {class}"),
+                    _ => text,
+                }
             })
             .collect();
         s.push_str(&format!("({})", exprs.join(", ")));
         if pg {
+            if !i.postgresql_include.is_empty() {
+                let cols: Vec<String> = i.postgresql_include.iter().map(|c| self.q(c)).collect();
+                s.push_str(&format!(" INCLUDE ({})", cols.join(", ")));
+            }
+            match i.postgresql_nulls_not_distinct {
+                Some(true) => s.push_str(" NULLS NOT DISTINCT"),
+                Some(false) => s.push_str(" NULLS DISTINCT"),
+                None => {}
+            }
+            if !i.postgresql_with.is_empty() {
+                let opts: Vec<String> = i
+                    .postgresql_with
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k} = {v}")
+                        }
+                    })
+                    .collect();
+                s.push_str(&format!(" WITH ({})", opts.join(", ")));
+            }
+            if let Some(t) = &i.postgresql_tablespace {
+                s.push_str(&format!(" TABLESPACE {}", self.q(t)));
+            }
             if let Some(w) = &i.postgresql_where {
                 s.push_str(&format!(" WHERE {w}"));
             }
@@ -1288,6 +1479,7 @@ impl Renderer {
             s.push_str(&format!(" WHERE {w}"));
         }
         self.emit(s);
+        Ok(())
     }
 
     fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
@@ -1380,7 +1572,9 @@ impl Renderer {
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
-            });
+                conv_name: true,
+                ..Index::default()
+            })?;
         }
         if self.d == Dialect::Postgresql {
             if let Some(comment) = &c.comment {
@@ -1504,6 +1698,36 @@ impl Renderer {
                 }
                 s
             }
+            Executable::CreateSequence {
+                sequence,
+                if_not_exists,
+            } => self.create_sequence(sequence, *if_not_exists),
+            Executable::CreateSchema {
+                name,
+                if_not_exists,
+            } => format!(
+                "CREATE SCHEMA {}{}",
+                if *if_not_exists { "IF NOT EXISTS " } else { "" },
+                self.q(name)
+            ),
+            Executable::DropSchema {
+                name,
+                cascade,
+                if_exists,
+            } => format!(
+                "DROP SCHEMA {}{}{}",
+                if *if_exists { "IF EXISTS " } else { "" },
+                self.q(name),
+                if *cascade { " CASCADE" } else { "" }
+            ),
+            Executable::DropSequence {
+                sequence,
+                if_exists,
+            } => format!(
+                "DROP SEQUENCE {}{}",
+                if *if_exists { "IF EXISTS " } else { "" },
+                self.table_name(&sequence.name, &sequence.schema)
+            ),
         }
     }
 
@@ -1961,7 +2185,7 @@ impl Renderer {
         for mut i in indexes.into_iter().chain(new_indexes) {
             i.table = table.name.clone();
             i.schema = table.schema.clone();
-            self.create_index(&i);
+            self.create_index(&i)?;
         }
         Ok(())
     }
@@ -2142,6 +2366,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             index: false,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            default: None,
         });
     }
     pk.sort();
@@ -2238,6 +2463,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
                 postgresql_using: None,
                 postgresql_concurrently: false,
                 sqlite_where: None,
+                ..Index::default()
             });
         } else if origin == "u" {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);

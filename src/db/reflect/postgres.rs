@@ -184,6 +184,7 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
             index: false,
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            default: None,
         });
     }
     Ok(())
@@ -498,6 +499,7 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             postgresql_using: (using != "btree").then_some(using),
             postgresql_concurrently: false,
             sqlite_where: None,
+            ..Index::default()
         });
     }
     Ok(())

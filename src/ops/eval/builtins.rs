@@ -281,12 +281,24 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
 pub(super) fn py_repr(v: &Value) -> String {
     match v {
         Value::Str(s) => {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .replace('\t', "\\t");
             if s.contains('\'') && !s.contains('"') {
-                format!("\"{s}\"")
+                format!("\"{escaped}\"")
             } else {
-                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+                format!("'{}'", escaped.replace('\'', "\\'"))
             }
         }
+        Value::Dict(kv) => format!(
+            "{{{}}}",
+            kv.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Value::List(xs) => format!(
             "[{}]",
             xs.iter().map(py_repr).collect::<Vec<_>>().join(", ")
@@ -623,7 +635,7 @@ fn format_positional(fmt: &str, values: &[Value], span: Span) -> EResult<String>
                     .get(index)
                     .ok_or_else(|| problem(span, "IndexError: Replacement index out of range"))?;
                 out.push_str(&match conv.as_deref() {
-                    None | Some("s") => py_str(v),
+                    None | Some("s") => py_text(v, span)?,
                     Some("r") => py_repr(v),
                     Some(other) => {
                         return Err(problem(
