@@ -290,6 +290,7 @@ fn one_parse_per_file_keeps_order_and_output() {
         stderr.contains("r060_rev.py:15:13: SyntaxError"),
         "{stderr}"
     );
+}
 
 /// Every revision file of `tests/fixtures/offline` runs offline as Alembic
 /// ran it (recorded in the `.json` beside it by
