@@ -99,8 +99,22 @@ fn compare_in_env(
         Dialect::Sqlite => introspect_sqlite(conn)?,
         Dialect::Postgresql => introspect_postgres(conn, out)?,
     };
-    let mut ops = autogen::compare(&metadata, &database, version_table);
     let configured = hooks.configured.clone().unwrap_or_default();
+    if configured.render_item.is_some() {
+        return Err(CliError::Crash(
+            "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
+             every item itself (remove render_item for this run, or write the revision with \
+             `aurora revision` and edit it)"
+                .into(),
+        ));
+    }
+    // The reflected objects include_name keeps are compared; the reflected
+    // tables stay whole for the reprs `check` prints, as Alembic's do.
+    let mut compared = database.clone();
+    if let Some(include) = &configured.include_name {
+        filter_names(&mut compared, &metadata, version_table, include, hooks)?;
+    }
+    let mut ops = autogen::compare(&metadata, &compared, version_table);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
             crate::interp::Value::Bool(true) => {}
@@ -115,11 +129,6 @@ fn compare_in_env(
     }
     if let Some(include) = &configured.include_object {
         ops = filter_included(ops, include, hooks)?;
-    }
-    if configured.include_name.is_some() {
-        return Err(CliError::Crash(
-            "env.py: configure(include_name=...) is not supported yet for autogenerate".into(),
-        ));
     }
     for op in &ops {
         log_op(out, op);
@@ -281,6 +290,112 @@ fn without_type_changes(ops: Vec<Op>) -> Vec<Op> {
             other => Some(other),
         })
         .collect()
+}
+
+/// Applies `include_name(name, type_, parent_names)` to the reflected side, as
+/// Alembic's `AutogenContext.run_name_filters` does: first the default schema
+/// (`None`, "schema", `{}`; rejected, nothing is reflected), then each table
+/// but the version table, then the columns, unique constraints, indexes and
+/// foreign keys of the tables the models also have (indexes and unique
+/// constraints of tables about to be dropped too). A name it rejects is
+/// treated as absent from the database, so a model object of that name is
+/// added again, as in Alembic.
+fn filter_names(
+    database: &mut Schema,
+    metadata: &Schema,
+    version_table: &str,
+    include: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<(), CliError> {
+    use crate::interp::{Args, Dict, Value};
+    let ask = |hooks: &mut super::environment::Hooks<'_, '_>,
+               name: Option<&str>,
+               kind: &str,
+               table: Option<&str>|
+     -> Result<bool, CliError> {
+        let mut parents = Dict::default();
+        match (kind, table) {
+            ("schema", _) => {}
+            ("table", _) => {
+                parents.insert(Value::str("schema_name"), Value::None);
+                parents.insert(
+                    Value::str("schema_qualified_table_name"),
+                    Value::opt_str(name.map(str::to_string)),
+                );
+            }
+            (_, table) => {
+                let table = table.unwrap_or_default();
+                parents.insert(Value::str("table_name"), Value::str(table));
+                parents.insert(Value::str("schema_name"), Value::None);
+                parents.insert(Value::str("schema_qualified_table_name"), Value::str(table));
+            }
+        }
+        let result = hooks.call(
+            include,
+            Args::new(vec![
+                Value::opt_str(name.map(str::to_string)),
+                Value::str(kind),
+                Value::dict(parents),
+            ]),
+        )?;
+        Ok(result.truthy())
+    };
+    if !ask(hooks, None, "schema", None)? {
+        database.tables.retain(|t| t.name == version_table);
+        return Ok(());
+    }
+    let mut kept = Vec::new();
+    for table in std::mem::take(&mut database.tables) {
+        if table.name == version_table || ask(hooks, Some(&table.name), "table", None)? {
+            kept.push(table);
+        }
+    }
+    for table in &mut kept {
+        if table.name == version_table {
+            continue;
+        }
+        let name = table.name.clone();
+        let in_models = metadata.table(&name).is_some();
+        if in_models {
+            let mut columns = Vec::new();
+            for c in std::mem::take(&mut table.columns) {
+                if ask(hooks, Some(&c.name), "column", Some(&name))? {
+                    columns.push(c);
+                }
+            }
+            table.columns = columns;
+        }
+        let mut uniques = Vec::new();
+        for u in std::mem::take(&mut table.uniques) {
+            if ask(hooks, u.name.as_deref(), "unique_constraint", Some(&name))? {
+                uniques.push(u);
+            }
+        }
+        table.uniques = uniques;
+        let mut indexes = Vec::new();
+        for i in std::mem::take(&mut table.indexes) {
+            if ask(hooks, Some(&i.name), "index", Some(&name))? {
+                indexes.push(i);
+            }
+        }
+        table.indexes = indexes;
+        if in_models {
+            let mut fks = Vec::new();
+            for f in std::mem::take(&mut table.foreign_keys) {
+                if ask(
+                    hooks,
+                    f.name.as_deref(),
+                    "foreign_key_constraint",
+                    Some(&name),
+                )? {
+                    fks.push(f);
+                }
+            }
+            table.foreign_keys = fks;
+        }
+    }
+    database.tables = kept;
+    Ok(())
 }
 
 /// Keeps the operations whose objects `include_object(object, name, type_,
