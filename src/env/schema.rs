@@ -162,7 +162,8 @@ fn init_subclass(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         class.set("metadata", metadata_new(interp, Args::default())?);
     }
     let inherits_table = class.lookup("__tablename__").is_some();
-    if (mapped || inherits_table) && !is_abstract && !(root_base && !mapped) {
+    let is_base = root_base && !mapped;
+    if (mapped || inherits_table) && !is_abstract && !is_base {
         if let Some(metadata) = class.lookup("metadata") {
             if let Some(m) = metadata.downcast::<MetaData>() {
                 m.classes.borrow_mut().push(MappedClass {
