@@ -322,3 +322,40 @@ fn include_name_filters_the_reflected_names_as_alembic_does() {
         );
     }
 }
+
+/// `[aurora] models = models.py` runs that file as a Python module and reads
+/// the MetaData it reaches; an error in it names its file:line:col.
+#[test]
+fn the_aurora_models_option_runs_the_models_file() {
+    let dir = project(
+        GENERIC_ENV,
+        "[aurora]\nurl = sqlite:///./ini.db\nmodels = models.py\n",
+    );
+    let root = dir.path();
+    std::fs::write(
+        root.join("models.py"),
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n\n\
+         widgets = sa.Table('widgets', metadata, sa.Column('id', sa.Integer, primary_key=True))\n\
+         gadgets = sa.Table('gadgets', metadata, sa.Column('id', sa.Integer, primary_key=True))\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = aurora(root, &["upgrade", "head"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = aurora(root, &["check"], &[]);
+    assert_eq!(code, 255, "{stderr}");
+    assert!(
+        stdout.contains(
+            "FAILED: New upgrade operations detected: [('add_table', Table('gadgets', MetaData(), "
+        ),
+        "{stdout}"
+    );
+    std::fs::write(
+        root.join("models.py"),
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\nx = sa.Table('t', metadata, sa.Column('id', sa.Geometry))\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = aurora(root, &["check"], &[]);
+    assert_eq!(code, 255, "{stdout}{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("models.py:4:"), "{all}");
+}
