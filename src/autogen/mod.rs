@@ -1,7 +1,8 @@
 //! Autogenerate building blocks: a schema model, the comparison Alembic makes between the
 //! target schema (the models) and the live one, and the operations it finds.
 //!
-//! [`models`] reads SQLAlchemy declarative models into a [`Schema`] without Python; the caller
+//! [`models`] reads the `MetaData` the interpreter built from the project's models (env.py's
+//! `target_metadata`) into a [`Schema`]; the caller
 //! introspects the database into the same type (that is `db`'s job), [`compare`] turns the two
 //! into [`Op`]s in Alembic's order, and [`render`] writes them as the text Alembic puts into the
 //! upgrade and downgrade functions. Nothing here touches a file or a database.

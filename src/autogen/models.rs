@@ -1,652 +1,710 @@
-//! Reads SQLAlchemy declarative models from Python source, without running Python.
+//! The target schema from the project's models as the interpreter evaluated them: the
+//! `MetaData` values env.py hands to `context.configure(target_metadata=...)`, with the
+//! declarative classes and `Table(...)` objects registered with them by [`crate::env::schema`].
 //!
-//! Understood: classes with `__tablename__`; columns as `name = Column(...)` (or `sa.Column`)
-//! and as `name: Mapped[T]` with or without `= mapped_column(...)`; the type as a positional
-//! argument or from the `Mapped[...]` annotation; `primary_key`, `nullable`, `index`, `unique`,
-//! `server_default` and `ForeignKey('table.column', ondelete=..., onupdate=...)`; and
-//! `__table_args__` holding `Index`, `UniqueConstraint` and `CheckConstraint` with string
-//! arguments. Methods, docstrings, relationships and other attributes are skipped. A construct
-//! that would change the schema but is not understood is an error naming `file:line:col`;
-//! every such problem in the file is reported.
+//! Understood: mapped classes with `__tablename__` (own attributes first, in SQLAlchemy's
+//! merged order of the class dict and its annotations, then mixin columns; a subclass without a
+//! table of its own adds its columns to its parent's table, as single-table inheritance does;
+//! joined inheritance keeps the parent's columns out); `Column`/`mapped_column` with a type
+//! positional, `type_=` or from the `Mapped[...]` annotation; `primary_key`, `nullable`,
+//! `index`, `unique`, `server_default` (a string or `text(...)`), `ForeignKey('table.column',
+//! ondelete=..., onupdate=..., name=...)`; `__table_args__` and `Table(...)` holding `Index`,
+//! `UniqueConstraint`, `CheckConstraint`, `ForeignKeyConstraint` and dialect options; project
+//! `TypeDecorator` subclasses. Relationships, methods and Python-side defaults do not change the
+//! schema. Anything else that would is an error naming `file:line:col`; every such problem is
+//! reported.
+
+use std::rc::Rc;
 
 use super::{Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint};
+use crate::env::schema::{is_type_decorator, Construct, MappedClass, MetaData};
+use crate::env::sqlalchemy::TextClause;
+use crate::interp::{Args, Class, Interp, Value};
 
 /// A model construct aurora cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}:{col}: {message}")]
+#[error("{at}: {message}")]
 pub struct ModelError {
-    /// The models file.
-    pub path: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub col: usize,
+    /// `file:line:col` of the construct (or of its class statement).
+    pub at: String,
     /// What is not understood.
     pub message: String,
 }
 
-/// One logical Python line: physical lines joined while brackets are open.
-struct Logical {
-    text: String,
-    line: usize,
-    indent: usize,
-}
-
-fn logical_lines(source: &str) -> Vec<Logical> {
-    let mut out = Vec::new();
-    let mut current: Option<Logical> = None;
-    let mut depth: i32 = 0;
-    let mut in_triple: Option<&str> = None;
-    for (i, raw) in source.lines().enumerate() {
-        if let Some(q) = in_triple {
-            if raw.contains(q) {
-                in_triple = None;
-            }
+/// Reads the tables of `metadatas` (each a `MetaData` value); `user_module_prefix` is
+/// env.py's `configure(user_module_prefix=...)`, which Alembic writes before project types.
+pub fn schema_from_metadata(
+    metadatas: &[Value],
+    user_module_prefix: Option<&str>,
+) -> Result<Schema, Vec<ModelError>> {
+    let mut reader = Reader {
+        prefix: user_module_prefix,
+        errors: Vec::new(),
+    };
+    let mut schema = Schema::default();
+    for value in metadatas {
+        let Some(metadata) = value.downcast::<MetaData>() else {
+            reader.errors.push(ModelError {
+                at: "env.py".into(),
+                message: format!("target_metadata is a {}, not a MetaData", value.type_name()),
+            });
             continue;
-        }
-        let trimmed = raw.trim_start();
-        if current.is_none() {
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            // A docstring or other bare triple-quoted string spanning lines is skipped whole.
-            for q in ["\"\"\"", "'''"] {
-                if let Some(rest) = trimmed.strip_prefix(q) {
-                    if !rest.contains(q) {
-                        in_triple = Some(q);
-                    }
-                }
-            }
-            if in_triple.is_some() || trimmed.starts_with("\"\"\"") || trimmed.starts_with("'''") {
-                continue;
-            }
-            current = Some(Logical {
-                text: String::new(),
-                line: i + 1,
-                indent: raw.len() - trimmed.len(),
+        };
+        if let Some(schema_name) = &metadata.schema {
+            reader.errors.push(ModelError {
+                at: "env.py".into(),
+                message: format!(
+                    "MetaData(schema={schema_name:?}): tables in a schema are not supported for autogenerate"
+                ),
             });
         }
-        let logical = current.as_mut().expect("set above");
-        let code = strip_comment(raw);
-        if !logical.text.is_empty() {
-            logical.text.push(' ');
-            logical.text.push_str(code.trim());
-        } else {
-            logical.text.push_str(code.trim_end());
-            logical.text = logical.text.trim_start().to_string();
+        reader.read_metadata(metadata, &mut schema);
+    }
+    if reader.errors.is_empty() {
+        Ok(schema)
+    } else {
+        Err(reader.errors)
+    }
+}
+
+/// Evaluates `source` as a module with SQLAlchemy's names (tests, and files read outside an
+/// env.py run) and reads the `MetaData` its globals reach: `metadata`, or `Base.metadata` of
+/// its declarative bases.
+pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> {
+    let mut interp = Interp::new(None);
+    crate::env::sqlalchemy::install(&mut interp);
+    crate::env::schema::install(&mut interp);
+    let module = interp
+        .run_source(
+            std::path::Path::new(path),
+            source.to_string(),
+            "models",
+            Vec::new(),
+        )
+        .map_err(|e| {
+            let at = e.location().unwrap_or(path).to_string();
+            let described = e.describe();
+            let message = described
+                .strip_prefix(&format!("{at}: "))
+                .unwrap_or(&described)
+                .to_string();
+            vec![ModelError { at, message }]
+        })?;
+    let globals = module.globals.borrow();
+    let metadatas = module_metadata(globals.values());
+    schema_from_metadata(&metadatas, None)
+}
+
+/// The distinct `MetaData` values among `values` and their classes' `metadata`.
+pub fn module_metadata<'v>(values: impl Iterator<Item = &'v Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut push = |v: Value| {
+        if v.downcast::<MetaData>().is_some()
+            && !out.iter().any(|o| match (o, &v) {
+                (Value::Native(a), Value::Native(b)) => Rc::ptr_eq(a, b),
+                _ => false,
+            })
+        {
+            out.push(v);
         }
-        depth += bracket_delta(code);
-        let continued = code.trim_end().ends_with('\\');
-        if continued {
-            logical.text = logical.text.trim_end_matches('\\').to_string();
-        }
-        if depth <= 0 && !continued {
-            depth = 0;
-            out.extend(current.take());
+    };
+    let mut values: Vec<&Value> = values.collect();
+    values.sort_by_key(|v| !matches!(v, Value::Native(_)));
+    for v in values {
+        match v {
+            Value::Class(c) => {
+                if let Some(m) = c.lookup("metadata") {
+                    push(m);
+                }
+            }
+            other => push(other.clone()),
         }
     }
-    out.extend(current);
     out
 }
 
-/// `line` without a trailing `# comment` (outside strings).
-fn strip_comment(line: &str) -> &str {
-    let mut quote: Option<char> = None;
-    let mut prev = '\0';
-    for (i, c) in line.char_indices() {
-        match quote {
-            Some(q) if c == q && prev != '\\' => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '#' => return &line[..i],
-            None => {}
-        }
-        prev = c;
-    }
-    line
+struct Reader<'p> {
+    prefix: Option<&'p str>,
+    errors: Vec<ModelError>,
 }
 
-fn bracket_delta(code: &str) -> i32 {
-    let mut depth = 0;
-    let mut quote: Option<char> = None;
-    let mut prev = '\0';
-    for c in code.chars() {
-        match quote {
-            Some(q) if c == q && prev != '\\' => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth -= 1,
-                _ => {}
-            },
-        }
-        prev = c;
-    }
-    depth
-}
-
-/// Splits `text` at top-level commas; each piece with its byte offset in `text`.
-fn split_top(text: &str) -> Vec<(usize, &str)> {
-    let mut parts = Vec::new();
-    let mut depth = 0;
-    let mut quote: Option<char> = None;
-    let mut prev = '\0';
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match quote {
-            Some(q) if c == q && prev != '\\' => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push((start, &text[start..i]));
-                    start = i + 1;
-                }
-                _ => {}
-            },
-        }
-        prev = c;
-    }
-    if !text[start..].trim().is_empty() {
-        parts.push((start, &text[start..]));
-    }
-    parts
-        .into_iter()
-        .map(|(o, p)| {
-            let lead = p.len() - p.trim_start().len();
-            (o + lead, p.trim())
-        })
-        .collect()
-}
-
-/// `Name(args)` → (`Name`, `args`) when `text` is one call.
-fn as_call(text: &str) -> Option<(&str, &str)> {
-    let open = text.find('(')?;
-    let inner = text[open + 1..].strip_suffix(')')?;
-    if bracket_delta(inner) != 0 {
-        return None;
-    }
-    Some((text[..open].trim(), inner))
-}
-
-fn python_string(text: &str) -> Option<String> {
-    let t = text.trim();
-    let q = t.chars().next()?;
-    if (q == '"' || q == '\'') && t.len() >= 2 && t.ends_with(q) {
-        Some(t[1..t.len() - 1].replace("\\'", "'").replace("\\\"", "\""))
-    } else {
-        None
-    }
-}
-
-fn python_bool(text: &str) -> Option<bool> {
-    match text.trim() {
-        "True" => Some(true),
-        "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// The unqualified name of `sa.String`, `sqlalchemy.types.String` or `String`.
-fn short_name(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
-}
-
-/// A project type: a `TypeDecorator` subclass the models module can name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomType {
-    /// The name the models file uses for it (its global name there).
-    pub name: String,
-    /// The class name, as SQLAlchemy's `repr` writes it.
-    pub class: String,
-    /// What Alembic writes before the class name: `user_module_prefix`, or
-    /// the class's module and a dot.
-    pub prefix: String,
-    /// The SQLAlchemy name of its `impl` class (`String`, `Text`, ...).
-    pub impl_name: String,
-}
-
-fn parse_type(text: &str, types: &[CustomType]) -> Result<Option<ColumnType>, String> {
-    let (name, args) = match as_call(text) {
-        Some((n, a)) => (n, a),
-        None => (text.trim(), ""),
-    };
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-    {
-        return Ok(None);
-    }
-    if let Some(custom) = types.iter().find(|t| t.name == short_name(name)) {
-        // `TypeDecorator.__init__` hands its arguments to the impl class.
-        let inner = format!("{}({args})", custom.impl_name);
-        let Some(impl_type) = parse_type(&inner, &[])? else {
-            return Err(format!(
-                "the impl of {} ({}) is not a type aurora can read",
-                custom.class, custom.impl_name
-            ));
-        };
-        return Ok(Some(ColumnType::Custom {
-            prefix: custom.prefix.clone(),
-            class: custom.class.clone(),
-            impl_type: Box::new(impl_type),
-        }));
-    }
-    let args = split_top(args);
-    let arg = |pos: usize, kw: &str| -> Option<u32> {
-        args.iter()
-            .find_map(|(_, a)| a.strip_prefix(kw).and_then(|v| v.trim().strip_prefix('=')))
-            .or_else(|| {
-                args.iter()
-                    .filter(|(_, a)| !a.contains('='))
-                    .nth(pos)
-                    .map(|(_, a)| *a)
-            })
-            .and_then(|v| v.trim().parse().ok())
-    };
-    Ok(Some(match short_name(name) {
-        "Integer" | "INTEGER" => ColumnType::Integer,
-        "BigInteger" | "BIGINT" => ColumnType::BigInteger,
-        "SmallInteger" | "SMALLINT" => ColumnType::SmallInteger,
-        "String" | "Unicode" => ColumnType::String(arg(0, "length")),
-        "Text" | "UnicodeText" => ColumnType::Text,
-        "Float" => ColumnType::Float,
-        "Numeric" => ColumnType::Numeric(arg(0, "precision"), arg(1, "scale")),
-        "Boolean" => ColumnType::Boolean,
-        "DateTime" => ColumnType::DateTime,
-        "Date" => ColumnType::Date,
-        "Time" => ColumnType::Time,
-        "JSON" => ColumnType::Json,
-        "LargeBinary" => ColumnType::LargeBinary,
-        other if other.chars().next().is_some_and(char::is_uppercase) => {
-            return Err(format!("unsupported column type '{other}'"))
-        }
-        _ => return Ok(None),
-    }))
-}
-
-/// The type and nullability implied by a `Mapped[...]` annotation.
-fn mapped_annotation(annotation: &str) -> Result<(Option<ColumnType>, bool), String> {
-    let inner = annotation
-        .trim()
-        .strip_prefix("Mapped[")
-        .and_then(|s| s.strip_suffix(']'))
-        .ok_or_else(|| format!("unsupported annotation '{}'", annotation.trim()))?
-        .trim();
-    let (inner, optional) = if let Some(x) = inner
-        .strip_prefix("Optional[")
-        .and_then(|s| s.strip_suffix(']'))
-    {
-        (x.trim(), true)
-    } else if let Some(x) = inner.strip_suffix("| None") {
-        (x.trim(), true)
-    } else if let Some(x) = inner.strip_prefix("None |") {
-        (x.trim(), true)
-    } else {
-        (inner, false)
-    };
-    let ty = match inner {
-        "int" => Some(ColumnType::Integer),
-        "str" => Some(ColumnType::String(None)),
-        "float" => Some(ColumnType::Float),
-        "bool" => Some(ColumnType::Boolean),
-        "datetime" | "datetime.datetime" => Some(ColumnType::DateTime),
-        "date" | "datetime.date" => Some(ColumnType::Date),
-        "time" | "datetime.time" => Some(ColumnType::Time),
-        "Decimal" | "decimal.Decimal" => Some(ColumnType::Numeric(None, None)),
-        "bytes" => Some(ColumnType::LargeBinary),
-        _ => None,
-    };
-    Ok((ty, optional))
-}
-
+/// A column with the table-level objects its keywords ask for.
 struct ColumnDecl {
     column: Column,
     index: bool,
     unique: bool,
     foreign_key: Option<ForeignKey>,
+    /// The `Column(...)` value, so `Index('i', col)` can name it.
+    value: Value,
 }
 
-/// Reads the arguments of `Column(...)` or `mapped_column(...)`.
-fn read_column_args(
-    attr: &str,
-    args: &str,
-    mapped: Option<(Option<ColumnType>, bool)>,
-    types: &[CustomType],
-) -> Result<ColumnDecl, (usize, String)> {
-    let mut name = attr.to_string();
-    let mut ty: Option<ColumnType> = None;
-    let mut nullable: Option<bool> = None;
-    let mut primary_key = false;
-    let mut index = false;
-    let mut unique = false;
-    let mut server_default = None;
-    let mut foreign_key = None;
-    for (i, (offset, arg)) in split_top(args).into_iter().enumerate() {
-        let kw = arg.split_once('=').filter(|(k, v)| {
-            k.trim().chars().all(|c| c.is_alphanumeric() || c == '_') && !v.starts_with('=')
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Native(a), Value::Native(b)) => Rc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+fn short_name(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn construct(value: &Value) -> Option<&Construct> {
+    value.downcast::<Construct>()
+}
+
+/// SQLAlchemy's `merge_lists_w_ordering`: the class dict's names and its
+/// annotations' names, merged keeping both orders as far as possible.
+fn merge_lists_w_ordering(a: &[String], b: &[String]) -> Vec<String> {
+    let mut overlap: Vec<&String> = a.iter().filter(|x| b.contains(x)).collect();
+    let mut result = Vec::new();
+    let (mut current, mut other) = (a.iter(), b.iter());
+    loop {
+        let mut switched = false;
+        for element in current.by_ref() {
+            if let Some(i) = overlap.iter().position(|o| *o == element) {
+                overlap.remove(i);
+                std::mem::swap(&mut current, &mut other);
+                switched = true;
+                break;
+            }
+            result.push(element.clone());
+        }
+        if !switched {
+            result.extend(other.cloned());
+            break;
+        }
+    }
+    result
+}
+
+fn own_annotations(class: &Rc<Class>) -> Vec<(String, String)> {
+    match class.attrs.borrow().get("__annotations__") {
+        Some(Value::Dict(d)) => d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.to_str(), v.to_str()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The type and nullability a `Mapped[...]` annotation implies, or `None`
+/// when the annotation is not `Mapped[...]`.
+fn mapped_annotation(annotation: &str) -> Option<(Option<ColumnType>, bool)> {
+    let mut text = annotation.trim();
+    if let Some(inner) = text
+        .strip_prefix(['"', '\''])
+        .and_then(|t| t.strip_suffix(['"', '\'']))
+    {
+        text = inner.trim();
+    }
+    let open = text.find('[')?;
+    if !matches!(short_name(&text[..open]), "Mapped") {
+        return None;
+    }
+    let inner = text[open + 1..].strip_suffix(']')?.trim();
+    let inner = inner
+        .strip_prefix(['"', '\''])
+        .and_then(|t| t.strip_suffix(['"', '\'']))
+        .unwrap_or(inner);
+    let optional_of = |s: &str| -> Option<String> {
+        if let Some(x) = s
+            .strip_prefix("Optional[")
+            .or_else(|| s.strip_prefix("typing.Optional["))
+            .and_then(|x| x.strip_suffix(']'))
+        {
+            return Some(x.trim().to_string());
+        }
+        if let Some(x) = s
+            .strip_prefix("Union[")
+            .or_else(|| s.strip_prefix("typing.Union["))
+            .and_then(|x| x.strip_suffix(']'))
+        {
+            let parts: Vec<&str> = x.split(',').map(str::trim).collect();
+            if parts.len() == 2 && parts.contains(&"None") {
+                return parts.iter().find(|p| **p != "None").map(|p| p.to_string());
+            }
+        }
+        let parts: Vec<&str> = s.split('|').map(str::trim).collect();
+        if parts.len() == 2 && parts.contains(&"None") {
+            return parts.iter().find(|p| **p != "None").map(|p| p.to_string());
+        }
+        None
+    };
+    let (inner, optional) = match optional_of(inner) {
+        Some(x) => (x, true),
+        None => (inner.to_string(), false),
+    };
+    let ty = match inner.as_str() {
+        "int" => Some(ColumnType::Integer),
+        "str" => Some(ColumnType::String(None)),
+        "float" => Some(ColumnType::Float),
+        "bool" => Some(ColumnType::Boolean),
+        "datetime" | "datetime.datetime" | "dt.datetime" => Some(ColumnType::DateTime),
+        "date" | "datetime.date" | "dt.date" => Some(ColumnType::Date),
+        "time" | "datetime.time" | "dt.time" => Some(ColumnType::Time),
+        "Decimal" | "decimal.Decimal" => Some(ColumnType::Numeric(None, None)),
+        "bytes" => Some(ColumnType::LargeBinary),
+        _ => None,
+    };
+    Some((ty, optional))
+}
+
+/// An integer argument of a type: the `pos`-th positional or `kw=`.
+fn int_arg(args: &Args, pos: usize, kw: &str) -> Result<Option<u32>, String> {
+    let value = args
+        .keyword(kw)
+        .or_else(|| args.positional.get(pos).cloned());
+    match value {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Int(i)) if i >= 0 => Ok(Some(i as u32)),
+        Some(other) => Err(format!("{kw}={} is not a whole number", other.repr())),
+    }
+}
+
+impl Reader<'_> {
+    fn error(&mut self, at: Option<&str>, fallback: Option<&str>, message: String) {
+        self.errors.push(ModelError {
+            at: at.or(fallback).unwrap_or("models").to_string(),
+            message,
         });
-        if let Some((key, value)) = kw {
-            let value = value.trim();
-            let flag =
-                || python_bool(value).ok_or((offset, format!("{key}= must be True or False")));
-            match key.trim() {
+    }
+
+    fn read_metadata(&mut self, metadata: &MetaData, schema: &mut Schema) {
+        let classes = metadata.classes.borrow();
+        // Mapped classes with a table of their own, then single-table subclasses.
+        for mapped in classes.iter() {
+            let own = mapped.class.attrs.borrow();
+            if own.contains_key("__table__") || !own.contains_key("__tablename__") {
+                continue;
+            }
+            drop(own);
+            if let Some(table) = self.read_class(mapped, &classes) {
+                schema.tables.push(table);
+            }
+        }
+        for mapped in classes.iter() {
+            if mapped.class.attrs.borrow().contains_key("__tablename__") {
+                continue;
+            }
+            self.read_single_table_subclass(mapped, schema);
+        }
+        for table in metadata.tables.borrow().iter() {
+            if let Some(t) = self.read_table(table) {
+                schema.tables.push(t);
+            }
+        }
+    }
+
+    /// The table of a class with its own `__tablename__`.
+    fn read_class(&mut self, mapped: &MappedClass, classes: &[MappedClass]) -> Option<Table> {
+        let class = &mapped.class;
+        let at = mapped.at.as_deref();
+        let name = match class.attrs.borrow().get("__tablename__") {
+            Some(Value::Str(s)) => s.to_string(),
+            Some(other) => {
+                let message = format!(
+                    "{}.__tablename__ is a {}; aurora reads a string",
+                    class.name,
+                    other.type_name()
+                );
+                self.error(at, None, message);
+                return None;
+            }
+            None => return None,
+        };
+        let mut table = Table {
+            name,
+            ..Table::default()
+        };
+        // The classes whose attributes make this table: the class, then its mixins; a mapped
+        // ancestor (joined inheritance) and what it inherits keep theirs.
+        let mapped_ancestors: Vec<&Rc<Class>> = classes
+            .iter()
+            .map(|m| &m.class)
+            .filter(|c| !Rc::ptr_eq(c, class) && class.is_subclass_of(c))
+            .collect();
+        let mut sources: Vec<Rc<Class>> = Vec::new();
+        for c in class.mro() {
+            let attrs = c.attrs.borrow();
+            let is_base = attrs.contains_key("__declarative_root__")
+                || (!Rc::ptr_eq(&c, class) && attrs.contains_key("metadata"));
+            drop(attrs);
+            if is_base || mapped_ancestors.iter().any(|m| m.is_subclass_of(&c)) {
+                continue;
+            }
+            sources.push(c);
+        }
+        let mut decls: Vec<ColumnDecl> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let annotation_map = class.lookup("type_annotation_map").is_some();
+        for source in &sources {
+            for decl in self.class_columns(source, &mut seen, at, annotation_map) {
+                decls.push(decl);
+            }
+        }
+        let table_args = class.lookup("__table_args__");
+        self.finish_table(&mut table, decls, table_args.as_ref(), at);
+        Some(table)
+    }
+
+    /// A mapped subclass without its own table: its columns join its parent's table.
+    fn read_single_table_subclass(&mut self, mapped: &MappedClass, schema: &mut Schema) {
+        let class = &mapped.class;
+        let at = mapped.at.as_deref();
+        let Some(Value::Str(name)) = class.lookup("__tablename__") else {
+            return;
+        };
+        let annotation_map = class.lookup("type_annotation_map").is_some();
+        let mut seen = Vec::new();
+        let decls = self.class_columns(class, &mut seen, at, annotation_map);
+        if decls.is_empty() {
+            return;
+        }
+        if class.attrs.borrow().contains_key("__table_args__") {
+            let message = format!(
+                "{}: __table_args__ on a single-table inheritance subclass is not supported",
+                class.name
+            );
+            self.error(at, None, message);
+            return;
+        }
+        let Some(table) = schema.tables.iter_mut().find(|t| *t.name == *name) else {
+            return;
+        };
+        let mut extra = Table {
+            name: table.name.clone(),
+            ..Table::default()
+        };
+        self.finish_table(&mut extra, decls, None, at);
+        table.columns.extend(extra.columns);
+        table.indexes.extend(extra.indexes);
+        table.uniques.extend(extra.uniques);
+        table.foreign_keys.extend(extra.foreign_keys);
+    }
+
+    /// The columns `class` itself declares, in SQLAlchemy's order; names in `seen` are
+    /// already taken by a class earlier in the MRO.
+    fn class_columns(
+        &mut self,
+        class: &Rc<Class>,
+        seen: &mut Vec<String>,
+        class_at: Option<&str>,
+        annotation_map: bool,
+    ) -> Vec<ColumnDecl> {
+        let annotations = own_annotations(class);
+        let names: Vec<String> = {
+            let order = class.order.borrow();
+            let keys: Vec<String> = annotations.iter().map(|(k, _)| k.clone()).collect();
+            merge_lists_w_ordering(&order, &keys)
+        };
+        let mut out = Vec::new();
+        for name in names {
+            if name.starts_with("__") || seen.contains(&name) {
+                continue;
+            }
+            let value = class.attrs.borrow().get(&name).cloned();
+            let annotation = annotations
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str());
+            let mapped = annotation.and_then(mapped_annotation);
+            let decl = match (&value, &mapped) {
+                (Some(v), _)
+                    if construct(v)
+                        .is_some_and(|c| matches!(c.name.as_str(), "Column" | "mapped_column")) =>
+                {
+                    let c = construct(v).expect("checked");
+                    if c.args.is_none() {
+                        continue;
+                    }
+                    self.read_column(&name, c, v, mapped.clone(), annotation_map, class_at)
+                }
+                (Some(v), _) if construct(v).is_some_and(|c| c.name == "composite") => {
+                    let message = format!("{}.{name}: composite() is not supported", class.name);
+                    self.error(
+                        construct(v).and_then(|c| c.at.as_deref()),
+                        class_at,
+                        message,
+                    );
+                    continue;
+                }
+                (None, Some(_)) => {
+                    let empty = Value::native(Construct {
+                        name: "mapped_column".into(),
+                        args: Some(Args::default()),
+                        at: class_at.map(str::to_string),
+                    });
+                    let c = construct(&empty).expect("made above");
+                    self.read_column(&name, c, &empty, mapped.clone(), annotation_map, class_at)
+                }
+                _ => continue,
+            };
+            seen.push(name);
+            if let Some(d) = decl {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// `Column(...)` / `mapped_column(...)`.
+    fn read_column(
+        &mut self,
+        attr: &str,
+        c: &Construct,
+        value: &Value,
+        mapped: Option<(Option<ColumnType>, bool)>,
+        annotation_map: bool,
+        fallback: Option<&str>,
+    ) -> Option<ColumnDecl> {
+        match self.column_decl(attr, c, value, mapped, annotation_map) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(c.at.as_deref(), fallback, message);
+                None
+            }
+        }
+    }
+
+    fn column_decl(
+        &mut self,
+        attr: &str,
+        c: &Construct,
+        value: &Value,
+        mapped: Option<(Option<ColumnType>, bool)>,
+        annotation_map: bool,
+    ) -> Result<ColumnDecl, String> {
+        let args = c.args.clone().unwrap_or_default();
+        let mut name = attr.to_string();
+        let mut ty: Option<ColumnType> = None;
+        let mut nullable: Option<bool> = None;
+        let mut primary_key = false;
+        let mut index = false;
+        let mut unique = false;
+        let mut server_default = None;
+        let mut foreign_key = None;
+        for (i, arg) in args.positional.iter().enumerate() {
+            if i == 0 {
+                if let Value::Str(s) = arg {
+                    name = s.to_string();
+                    continue;
+                }
+            }
+            if let Some(fk) = construct(arg).filter(|a| a.name == "ForeignKey") {
+                foreign_key = Some(read_foreign_key(fk)?);
+                continue;
+            }
+            if let Some(other) = construct(arg).filter(|a| {
+                matches!(
+                    a.name.as_str(),
+                    "Sequence" | "Identity" | "Computed" | "FetchedValue" | "DefaultClause"
+                )
+            }) {
+                return Err(format!(
+                    "column '{name}': {}(...) is not supported for autogenerate",
+                    other.name
+                ));
+            }
+            ty = Some(self.column_type(arg)?);
+        }
+        for (key, v) in &args.keywords {
+            let flag = || match v {
+                Value::Bool(b) => Ok(*b),
+                other => Err(format!("{key}={} must be True or False", other.repr())),
+            };
+            match key.as_str() {
                 "primary_key" => primary_key = flag()?,
                 "nullable" => nullable = Some(flag()?),
                 "index" => index = flag()?,
                 "unique" => unique = flag()?,
-                "server_default" => server_default = Some(server_default_text(value)),
-                "type_" => {
-                    ty = parse_type(value, types).map_err(|m| (offset, m))?;
+                "server_default" => server_default = server_default_text(v)?,
+                "type_" => ty = Some(self.column_type(v)?),
+                "name" => match v {
+                    Value::Str(s) => name = s.to_string(),
+                    other => return Err(format!("name={} must be a string", other.repr())),
+                },
+                "sort_order" if matches!(v, Value::Int(0)) => {}
+                // Python-side behaviour and ORM options: not part of the compared schema.
+                "default"
+                | "onupdate"
+                | "insert_default"
+                | "default_factory"
+                | "doc"
+                | "info"
+                | "key"
+                | "init"
+                | "repr"
+                | "kw_only"
+                | "compare"
+                | "hash"
+                | "deferred"
+                | "deferred_group"
+                | "deferred_raiseload"
+                | "active_history"
+                | "autoincrement"
+                | "server_onupdate"
+                | "quote"
+                | "use_existing_column"
+                | "dataclass_metadata" => {}
+                other => {
+                    return Err(format!(
+                        "column '{name}': {other}= is not supported for autogenerate"
+                    ))
                 }
-                "name" => {
-                    name = python_string(value)
-                        .ok_or((offset, "name= must be a string literal".to_string()))?
-                }
-                // Python-side defaults, comments and the like do not change the schema that
-                // autogenerate compares.
-                _ => {}
-            }
-            continue;
-        }
-        if i == 0 {
-            if let Some(s) = python_string(arg) {
-                name = s;
-                continue;
             }
         }
-        if let Some((callee, fk_args)) = as_call(arg) {
-            if short_name(callee) == "ForeignKey" {
-                foreign_key = Some(read_foreign_key(fk_args).map_err(|m| (offset, m))?);
-                continue;
-            }
-        }
-        match parse_type(arg, types).map_err(|m| (offset, m))? {
-            Some(t) => ty = Some(t),
-            None => return Err((offset, format!("unsupported column argument '{arg}'"))),
-        }
-    }
-    let (mapped_ty, optional) = match mapped {
-        Some((t, optional)) => (t, Some(optional)),
-        None => (None, None),
-    };
-    let ty = ty
-        .or(mapped_ty)
-        .ok_or((0, format!("column '{name}' has no type aurora can read")))?;
-    let nullable = nullable.unwrap_or(!primary_key && optional.unwrap_or(true));
-    let mut fk = foreign_key;
-    if let Some(fk) = fk.as_mut() {
-        fk.columns = vec![name.clone()];
-    }
-    Ok(ColumnDecl {
-        column: Column {
-            name,
-            ty,
-            nullable,
-            primary_key,
-            server_default,
-            autoincrement: None,
-        },
-        index,
-        unique,
-        foreign_key: fk,
-    })
-}
-
-/// `server_default` as Alembic renders it: a plain string becomes `'text'`, a `text(...)` call
-/// becomes `sa.text(...)`.
-fn server_default_text(value: &str) -> String {
-    if let Some((callee, args)) = as_call(value) {
-        if short_name(callee) == "text" {
-            return format!("sa.text({})", args.trim());
-        }
-    }
-    match python_string(value) {
-        Some(s) => crate::template::repr_str(&s),
-        None => value.to_string(),
-    }
-}
-
-fn read_foreign_key(args: &str) -> Result<ForeignKey, String> {
-    let mut fk = ForeignKey {
-        name: None,
-        columns: Vec::new(),
-        ref_table: String::new(),
-        ref_columns: Vec::new(),
-        ondelete: None,
-        onupdate: None,
-    };
-    for (i, (_, arg)) in split_top(args).into_iter().enumerate() {
-        if i == 0 {
-            let target = python_string(arg)
-                .ok_or_else(|| "ForeignKey target must be a 'table.column' string".to_string())?;
-            let (table, column) = target
-                .rsplit_once('.')
-                .ok_or_else(|| format!("ForeignKey target '{target}' is not 'table.column'"))?;
-            fk.ref_table = table.to_string();
-            fk.ref_columns = vec![column.to_string()];
-            continue;
-        }
-        let Some((key, value)) = arg.split_once('=') else {
-            return Err(format!("unsupported ForeignKey argument '{arg}'"));
+        let (mapped_ty, optional) = match mapped {
+            Some((t, optional)) => (t, Some(optional)),
+            None => (None, None),
         };
-        let value = python_string(value);
-        match key.trim() {
-            "ondelete" => fk.ondelete = value,
-            "onupdate" => fk.onupdate = value,
-            "name" => fk.name = value,
-            _ => {}
+        if ty.is_none() && mapped_ty.is_some() && annotation_map {
+            return Err(format!(
+                "column '{name}': its type comes from the annotation and the base declares type_annotation_map, which aurora does not apply"
+            ));
+        }
+        let ty = ty
+            .or(mapped_ty)
+            .ok_or_else(|| format!("column '{name}' has no type aurora can read"))?;
+        let nullable = nullable.unwrap_or(!primary_key && optional.unwrap_or(true));
+        if let Some(fk) = foreign_key.as_mut() {
+            fk.columns = vec![name.clone()];
+        }
+        Ok(ColumnDecl {
+            column: Column {
+                name,
+                ty,
+                nullable,
+                primary_key,
+                server_default,
+                autoincrement: None,
+            },
+            index,
+            unique,
+            foreign_key,
+            value: value.clone(),
+        })
+    }
+
+    /// A type: a SQLAlchemy type (called or not) or a project `TypeDecorator`.
+    fn column_type(&self, value: &Value) -> Result<ColumnType, String> {
+        match value {
+            Value::Class(class) if is_type_decorator(class) => {
+                self.custom_type(class, Args::default())
+            }
+            Value::Instance(instance) if is_type_decorator(&instance.class) => {
+                let attrs = instance.attrs.borrow();
+                let positional = match attrs.get("__type_args__") {
+                    Some(Value::Tuple(t)) => t.as_ref().clone(),
+                    _ => Vec::new(),
+                };
+                let keywords = match attrs.get("__type_kwargs__") {
+                    Some(Value::Dict(d)) => d
+                        .borrow()
+                        .items
+                        .iter()
+                        .map(|(k, v)| (k.to_str(), v.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                self.custom_type(
+                    &instance.class,
+                    Args {
+                        positional,
+                        keywords,
+                    },
+                )
+            }
+            other => match construct(other) {
+                Some(c) => sqlalchemy_type(c),
+                None => Err(format!(
+                    "unsupported column argument {} (a {})",
+                    other.repr(),
+                    other.type_name()
+                )),
+            },
         }
     }
-    Ok(fk)
-}
 
-/// `__table_args__ = (Index(...), UniqueConstraint(...), CheckConstraint(...), {...})`: the
-/// constraints and indexes go into `table`; a trailing dict may only hold dialect options.
-/// An error gives the byte offset in `statement` of what is not understood.
-fn read_table_args(statement: &str, table: &mut Table) -> Result<(), (usize, String)> {
-    let eq = statement
-        .find('=')
-        .ok_or((0, "__table_args__ needs a value".to_string()))?;
-    let value = &statement[eq + 1..];
-    let lead = value.len() - value.trim_start().len();
-    let value = value.trim();
-    let mut offset = eq + 1 + lead;
-    let inner = if let Some(rest) = value.strip_prefix('(') {
-        offset += 1;
-        rest.strip_suffix(')').ok_or((
-            offset,
-            "__table_args__ must be a tuple or a dict".to_string(),
-        ))?
-    } else {
-        value
-    };
-    for (at, item) in split_top(inner) {
-        let here = offset + at;
-        if item.starts_with('{') {
-            let body = item
-                .strip_prefix('{')
-                .and_then(|b| b.strip_suffix('}'))
-                .ok_or((here, "cannot read the dict in __table_args__".to_string()))?;
-            for (_, entry) in split_top(body) {
-                let (key, value) = entry
-                    .split_once(':')
-                    .and_then(|(k, v)| Some((python_string(k)?, v.trim())))
-                    .ok_or((here, format!("cannot read '{entry}' in __table_args__")))?;
-                if key == "schema" {
-                    return Err((
-                        here,
-                        "a table schema in __table_args__ is not supported".into(),
+    /// A project `TypeDecorator` subclass, rendered as Alembic does: `user_module_prefix`
+    /// (else its module and a dot), its class name and its impl's arguments. A subclass whose
+    /// rendering or DDL would depend on its own code is refused.
+    fn custom_type(&self, class: &Rc<Class>, args: Args) -> Result<ColumnType, String> {
+        for c in class
+            .mro()
+            .into_iter()
+            .take_while(|c| !(c.name == "TypeDecorator" && c.module == "sqlalchemy.types"))
+        {
+            for method in ["__init__", "__repr__", "load_dialect_impl"] {
+                if c.attrs.borrow().contains_key(method) {
+                    return Err(format!(
+                        "{}.{}: a TypeDecorator that defines {method}() is not supported for autogenerate; \
+                         aurora renders a TypeDecorator from its impl only",
+                        c.module, c.name
                     ));
                 }
-                table.options.push((key, value.to_string()));
-            }
-            continue;
-        }
-        let Some((callee, args)) = as_call(item) else {
-            return Err((here, format!("cannot read '{item}' in __table_args__")));
-        };
-        let mut names: Vec<String> = Vec::new();
-        let mut keywords: Vec<(&str, &str)> = Vec::new();
-        for (_, arg) in split_top(args) {
-            match arg.split_once('=') {
-                Some((k, v)) if k.trim().chars().all(|c| c.is_alphanumeric() || c == '_') => {
-                    keywords.push((k.trim(), v.trim()))
-                }
-                _ => match python_string(arg) {
-                    Some(s) => names.push(s),
-                    None => {
-                        return Err((
-                            here,
-                            format!("{callee}: only string arguments are understood, not '{arg}'"),
-                        ))
-                    }
-                },
             }
         }
-        let keyword = |key: &str| keywords.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-        let name = keyword("name").and_then(python_string);
-        match short_name(callee) {
-            "Index" => {
-                if names.is_empty() {
-                    return Err((here, "Index needs a name and columns".to_string()));
+        let impl_name = match class.lookup("impl") {
+            Some(v) => match construct(&v) {
+                Some(c) if c.args.is_none() => c.name.clone(),
+                _ => {
+                    return Err(format!(
+                        "{}.{}: impl = {}: aurora reads an impl that is a SQLAlchemy type class (impl = String), not an instance or a project type",
+                        class.module,
+                        class.name,
+                        v.repr()
+                    ))
                 }
-                let index_name = names.remove(0);
-                table.indexes.push(Index {
-                    name: index_name,
-                    columns: names,
-                    unique: keyword("unique").and_then(python_bool).unwrap_or(false),
-                    generated_name: false,
-                });
-            }
-            "UniqueConstraint" => table.uniques.push(UniqueConstraint {
-                name,
-                columns: names,
-            }),
-            "CheckConstraint" => {
-                let sqltext = names
-                    .first()
-                    .cloned()
-                    .ok_or((here, "CheckConstraint needs its SQL text".to_string()))?;
-                table.checks.push((name, sqltext));
-            }
-            other => {
-                return Err((
-                    here,
-                    format!("'{other}' in __table_args__ is not supported"),
+            },
+            None => {
+                return Err(format!(
+                    "{}.{}: a TypeDecorator needs impl = <type>",
+                    class.module, class.name
                 ))
             }
-        }
+        };
+        let impl_type = sqlalchemy_type(&Construct {
+            name: impl_name,
+            args: Some(args),
+            at: None,
+        })?;
+        Ok(ColumnType::Custom {
+            prefix: match self.prefix {
+                Some(p) => p.to_string(),
+                None => format!("{}.", class.module),
+            },
+            class: class.name.clone(),
+            impl_type: Box::new(impl_type),
+        })
     }
-    Ok(())
-}
 
-/// Reads every declarative model of `source`; `path` names the file in errors.
-pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> {
-    read_models_with_types(path, source, &[])
-}
-
-/// [`read_models`], with the project types (`TypeDecorator` subclasses) the
-/// file can use.
-pub fn read_models_with_types(
-    path: &str,
-    source: &str,
-    types: &[CustomType],
-) -> Result<Schema, Vec<ModelError>> {
-    let mut schema = Schema::default();
-    let mut errors = Vec::new();
-    let lines = logical_lines(source);
-    let mut i = 0;
-    while i < lines.len() {
-        let l = &lines[i];
-        i += 1;
-        if l.indent != 0 || !l.text.starts_with("class ") {
-            continue;
-        }
-        // The class body: the following lines indented deeper than the class statement.
-        let body_start = i;
-        while i < lines.len() && lines[i].indent > 0 {
-            i += 1;
-        }
-        let body = &lines[body_start..i];
-        let Some(body_indent) = body.first().map(|b| b.indent) else {
-            continue;
-        };
-        let mut table = Table::default();
-        let mut decls: Vec<ColumnDecl> = Vec::new();
-        let mut table_args: Option<&Logical> = None;
-        let mut error = |line: &Logical, offset: usize, message: String| {
-            errors.push(ModelError {
-                path: path.to_string(),
-                line: line.line,
-                col: line.indent + offset + 1,
-                message,
-            });
-        };
-        for stmt in body.iter().filter(|b| b.indent == body_indent) {
-            let text = stmt.text.as_str();
-            if let Some(value) = text.strip_prefix("__tablename__") {
-                let value = value.trim_start().trim_start_matches('=');
-                match python_string(value) {
-                    Some(name) => table.name = name,
-                    None => error(stmt, 0, "__tablename__ must be a string literal".into()),
+    /// Columns, then what `__table_args__` (or `Table(...)`'s other arguments) adds.
+    fn finish_table(
+        &mut self,
+        table: &mut Table,
+        decls: Vec<ColumnDecl>,
+        table_args: Option<&Value>,
+        at: Option<&str>,
+    ) {
+        if let Some(args) = table_args {
+            let items: Vec<Value> = match args {
+                Value::Tuple(t) => t.as_ref().clone(),
+                Value::List(l) => l.borrow().clone(),
+                d @ Value::Dict(_) => vec![d.clone()],
+                other => {
+                    let message = format!(
+                        "__table_args__ is a {}; aurora reads a tuple or a dict",
+                        other.type_name()
+                    );
+                    self.error(at, None, message);
+                    Vec::new()
                 }
-                continue;
-            }
-            if text.starts_with("__table_args__") {
-                table_args = Some(stmt);
-                continue;
-            }
-            // `attr: annotation = value`, `attr: annotation` or `attr = value`.
-            let (target, value, value_offset) = match text.split_once(" = ") {
-                Some((t, v)) => (t, Some(v), t.len() + 3),
-                None => (text, None, 0),
             };
-            let (attr, annotation) = match target.split_once(':') {
-                Some((a, ann)) => (a.trim(), Some(ann.trim())),
-                None => (target.trim(), None),
-            };
-            if !attr.chars().all(|c| c.is_alphanumeric() || c == '_') || attr.is_empty() {
-                continue;
-            }
-            let mapped = match annotation {
-                Some(ann) if ann.starts_with("Mapped[") => match mapped_annotation(ann) {
-                    Ok(m) => Some(m),
-                    Err(m) => {
-                        error(stmt, attr.len() + 2, m);
-                        continue;
-                    }
-                },
-                _ => None,
-            };
-            let call = value.and_then(as_call);
-            let decl = match (call, &mapped) {
-                (Some((callee, args)), _)
-                    if matches!(short_name(callee), "Column" | "mapped_column") =>
-                {
-                    let args_offset = value_offset + callee.len() + 1;
-                    read_column_args(attr, args, mapped.clone(), types)
-                        .map_err(|(o, m)| (args_offset + o, m))
-                }
-                (None, Some(_)) if value.is_none() => {
-                    read_column_args(attr, "", mapped.clone(), types).map_err(|(_, m)| (0, m))
-                }
-                _ => continue,
-            };
-            match decl {
-                Ok(d) => decls.push(d),
-                Err((offset, message)) => error(stmt, offset, message),
-            }
-        }
-        if table.name.is_empty() {
-            continue;
-        }
-        if let Some(stmt) = table_args {
-            if let Err((offset, message)) = read_table_args(&stmt.text, &mut table) {
-                error(stmt, offset, message);
+            for item in &items {
+                self.table_item(table, item, &decls, at);
             }
         }
         for d in decls {
@@ -668,11 +726,343 @@ pub fn read_models_with_types(
             }
             table.columns.push(d.column);
         }
-        schema.tables.push(table);
     }
-    if errors.is_empty() {
-        Ok(schema)
-    } else {
-        Err(errors)
+
+    /// One item of `__table_args__` or a `Table(...)` argument after the columns.
+    fn table_item(
+        &mut self,
+        table: &mut Table,
+        item: &Value,
+        decls: &[ColumnDecl],
+        at: Option<&str>,
+    ) {
+        if let Value::Dict(d) = item {
+            for (k, v) in d.borrow().items.iter() {
+                let key = k.to_str();
+                if key == "schema" {
+                    self.error(
+                        at,
+                        None,
+                        "a table schema is not supported for autogenerate".into(),
+                    );
+                    continue;
+                }
+                table.options.push((key, v.repr()));
+            }
+            return;
+        }
+        let Some(c) = construct(item) else {
+            let message = format!("cannot read {} in __table_args__", item.repr());
+            self.error(at, None, message);
+            return;
+        };
+        let here = c.at.as_deref();
+        if let Err(message) = table_constraint(table, c, decls) {
+            self.error(here, at, message);
+        }
+    }
+
+    /// `Table(name, metadata, *columns_and_constraints, **options)`.
+    fn read_table(&mut self, value: &Value) -> Option<Table> {
+        let c = construct(value)?;
+        let at = c.at.as_deref();
+        let args = c.args.clone().unwrap_or_default();
+        let Some(Value::Str(name)) = args.positional.first() else {
+            self.error(at, None, "Table(...) needs its name as a string".into());
+            return None;
+        };
+        let mut table = Table {
+            name: name.to_string(),
+            ..Table::default()
+        };
+        let mut decls = Vec::new();
+        let mut rest = Vec::new();
+        for arg in args.positional.iter().skip(2) {
+            match construct(arg) {
+                Some(col) if col.name == "Column" => {
+                    let column_name = match col.args.as_ref().and_then(|a| a.positional.first()) {
+                        Some(Value::Str(s)) => s.to_string(),
+                        _ => {
+                            self.error(
+                                col.at.as_deref(),
+                                at,
+                                "a Column of Table(...) needs its name first".into(),
+                            );
+                            continue;
+                        }
+                    };
+                    if let Some(d) = self.read_column(&column_name, col, arg, None, false, at) {
+                        decls.push(d);
+                    }
+                }
+                _ => rest.push(arg.clone()),
+            }
+        }
+        for (key, v) in &args.keywords {
+            if key == "schema" {
+                self.error(
+                    at,
+                    None,
+                    "a table schema is not supported for autogenerate".into(),
+                );
+            } else if key.starts_with("sqlite_")
+                || key.starts_with("postgresql_")
+                || key.starts_with("mysql_")
+            {
+                table.options.push((key.clone(), v.repr()));
+            } else if !matches!(
+                key.as_str(),
+                "extend_existing" | "keep_existing" | "info" | "quote"
+            ) {
+                let message =
+                    format!("Table({name:?}, {key}=...) is not supported for autogenerate");
+                self.error(at, None, message);
+            }
+        }
+        let args_tuple = Value::tuple(rest);
+        self.finish_table(&mut table, decls, Some(&args_tuple), at);
+        Some(table)
+    }
+}
+
+/// A SQLAlchemy type construct.
+fn sqlalchemy_type(c: &Construct) -> Result<ColumnType, String> {
+    let empty = Args::default();
+    let args = c.args.as_ref().unwrap_or(&empty);
+    let name = short_name(&c.name);
+    let allowed: &[&str] = match name {
+        "String" | "Unicode" => &["length"],
+        "Numeric" => &["precision", "scale", "asdecimal"],
+        "Float" => &["asdecimal"],
+        _ => &[],
+    };
+    for (k, v) in &args.keywords {
+        let harmless = matches!((k.as_str(), v), ("timezone", Value::Bool(false)));
+        if !allowed.contains(&k.as_str()) && !harmless {
+            return Err(format!(
+                "{name}({k}={}) is not supported for autogenerate",
+                v.repr()
+            ));
+        }
+    }
+    let no_args = |ty: ColumnType| -> Result<ColumnType, String> {
+        if args.positional.is_empty() {
+            Ok(ty)
+        } else {
+            Err(format!("{name}() takes no positional arguments here"))
+        }
+    };
+    match name {
+        "Integer" | "INTEGER" => no_args(ColumnType::Integer),
+        "BigInteger" | "BIGINT" => no_args(ColumnType::BigInteger),
+        "SmallInteger" | "SMALLINT" => no_args(ColumnType::SmallInteger),
+        "String" | "Unicode" => Ok(ColumnType::String(int_arg(args, 0, "length")?)),
+        "Text" | "UnicodeText" => no_args(ColumnType::Text),
+        "Float" => no_args(ColumnType::Float),
+        "Numeric" => Ok(ColumnType::Numeric(
+            int_arg(args, 0, "precision")?,
+            int_arg(args, 1, "scale")?,
+        )),
+        "Boolean" => no_args(ColumnType::Boolean),
+        "DateTime" => no_args(ColumnType::DateTime),
+        "Date" => no_args(ColumnType::Date),
+        "Time" => no_args(ColumnType::Time),
+        "JSON" => no_args(ColumnType::Json),
+        "LargeBinary" => no_args(ColumnType::LargeBinary),
+        other => Err(format!("unsupported column type '{other}'")),
+    }
+}
+
+/// `server_default=`: a string becomes `'text'`, `text(...)` becomes `sa.text(...)`.
+fn server_default_text(value: &Value) -> Result<Option<String>, String> {
+    if let Some(t) = value.downcast::<TextClause>() {
+        return Ok(Some(format!(
+            "sa.text({})",
+            crate::template::repr_str(&t.0)
+        )));
+    }
+    match value {
+        Value::Str(s) => Ok(Some(crate::template::repr_str(s))),
+        Value::None => Ok(None),
+        other => Err(format!(
+            "server_default={} is not supported for autogenerate; use a string or text(...)",
+            other.repr()
+        )),
+    }
+}
+
+fn string_keyword(args: &Args, key: &str) -> Result<Option<String>, String> {
+    match args.keyword(key) {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.to_string())),
+        Some(other) => Err(format!("{key}={} must be a string", other.repr())),
+    }
+}
+
+fn check_keywords(what: &str, args: &Args, allowed: &[&str]) -> Result<(), String> {
+    for (k, _) in &args.keywords {
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!("{what}({k}=...) is not supported for autogenerate"));
+        }
+    }
+    Ok(())
+}
+
+fn read_foreign_key(c: &Construct) -> Result<ForeignKey, String> {
+    let args = c.args.clone().unwrap_or_default();
+    check_keywords("ForeignKey", &args, &["ondelete", "onupdate", "name"])?;
+    let target = match args.positional.first() {
+        Some(Value::Str(s)) => s.to_string(),
+        _ => return Err("ForeignKey target must be a 'table.column' string".into()),
+    };
+    let (table, column) = target
+        .rsplit_once('.')
+        .ok_or_else(|| format!("ForeignKey target '{target}' is not 'table.column'"))?;
+    Ok(ForeignKey {
+        name: string_keyword(&args, "name")?,
+        columns: Vec::new(),
+        ref_table: table.to_string(),
+        ref_columns: vec![column.to_string()],
+        ondelete: string_keyword(&args, "ondelete")?,
+        onupdate: string_keyword(&args, "onupdate")?,
+    })
+}
+
+/// A column named by a string or by the column object itself.
+fn column_name(value: &Value, decls: &[ColumnDecl], what: &str) -> Result<String, String> {
+    if let Value::Str(s) = value {
+        return Ok(s.to_string());
+    }
+    decls
+        .iter()
+        .find(|d| same(&d.value, value))
+        .map(|d| d.column.name.clone())
+        .ok_or_else(|| {
+            format!(
+                "{what}: only column names or this table's columns are understood, not {}",
+                value.repr()
+            )
+        })
+}
+
+fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> Result<(), String> {
+    let args = c.args.clone().unwrap_or_default();
+    let name = short_name(&c.name);
+    match name {
+        "Index" => {
+            check_keywords("Index", &args, &["unique"])?;
+            let Some(Value::Str(index_name)) = args.positional.first() else {
+                return Err("Index needs a name and columns".into());
+            };
+            let columns = args.positional[1..]
+                .iter()
+                .map(|v| column_name(v, decls, "Index"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let unique = match args.keyword("unique") {
+                None => false,
+                Some(Value::Bool(b)) => b,
+                Some(other) => {
+                    return Err(format!("unique={} must be True or False", other.repr()))
+                }
+            };
+            table.indexes.push(Index {
+                name: index_name.to_string(),
+                columns,
+                unique,
+                generated_name: false,
+            });
+        }
+        "UniqueConstraint" => {
+            check_keywords("UniqueConstraint", &args, &["name"])?;
+            let columns = args
+                .positional
+                .iter()
+                .map(|v| column_name(v, decls, "UniqueConstraint"))
+                .collect::<Result<Vec<_>, _>>()?;
+            table.uniques.push(UniqueConstraint {
+                name: string_keyword(&args, "name")?,
+                columns,
+            });
+        }
+        "CheckConstraint" => {
+            check_keywords("CheckConstraint", &args, &["name"])?;
+            let sqltext = match args.positional.first() {
+                Some(Value::Str(s)) => s.to_string(),
+                Some(v) if v.downcast::<TextClause>().is_some() => {
+                    v.downcast::<TextClause>().expect("checked").0.clone()
+                }
+                _ => return Err("CheckConstraint needs its SQL text as a string".into()),
+            };
+            table.checks.push((string_keyword(&args, "name")?, sqltext));
+        }
+        "ForeignKeyConstraint" => {
+            check_keywords(
+                "ForeignKeyConstraint",
+                &args,
+                &["name", "ondelete", "onupdate"],
+            )?;
+            let list = |v: Option<&Value>| -> Result<Vec<Value>, String> {
+                match v {
+                    Some(Value::List(l)) => Ok(l.borrow().clone()),
+                    Some(Value::Tuple(t)) => Ok(t.as_ref().clone()),
+                    _ => Err("ForeignKeyConstraint needs two lists of columns".into()),
+                }
+            };
+            let columns = list(args.positional.first())?
+                .iter()
+                .map(|v| column_name(v, decls, "ForeignKeyConstraint"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut ref_table = None;
+            let mut ref_columns = Vec::new();
+            for target in list(args.positional.get(1))? {
+                let Value::Str(s) = target else {
+                    return Err(
+                        "ForeignKeyConstraint targets must be 'table.column' strings".into(),
+                    );
+                };
+                let (t, col) = s.rsplit_once('.').ok_or_else(|| {
+                    format!("ForeignKeyConstraint target '{s}' is not 'table.column'")
+                })?;
+                if ref_table.get_or_insert_with(|| t.to_string()) != t {
+                    return Err("ForeignKeyConstraint targets name more than one table".into());
+                }
+                ref_columns.push(col.to_string());
+            }
+            table.foreign_keys.push(ForeignKey {
+                name: string_keyword(&args, "name")?,
+                columns,
+                ref_table: ref_table.unwrap_or_default(),
+                ref_columns,
+                ondelete: string_keyword(&args, "ondelete")?,
+                onupdate: string_keyword(&args, "onupdate")?,
+            });
+        }
+        other => return Err(format!("'{other}' in __table_args__ is not supported")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_lists_w_ordering;
+
+    #[test]
+    fn merge_keeps_sqlalchemys_order() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            merge_lists_w_ordering(
+                &s(&["__tablename__", "id", "x", "created_at"]),
+                &s(&["id", "name", "data", "y", "created_at"])
+            ),
+            s(&[
+                "__tablename__",
+                "id",
+                "name",
+                "data",
+                "y",
+                "x",
+                "created_at"
+            ])
+        );
     }
 }

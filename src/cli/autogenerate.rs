@@ -6,7 +6,7 @@
 //! the same catalogue queries SQLAlchemy's SQLite inspector makes; `autogen` itself never
 //! touches a database.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Catch, CliError, Output, Project};
 use crate::autogen::{
@@ -99,8 +99,22 @@ fn compare_in_env(
         Dialect::Sqlite => introspect_sqlite(conn)?,
         Dialect::Postgresql => introspect_postgres(conn, out)?,
     };
-    let mut ops = autogen::compare(&metadata, &database, version_table);
     let configured = hooks.configured.clone().unwrap_or_default();
+    if configured.render_item.is_some() {
+        return Err(CliError::Crash(
+            "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
+             every item itself (remove render_item for this run, or write the revision with \
+             `aurora revision` and edit it)"
+                .into(),
+        ));
+    }
+    // The reflected objects include_name keeps are compared; the reflected
+    // tables stay whole for the reprs `check` prints, as Alembic's do.
+    let mut compared = database.clone();
+    if let Some(include) = &configured.include_name {
+        filter_names(&mut compared, &metadata, version_table, include, hooks)?;
+    }
+    let mut ops = autogen::compare(&metadata, &compared, version_table);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
             crate::interp::Value::Bool(true) => {}
@@ -115,11 +129,6 @@ fn compare_in_env(
     }
     if let Some(include) = &configured.include_object {
         ops = filter_included(ops, include, hooks)?;
-    }
-    if configured.include_name.is_some() {
-        return Err(CliError::Crash(
-            "env.py: configure(include_name=...) is not supported yet for autogenerate".into(),
-        ));
     }
     for op in &ops {
         log_op(out, op);
@@ -283,6 +292,112 @@ fn without_type_changes(ops: Vec<Op>) -> Vec<Op> {
         .collect()
 }
 
+/// Applies `include_name(name, type_, parent_names)` to the reflected side, as
+/// Alembic's `AutogenContext.run_name_filters` does: first the default schema
+/// (`None`, "schema", `{}`; rejected, nothing is reflected), then each table
+/// but the version table, then the columns, unique constraints, indexes and
+/// foreign keys of the tables the models also have (indexes and unique
+/// constraints of tables about to be dropped too). A name it rejects is
+/// treated as absent from the database, so a model object of that name is
+/// added again, as in Alembic.
+fn filter_names(
+    database: &mut Schema,
+    metadata: &Schema,
+    version_table: &str,
+    include: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<(), CliError> {
+    use crate::interp::{Args, Dict, Value};
+    let ask = |hooks: &mut super::environment::Hooks<'_, '_>,
+               name: Option<&str>,
+               kind: &str,
+               table: Option<&str>|
+     -> Result<bool, CliError> {
+        let mut parents = Dict::default();
+        match (kind, table) {
+            ("schema", _) => {}
+            ("table", _) => {
+                parents.insert(Value::str("schema_name"), Value::None);
+                parents.insert(
+                    Value::str("schema_qualified_table_name"),
+                    Value::opt_str(name.map(str::to_string)),
+                );
+            }
+            (_, table) => {
+                let table = table.unwrap_or_default();
+                parents.insert(Value::str("table_name"), Value::str(table));
+                parents.insert(Value::str("schema_name"), Value::None);
+                parents.insert(Value::str("schema_qualified_table_name"), Value::str(table));
+            }
+        }
+        let result = hooks.call(
+            include,
+            Args::new(vec![
+                Value::opt_str(name.map(str::to_string)),
+                Value::str(kind),
+                Value::dict(parents),
+            ]),
+        )?;
+        Ok(result.truthy())
+    };
+    if !ask(hooks, None, "schema", None)? {
+        database.tables.retain(|t| t.name == version_table);
+        return Ok(());
+    }
+    let mut kept = Vec::new();
+    for table in std::mem::take(&mut database.tables) {
+        if table.name == version_table || ask(hooks, Some(&table.name), "table", None)? {
+            kept.push(table);
+        }
+    }
+    for table in &mut kept {
+        if table.name == version_table {
+            continue;
+        }
+        let name = table.name.clone();
+        let in_models = metadata.table(&name).is_some();
+        if in_models {
+            let mut columns = Vec::new();
+            for c in std::mem::take(&mut table.columns) {
+                if ask(hooks, Some(&c.name), "column", Some(&name))? {
+                    columns.push(c);
+                }
+            }
+            table.columns = columns;
+        }
+        let mut uniques = Vec::new();
+        for u in std::mem::take(&mut table.uniques) {
+            if ask(hooks, u.name.as_deref(), "unique_constraint", Some(&name))? {
+                uniques.push(u);
+            }
+        }
+        table.uniques = uniques;
+        let mut indexes = Vec::new();
+        for i in std::mem::take(&mut table.indexes) {
+            if ask(hooks, Some(&i.name), "index", Some(&name))? {
+                indexes.push(i);
+            }
+        }
+        table.indexes = indexes;
+        if in_models {
+            let mut fks = Vec::new();
+            for f in std::mem::take(&mut table.foreign_keys) {
+                if ask(
+                    hooks,
+                    f.name.as_deref(),
+                    "foreign_key_constraint",
+                    Some(&name),
+                )? {
+                    fks.push(f);
+                }
+            }
+            table.foreign_keys = fks;
+        }
+    }
+    database.tables = kept;
+    Ok(())
+}
+
 /// Keeps the operations whose objects `include_object(object, name, type_,
 /// reflected, compare_to)` accepts; a table it rejects takes its columns,
 /// indexes and constraints with it.
@@ -402,171 +517,60 @@ fn filter_included(
     Ok(out)
 }
 
-/// The models behind env.py's `target_metadata`: the files of the modules
-/// that define its mapped classes, read with [`models::read_models`]
-/// (`models = ...` in `[aurora]` overrides).
+/// The models behind env.py's `target_metadata`: the `MetaData` values the
+/// interpreter built while env.py imported the project's models, read into a
+/// [`Schema`] by [`models::schema_from_metadata`]. `models = path` in
+/// `[aurora]` overrides: that file runs as a module in env.py's interpreter
+/// (or a fresh one when the `[aurora]` section replaces env.py) and the
+/// `MetaData` its globals reach is read.
 fn env_models(
     project: &mut Project,
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<Schema, CliError> {
     use crate::interp::Value;
-    let mut modules_read: Vec<String> = Vec::new();
-    let files: Vec<PathBuf> = if project.config.section_option("aurora", "models")?.is_some() {
-        vec![models_path(project)?]
-    } else {
-        let target = hooks
-            .configured
-            .as_ref()
-            .map(|c| c.target_metadata.clone())
-            .unwrap_or_default();
-        let metadatas: Vec<Value> = match &target {
-            Value::None => {
-                let env_path = project.script_directory()?.dir.join("env.py");
-                return Err(CliError::failed(format!(
-                    "Can't proceed with --autogenerate option; environment script {} does not provide \
-                     a MetaData object or sequence of objects to the context.",
-                    env_path.display()
-                )));
-            }
-            Value::List(l) => l.borrow().clone(),
-            Value::Tuple(t) => t.as_ref().clone(),
-            other => vec![other.clone()],
-        };
-        let mut files = Vec::new();
-        for m in &metadatas {
-            let Some(metadata) = m.downcast::<crate::env::schema::MetaData>() else {
-                return Err(CliError::Crash(format!(
-                    "env.py: target_metadata is a {}, not a MetaData",
-                    m.type_name()
-                )));
-            };
-            if !metadata.tables.borrow().is_empty() {
-                return Err(CliError::Crash(
-                    "env.py: target_metadata has Table(...) objects; aurora reads declarative model classes only".into(),
-                ));
-            }
-            let modules: Vec<String> = metadata
-                .classes
-                .borrow()
-                .iter()
-                .map(|c| c.module.clone())
-                .collect();
-            for module in modules {
-                if !modules_read.contains(&module) {
-                    modules_read.push(module.clone());
-                }
-                let Some(file) = hooks.module_file(&module) else {
-                    return Err(CliError::Crash(format!(
-                        "env.py: cannot tell which file defines module {module}"
+    let metadatas: Vec<Value> = match project.config.section_option("aurora", "models")? {
+        Some(path) => {
+            let path = crate::config::absolute(&project.config.here(), Path::new(&path));
+            hooks.run_models_file(&path)?
+        }
+        None => {
+            let target = hooks
+                .configured
+                .as_ref()
+                .map(|c| c.target_metadata.clone())
+                .unwrap_or_default();
+            match &target {
+                Value::None => {
+                    let env_path = project.script_directory()?.dir.join("env.py");
+                    return Err(CliError::failed(format!(
+                        "Can't proceed with --autogenerate option; environment script {} does not provide \
+                         a MetaData object or sequence of objects to the context.",
+                        env_path.display()
                     )));
-                };
-                if !files.contains(&file) {
-                    files.push(file);
                 }
+                Value::List(l) => l.borrow().clone(),
+                Value::Tuple(t) => t.as_ref().clone(),
+                other => vec![other.clone()],
             }
         }
-        files
     };
-    let mut schema = Schema::default();
-    let convention = naming_convention(hooks);
     let prefix = hooks
         .configured
         .as_ref()
         .and_then(|c| c.user_module_prefix.clone());
-    let mut types: Vec<models::CustomType> = Vec::new();
-    for module in &modules_read {
-        for t in project_types(hooks, module, prefix.as_deref())? {
-            if !types.iter().any(|x| x.name == t.name) {
-                types.push(t);
-            }
-        }
-    }
-    for path in files {
-        let source = std::fs::read_to_string(&path).map_err(|e| {
+    let mut schema =
+        models::schema_from_metadata(&metadatas, prefix.as_deref()).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CliError::failed(format!(
-                "cannot read the models file {}: {e}",
-                path.display()
+                "aurora cannot read these model constructs:\n{}",
+                lines.join("\n")
             ))
         })?;
-        let read = models::read_models_with_types(&path.display().to_string(), &source, &types)
-            .map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                CliError::failed(format!(
-                    "aurora cannot read these model constructs:\n{}",
-                    lines.join("\n")
-                ))
-            })?;
-        schema.tables.extend(read.tables);
-    }
+    let convention = naming_convention(hooks);
     if let Some(convention) = convention {
         apply_naming_convention(&mut schema, &convention)?;
     }
     Ok(schema)
-}
-
-/// The `TypeDecorator` subclasses a models module can name, as Alembic
-/// renders them: `user_module_prefix` (else the class's module and a dot),
-/// the class name and its impl's arguments. A subclass whose rendering or
-/// DDL would depend on its own code (`__init__`, `__repr__`,
-/// `load_dialect_impl`, an `impl` that is an instance or another project
-/// type) is refused.
-fn project_types(
-    hooks: &super::environment::Hooks<'_, '_>,
-    module: &str,
-    user_module_prefix: Option<&str>,
-) -> Result<Vec<models::CustomType>, CliError> {
-    use crate::interp::Value;
-    let Some(mut globals) = hooks.module_globals(module) else {
-        return Ok(Vec::new());
-    };
-    globals.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = Vec::new();
-    for (name, value) in globals {
-        let Value::Class(class) = value else { continue };
-        if !crate::env::schema::is_type_decorator(&class) {
-            continue;
-        }
-        let own: Vec<_> = class
-            .mro()
-            .into_iter()
-            .take_while(|c| !(c.name == "TypeDecorator" && c.module == "sqlalchemy.types"))
-            .collect();
-        for c in &own {
-            for method in ["__init__", "__repr__", "load_dialect_impl"] {
-                if c.attrs.borrow().contains_key(method) {
-                    return Err(CliError::Crash(format!(
-                        "{}.{}: a TypeDecorator that defines {method}() is not supported for autogenerate; \
-                         aurora renders a TypeDecorator from its impl only (set `models` in [aurora] and write the type by hand)",
-                        c.module, c.name
-                    )));
-                }
-            }
-        }
-        let impl_name = match class.lookup("impl") {
-            Some(v) => match v.downcast::<crate::env::schema::Construct>() {
-                Some(c) if c.args.is_none() => c.name.clone(),
-                _ => {
-                    return Err(CliError::Crash(format!(
-                        "{}.{}: impl = {}: aurora reads an impl that is a SQLAlchemy type class (impl = String), not an instance or a project type",
-                        class.module,
-                        class.name,
-                        v.repr()
-                    )))
-                }
-            },
-            None => continue,
-        };
-        out.push(models::CustomType {
-            name,
-            class: class.name.clone(),
-            prefix: match user_module_prefix {
-                Some(p) => p.to_string(),
-                None => format!("{}.", class.module),
-            },
-            impl_name,
-        });
-    }
-    Ok(out)
 }
 
 /// The `naming_convention` of env.py's target MetaData, as (key, template) pairs.
@@ -735,120 +739,6 @@ pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
         autogen::diff::as_diffs(&comparison.ops, &comparison.metadata, &comparison.database)
     )))
 }
-
-/// The models file: `models` in the `[aurora]` section of the ini file (relative to it), else
-/// the module `env.py` imports `target_metadata` (or its declarative base) from.
-pub fn models_path(project: &mut Project) -> Result<PathBuf, CliError> {
-    if let Some(path) = project.config.section_option("aurora", "models")? {
-        return Ok(crate::config::absolute(
-            &project.config.here(),
-            Path::new(&path),
-        ));
-    }
-    let env_path = project.script_directory()?.dir.join("env.py");
-    let env = std::fs::read_to_string(&env_path)
-        .map_err(|e| CliError::failed(format!("cannot read {}: {e}", env_path.display())))?;
-    if target_metadata_value(&env).as_deref() == Some("None") {
-        return Err(CliError::failed(format!(
-            "Can't proceed with --autogenerate option; environment script {} does not provide \
-             a MetaData object or sequence of objects to the context.",
-            env_path.display()
-        )));
-    }
-    let module = metadata_module(&env).ok_or_else(|| {
-        CliError::failed(format!(
-            "cannot tell from {} which module holds target_metadata; set `models = path/to/models.py` \
-             in an [aurora] section of the ini file",
-            env_path.display()
-        ))
-    })?;
-    let relative = module.replace('.', "/");
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Some(paths) = project.config.alembic_option("prepend_sys_path")? {
-        for p in paths
-            .split([':', '\n'])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            roots.push(crate::config::absolute(&project.cwd, Path::new(p)));
-        }
-    }
-    roots.push(project.cwd.clone());
-    for root in &roots {
-        for candidate in [
-            root.join(format!("{relative}.py")),
-            root.join(&relative).join("__init__.py"),
-        ] {
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(CliError::failed(format!(
-        "cannot find the module '{module}' that {} imports target_metadata from",
-        env_path.display()
-    )))
-}
-
-/// The value of the last top-level `target_metadata = ...` of `env.py`, comment removed.
-fn target_metadata_value(env: &str) -> Option<String> {
-    env.lines()
-        .filter(|l| !l.starts_with(char::is_whitespace))
-        .filter_map(|l| l.strip_prefix("target_metadata"))
-        .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .map(|v| v.split('#').next().unwrap_or(v).trim().to_string())
-        .next_back()
-}
-
-/// The module `target_metadata` comes from, read from `env.py`'s top-level statements:
-/// `target_metadata = Base.metadata` with `from pkg.mod import Base`, or
-/// `target_metadata = mod.Base.metadata` with `import pkg.mod as mod`.
-fn metadata_module(env: &str) -> Option<String> {
-    let assignment = target_metadata_value(env)?;
-    let assignment = assignment.as_str();
-    let first = assignment.split('.').next()?.trim();
-    if first == "None" {
-        return None;
-    }
-    for line in env.lines().filter(|l| !l.starts_with(char::is_whitespace)) {
-        let line = line.split('#').next().unwrap_or(line).trim_end();
-        if let Some(rest) = line.strip_prefix("from ") {
-            let (module, names) = rest.split_once(" import ")?;
-            let imported = names
-                .trim()
-                .trim_matches(|c| c == '(' || c == ')')
-                .split(',')
-                .map(|n| {
-                    let n = n.trim();
-                    n.split_once(" as ").map_or(n, |(_, alias)| alias.trim())
-                })
-                .any(|n| n == first);
-            if imported {
-                return Some(module.trim().to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("import ") {
-            for item in rest.split(',') {
-                let item = item.trim();
-                let (module, alias) = match item.split_once(" as ") {
-                    Some((m, a)) => (m.trim(), a.trim()),
-                    None => (item, item.split('.').next().unwrap_or(item)),
-                };
-                if alias == first {
-                    // `import pkg.mod` binds `pkg`; the assignment spells out the rest.
-                    if module.contains('.') && alias != module {
-                        return Some(module.to_string());
-                    }
-                    let path: Vec<&str> = assignment.split('.').collect();
-                    let depth = path.len().saturating_sub(2);
-                    return Some(path[..depth.max(1)].join("."));
-                }
-            }
-        }
-    }
-    None
-}
-
-// ----- the live schema (SQLite) ---------------------------------------------------------------
 
 fn db_failure(error: crate::db::DbError) -> CliError {
     CliError::failed(error.to_string())
@@ -1248,17 +1138,6 @@ fn reflected_type(declared: &str) -> ColumnType {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metadata_module_from_env_py() {
-        let env = "from models import Base\ntarget_metadata = Base.metadata\n";
-        assert_eq!(metadata_module(env).as_deref(), Some("models"));
-        let env = "from aurora_x.models import Base  # models\n\ntarget_metadata = Base.metadata\n";
-        assert_eq!(metadata_module(env).as_deref(), Some("aurora_x.models"));
-        let env = "import myapp.models as m\ntarget_metadata = m.Base.metadata\n";
-        assert_eq!(metadata_module(env).as_deref(), Some("myapp.models"));
-        assert_eq!(metadata_module("target_metadata = None\n"), None);
-    }
 
     #[test]
     fn sqlite_types_reflect_like_sqlalchemy() {

@@ -97,26 +97,35 @@ impl Hooks<'_, '_> {
             .map_err(|e| CliError::Crash(e.describe()))
     }
 
-    /// The file of a module env.py imported.
-    pub fn module_file(&self, module: &str) -> Option<std::path::PathBuf> {
-        match self.interp.as_deref()?.modules.get(module) {
-            Some(Value::Module(m)) => m.file.clone(),
-            _ => None,
-        }
-    }
-
-    /// The globals of a module env.py imported, in no particular order.
-    pub fn module_globals(&self, module: &str) -> Option<Vec<(String, Value)>> {
-        match self.interp.as_deref()?.modules.get(module) {
-            Some(Value::Module(m)) => Some(
-                m.globals
-                    .borrow()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            ),
-            _ => None,
-        }
+    /// Runs the models file `path` (the `[aurora] models = ...` override) as
+    /// a module, in env.py's interpreter when env.py runs (its `sys.path`
+    /// and imported modules), else in a fresh one with SQLAlchemy's names
+    /// and the file's folder on `sys.path`; the `MetaData` values its
+    /// globals reach.
+    pub fn run_models_file(&mut self, path: &std::path::Path) -> Result<Vec<Value>, CliError> {
+        let mut fresh;
+        let interp: &mut Interp<'_> = match self.interp.as_deref_mut() {
+            Some(interp) => interp,
+            None => {
+                fresh = Interp::new(None);
+                crate::env::sqlalchemy::install(&mut fresh);
+                crate::env::schema::install(&mut fresh);
+                if let Some(dir) = path.parent() {
+                    fresh
+                        .sys_path
+                        .borrow_mut()
+                        .push(Value::str(dir.to_string_lossy()));
+                }
+                &mut fresh
+            }
+        };
+        let module = interp
+            .run_file(path, "aurora_models", Vec::new())
+            .map_err(|e| {
+                CliError::Failed(format!("models = {}: {}", path.display(), e.describe()))
+            })?;
+        let globals = module.globals.borrow();
+        Ok(crate::autogen::models::module_metadata(globals.values()))
     }
 
     /// Calls `on_version_apply(ctx, step, heads, run_args)` after a step's

@@ -329,6 +329,7 @@ fn configure(state: &Rc<RefCell<ContextState>>, args: Args) -> PyResult<Value> {
             "target_metadata" => c.target_metadata = value,
             "include_object" => c.include_object = callable(&value),
             "include_name" => c.include_name = callable(&value),
+            "render_item" => c.render_item = callable(&value),
             "include_schemas" => c.include_schemas = value.truthy(),
             "process_revision_directives" => c.process_revision_directives = callable(&value),
             "on_version_apply" => c.on_version_apply = callable(&value),
@@ -346,11 +347,7 @@ fn configure(state: &Rc<RefCell<ContextState>>, args: Args) -> PyResult<Value> {
             | "alembic_module_prefix"
             | "sqlalchemy_module_prefix"
             | "tag" => {}
-            "render_item"
-            | "starting_rev"
-            | "output_encoding"
-            | "autogenerate_plugins"
-            | "version_table_pk" => {
+            "starting_rev" | "output_encoding" | "autogenerate_plugins" | "version_table_pk" => {
                 if !(value.is_none() || key == "version_table_pk" && value.truthy()) {
                     return Err(PyError::unsupported(format!("configure({key}=...)")));
                 }

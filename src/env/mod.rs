@@ -33,6 +33,8 @@ pub struct Configured {
     pub target_metadata: Value,
     pub include_object: Option<Value>,
     pub include_name: Option<Value>,
+    /// `render_item=`: Alembic calls it only while rendering autogenerate output.
+    pub render_item: Option<Value>,
     pub include_schemas: bool,
     pub process_revision_directives: Option<Value>,
     pub on_version_apply: Option<Value>,

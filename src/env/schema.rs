@@ -17,6 +17,8 @@ use crate::interp::{Args, Class, Dict, Interp, Native, PyError, PyResult, Value}
 pub struct Construct {
     pub name: String,
     pub args: Option<Args>,
+    /// `file:line:col` of the call that made it.
+    pub at: Option<String>,
 }
 
 impl Native for Construct {
@@ -26,7 +28,7 @@ impl Native for Construct {
     fn to_str(&self) -> Option<String> {
         Some(format!("{}()", self.name))
     }
-    fn call(self: Rc<Self>, _: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+    fn call(self: Rc<Self>, interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         if self.args.is_some() {
             return Err(PyError::new(
                 "TypeError",
@@ -36,6 +38,7 @@ impl Native for Construct {
         Ok(Value::native(Construct {
             name: self.name.clone(),
             args: Some(args),
+            at: interp.call_site(),
         }))
     }
     fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
@@ -44,10 +47,11 @@ impl Native for Construct {
             "with_variant" | "evaluates_none" | "desc" | "asc" | "label" | "copy" => {
                 let base = self.name.clone();
                 let method = name.to_string();
-                Some(Value::builtin(name, move |_, args| {
+                Some(Value::builtin(name, move |interp, args| {
                     Ok(Value::native(Construct {
                         name: format!("{base}.{method}"),
                         args: Some(args),
+                        at: interp.call_site(),
                     }))
                 }))
             }
@@ -62,11 +66,19 @@ impl Native for Construct {
     }
 }
 
-/// `MetaData()`: the mapped classes and tables registered with it.
+/// A class defined under a declarative base, with where its `class`
+/// statement is.
+pub struct MappedClass {
+    pub class: Rc<Class>,
+    pub at: Option<String>,
+}
+
+/// `MetaData()`: the mapped classes and tables registered with it, in the
+/// order they were defined.
 pub struct MetaData {
     pub naming_convention: Option<Value>,
     pub schema: Option<String>,
-    pub classes: RefCell<Vec<Rc<Class>>>,
+    pub classes: RefCell<Vec<MappedClass>>,
     pub tables: RefCell<Vec<Value>>,
 }
 
@@ -84,9 +96,9 @@ impl Native for MetaData {
             "schema" => Some(Value::opt_str(self.schema.clone())),
             "tables" => {
                 let mut d = Dict::default();
-                for class in self.classes.borrow().iter() {
-                    if let Some(name) = class.lookup("__tablename__") {
-                        d.insert(name, Value::Class(class.clone()));
+                for mapped in self.classes.borrow().iter() {
+                    if let Some(name) = mapped.class.lookup("__tablename__") {
+                        d.insert(name, Value::Class(mapped.class.clone()));
                     }
                 }
                 Some(Value::dict(d))
@@ -112,10 +124,11 @@ fn metadata_new(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
 }
 
 /// `Table(name, metadata, *columns)`.
-fn table_new(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+fn table_new(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     let table = Value::native(Construct {
         name: "Table".into(),
         args: Some(args.clone()),
+        at: interp.call_site(),
     });
     if let Some(metadata) = args
         .positional
@@ -129,7 +142,9 @@ fn table_new(_: &mut Interp<'_>, args: Args) -> PyResult<Value> {
 
 /// Registers a class defined under a declarative base: a base of its own
 /// (no `__tablename__`, directly under the root) gets a new `MetaData`
-/// unless it declares one; a mapped class joins its base's `MetaData`.
+/// unless it declares one; every other class joins its base's `MetaData`
+/// (a subclass without a table of its own, as single-table inheritance
+/// writes it, too, so its columns are not lost).
 fn init_subclass(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     let Some(Value::Class(class)) = args.positional.first() else {
         return Ok(Value::None);
@@ -146,10 +161,15 @@ fn init_subclass(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     if root_base && !mapped && !declares_metadata {
         class.set("metadata", metadata_new(interp, Args::default())?);
     }
-    if mapped && !is_abstract {
+    let inherits_table = class.lookup("__tablename__").is_some();
+    let is_base = root_base && !mapped;
+    if (mapped || inherits_table) && !is_abstract && !is_base {
         if let Some(metadata) = class.lookup("metadata") {
             if let Some(m) = metadata.downcast::<MetaData>() {
-                m.classes.borrow_mut().push(class.clone());
+                m.classes.borrow_mut().push(MappedClass {
+                    class: class.clone(),
+                    at: interp.call_site(),
+                });
             }
         }
     }
@@ -170,6 +190,7 @@ fn construct(name: &str) -> Value {
     Value::native(Construct {
         name: name.to_string(),
         args: None,
+        at: None,
     })
 }
 
@@ -270,10 +291,11 @@ impl Native for Func {
             format!("{}.{name}", self.0)
         }))))
     }
-    fn call(self: Rc<Self>, _: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+    fn call(self: Rc<Self>, interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         Ok(Value::native(Construct {
             name: format!("func.{}", self.0),
             args: Some(args),
+            at: interp.call_site(),
         }))
     }
     fn as_any(&self) -> &dyn Any {

@@ -80,6 +80,9 @@ pub struct Interp<'h> {
     /// What `print()` wrote, for the host to show.
     pub stdout: String,
     depth: usize,
+    /// The source and offset of the call being made, for natives that
+    /// record where they were called (schema constructs name it in errors).
+    site: Option<(Rc<SourceFile>, usize)>,
 }
 
 impl<'h> Interp<'h> {
@@ -93,6 +96,7 @@ impl<'h> Interp<'h> {
             host,
             stdout: String::new(),
             depth: 0,
+            site: None,
         };
         builtins::install(&mut interp);
         stdlib::install(&mut interp);
@@ -339,8 +343,15 @@ impl<'h> Interp<'h> {
             StmtKind::Assign {
                 targets,
                 value,
-                annotation: _,
+                annotation,
             } => {
+                if let (Some(annotation), [target], false) =
+                    (annotation, targets.as_slice(), frame.is_function)
+                {
+                    if let ExprKind::Name(name) = &target.kind {
+                        self.record_annotation(frame, name, annotation);
+                    }
+                }
                 if let Some(value) = value {
                     let v = self.eval(frame, value)?;
                     for target in targets {
@@ -439,7 +450,8 @@ impl<'h> Interp<'h> {
                     return Err(PyError::unsupported("class keywords (metaclass=...)"));
                 }
                 let bases = self.eval_items(frame, &def.bases)?;
-                let mut class = self.define_class(frame, &def.name, bases, &def.body)?;
+                let mut class =
+                    self.define_class(frame, &def.name, bases, &def.body, stmt.span.start)?;
                 for decorator in decorators.into_iter().rev() {
                     class = self.call(&decorator, Args::new(vec![class]))?;
                 }
@@ -577,6 +589,7 @@ impl<'h> Interp<'h> {
         name: &str,
         bases: Vec<Value>,
         body: &[Stmt],
+        at: usize,
     ) -> PyResult<Value> {
         let mut base_classes = Vec::new();
         for base in &bases {
@@ -632,9 +645,46 @@ impl<'h> Interp<'h> {
             .iter()
             .find_map(|b| b.lookup("__init_subclass_native__"));
         if let Some(hook) = hook {
+            // The hook's call site is the class statement.
+            self.site = Some((frame.source.clone(), at));
             self.call(&hook, Args::new(vec![class_value.clone()]))?;
         }
         Ok(class_value)
+    }
+
+    /// `name: annotation` at module or class level: the annotation's source
+    /// text goes into `__annotations__`, as `from __future__ import
+    /// annotations` (PEP 563) keeps it. Annotations are never evaluated, so
+    /// one naming a type only a checker knows cannot stop a run; model
+    /// readers (`Mapped[...]`) parse the text.
+    fn record_annotation(&mut self, frame: &mut Frame, name: &str, annotation: &Expr) {
+        let text = frame
+            .source
+            .text
+            .get(annotation.span.start..annotation.span.end)
+            .unwrap_or_default()
+            .to_string();
+        let existing = frame.locals.borrow().get("__annotations__").cloned();
+        let dict = match existing {
+            Some(Value::Dict(d)) => d,
+            _ => {
+                let d = Rc::new(std::cell::RefCell::new(Dict::default()));
+                frame
+                    .locals
+                    .borrow_mut()
+                    .insert("__annotations__".into(), Value::Dict(d.clone()));
+                d
+            }
+        };
+        dict.borrow_mut().insert(Value::str(name), Value::str(text));
+    }
+
+    /// `file:line:col` of the call being made: a native reads it when it is
+    /// called to remember where (the site of the innermost call evaluated).
+    pub fn call_site(&self) -> Option<String> {
+        self.site
+            .as_ref()
+            .map(|(source, offset)| source.location(*offset))
     }
 
     /// Runs a class body and returns the names it bound, in order.
@@ -987,6 +1037,7 @@ impl<'h> Interp<'h> {
             ExprKind::Call { func, args } => {
                 let f = self.eval(frame, func)?;
                 let args = self.eval_args(frame, args)?;
+                self.site = Some((frame.source.clone(), expr.span.start));
                 self.call(&f, args)?
             }
             ExprKind::Subscript(obj, index) => {
