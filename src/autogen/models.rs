@@ -60,6 +60,29 @@ pub fn schema_from_metadata(
         }
         reader.read_metadata(metadata, &mut schema);
     }
+    // An Index made outside `__table_args__` / `Table(...)` (SQLAlchemy attaches
+    // `Index('ix', Model.col)` at module level to the column's table): not read yet, so an
+    // error rather than a missing index in the comparison.
+    for made in crate::env::schema::take_created_indexes() {
+        let Some(index) = construct(&made) else {
+            continue;
+        };
+        let taken = TAKEN_INDEXES.with(|taken| {
+            taken
+                .borrow()
+                .iter()
+                .any(|&p| p == index as *const Construct as usize)
+        });
+        if !taken {
+            reader.errors.push(ModelError {
+                at: index.at.clone().unwrap_or_else(|| "models".into()),
+                message: "Index(...) outside a table's __table_args__ or Table(...) arguments \
+                          is not read by aurora yet; move it into __table_args__"
+                    .into(),
+            });
+        }
+    }
+    TAKEN_INDEXES.with(|taken| taken.borrow_mut().clear());
     if reader.errors.is_empty() {
         Ok(schema)
     } else {
@@ -945,11 +968,18 @@ fn column_name(value: &Value, decls: &[ColumnDecl], what: &str) -> Result<String
         })
 }
 
+thread_local! {
+    /// The `Index(...)` constructs a table took, by address (see `schema_from_metadata`).
+    static TAKEN_INDEXES: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> Result<(), String> {
     let args = c.args.clone().unwrap_or_default();
     let name = short_name(&c.name);
     match name {
         "Index" => {
+            // Taken by this table, whether or not it can be read (its own error says why not).
+            TAKEN_INDEXES.with(|taken| taken.borrow_mut().push(c as *const Construct as usize));
             check_keywords("Index", &args, &["unique"])?;
             let Some(Value::Str(index_name)) = args.positional.first() else {
                 return Err("Index needs a name and columns".into());

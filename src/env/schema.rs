@@ -35,11 +35,15 @@ impl Native for Construct {
                 format!("'{}' object is not callable", self.name),
             ));
         }
-        Ok(Value::native(Construct {
+        let made = Value::native(Construct {
             name: self.name.clone(),
             args: Some(args),
             at: interp.call_site(),
-        }))
+        });
+        if self.name == "Index" {
+            CREATED_INDEXES.with(|made_so_far| made_so_far.borrow_mut().push(made.clone()));
+        }
+        Ok(made)
     }
     fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
         // Type modifiers and column operators chain into new records.
@@ -340,7 +344,19 @@ impl Native for Opaque {
     }
 }
 
+thread_local! {
+    /// Every `Index(...)` the models made, so that one no table took (SQLAlchemy attaches a
+    /// module-level `Index('ix', Model.col)` to the column's table) is not silently lost.
+    static CREATED_INDEXES: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The `Index(...)` constructs made since [`install`], and forgets them.
+pub fn take_created_indexes() -> Vec<Value> {
+    CREATED_INDEXES.with(|made| std::mem::take(&mut *made.borrow_mut()))
+}
+
 pub fn install(interp: &mut Interp<'_>) {
+    CREATED_INDEXES.with(|made| made.borrow_mut().clear());
     interp.register_module("sqlalchemy.schema", |_| {
         Ok(Interp::make_module("sqlalchemy.schema", schema_attrs()))
     });
