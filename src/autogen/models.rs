@@ -70,8 +70,7 @@ pub fn schema_from_metadata(
         let taken = TAKEN_INDEXES.with(|taken| {
             taken
                 .borrow()
-                .iter()
-                .any(|&p| p == index as *const Construct as usize)
+                .contains(&(index as *const Construct as usize))
         });
         if !taken {
             reader.errors.push(ModelError {
