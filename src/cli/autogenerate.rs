@@ -94,12 +94,22 @@ fn compare_in_env(
         return Err(CliError::failed("Target database is not up to date."));
     }
 
+    let configured = hooks.configured.clone().unwrap_or_default();
+    // Alembic then reflects every schema but the system ones; aurora reflects the default
+    // schema only, which on SQLite is all there is ("main").
+    if configured.include_schemas && conn.dialect() == Dialect::Postgresql {
+        return Err(CliError::Crash(
+            "env.py: configure(include_schemas=True) is not supported for autogenerate on \
+             PostgreSQL yet; aurora compares the default schema only (leave include_schemas \
+             unset for this run to compare that schema)"
+                .into(),
+        ));
+    }
     let metadata = env_models(project, hooks)?;
     let database = match conn.dialect() {
         Dialect::Sqlite => introspect_sqlite(conn)?,
         Dialect::Postgresql => introspect_postgres(conn, out)?,
     };
-    let configured = hooks.configured.clone().unwrap_or_default();
     if configured.render_item.is_some() {
         return Err(CliError::Crash(
             "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
