@@ -776,16 +776,40 @@ fn parse_line(src: &str, line: LogicalLine) -> Result<LineItem, SyntaxError> {
 /// The SyntaxError for a line the grammar rejects, worded as Python words it
 /// where aurora can tell ("expected ':'"), else "invalid syntax".
 fn line_error(src: &str, base: usize, text: &str, e: pest::error::Error<Rule>) -> SyntaxError {
+    // The first token after a block header that does not end in ':', if it is one.
+    let mut after_header = None;
     if let Ok(mut pairs) = BodyParser::parse(Rule::header_only, text) {
         let end = pairs.next().expect("header").as_span().end();
         let rest = text[end..].trim_start_matches([' ', '\t', '\x0c']);
         if !rest.starts_with(':') {
-            return syntax_error(src, base + end, "expected ':'");
+            // CPython says "expected ':'" where the line ends after the header, and after
+            // `def`, `try`, `else` and `finally` whatever follows (their ':' is forced);
+            // otherwise (`if x y:`) the general "invalid syntax" below.
+            let at_line_end = rest.trim().is_empty();
+            let mut words = text.split_whitespace();
+            let forced = match words.next() {
+                Some("def" | "try" | "else" | "finally" | "else:" | "finally:") => true,
+                Some("async") => words.next().is_some_and(|w| w.starts_with("def")),
+                _ => false,
+            };
+            if at_line_end {
+                return syntax_error(src, base + end, "expected ':'");
+            }
+            if forced {
+                return syntax_error(src, base + text.len() - rest.len(), "expected ':'");
+            }
+            after_header = Some(text.len() - rest.len());
         }
     }
     let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
+    };
+    // pest may report a failure at the line's start (an alternative that
+    // failed at once); Python points at the token the header cannot take.
+    let pos = match after_header {
+        Some(at) if pos < at => at,
+        _ => pos,
     };
     // pest reports where the furthest attempt failed; Python points at the
     // token there, skipping blanks.
@@ -2518,6 +2542,38 @@ mod tests {
             (e.message.as_str(), e.line, e.column),
             ("expected ':'", 2, 22)
         );
+        // Where CPython says "expected ':'" and where "invalid syntax" (3.11, measured).
+        for (source, message, line, column) in [
+            ("if x +:\n  pass\n", "invalid syntax", 1, 7),
+            ("if x y:\n  pass\n", "invalid syntax", 1, 6),
+            ("if x\n  pass\n", "expected ':'", 1, 5),
+            ("def f() x:\n  pass\n", "expected ':'", 1, 9),
+            ("for a in b\n  pass\n", "expected ':'", 1, 11),
+            ("while x\n  pass\n", "expected ':'", 1, 8),
+            ("with a\n  pass\n", "expected ':'", 1, 7),
+            ("try x:\n  pass\n", "expected ':'", 1, 5),
+            ("if x:\n  pass\nelse x:\n  pass\n", "expected ':'", 3, 6),
+            ("try:\n  pass\nexcept E\n  pass\n", "expected ':'", 3, 9),
+            ("class A x:\n  pass\n", "invalid syntax", 1, 9),
+            ("for a in b c:\n  pass\n", "invalid syntax", 1, 12),
+            ("while x y:\n  pass\n", "invalid syntax", 1, 9),
+            ("with a b:\n  pass\n", "invalid syntax", 1, 8),
+            ("if x:\n  pass\nelif y z:\n  pass\n", "invalid syntax", 3, 8),
+            (
+                "try:\n  pass\nexcept E F:\n  pass\n",
+                "invalid syntax",
+                3,
+                10,
+            ),
+            ("if x == :\n  pass\n", "invalid syntax", 1, 9),
+        ] {
+            let e = err(source);
+            assert_eq!(
+                (e.message.as_str(), e.line, e.column),
+                (message, line, column),
+                "{source:?}"
+            );
+        }
         let e = err("x = (1,\n");
         assert_eq!(
             (e.message.as_str(), e.line, e.column),
