@@ -509,6 +509,8 @@ pub struct RevisionSpec {
     pub downgrades: Option<String>,
     /// The extra import lines (autogenerate), or `None` to leave them undefined.
     pub imports: Option<String>,
+    /// Rendered bodies under env.py's own `upgrade_token`/`downgrade_token` names.
+    pub token_bodies: Vec<(String, String)>,
     /// Alembic's `config`, as the template sees it (`None`: undefined).
     pub config: Option<crate::template::ConfigView>,
 }
@@ -526,6 +528,7 @@ impl RevisionSpec {
             upgrades: None,
             downgrades: None,
             imports: None,
+            token_bodies: Vec::new(),
             config: None,
         }
     }
@@ -575,6 +578,9 @@ impl RevisionSpec {
             if let Some(v) = value {
                 ctx.insert(key.into(), Value::str(v));
             }
+        }
+        for (token, body) in &self.token_bodies {
+            ctx.insert(token.clone(), Value::str(body));
         }
         ctx
     }

@@ -348,6 +348,9 @@ pub fn file_config(path: &str, disable_existing: bool) -> Result<(), String> {
 const LIBRARY_LOGGERS: &[&str] = &[
     "alembic.runtime.migration",
     "alembic.autogenerate.compare",
+    "alembic.autogenerate.compare.tables",
+    "alembic.autogenerate.compare.types",
+    "alembic.autogenerate.compare.constraints",
     "alembic.runtime.plugins",
     "alembic.env",
 ];

@@ -124,6 +124,9 @@ pub struct NewRevision {
     pub upgrades: Option<String>,
     pub downgrades: Option<String>,
     pub imports: Option<String>,
+    /// Rendered bodies under other tokens (`upgrade_token=`/`downgrade_token=` of env.py,
+    /// as the multidb template sets them), in the order env.py configured them.
+    pub token_bodies: Vec<(String, String)>,
 }
 
 /// The arguments of `alembic revision`.
@@ -175,33 +178,55 @@ pub fn revision(
         super::migrate::database_heads(project, out)?;
     }
     if args.autogenerate {
-        let comparison = super::autogenerate::compare(project, out)?;
-        if comparison.directives.skip {
+        let comparisons = super::autogenerate::compare(project, out)?;
+        let directives = &comparisons
+            .last()
+            .expect("compare returns at least one comparison")
+            .directives;
+        if directives.skip {
             // process_revision_directives emptied the list: no file.
             return Ok(None);
         }
-        if let Some(rev_id) = &comparison.directives.rev_id {
+        if let Some(rev_id) = &directives.rev_id {
             request.rev_id = Some(rev_id.clone());
         }
-        if let Some(message) = &comparison.directives.message {
+        if let Some(message) = &directives.message {
             request.message = Some(message.clone());
         }
-        let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
-        if comparison.render_as_batch {
-            let render = |ops: &[crate::autogen::Op]| {
-                crate::autogen::render::render_body_batch(ops)
-                    .map_err(|e| CliError::Crash(format!("env.py: {e}")))
+        for comparison in &comparisons {
+            let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
+            let (upgrades, downgrades) = if comparison.render_as_batch {
+                let render = |ops: &[crate::autogen::Op]| {
+                    crate::autogen::render::render_body_batch(ops)
+                        .map_err(|e| CliError::Crash(format!("env.py: {e}")))
+                };
+                (render(&comparison.ops)?, render(&downgrade_ops)?)
+            } else {
+                (
+                    crate::autogen::render::render_body(&comparison.ops),
+                    crate::autogen::render::render_body(&downgrade_ops),
+                )
             };
-            request.upgrades = Some(render(&comparison.ops)?);
-            request.downgrades = Some(render(&downgrade_ops)?);
-        } else {
-            request.upgrades = Some(crate::autogen::render::render_body(&comparison.ops));
-            request.downgrades = Some(crate::autogen::render::render_body(&downgrade_ops));
+            for (token, body) in [
+                (&comparison.upgrade_token, upgrades),
+                (&comparison.downgrade_token, downgrades),
+            ] {
+                match token.as_str() {
+                    "upgrades" => request.upgrades = Some(body),
+                    "downgrades" => request.downgrades = Some(body),
+                    _ => {
+                        request.token_bodies.retain(|(t, _)| t != token);
+                        request.token_bodies.push((token.clone(), body));
+                    }
+                }
+            }
         }
         // Alembic imports the module of PostgreSQL's own reflected types it renders.
         let uses_pg = [&request.upgrades, &request.downgrades]
-            .iter()
-            .any(|b| b.as_deref().is_some_and(|b| b.contains("postgresql.")));
+            .into_iter()
+            .flatten()
+            .chain(request.token_bodies.iter().map(|(_, b)| b))
+            .any(|b| b.contains("postgresql."));
         if uses_pg {
             request.imports = Some("from sqlalchemy.dialects import postgresql".to_string());
         }
@@ -354,6 +379,7 @@ pub fn generate_revision(
     spec.upgrades = request.upgrades.clone();
     spec.downgrades = request.downgrades.clone();
     spec.imports = request.imports.clone();
+    spec.token_bodies = request.token_bodies.clone();
     spec.config = Some(template_config(&project.config));
 
     let template_path = script_directory.dir.join("script.py.mako");

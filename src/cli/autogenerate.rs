@@ -27,17 +27,23 @@ pub struct Comparison {
     pub directives: Directives,
     /// `render_as_batch=True`: operations render inside `batch_alter_table`.
     pub render_as_batch: bool,
+    /// The template variables the rendered upgrade and downgrade go into
+    /// (`upgrade_token`/`downgrade_token`; `upgrades`/`downgrades` by default).
+    pub upgrade_token: String,
+    pub downgrade_token: String,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
-/// be at the heads of the script directory, then the models are compared with it.
-pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, CliError> {
+/// be at the heads of the script directory, then the models are compared with it. One
+/// comparison per `context.run_migrations()` env.py makes: the multidb template runs one per
+/// database, each with its own connection, `target_metadata` and tokens.
+pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison>, CliError> {
     let mut command = super::environment::command_line("revision", false, None, None);
     command.cmd_opts.retain(|(k, _)| k != "autogenerate");
     command
         .cmd_opts
         .push(("autogenerate".into(), crate::interp::Value::Bool(true)));
-    let mut found = None;
+    let mut found: Vec<Comparison> = Vec::new();
     super::environment::with_environment(
         project,
         out,
@@ -56,7 +62,21 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
                 crate::db::ensure_version_table(conn, &context.version_table)
                     .map_err(|e| CliError::Crash(e.to_string()))?;
             }
-            found = Some(compare_in_env(
+            let has_directives_hook = hooks
+                .configured
+                .as_ref()
+                .is_some_and(|c| c.process_revision_directives.is_some());
+            if !found.is_empty() && has_directives_hook {
+                // Alembic's MigrationScript.upgrade_ops raises for a multiple-entry list; the
+                // recipes aurora runs read it.
+                return Err(CliError::Crash(
+                    "env.py: process_revision_directives with more than one \
+                     context.run_migrations() (multidb) is not supported by aurora; its \
+                     directives hold one UpgradeOps per database (remove the hook for this run)"
+                        .into(),
+                ));
+            }
+            found.push(compare_in_env(
                 project,
                 out,
                 &heads,
@@ -67,11 +87,12 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Comparison, Cl
             Ok(())
         },
     )?;
-    found.ok_or_else(|| {
-        CliError::Crash(
+    if found.is_empty() {
+        return Err(CliError::Crash(
             "env.py did not call context.run_migrations(), so nothing was compared".into(),
-        )
-    })
+        ));
+    }
+    Ok(found)
 }
 
 fn compare_in_env(
@@ -94,6 +115,14 @@ fn compare_in_env(
         return Err(CliError::failed("Target database is not up to date."));
     }
 
+    // Alembic's AutogenContext sets up the comparator plugins before it looks at
+    // target_metadata.
+    for plugin in AUTOGENERATE_PLUGINS {
+        out.log(
+            "alembic.runtime.plugins",
+            &format!("setting up autogenerate plugin {plugin}"),
+        );
+    }
     let configured = hooks.configured.clone().unwrap_or_default();
     // Alembic then reflects every schema but the system ones; aurora reflects the default
     // schema only, which on SQLite is all there is ("main").
@@ -110,6 +139,25 @@ fn compare_in_env(
         Dialect::Sqlite => introspect_sqlite(conn)?,
         Dialect::Postgresql => introspect_postgres(conn, out)?,
     };
+    for (option, value, default) in [
+        (
+            "alembic_module_prefix",
+            &configured.alembic_module_prefix,
+            "op.",
+        ),
+        (
+            "sqlalchemy_module_prefix",
+            &configured.sqlalchemy_module_prefix,
+            "sa.",
+        ),
+    ] {
+        if let Some(value) = value.as_deref().filter(|v| *v != default) {
+            return Err(CliError::Crash(format!(
+                "env.py: configure({option}={value:?}) is not supported for autogenerate; aurora \
+                 renders with Alembic's default {default:?} (remove the option for this run)"
+            )));
+        }
+    }
     if configured.render_item.is_some() {
         return Err(CliError::Crash(
             "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
@@ -153,6 +201,14 @@ fn compare_in_env(
         database,
         directives,
         render_as_batch: configured.render_as_batch,
+        upgrade_token: configured
+            .upgrade_token
+            .clone()
+            .unwrap_or_else(|| "upgrades".into()),
+        downgrade_token: configured
+            .downgrade_token
+            .clone()
+            .unwrap_or_else(|| "downgrades".into()),
     })
 }
 
@@ -649,35 +705,48 @@ fn expand_convention(template: &str, table: &str, columns: &[&str]) -> Result<St
     Ok(out)
 }
 
-/// The `Detected ...` lines Alembic logs while comparing.
+/// The `Detected ...` lines Alembic logs while comparing, each under the logger of the
+/// comparator module that finds it (`alembic.autogenerate.compare.tables`, `.types`,
+/// `.constraints`).
 fn log_op(out: &mut Output, op: &Op) {
     use crate::template::repr_str;
-    let line = match op {
-        Op::CreateTable(t) => format!("Detected added table {}", repr_str(&t.name)),
-        Op::DropTable(t) => format!("Detected removed table {}", repr_str(&t.name)),
-        Op::AddColumn { table, column } => {
-            format!("Detected added column '{table}.{}'", column.name)
-        }
-        Op::DropColumn { table, column } => {
-            format!("Detected removed column '{table}.{}'", column.name)
-        }
-        Op::CreateIndex { index, .. } => {
-            let columns: Vec<String> = index.columns.iter().map(|c| repr_str(c)).collect();
+    let (logger, line) = match op {
+        Op::CreateTable(t) => (
+            TABLES_LOGGER,
+            format!("Detected added table {}", repr_str(&t.name)),
+        ),
+        Op::DropTable(t) => (
+            TABLES_LOGGER,
+            format!("Detected removed table {}", repr_str(&t.name)),
+        ),
+        Op::AddColumn { table, column } => (
+            TABLES_LOGGER,
+            format!("Detected added column '{table}.{}'", column.name),
+        ),
+        Op::DropColumn { table, column } => (
+            TABLES_LOGGER,
+            format!("Detected removed column '{table}.{}'", column.name),
+        ),
+        Op::CreateIndex { index, .. } => (
+            CONSTRAINTS_LOGGER,
             format!(
-                "Detected added index {} on '[{}]'",
+                "Detected added index {} on '{}'",
                 repr_str(&index.name),
-                columns.join(", ")
-            )
-        }
-        Op::DropIndex { table, index } => format!(
-            "Detected removed index {} on {}",
-            repr_str(&index.name),
-            repr_str(table)
+                str_tuple_repr(&index.columns)
+            ),
+        ),
+        Op::DropIndex { table, index } => (
+            CONSTRAINTS_LOGGER,
+            format!(
+                "Detected removed index {} on {}",
+                repr_str(&index.name),
+                repr_str(table)
+            ),
         ),
         Op::AlterColumn(alter) => {
             if let Some(ty) = &alter.modify_type {
                 out.log(
-                    COMPARE_LOGGER,
+                    TYPES_LOGGER,
                     &format!(
                         "Detected type change from {} to {} on '{}.{}'",
                         autogen::diff::type_repr(&alter.existing_type),
@@ -688,34 +757,49 @@ fn log_op(out: &mut Output, op: &Op) {
                 );
             }
             match alter.modify_nullable {
-                Some(nullable) => format!(
-                    "Detected {} on column '{}.{}'",
-                    if nullable { "NULL" } else { "NOT NULL" },
-                    alter.table,
-                    alter.column
+                Some(nullable) => (
+                    CONSTRAINTS_LOGGER,
+                    format!(
+                        "Detected {} on column '{}.{}'",
+                        if nullable { "NULL" } else { "NOT NULL" },
+                        alter.table,
+                        alter.column
+                    ),
                 ),
                 None => return,
             }
         }
-        Op::AddUnique { table, unique } => format!(
-            "Detected added unique constraint {} on '{table}({})'",
-            unique.name.as_deref().map_or("None".to_string(), repr_str),
-            unique.columns.join(", ")
+        Op::AddUnique { unique, .. } => (
+            CONSTRAINTS_LOGGER,
+            format!(
+                "Detected added unique constraint {} on '{}'",
+                unique.name.as_deref().map_or("None".to_string(), repr_str),
+                str_tuple_repr(&unique.columns)
+            ),
         ),
-        Op::DropUnique { table, unique } => format!(
-            "Detected removed unique constraint {} on {}",
-            unique.name.as_deref().map_or("None".to_string(), repr_str),
-            repr_str(table)
+        Op::DropUnique { table, unique } => (
+            CONSTRAINTS_LOGGER,
+            format!(
+                "Detected removed unique constraint {} on {}",
+                unique.name.as_deref().map_or("None".to_string(), repr_str),
+                repr_str(table)
+            ),
         ),
-        Op::AddForeignKey { table, foreign_key } => format!(
-            "Detected added foreign key ({})({}) on table {table}",
-            foreign_key.columns.join(", "),
-            foreign_key.ref_columns.join(", ")
+        Op::AddForeignKey { table, foreign_key } => (
+            CONSTRAINTS_LOGGER,
+            format!(
+                "Detected added foreign key ({})({}) on table {table}",
+                foreign_key.columns.join(", "),
+                foreign_key.ref_columns.join(", ")
+            ),
         ),
-        Op::DropForeignKey { table, foreign_key } => format!(
-            "Detected removed foreign key ({})({}) on table {table}",
-            foreign_key.columns.join(", "),
-            foreign_key.ref_columns.join(", ")
+        Op::DropForeignKey { table, foreign_key } => (
+            CONSTRAINTS_LOGGER,
+            format!(
+                "Detected removed foreign key ({})({}) on table {table}",
+                foreign_key.columns.join(", "),
+                foreign_key.ref_columns.join(", ")
+            ),
         ),
         Op::ModifyTable { ops, .. } => {
             for op in ops {
@@ -724,30 +808,78 @@ fn log_op(out: &mut Output, op: &Op) {
             return;
         }
     };
-    out.log(COMPARE_LOGGER, &line);
+    out.log(logger, &line);
 }
 
-const COMPARE_LOGGER: &str = "alembic.autogenerate.compare";
+/// Python's `repr` of a tuple of strings: `('a',)`, `('a', 'b')`.
+fn str_tuple_repr(items: &[String]) -> String {
+    let reprs: Vec<String> = items.iter().map(|c| crate::template::repr_str(c)).collect();
+    match reprs.as_slice() {
+        [one] => format!("({one},)"),
+        many => format!("({})", many.join(", ")),
+    }
+}
+
+const TABLES_LOGGER: &str = "alembic.autogenerate.compare.tables";
+const TYPES_LOGGER: &str = "alembic.autogenerate.compare.types";
+const CONSTRAINTS_LOGGER: &str = "alembic.autogenerate.compare.constraints";
+
+/// The comparator plugins Alembic 1.20 sets up for every autogenerate run
+/// (`autogenerate_plugins` left at its default, `alembic.autogenerate.*`), in
+/// registration order; each is logged as it is set up.
+const AUTOGENERATE_PLUGINS: &[&str] = &[
+    "alembic.autogenerate.schemas",
+    "alembic.autogenerate.tables",
+    "alembic.autogenerate.types",
+    "alembic.autogenerate.constraints",
+    "alembic.autogenerate.defaults",
+    "alembic.autogenerate.comments",
+];
 
 /// `alembic check`.
 pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
     project.script_directory()?;
-    let comparison = compare(project, out)?;
+    let comparisons = compare(project, out)?;
     if out.json {
-        let items =
-            autogen::diff::diff_items(&comparison.ops, &comparison.metadata, &comparison.database);
+        let items: Vec<_> = comparisons
+            .iter()
+            .flat_map(|c| autogen::diff::diff_items(&c.ops, &c.metadata, &c.database))
+            .collect();
         super::json::check(out, &items);
     }
-    if comparison.ops.is_empty() {
+    if comparisons.iter().all(|c| c.ops.is_empty()) {
         if !out.json {
             out.print("No new upgrade operations detected.");
         }
         return Ok(());
     }
+    // Alembic extends one list with every UpgradeOps' diffs and prints that list.
+    let diffs: Vec<String> = comparisons
+        .iter()
+        .filter(|c| !c.ops.is_empty())
+        .map(|c| autogen::diff::as_diffs(&c.ops, &c.metadata, &c.database))
+        .collect();
     Err(CliError::failed(format!(
         "New upgrade operations detected: {}",
-        autogen::diff::as_diffs(&comparison.ops, &comparison.metadata, &comparison.database)
+        join_diff_lists(&diffs)
     )))
+}
+
+/// Several printed Python lists (`[a, b]`, `[c]`) as the one list that extends them all.
+fn join_diff_lists(lists: &[String]) -> String {
+    if let [one] = lists {
+        return one.clone();
+    }
+    let inner: Vec<&str> = lists
+        .iter()
+        .map(|l| {
+            l.strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .unwrap_or(l)
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    format!("[{}]", inner.join(", "))
 }
 
 fn db_failure(error: crate::db::DbError) -> CliError {

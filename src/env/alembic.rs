@@ -342,11 +342,9 @@ fn configure(state: &Rc<RefCell<ContextState>>, args: Args) -> PyResult<Value> {
             "downgrade_token" => c.downgrade_token = text(&value)?,
             "literal_binds" => c.literal_binds = value.truthy(),
             // Options that change nothing aurora does.
-            "dialect_opts"
-            | "template_args"
-            | "alembic_module_prefix"
-            | "sqlalchemy_module_prefix"
-            | "tag" => {}
+            "alembic_module_prefix" => c.alembic_module_prefix = text(&value)?,
+            "sqlalchemy_module_prefix" => c.sqlalchemy_module_prefix = text(&value)?,
+            "dialect_opts" | "template_args" | "tag" => {}
             "starting_rev" | "output_encoding" | "autogenerate_plugins" | "version_table_pk" => {
                 if !(value.is_none() || key == "version_table_pk" && value.truthy()) {
                     return Err(PyError::unsupported(format!("configure({key}=...)")));

@@ -42,6 +42,10 @@ pub struct Configured {
     pub compare_type: Option<Value>,
     pub compare_server_default: Option<Value>,
     pub user_module_prefix: Option<String>,
+    /// `alembic_module_prefix=` / `sqlalchemy_module_prefix=`: what autogenerate writes
+    /// before `create_table(...)` and `Column(...)` (`op.` and `sa.` by default).
+    pub alembic_module_prefix: Option<String>,
+    pub sqlalchemy_module_prefix: Option<String>,
     pub output_buffer: Option<Value>,
     pub upgrade_token: Option<String>,
     pub downgrade_token: Option<String>,
