@@ -511,6 +511,8 @@ pub struct RevisionSpec {
     pub imports: Option<String>,
     /// Rendered bodies under env.py's own `upgrade_token`/`downgrade_token` names.
     pub token_bodies: Vec<(String, String)>,
+    /// env.py's `configure(template_args=...)`, passed to the template as they are.
+    pub template_args: Vec<(String, Value)>,
     /// Alembic's `config`, as the template sees it (`None`: undefined).
     pub config: Option<crate::template::ConfigView>,
 }
@@ -529,6 +531,7 @@ impl RevisionSpec {
             downgrades: None,
             imports: None,
             token_bodies: Vec::new(),
+            template_args: Vec::new(),
             config: None,
         }
     }
@@ -536,6 +539,10 @@ impl RevisionSpec {
     /// The variables Alembic passes to `script.py.mako`, with the same Python types.
     pub fn template_context(&self) -> Context {
         let mut ctx = Context::new();
+        // Alembic's own arguments are keyword arguments next to these.
+        for (key, value) in &self.template_args {
+            ctx.insert(key.clone(), value.clone());
+        }
         ctx.insert("up_revision".into(), Value::str(&self.rev_id));
         ctx.insert(
             "down_revision".into(),

@@ -124,6 +124,8 @@ pub struct NewRevision {
     pub upgrades: Option<String>,
     pub downgrades: Option<String>,
     pub imports: Option<String>,
+    /// `context.configure(template_args=...)`: extra variables of the template.
+    pub template_args: Vec<(String, crate::template::Value)>,
     /// Rendered bodies under other tokens (`upgrade_token=`/`downgrade_token=` of env.py,
     /// as the multidb template sets them), in the order env.py configured them.
     pub token_bodies: Vec<(String, String)>,
@@ -175,7 +177,8 @@ pub fn revision(
     if environment && !args.autogenerate && !args.sql {
         // `revision_environment` runs env.py online, whose migration context creates a
         // missing version table; autogenerate does the same in its comparison.
-        super::migrate::database_heads(project, out)?;
+        let (_, configured) = super::migrate::database_heads_and_configuration(project, out)?;
+        add_template_args(&mut request, configured.and_then(|c| c.template_args))?;
     }
     if args.autogenerate {
         let comparisons = super::autogenerate::compare(project, out)?;
@@ -194,6 +197,7 @@ pub fn revision(
             request.message = Some(message.clone());
         }
         for comparison in &comparisons {
+            add_template_args(&mut request, comparison.template_args.clone())?;
             let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
             let (upgrades, downgrades) = if comparison.render_as_batch {
                 let render = |ops: &[crate::autogen::Op]| {
@@ -245,10 +249,12 @@ pub fn merge(
     splice: bool,
 ) -> Result<PathBuf, CliError> {
     project.script_directory()?;
+    let mut template_args = None;
     if project.config.alembic_bool("revision_environment")? {
-        super::migrate::database_heads(project, out)?;
+        let (_, configured) = super::migrate::database_heads_and_configuration(project, out)?;
+        template_args = configured.and_then(|c| c.template_args);
     }
-    let request = NewRevision {
+    let mut request = NewRevision {
         rev_id: rev_id.map(str::to_string),
         message: message.map(str::to_string),
         heads: revisions.to_vec(),
@@ -256,6 +262,7 @@ pub fn merge(
         branch_label: branch_label.map(str::to_string),
         ..Default::default()
     };
+    add_template_args(&mut request, template_args)?;
     generate_revision(project, out, &request)
 }
 
@@ -380,6 +387,7 @@ pub fn generate_revision(
     spec.downgrades = request.downgrades.clone();
     spec.imports = request.imports.clone();
     spec.token_bodies = request.token_bodies.clone();
+    spec.template_args = request.template_args.clone();
     spec.config = Some(template_config(&project.config));
 
     let template_path = script_directory.dir.join("script.py.mako");
@@ -1109,6 +1117,65 @@ fn relative_path(path: &Path, base: &Path) -> String {
         parts.push(c.as_os_str().to_string_lossy().into_owned());
     }
     parts.join("/")
+}
+
+/// Adds env.py's `configure(template_args={...})` to the request, as Alembic updates the
+/// revision context's template arguments with it. Keys are strings; values are what a
+/// template can print: str, bool, None, and lists or tuples of them.
+fn add_template_args(
+    request: &mut NewRevision,
+    args: Option<crate::interp::Value>,
+) -> Result<(), CliError> {
+    use crate::interp::Value as Py;
+    use crate::template::Value as T;
+    let Some(args) = args else { return Ok(()) };
+    let Py::Dict(dict) = &args else {
+        return Err(CliError::Crash(format!(
+            "env.py: configure(template_args=<{}>): a dict is expected",
+            args.type_name()
+        )));
+    };
+    fn convert(key: &str, v: &Py) -> Result<T, CliError> {
+        Ok(match v {
+            Py::None => T::None,
+            Py::Bool(b) => T::Bool(*b),
+            Py::Str(s) => T::str(s.as_ref()),
+            Py::List(items) => T::List(
+                items
+                    .borrow()
+                    .iter()
+                    .map(|i| convert(key, i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Py::Tuple(items) => T::Tuple(
+                items
+                    .iter()
+                    .map(|i| convert(key, i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => {
+                return Err(CliError::Crash(format!(
+                    "env.py: configure(template_args={{{key:?}: <{}>}}): aurora passes str, bool, \
+                     None, list and tuple values to script.py.mako (convert it with str())",
+                    other.type_name()
+                )))
+            }
+        })
+    }
+    for (key, value) in dict.borrow().items.iter() {
+        let Py::Str(key) = key else {
+            return Err(CliError::Crash(format!(
+                "env.py: configure(template_args=...): key <{}> is not a str",
+                key.type_name()
+            )));
+        };
+        let value = convert(key, value)?;
+        request
+            .template_args
+            .retain(|(k, _)| k.as_str() != key.as_ref());
+        request.template_args.push((key.to_string(), value));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub struct Comparison {
     /// (`upgrade_token`/`downgrade_token`; `upgrades`/`downgrades` by default).
     pub upgrade_token: String,
     pub downgrade_token: String,
+    /// `configure(template_args=...)` of this run.
+    pub template_args: Option<crate::interp::Value>,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
@@ -209,6 +211,7 @@ fn compare_in_env(
             .downgrade_token
             .clone()
             .unwrap_or_else(|| "downgrades".into()),
+        template_args: configured.template_args.clone(),
     })
 }
 

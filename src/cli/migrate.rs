@@ -761,14 +761,24 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
 /// Like Alembic's environment for `show current` and `history -i`, a missing
 /// table is created (only `current` leaves the database untouched).
 pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<String>, CliError> {
+    database_heads_and_configuration(project, out).map(|(heads, _)| heads)
+}
+
+/// [`database_heads`], with what env.py passed to `context.configure()` (the last call).
+pub fn database_heads_and_configuration(
+    project: &mut Project,
+    out: &mut Output,
+) -> Result<(Vec<String>, Option<crate::env::Configured>), CliError> {
     let mut found = Vec::new();
+    let mut configured = None;
     let command = environment::command_line("heads", false, None, None);
     environment::with_environment(
         project,
         out,
         false,
         command,
-        &mut |_, out, context, conn, _| {
+        &mut |_, out, context, conn, hooks| {
+            configured = hooks.configured.clone();
             let conn = online_connection(conn)?;
             log_context(out, context);
             let heads =
@@ -781,7 +791,7 @@ pub fn database_heads(project: &mut Project, out: &mut Output) -> Result<Vec<Str
             Ok(())
         },
     )?;
-    Ok(found)
+    Ok((found, configured))
 }
 
 /// The connection of an online run.

@@ -344,7 +344,12 @@ fn configure(state: &Rc<RefCell<ContextState>>, args: Args) -> PyResult<Value> {
             // Options that change nothing aurora does.
             "alembic_module_prefix" => c.alembic_module_prefix = text(&value)?,
             "sqlalchemy_module_prefix" => c.sqlalchemy_module_prefix = text(&value)?,
-            "dialect_opts" | "template_args" | "tag" => {}
+            "template_args" => {
+                if !value.is_none() {
+                    c.template_args = Some(value);
+                }
+            }
+            "dialect_opts" | "tag" => {}
             "starting_rev" | "output_encoding" | "autogenerate_plugins" | "version_table_pk" => {
                 if !(value.is_none() || key == "version_table_pk" && value.truthy()) {
                     return Err(PyError::unsupported(format!("configure({key}=...)")));

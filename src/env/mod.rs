@@ -45,6 +45,9 @@ pub struct Configured {
     /// `alembic_module_prefix=` / `sqlalchemy_module_prefix=`: what autogenerate writes
     /// before `create_table(...)` and `Column(...)` (`op.` and `sa.` by default).
     pub alembic_module_prefix: Option<String>,
+    /// `template_args=`: extra variables of `script.py.mako` when env.py runs for
+    /// `revision` (autogenerate or `revision_environment`).
+    pub template_args: Option<Value>,
     pub sqlalchemy_module_prefix: Option<String>,
     pub output_buffer: Option<Value>,
     pub upgrade_token: Option<String>,
