@@ -259,6 +259,9 @@ pub enum Command {
         /// Revision identifier (head by default).
         revision: Option<String>,
     },
+    /// aurora: compare the database with what its migrations say it should be (replayed into a
+    /// scratch database); exit status 1 on drift.
+    Drift,
     /// Aurora-X: downgrade to base, then upgrade to head, after confirmation.
     Reset {
         /// Skip the confirmation prompt.
