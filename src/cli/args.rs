@@ -221,6 +221,14 @@ pub enum Command {
         /// Arbitrary 'tag' name - can be used by custom env.py scripts.
         #[arg(long)]
         tag: Option<String>,
+        /// aurora: run the upgrade in one transaction (SQLite: on a copy), report time, locks and
+        /// rows per revision, then roll back.
+        #[arg(long, conflicts_with = "sql")]
+        rehearse: bool,
+        /// aurora: `SET LOCAL lock_timeout` of a rehearsal on PostgreSQL (default: `[aurora]
+        /// rehearse_lock_timeout`, else 5s).
+        #[arg(long, requires = "rehearse", value_name = "DURATION")]
+        rehearse_lock_timeout: Option<String>,
         /// Revision identifier.
         revision: String,
     },

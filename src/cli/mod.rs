@@ -15,6 +15,7 @@ mod json;
 mod migrate;
 mod output;
 mod project;
+mod rehearse;
 
 use clap::Parser;
 
@@ -300,9 +301,15 @@ fn run_command(
             *indicate_current,
         ),
         Command::Show { rev } => history::show(project, out, rev),
-        Command::Upgrade { sql, tag, revision } => {
-            migrate::upgrade(project, out, revision, *sql, tag.as_deref())
-        }
+        Command::Upgrade {
+            rehearse: true,
+            rehearse_lock_timeout,
+            revision,
+            ..
+        } => rehearse::rehearse(project, out, revision, rehearse_lock_timeout.as_deref()),
+        Command::Upgrade {
+            sql, tag, revision, ..
+        } => migrate::upgrade(project, out, revision, *sql, tag.as_deref()),
         Command::Downgrade {
             sql,
             tag,
