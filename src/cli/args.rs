@@ -221,6 +221,14 @@ pub enum Command {
         /// Arbitrary 'tag' name - can be used by custom env.py scripts.
         #[arg(long)]
         tag: Option<String>,
+        /// aurora: run the upgrade in one transaction (SQLite: on a copy), report time, locks and
+        /// rows per revision, then roll back.
+        #[arg(long, conflicts_with = "sql")]
+        rehearse: bool,
+        /// aurora: `SET LOCAL lock_timeout` of a rehearsal on PostgreSQL (default: `[aurora]
+        /// rehearse_lock_timeout`, else 5s).
+        #[arg(long, requires = "rehearse", value_name = "DURATION")]
+        rehearse_lock_timeout: Option<String>,
         /// Revision identifier.
         revision: String,
     },
@@ -259,6 +267,9 @@ pub enum Command {
         /// Revision identifier (head by default).
         revision: Option<String>,
     },
+    /// aurora: compare the database with what its migrations say it should be (replayed into a
+    /// scratch database); exit status 1 on drift.
+    Drift,
     /// Aurora-X: downgrade to base, then upgrade to head, after confirmation.
     Reset {
         /// Skip the confirmation prompt.

@@ -174,3 +174,26 @@ pub fn check(out: &mut Output, diffs: &[crate::autogen::diff::DiffItem]) {
         json!({ "up_to_date": diffs.is_empty(), "diffs": diffs }),
     );
 }
+
+/// `drift --format json`.
+pub fn drift(
+    out: &mut Output,
+    heads: &[String],
+    diffs: &[crate::autogen::diff::DiffItem],
+    operations: &[String],
+) {
+    let diffs: Vec<Value> = diffs
+        .iter()
+        .map(|d| json!({ "kind": d.kind, "table": d.table, "repr": d.repr }))
+        .collect();
+    print(
+        out,
+        "drift",
+        json!({
+            "in_sync": diffs.is_empty(),
+            "heads": heads,
+            "diffs": diffs,
+            "operations": operations,
+        }),
+    );
+}

@@ -338,7 +338,7 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
 
 /// Loads one step's revision file and lowers its `upgrade()` or `downgrade()` body.
 /// Also says whether the result depends on the file alone (cacheable).
-fn step_ops(
+pub(super) fn step_ops(
     step: &Step,
     engine_name: Option<&str>,
     lower: &crate::ops::LowerContext,
@@ -829,7 +829,7 @@ fn db_failure(error: crate::db::DbError) -> CliError {
 }
 
 /// Lets the SQL renderer read the live schema through a connection (SQLite batch mode).
-struct ConnectionReflector<'a>(&'a mut dyn crate::db::Connection);
+pub(super) struct ConnectionReflector<'a>(pub(super) &'a mut dyn crate::db::Connection);
 
 impl crate::sql::Reflector for ConnectionReflector<'_> {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<crate::sql::Value>>, String> {

@@ -7,6 +7,7 @@ mod aurora_x;
 mod authoring;
 mod autogenerate;
 mod checksum;
+mod drift;
 mod environment;
 mod format;
 mod history;
@@ -14,6 +15,7 @@ mod json;
 mod migrate;
 mod output;
 mod project;
+mod rehearse;
 
 use clap::Parser;
 
@@ -197,10 +199,11 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Show { .. }
                 | Command::Status
                 | Command::Check
+                | Command::Drift
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status and check, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check and drift, not for {}",
             command_name(command)
         );
         return 2;
@@ -298,9 +301,15 @@ fn run_command(
             *indicate_current,
         ),
         Command::Show { rev } => history::show(project, out, rev),
-        Command::Upgrade { sql, tag, revision } => {
-            migrate::upgrade(project, out, revision, *sql, tag.as_deref())
-        }
+        Command::Upgrade {
+            rehearse: true,
+            rehearse_lock_timeout,
+            revision,
+            ..
+        } => rehearse::rehearse(project, out, revision, rehearse_lock_timeout.as_deref()),
+        Command::Upgrade {
+            sql, tag, revision, ..
+        } => migrate::upgrade(project, out, revision, *sql, tag.as_deref()),
         Command::Downgrade {
             sql,
             tag,
@@ -360,6 +369,7 @@ fn run_command(
         .map(drop),
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
+        Command::Drift => drift::drift(project, out),
         Command::Status => aurora_x::status(project, out),
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
@@ -380,6 +390,7 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Branches { .. } => "branches",
         Command::Check => "check",
+        Command::Drift => "drift",
         Command::Current { .. } => "current",
         Command::Downgrade { .. } => "downgrade",
         Command::Edit { .. } => "edit",

@@ -54,6 +54,7 @@
 //! contains a password: URL errors never quote the URL, and driver messages
 //! pass through [`DatabaseUrl::scrub`].
 
+pub mod backup;
 pub mod interrupt;
 mod lock;
 mod postgres;

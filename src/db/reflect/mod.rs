@@ -17,10 +17,14 @@
 //! columns, sorted index columns) is refused with [`ReflectError::Unsupported`]
 //! rather than left out, since a table recreated without it would differ.
 //!
-//! PostgreSQL is [`postgres`]; SQLite's batch reflection still lives in the
-//! renderer (`sql::render`), which reads it through `sql::Reflector`.
+//! Autogenerate, `check` and `drift` read a whole schema as autogenerate's
+//! model through [`schema`], which picks the backend's inspector:
+//! [`postgres`] (built on [`reflect_table`]) or [`sqlite`] (SQLAlchemy's
+//! `PRAGMA` reads). SQLite's batch reflection still lives in the renderer
+//! (`sql::render`), which reads it through `sql::Reflector`.
 
 pub mod postgres;
+pub mod sqlite;
 
 use super::{Connection, DbError};
 use crate::ops::Table;
@@ -86,4 +90,18 @@ pub fn reflect_table(
                 .to_string(),
         )),
     }
+}
+
+/// Every table of the default schema as autogenerate compares it, and the
+/// log lines Alembic writes while reflecting (PostgreSQL's
+/// `alembic.ddl.postgresql` lines, without their prefix).
+pub fn schema(
+    conn: &mut dyn Connection,
+) -> Result<(crate::autogen::Schema, Vec<String>), ReflectError> {
+    let mut log = Vec::new();
+    let schema = match conn.dialect() {
+        Dialect::Sqlite => sqlite::schema(conn)?,
+        Dialect::Postgresql => postgres::schema(conn, &mut log)?,
+    };
+    Ok((schema, log))
 }

@@ -549,3 +549,203 @@ mod tests {
         assert_eq!(check_body("CHECK (qty > 0)"), Some("qty > 0"));
     }
 }
+
+// ----- the autogenerate view -------------------------------------------------------------
+
+/// Reads every table of the default schema as Alembic's autogenerate sees it
+/// ([`crate::autogen::Schema`]), adding Alembic's `alembic.ddl.postgresql`
+/// lines to `log`.
+pub(super) fn schema(
+    conn: &mut dyn Connection,
+    log: &mut Vec<String>,
+) -> Result<crate::autogen::Schema, ReflectError> {
+    use crate::autogen::{
+        Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable, UniqueConstraint,
+    };
+    let names = table_names(conn, None)?;
+    let mut schema = Schema::default();
+    for name in names {
+        let reflected = reflect_table(conn, None, &name)?;
+        log.extend(reflected.log);
+        let t = reflected.table;
+        let pk: Vec<String> = t
+            .constraints
+            .iter()
+            .find_map(|c| match &c.kind {
+                ConstraintKind::PrimaryKey { columns } => Some(columns.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut table = ATable {
+            name: t.name.clone(),
+            primary_key_name: t.constraints.iter().find_map(|c| match c.kind {
+                ConstraintKind::PrimaryKey { .. } => c.name.clone(),
+                _ => None,
+            }),
+            ..ATable::default()
+        };
+        for c in &t.columns {
+            table.columns.push(AColumn {
+                name: c.name.clone(),
+                ty: crate::autogen::ColumnType::Reflected(pg_type_repr(&c.type_)),
+                nullable: c.nullable.unwrap_or(true),
+                primary_key: pk.contains(&c.name),
+                server_default: match &c.server_default {
+                    Some(crate::ops::DefaultValue::Text(d)) => {
+                        Some(format!("sa.text({})", crate::template::repr_str(d)))
+                    }
+                    _ => None,
+                },
+                autoincrement: c.autoincrement,
+            });
+        }
+        for c in &t.constraints {
+            match &c.kind {
+                ConstraintKind::ForeignKey {
+                    columns,
+                    ref_table,
+                    ref_columns,
+                    ondelete,
+                    onupdate,
+                    ..
+                } => table.foreign_keys.push(ForeignKey {
+                    name: c.name.clone(),
+                    columns: columns.clone(),
+                    ref_table: ref_table.clone(),
+                    ref_columns: ref_columns.clone(),
+                    ondelete: ondelete.clone(),
+                    onupdate: onupdate.clone(),
+                }),
+                ConstraintKind::Unique { columns, .. } => table.uniques.push(UniqueConstraint {
+                    name: c.name.clone(),
+                    columns: columns.clone(),
+                }),
+                ConstraintKind::Check { sqltext } => {
+                    table.checks.push((c.name.clone(), sqltext.clone()))
+                }
+                ConstraintKind::PrimaryKey { .. } => {}
+            }
+        }
+        for i in &t.indexes {
+            let mut columns = Vec::new();
+            for e in &i.expressions {
+                match e {
+                    IndexExpr::Column(c) => columns.push(c.clone()),
+                    IndexExpr::Text(x) => {
+                        return Err(ReflectError::Unsupported(format!(
+                            "index \"{}\" of table \"{}\" is on the expression {x}, which aurora's autogenerate cannot compare yet",
+                            i.name.as_deref().unwrap_or_default(),
+                            t.name
+                        )))
+                    }
+                    IndexExpr::Expr(_) => {
+                        return Err(ReflectError::Unsupported(format!(
+                            "index \"{}\" of table \"{}\" is on an expression, which aurora's autogenerate cannot compare yet",
+                            i.name.as_deref().unwrap_or_default(),
+                            t.name
+                        )))
+                    }
+                }
+            }
+            if i.postgresql_where.is_some() || i.postgresql_using.is_some() {
+                return Err(ReflectError::Unsupported(format!(
+                    "index \"{}\" of table \"{}\" is partial or not btree, which aurora's autogenerate cannot compare yet",
+                    i.name.as_deref().unwrap_or_default(),
+                    t.name
+                )));
+            }
+            table.indexes.push(AIndex {
+                name: i.name.clone().unwrap_or_default(),
+                columns,
+                unique: i.unique,
+                generated_name: true,
+            });
+        }
+        schema.tables.push(table);
+    }
+    Ok(schema)
+}
+
+/// A reflected PostgreSQL type as Alembic renders it (`sa.VARCHAR(length=40)`,
+/// `postgresql.TIMESTAMP(timezone=True)`, `postgresql.JSONB(astext_type=sa.Text())`).
+fn pg_type_repr(t: &crate::ops::SqlType) -> String {
+    use crate::ops::SqlType as T;
+    let opt = |name: &str, v: Option<u32>| v.map(|v| format!("{name}={v}"));
+    let args =
+        |items: Vec<Option<String>>| items.into_iter().flatten().collect::<Vec<_>>().join(", ");
+    match t {
+        T::Integer => "sa.INTEGER()".into(),
+        T::BigInteger => "sa.BIGINT()".into(),
+        T::SmallInteger => "sa.SMALLINT()".into(),
+        T::String(n) => format!("sa.VARCHAR({})", args(vec![opt("length", *n)])),
+        T::Char(n) => format!("sa.CHAR({})", args(vec![opt("length", *n)])),
+        T::Text => "sa.TEXT()".into(),
+        T::Boolean => "sa.BOOLEAN()".into(),
+        T::Timestamp {
+            timezone,
+            precision,
+        }
+        | T::Time {
+            timezone,
+            precision,
+        } => {
+            let class = if matches!(t, T::Timestamp { .. }) {
+                "TIMESTAMP"
+            } else {
+                "TIME"
+            };
+            format!(
+                "postgresql.{class}({})",
+                args(vec![
+                    timezone.then(|| "timezone=True".to_string()),
+                    opt("precision", *precision)
+                ])
+            )
+        }
+        T::DateTime { timezone } => format!(
+            "postgresql.TIMESTAMP({})",
+            if *timezone { "timezone=True" } else { "" }
+        ),
+        T::Date => "sa.DATE()".into(),
+        T::Numeric { precision, scale } => format!(
+            "sa.NUMERIC({})",
+            args(vec![opt("precision", *precision), opt("scale", *scale)])
+        ),
+        T::Double => "sa.DOUBLE_PRECISION(precision=53)".into(),
+        T::Named(n) => format!("sa.{n}()"),
+        T::Json => "postgresql.JSON(astext_type=sa.Text())".into(),
+        T::Jsonb => "postgresql.JSONB(astext_type=sa.Text())".into(),
+        T::Uuid { .. } => "sa.UUID()".into(),
+        T::LargeBinary => "postgresql.BYTEA()".into(),
+        T::Interval {
+            precision, fields, ..
+        } => format!(
+            "postgresql.INTERVAL({})",
+            args(vec![
+                fields
+                    .as_ref()
+                    .map(|f| format!("fields={}", crate::template::repr_str(&f.to_lowercase()))),
+                opt("precision", *precision)
+            ])
+        ),
+        T::Array(inner) => format!("postgresql.ARRAY({})", pg_type_repr(inner)),
+        T::Enum { values, name, .. } => {
+            let mut items: Vec<String> = values
+                .iter()
+                .map(|v| crate::template::repr_str(v))
+                .collect();
+            if let Some(n) = name {
+                items.push(format!("name={}", crate::template::repr_str(n)));
+            }
+            format!("postgresql.ENUM({})", items.join(", "))
+        }
+        T::Domain(d) => format!(
+            "postgresql.DOMAIN(name={}, data_type={})",
+            crate::template::repr_str(&d.name),
+            pg_type_repr(&d.data_type)
+        ),
+        T::PgOnly { class, .. } => format!("postgresql.{class}()"),
+        T::Float { precision } => format!("sa.FLOAT({})", args(vec![opt("precision", *precision)])),
+        T::Null => "sa.NullType()".into(),
+    }
+}

@@ -1,0 +1,204 @@
+//! The SQLite inspector: `sqlite_master` and the `PRAGMA table_info`,
+//! `index_list`, `index_info` and `foreign_key_list` rows SQLAlchemy 2.1's
+//! SQLite dialect reads, as autogenerate's model ([`crate::autogen::Schema`]).
+//! Batch mode's SQLite reflection is the renderer's (`sql::Reflector`).
+
+use super::ReflectError;
+use crate::autogen::{Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint};
+use crate::db::{Connection, Value};
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(r) => r.to_string(),
+        Value::Text(s) => s.clone(),
+        Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn int(value: &Value) -> i64 {
+    match value {
+        Value::Integer(i) => *i,
+        Value::Text(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Reads every table of a SQLite database as SQLAlchemy's inspector sees it, for autogenerate.
+pub(super) fn schema(conn: &mut dyn Connection) -> Result<Schema, ReflectError> {
+    let names = conn.query(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite~_%' \
+             ESCAPE '~' ORDER BY name",
+    )?;
+    let mut schema = Schema::default();
+    for row in names {
+        let name = text(&row[0]);
+        schema.tables.push(table(conn, &name)?);
+    }
+    Ok(schema)
+}
+
+fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
+    let lit = sql_literal(name);
+    let mut table = Table {
+        name: name.to_string(),
+        ..Table::default()
+    };
+    // cid, name, type, notnull, dflt_value, pk
+    for row in conn.query(&format!("PRAGMA table_info({lit})"))? {
+        let default = match &row[4] {
+            Value::Null => None,
+            v => Some(format!("sa.text({})", crate::template::repr_str(&text(v)))),
+        };
+        table.columns.push(Column {
+            name: text(&row[1]),
+            ty: reflected_type(&text(&row[2])),
+            nullable: int(&row[3]) == 0,
+            primary_key: int(&row[5]) > 0,
+            server_default: default,
+            autoincrement: None,
+        });
+    }
+    // seq, name, unique, origin, partial
+    for row in conn.query(&format!("PRAGMA index_list({lit})"))? {
+        let index_name = text(&row[1]);
+        let origin = row.get(3).map(text).unwrap_or_default();
+        let columns: Vec<String> = conn
+            .query(&format!("PRAGMA index_info({})", sql_literal(&index_name)))?
+            .iter()
+            .map(|r| text(&r[2]))
+            .collect();
+        if origin == "u" {
+            table.uniques.push(UniqueConstraint {
+                name: None,
+                columns,
+            });
+        } else if !index_name.starts_with("sqlite_autoindex") && origin != "pk" {
+            table.indexes.push(Index {
+                name: index_name,
+                columns,
+                unique: int(&row[2]) != 0,
+                generated_name: true,
+            });
+        }
+    }
+    table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    // id, seq, table, from, to, on_update, on_delete, match
+    let mut foreign_keys: Vec<(i64, ForeignKey)> = Vec::new();
+    for row in conn.query(&format!("PRAGMA foreign_key_list({lit})"))? {
+        let id = int(&row[0]);
+        let rule = |v: &Value| Some(text(v)).filter(|r| r != "NO ACTION" && !r.is_empty());
+        match foreign_keys.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, fk)) => {
+                fk.columns.push(text(&row[3]));
+                fk.ref_columns.push(text(&row[4]));
+            }
+            None => foreign_keys.push((
+                id,
+                ForeignKey {
+                    name: None,
+                    columns: vec![text(&row[3])],
+                    ref_table: text(&row[2]),
+                    ref_columns: vec![text(&row[4])],
+                    onupdate: rule(&row[5]),
+                    ondelete: rule(&row[6]),
+                },
+            )),
+        }
+    }
+    // The pragma lists foreign keys last declared first.
+    foreign_keys.sort_by_key(|(id, _)| -*id);
+    table.foreign_keys = foreign_keys.into_iter().map(|(_, fk)| fk).collect();
+    Ok(table)
+}
+
+/// SQLAlchemy's SQLite type reflection: the declared type's name and arguments, as the `repr`
+/// of the type instance it makes (`VARCHAR(length=80)`, `NUMERIC(precision=10, scale=2)`).
+fn reflected_type(declared: &str) -> ColumnType {
+    let declared = declared.trim();
+    let (name, args) = match declared.split_once('(') {
+        Some((n, a)) => (n.trim().to_uppercase(), a.trim_end_matches(')').to_string()),
+        None => (declared.to_uppercase(), String::new()),
+    };
+    let args: Vec<String> = args
+        .split(',')
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let known = [
+        "BIGINT",
+        "BLOB",
+        "BOOL",
+        "BOOLEAN",
+        "CHAR",
+        "DATE",
+        "DATETIME",
+        "DOUBLE",
+        "DECIMAL",
+        "FLOAT",
+        "INT",
+        "INTEGER",
+        "JSON",
+        "NUMERIC",
+        "REAL",
+        "SMALLINT",
+        "TEXT",
+        "TIME",
+        "TIMESTAMP",
+        "VARCHAR",
+        "NVARCHAR",
+        "NCHAR",
+    ];
+    let class = if known.contains(&name.as_str()) {
+        match name.as_str() {
+            "INT" => "INTEGER".to_string(),
+            "BOOL" => "BOOLEAN".to_string(),
+            other => other.to_string(),
+        }
+    } else if name.contains("INT") {
+        "INTEGER".to_string()
+    } else if name.contains("CHAR") || name.contains("CLOB") || name.contains("TEXT") {
+        "TEXT".to_string()
+    } else if name.contains("BLOB") || name.is_empty() {
+        return ColumnType::Reflected("NullType()".to_string());
+    } else if name.contains("REAL") || name.contains("FLOA") || name.contains("DOUB") {
+        "REAL".to_string()
+    } else {
+        "NUMERIC".to_string()
+    };
+    let keywords: &[&str] = match class.as_str() {
+        "VARCHAR" | "CHAR" | "NVARCHAR" | "NCHAR" | "TEXT" => &["length"],
+        "NUMERIC" | "DECIMAL" | "FLOAT" | "REAL" | "DOUBLE" => &["precision", "scale"],
+        _ => &[],
+    };
+    let rendered: Vec<String> = args
+        .iter()
+        .zip(keywords.iter())
+        .map(|(value, key)| format!("{key}={value}"))
+        .collect();
+    ColumnType::Reflected(format!("{class}({})", rendered.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_types_reflect_like_sqlalchemy() {
+        let r = |t: &str| match reflected_type(t) {
+            ColumnType::Reflected(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(r("VARCHAR(80)"), "VARCHAR(length=80)");
+        assert_eq!(r("INTEGER"), "INTEGER()");
+        assert_eq!(r("int"), "INTEGER()");
+        assert_eq!(r("NUMERIC(10, 2)"), "NUMERIC(precision=10, scale=2)");
+        assert_eq!(r("DATETIME"), "DATETIME()");
+        assert_eq!(r("STRING"), "NUMERIC()");
+    }
+}
