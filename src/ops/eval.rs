@@ -111,7 +111,21 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         };
         let mut sink = Vec::new();
         for stmt in &def.body {
-            match ev.exec(stmt, &mut frame, &mut sink) {
+            let before = sink.len();
+            let flow = ev.exec(stmt, &mut frame, &mut sink);
+            if let Some(convention) = &ev.ctx.naming_convention {
+                let namer = naming::Namer {
+                    convention,
+                    conv_names: &ev.conv_names,
+                };
+                if let Err(e) = namer.apply(&mut sink, before) {
+                    problems.push(problem(
+                        stmt.span,
+                        format!("the naming convention of env.py's target_metadata cannot be applied here: {e}"),
+                    ));
+                }
+            }
+            match flow {
                 Ok(Flow::Return(_)) => break,
                 Ok(_) => {}
                 Err(mut p) => {
@@ -257,6 +271,8 @@ struct Evaluator {
     /// Project modules by dotted name (`None`: not a project module).
     modules: HashMap<String, Option<Rc<ModuleData>>>,
     outside_inputs: bool,
+    /// Names given as `op.f(...)`: final under a naming convention.
+    conv_names: std::collections::HashSet<String>,
 }
 
 impl Evaluator {
@@ -277,6 +293,7 @@ impl Evaluator {
             ctx: ctx.clone(),
             modules: HashMap::new(),
             outside_inputs: false,
+            conv_names: std::collections::HashSet::new(),
         }
     }
 
@@ -1776,7 +1793,9 @@ impl Evaluator {
             "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
                 let b = bind(&args, f, &["name"], false, false)?;
-                Ok(Value::Conv(b.req_str(0, "name", f)?))
+                let name = b.req_str(0, "name", f)?;
+                self.conv_names.insert(name.clone());
+                Ok(Value::Conv(name))
             }
             "inline_literal" => {
                 let b = bind(&args, f, &["value", "type_"], false, false)?;
