@@ -74,6 +74,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         }
     }
     let mut problems = Vec::new();
+    let default_convention = naming::Convention::sqlalchemy_default();
+    // SQLAlchemy's dialects: PostgreSQL's NAMEDATALEN - 1; the default 9999.
+    let max_identifier_length = if ctx.dialect == "postgresql" {
+        63
+    } else {
+        9999
+    };
     let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
         let def = match ev.globals.get(name).cloned() {
             Some(Value::Function(def)) => def,
@@ -113,17 +120,27 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         for stmt in &def.body {
             let before = sink.len();
             let flow = ev.exec(stmt, &mut frame, &mut sink);
-            if let Some(convention) = &ev.ctx.naming_convention {
-                let namer = naming::Namer {
-                    convention,
-                    conv_names: &ev.conv_names,
-                };
-                if let Err(e) = namer.apply(&mut sink, before) {
-                    problems.push(problem(
-                        stmt.span,
-                        format!("the naming convention of env.py's target_metadata cannot be applied here: {e}"),
-                    ));
-                }
+            let namer = naming::Namer {
+                convention: ev
+                    .ctx
+                    .naming_convention
+                    .as_ref()
+                    .unwrap_or(&default_convention),
+                conv_names: &ev.conv_names,
+                max_identifier_length,
+            };
+            if let Err(e) = namer.apply(&mut sink, before) {
+                problems.push(problem(
+                    stmt.span,
+                    format!(
+                        "{} cannot be applied here: {e}",
+                        if ev.ctx.naming_convention.is_some() {
+                            "the naming convention of env.py's target_metadata"
+                        } else {
+                            "SQLAlchemy's default naming convention"
+                        }
+                    ),
+                ));
             }
             match flow {
                 Ok(Flow::Return(_)) => break,

@@ -41,7 +41,15 @@ impl Convention {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// The default SQLAlchemy applies when no convention is given.
+    /// SQLAlchemy's `DEFAULT_NAMING_CONVENTION`, used when env.py gives none.
+    pub fn sqlalchemy_default() -> Convention {
+        Convention {
+            entries: vec![("ix".to_string(), Ok("ix_%(column_0_label)s".to_string()))],
+            other_keys: Vec::new(),
+        }
+    }
+
+    /// Whether "ix" is SQLAlchemy's default template.
     fn is_default_ix(&self) -> bool {
         matches!(self.get("ix"), Some(Ok(t)) if t == "ix_%(column_0_label)s")
     }
@@ -86,6 +94,8 @@ pub(crate) struct Namer<'a> {
     pub convention: &'a Convention,
     /// Names given as `op.f(...)` in this revision (SQLAlchemy's `conv`).
     pub conv_names: &'a HashSet<String>,
+    /// The dialect's `max_identifier_length`.
+    pub max_identifier_length: usize,
 }
 
 type NResult<T> = Result<T, String>;
@@ -497,8 +507,11 @@ impl Namer<'_> {
     /// SQLAlchemy's `_constraint_name_for_table`: the new name, or `None`
     /// when the name stays as it is.
     fn name(&self, kind: Kind, current: Option<&str>, s: &Subject<'_>) -> NResult<Option<String>> {
-        if current.is_some_and(|n| self.conv_names.contains(n)) {
-            return Ok(None);
+        // A final name (`op.f`) stays, cut to the dialect's length as the
+        // compiler cuts a `conv` name; index names the renderer cuts.
+        if let Some(n) = current.filter(|n| self.conv_names.contains(*n)) {
+            let cut = self.limit(kind, n.to_string());
+            return Ok((cut != n).then_some(cut));
         }
         if let Some(other) = self.convention.other_keys.first() {
             return Err(format!(
@@ -519,8 +532,23 @@ impl Namer<'_> {
             return Ok(None);
         }
         self.format(kind, template, current, s)
-            .map(Some)
+            .map(|n| Some(self.limit(kind, n)))
             .map_err(|e| format!("\"{}\": {template:?}: {e}", kind.key()))
+    }
+
+    /// SQLAlchemy's `_truncate_and_render_maxlen_name` for a `conv` name:
+    /// longer than the dialect allows, cut to `max - 8` characters, `_` and
+    /// the last four hex digits of its MD5. Index names are left to the
+    /// renderer, which knows them as convention names.
+    fn limit(&self, kind: Kind, name: String) -> String {
+        if kind == Kind::Ix || name.chars().count() <= self.max_identifier_length {
+            return name;
+        }
+        use md5::Digest;
+        let digest = md5::Md5::digest(name.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let head: String = name.chars().take(self.max_identifier_length - 8).collect();
+        format!("{head}_{}", &hex[hex.len() - 4..])
     }
 
     /// Python's `template % ConventionDict(...)`.
