@@ -1809,13 +1809,13 @@ impl Evaluator {
         match op {
             "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
-                let b = bind(&args, f, &["name"], false, false)?;
+                let b = bind_to(&args, f, signature("op.f"))?;
                 let name = b.req_str(0, "name", f)?;
                 self.conv_names.insert(name.clone());
                 Ok(Value::Conv(name))
             }
             "inline_literal" => {
-                let b = bind(&args, f, &["value", "type_"], false, false)?;
+                let b = bind_to(&args, f, signature("op.inline_literal"))?;
                 let v = b.get(0).cloned().unwrap_or(Value::None);
                 Ok(Value::Expr(SqlExpr::InlineLiteral(literal(
                     &v,
@@ -1823,38 +1823,15 @@ impl Evaluator {
                 )?)))
             }
             "get_bind" => {
-                bind(&args, f, &[], false, false)?;
+                bind_to(&args, f, signature("op.get_bind"))?;
                 Ok(Value::Bind)
             }
             "get_context" => {
-                bind(&args, f, &[], false, false)?;
+                bind_to(&args, f, signature("op.get_context"))?;
                 Ok(Value::Context)
             }
             "batch_alter_table" => {
-                let b = bind(
-                    &args,
-                    f,
-                    &[
-                        "table_name",
-                        "schema",
-                        "recreate",
-                        "partial_reordering",
-                        "copy_from",
-                        "table_args",
-                        "table_kwargs",
-                        "reflect_args",
-                        "reflect_kwargs",
-                        "naming_convention",
-                    ],
-                    false,
-                    false,
-                )?;
-                refuse_unsupported(
-                    &b,
-                    &["table_name", "schema", "recreate", "partial_reordering"],
-                    f,
-                    &["partial_reordering"],
-                )?;
+                let b = bind_to(&args, f, signature("op.batch_alter_table"))?;
                 let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
                 if !matches!(recreate.as_str(), "auto" | "always" | "never") {
                     return Err(problem(
@@ -1881,12 +1858,12 @@ impl Evaluator {
                 })))
             }
             "execute" => {
-                let b = bind(&args, f, &["sqltext", "execution_options"], false, false)?;
+                let b = bind_to(&args, f, signature("op.execute"))?;
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
             "bulk_insert" => {
-                let b = bind(&args, f, &["table", "rows", "multiinsert"], false, false)?;
+                let b = bind_to(&args, f, signature("op.bulk_insert"))?;
                 let table = match b.get(0) {
                     Some(Value::TableClause(t)) => t.clone(),
                     Some(Value::Table(t)) => TableClause {
@@ -1964,11 +1941,11 @@ impl Evaluator {
         let f = format!("batch_op.{m}");
         match m {
             "f" => {
-                let b = bind(&args, &f, &["name"], false, false)?;
+                let b = bind_to(&args, &f, signature("op.f"))?;
                 Ok(Value::Str(b.req_str(0, "name", &f)?))
             }
             "execute" => {
-                let b = bind(&args, &f, &["sqltext", "execution_options"], false, false)?;
+                let b = bind_to(&args, &f, signature("op.execute"))?;
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
@@ -1981,6 +1958,277 @@ impl Evaluator {
             },
         }
     }
+}
+
+/// One function of the library layer, as the evaluator binds its arguments.
+struct Signature {
+    /// The canonical call path (`op.add_column`; `batch_op.*` share `op.*`).
+    path: &'static str,
+    /// Parameters in order, positional or keyword (in batch mode the table
+    /// name and schema are left out: they come from the block).
+    params: &'static [&'static str],
+    /// Accepts `*args`: positional arguments beyond `params`.
+    rest: bool,
+    /// Accepts `**kwargs`: keywords not in `params` (dialect options).
+    extra: bool,
+    /// Parameters Alembic has that aurora refuses when given.
+    unsupported: &'static [&'static str],
+}
+
+/// The operations' signatures: a new operation is one row here plus its
+/// lowering (in [`table_op`] for the operations on a table).
+static SIGNATURES: &[Signature] = &[
+    Signature {
+        path: "op.f",
+        params: &["name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.inline_literal",
+        params: &["value", "type_"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.get_bind",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.get_context",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.batch_alter_table",
+        params: &[
+            "table_name",
+            "schema",
+            "recreate",
+            "partial_reordering",
+            "copy_from",
+            "table_args",
+            "table_kwargs",
+            "reflect_args",
+            "reflect_kwargs",
+            "naming_convention",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &["partial_reordering"],
+    },
+    Signature {
+        path: "op.execute",
+        params: &["sqltext", "execution_options"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.bulk_insert",
+        params: &["table", "rows", "multiinsert"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.add_column",
+        params: &[
+            "table_name",
+            "column",
+            "schema",
+            "insert_before",
+            "insert_after",
+            "if_not_exists",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &["insert_before", "insert_after", "if_not_exists"],
+    },
+    Signature {
+        path: "op.drop_column",
+        params: &["table_name", "column_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.alter_column",
+        params: &[
+            "table_name",
+            "column_name",
+            "nullable",
+            "comment",
+            "server_default",
+            "new_column_name",
+            "type_",
+            "existing_type",
+            "existing_server_default",
+            "existing_nullable",
+            "existing_comment",
+            "schema",
+            "autoincrement",
+            "postgresql_using",
+            "insert_before",
+            "insert_after",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &["insert_before", "insert_after"],
+    },
+    Signature {
+        path: "op.create_index",
+        params: &[
+            "index_name",
+            "table_name",
+            "columns",
+            "schema",
+            "unique",
+            "if_not_exists",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_index",
+        params: &["index_name", "table_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_primary_key",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "columns",
+            "schema",
+            "deferrable",
+            "initially",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_unique_constraint",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "columns",
+            "schema",
+            "deferrable",
+            "initially",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_check_constraint",
+        params: &["constraint_name", "table_name", "condition", "schema"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_foreign_key",
+        params: &[
+            "constraint_name",
+            "source_table",
+            "referent_table",
+            "local_cols",
+            "remote_cols",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "match",
+            "source_schema",
+            "referent_schema",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_constraint",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "type_",
+            "schema",
+            "if_exists",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_table_comment",
+        params: &["table_name", "comment", "existing_comment", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_table_comment",
+        params: &["table_name", "existing_comment", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_table",
+        params: &["table_name"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_table",
+        params: &["table_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.rename_table",
+        params: &["old_table_name", "new_table_name", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+];
+
+/// Binds `args` to `signature` (`func` names the call in messages) and
+/// refuses its unsupported keywords.
+fn bind_to(args: &Args, func: &str, signature: &Signature) -> EResult<Bound> {
+    let b = bind(
+        args,
+        func,
+        signature.params,
+        signature.rest,
+        signature.extra,
+    )?;
+    refuse_unsupported(&b, signature.params, func, signature.unsupported)?;
+    Ok(b)
+}
+
+/// The row of [`SIGNATURES`] for `path`.
+fn signature(path: &str) -> &'static Signature {
+    SIGNATURES
+        .iter()
+        .find(|s| s.path == path)
+        .unwrap_or_else(|| panic!("no signature for {path}"))
 }
 
 /// Operations that act on a table: with `batch` set, the table name and
@@ -2026,12 +2274,18 @@ fn table_op(
     };
     let o = match op {
         "create_table" if !in_batch => {
-            let b = bind(args, f, &["table_name"], true, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let name = b.req_str(0, "table_name", f)?;
             Op::CreateTable(build_table(name, &b.rest, &b.extra, f)?)
         }
         "drop_table" if !in_batch => {
-            let b = bind(args, f, &["table_name", "schema", "if_exists"], false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropTable {
                 name: b.req_str(0, "table_name", f)?,
                 schema: b.str(1, "schema")?,
@@ -2039,21 +2293,10 @@ fn table_op(
             }
         }
         "add_column" => {
-            let names = sig(&[
-                "table_name",
-                "column",
-                "schema",
-                "insert_before",
-                "insert_after",
-                "if_not_exists",
-            ]);
-            let b = bind(args, f, &names, false, false)?;
-            refuse_unsupported(
-                &b,
-                &names,
-                f,
-                &["insert_before", "insert_after", "if_not_exists"],
-            )?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "column").expect("column");
             let table = table_of(&b, pos(&names, "table_name"))?;
             let column = match b.get(ci) {
@@ -2067,8 +2310,10 @@ fn table_op(
             }
         }
         "drop_column" => {
-            let names = sig(&["table_name", "column_name", "schema", "if_exists"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropColumn {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -2076,26 +2321,10 @@ fn table_op(
             }
         }
         "alter_column" => {
-            let names = sig(&[
-                "table_name",
-                "column_name",
-                "nullable",
-                "comment",
-                "server_default",
-                "new_column_name",
-                "type_",
-                "existing_type",
-                "existing_server_default",
-                "existing_nullable",
-                "existing_comment",
-                "schema",
-                "autoincrement",
-                "postgresql_using",
-                "insert_before",
-                "insert_after",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
-            refuse_unsupported(&b, &names, f, &["insert_before", "insert_after"])?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let i = |n: &str| pos(&names, n).expect("param");
             let type_at = |n: &str| -> EResult<Option<SqlType>> {
                 match b.get(i(n)) {
@@ -2138,15 +2367,10 @@ fn table_op(
             })
         }
         "create_index" => {
-            let names = sig(&[
-                "index_name",
-                "table_name",
-                "columns",
-                "schema",
-                "unique",
-                "if_not_exists",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "columns").expect("columns");
             let cols = match b.get(ci) {
                 Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
@@ -2183,8 +2407,10 @@ fn table_op(
             Op::CreateIndex(index)
         }
         "drop_index" => {
-            let names = sig(&["index_name", "table_name", "schema", "if_exists"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let mut concurrently = false;
             for (k, v, s) in &b.extra {
                 match k.as_str() {
@@ -2214,15 +2440,10 @@ fn table_op(
             }
         }
         "create_primary_key" | "create_unique_constraint" => {
-            let names = sig(&[
-                "constraint_name",
-                "table_name",
-                "columns",
-                "schema",
-                "deferrable",
-                "initially",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let columns = b.str_list(pos(&names, "columns").expect("c"), "columns")?;
             let kind = if op == "create_primary_key" {
                 ConstraintKind::PrimaryKey { columns }
@@ -2242,8 +2463,10 @@ fn table_op(
             }
         }
         "create_check_constraint" => {
-            let names = sig(&["constraint_name", "table_name", "condition", "schema"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "condition").expect("c");
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
@@ -2257,21 +2480,10 @@ fn table_op(
             }
         }
         "create_foreign_key" => {
-            let names = sig(&[
-                "constraint_name",
-                "source_table",
-                "referent_table",
-                "local_cols",
-                "remote_cols",
-                "onupdate",
-                "ondelete",
-                "deferrable",
-                "initially",
-                "match",
-                "source_schema",
-                "referent_schema",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let i = |n: &str| pos(&names, n).expect("param");
             let table = match &batch {
                 Some(t) => t.clone(),
@@ -2300,14 +2512,10 @@ fn table_op(
             }
         }
         "drop_constraint" => {
-            let names = sig(&[
-                "constraint_name",
-                "table_name",
-                "type_",
-                "schema",
-                "if_exists",
-            ]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             if b.get(0).is_none() {
                 return Err(problem(
                     b.span,
@@ -2322,13 +2530,10 @@ fn table_op(
             }
         }
         "rename_table" if !in_batch => {
-            let b = bind(
-                args,
-                f,
-                &["old_table_name", "new_table_name", "schema"],
-                false,
-                false,
-            )?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::RenameTable {
                 old: b.req_str(0, "old_table_name", f)?,
                 new: b.req_str(1, "new_table_name", f)?,
@@ -2336,8 +2541,10 @@ fn table_op(
             }
         }
         "create_table_comment" => {
-            let names = sig(&["table_name", "comment", "existing_comment", "schema"]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::CreateTableComment {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -2345,8 +2552,10 @@ fn table_op(
             }
         }
         "drop_table_comment" => {
-            let names = sig(&["table_name", "existing_comment", "schema"]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropTableComment {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -3852,5 +4061,50 @@ fn nulls_not_distinct(extra: &[(String, Value, Span)]) -> EResult<Option<bool>> 
                 describe(other)
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+
+    /// Every row is found by its path, once, and refuses only parameters it has.
+    #[test]
+    fn signature_rows_are_unique_and_consistent() {
+        for (i, s) in SIGNATURES.iter().enumerate() {
+            assert!(
+                SIGNATURES[..i].iter().all(|o| o.path != s.path),
+                "{} twice",
+                s.path
+            );
+            assert!(std::ptr::eq(signature(s.path), s));
+            for u in s.unsupported {
+                assert!(s.params.contains(u), "{}: {u} is not a parameter", s.path);
+            }
+        }
+    }
+
+    /// A keyword the table marks unsupported is refused with its call's name.
+    #[test]
+    fn unsupported_keywords_are_refused() {
+        let args = Args {
+            positional: Vec::new(),
+            keywords: vec![(
+                "partial_reordering".to_string(),
+                Value::List(vec![Value::Str("x".into())]),
+                Span::default(),
+            )],
+            span: Span::default(),
+        };
+        let err = bind_to(
+            &args,
+            "op.batch_alter_table",
+            signature("op.batch_alter_table"),
+        )
+        .err()
+        .expect("refused");
+        assert!(err
+            .message
+            .starts_with("op.batch_alter_table(partial_reordering=...) is not supported"));
     }
 }
