@@ -1962,7 +1962,8 @@ impl Evaluator {
 
 /// One function of the library layer, as the evaluator binds its arguments.
 struct Signature {
-    /// The canonical call path (`op.add_column`; `batch_op.*` share `op.*`).
+    /// The canonical call path (`op.add_column`; `batch_op.*` share `op.*`;
+    /// type classes are `type.<class name>`, whichever module they come from).
     path: &'static str,
     /// Parameters in order, positional or keyword (in batch mode the table
     /// name and schema are left out: they come from the block).
@@ -2204,6 +2205,348 @@ static SIGNATURES: &[Signature] = &[
         path: "op.rename_table",
         params: &["old_table_name", "new_table_name", "schema"],
         rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    // Type classes (`sa.`, `postgresql.` or `sqlite.` module), by class name.
+    Signature {
+        path: "type.Integer",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INTEGER",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BigInteger",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BIGINT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.SmallInteger",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.SMALLINT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CLOB",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DECIMAL",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.PickleType",
+        params: &["protocol", "pickler", "comparator"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.String",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Unicode",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.VARCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Text",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.UnicodeText",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TEXT",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Boolean",
+        params: &["create_constraint", "name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BOOLEAN",
+        params: &["create_constraint", "name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DateTime",
+        params: &["timezone"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATETIME",
+        params: &["timezone"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TIMESTAMP",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Date",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Time",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TIME",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Float",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.FLOAT",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Double",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REAL",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOUBLE",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOUBLE_PRECISION",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Numeric",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMERIC",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSON",
+        params: &["none_as_null", "astext_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSONB",
+        params: &["none_as_null", "astext_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.LargeBinary",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BLOB",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Uuid",
+        params: &["as_uuid", "native_uuid"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.UUID",
+        params: &["as_uuid"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Interval",
+        params: &["native", "second_precision", "day_precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INTERVAL",
+        params: &["precision", "fields"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.ARRAY",
+        params: &["item_type", "as_tuple", "dimensions", "zero_indexes"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Enum",
+        params: &[
+            "name",
+            "schema",
+            "native_enum",
+            "create_type",
+            "length",
+            "create_constraint",
+            "metadata",
+            "inherit_schema",
+            "validate_strings",
+            "values_callable",
+            "quote",
+            "_create_events",
+        ],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.ENUM",
+        params: &[
+            "name",
+            "schema",
+            "native_enum",
+            "create_type",
+            "length",
+            "create_constraint",
+            "metadata",
+            "inherit_schema",
+            "validate_strings",
+            "values_callable",
+            "quote",
+            "_create_events",
+        ],
+        rest: true,
         extra: false,
         unsupported: &[],
     },
@@ -3294,15 +3637,15 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
     }
     let t = match short {
         "Integer" | "INTEGER" | "INT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Integer
         }
         "BigInteger" | "BIGINT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::BigInteger
         }
         "SmallInteger" | "SMALLINT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::SmallInteger
         }
         "NVARCHAR" | "NCHAR" | "BINARY" | "VARBINARY" if !pg => {
@@ -3314,17 +3657,11 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "CLOB" if !pg => {
-            bind(args, short, &["length", "collation"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named("CLOB".into())
         }
         "DECIMAL" if !pg => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "scale", "decimal_return_scale", "asdecimal"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match (b.int(0, "precision")?, b.int(1, "scale")?) {
                 (Some(p), Some(s)) => format!("DECIMAL({p}, {s})"),
                 (Some(p), None) => format!("DECIMAL({p})"),
@@ -3332,85 +3669,61 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "PickleType" if !pg => {
-            bind(
-                args,
-                short,
-                &["protocol", "pickler", "comparator"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::LargeBinary
         }
         "String" | "Unicode" | "VARCHAR" => {
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::String(b.int(0, "length")?)
         }
         "CHAR" => {
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Char(b.int(0, "length")?)
         }
         "Text" | "UnicodeText" | "TEXT" => {
-            bind(args, short, &["length", "collation"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Text
         }
         "Boolean" | "BOOLEAN" => {
-            bind(args, short, &["create_constraint", "name"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Boolean
         }
         "DateTime" | "DATETIME" => {
-            let b = bind(args, short, &["timezone"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::DateTime {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
             }
         }
         "TIMESTAMP" => {
-            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Timestamp {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
                 precision: b.int(1, "precision")?,
             }
         }
         "Date" | "DATE" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Date
         }
         "Time" | "TIME" => {
-            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Time {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
                 precision: b.int(1, "precision")?,
             }
         }
         "Float" | "FLOAT" => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Float {
                 precision: b.int(0, "precision")?,
             }
         }
         "Double" => {
-            bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Double
         }
         "REAL" | "DOUBLE" | "DOUBLE_PRECISION" => {
-            bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match short {
                 "REAL" => "REAL".into(),
                 "DOUBLE_PRECISION" => "DOUBLE PRECISION".into(),
@@ -3418,52 +3731,40 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "Numeric" | "NUMERIC" => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "scale", "decimal_return_scale", "asdecimal"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Numeric {
                 precision: b.int(0, "precision")?,
                 scale: b.int(1, "scale")?,
             }
         }
         "JSON" => {
-            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Json
         }
         "JSONB" => {
-            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Jsonb
         }
         "LargeBinary" | "BLOB" => {
-            bind(args, short, &["length"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::LargeBinary
         }
         "Uuid" => {
-            let b = bind(args, short, &["as_uuid", "native_uuid"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Uuid {
                 native: b.bool(1, "native_uuid")?.unwrap_or(true),
                 class_uuid: false,
             }
         }
         "UUID" => {
-            bind(args, short, &["as_uuid"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Uuid {
                 native: true,
                 class_uuid: true,
             }
         }
         "Interval" if !pg => {
-            let b = bind(
-                args,
-                short,
-                &["native", "second_precision", "day_precision"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Interval {
                 native: b.bool(0, "native")?.unwrap_or(true),
                 precision: b.int(1, "second_precision")?,
@@ -3472,7 +3773,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "INTERVAL" if pg => {
-            let b = bind(args, short, &["precision", "fields"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Interval {
                 native: true,
                 precision: b.int(0, "precision")?,
@@ -3481,13 +3782,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "ARRAY" => {
-            let b = bind(
-                args,
-                short,
-                &["item_type", "as_tuple", "dimensions", "zero_indexes"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             let item = match b.get(0) {
                 Some(v) => as_type(v, b.span_of(0))?,
                 None => return Err(problem(b.span, "ARRAY() needs an item type")),
@@ -3501,26 +3796,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             t
         }
         "Enum" | "ENUM" => {
-            let b = bind(
-                args,
-                short,
-                &[
-                    "name",
-                    "schema",
-                    "native_enum",
-                    "create_type",
-                    "length",
-                    "create_constraint",
-                    "metadata",
-                    "inherit_schema",
-                    "validate_strings",
-                    "values_callable",
-                    "quote",
-                    "_create_events",
-                ],
-                true,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             // Positional arguments are the values; `name` is keyword-only.
             let mut values = Vec::new();
             let mut rest = b.rest.clone();
