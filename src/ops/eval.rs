@@ -1399,11 +1399,11 @@ impl Evaluator {
                 plugins::table_reference(&args)
             }
             "alembic.context.is_offline_mode" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("alembic.context.is_offline_mode"))?;
                 Ok(Value::Bool(self.ctx.offline))
             }
             "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
-                let b = bind(&args, name, &["timestamp"], false, false)?;
+                let b = bind_to(&args, name, signature("datetime.datetime.utcfromtimestamp"))?;
                 let seconds = match b.get(0) {
                     Some(Value::Int(i)) => *i as f64,
                     Some(Value::Float(f)) => *f,
@@ -1414,26 +1414,14 @@ impl Evaluator {
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
             "sa.CreateSchema" => {
-                let b = bind(
-                    &args,
-                    "CreateSchema",
-                    &["name", "if_not_exists"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
                     name: b.req_str(0, "name", "CreateSchema")?,
                     if_not_exists: b.bool(1, "if_not_exists")?.unwrap_or(false),
                 })))
             }
             "sa.DropSchema" => {
-                let b = bind(
-                    &args,
-                    "DropSchema",
-                    &["name", "cascade", "if_exists"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "DropSchema", signature("sa.DropSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::DropSchema {
                     name: b.req_str(0, "name", "DropSchema")?,
                     cascade: b.bool(1, "cascade")?.unwrap_or(false),
@@ -1487,24 +1475,7 @@ impl Evaluator {
                 })))
             }
             "sa.ForeignKey" => {
-                let b = bind(
-                    &args,
-                    "ForeignKey",
-                    &[
-                        "column",
-                        "_constraint",
-                        "use_alter",
-                        "name",
-                        "onupdate",
-                        "ondelete",
-                        "deferrable",
-                        "initially",
-                        "link_to_name",
-                        "match",
-                    ],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "ForeignKey", signature("sa.ForeignKey"))?;
                 Ok(Value::ForeignKey(ForeignKey {
                     target: b.req_str(0, "column", "ForeignKey")?,
                     name: b.str(3, "name")?,
@@ -1513,13 +1484,7 @@ impl Evaluator {
                 }))
             }
             "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint" => {
-                let b = bind(
-                    &args,
-                    name,
-                    &["name", "deferrable", "initially"],
-                    true,
-                    true,
-                )?;
+                let b = bind_to(&args, name, signature("sa.PrimaryKeyConstraint"))?;
                 let columns = names_of(&b.rest)?;
                 let cname = b.str(0, "name")?;
                 let kind = if name == "sa.PrimaryKeyConstraint" {
@@ -1533,23 +1498,10 @@ impl Evaluator {
                 Ok(Value::Constraint(Constraint { name: cname, kind }))
             }
             "sa.ForeignKeyConstraint" => {
-                let b = bind(
+                let b = bind_to(
                     &args,
                     "ForeignKeyConstraint",
-                    &[
-                        "columns",
-                        "refcolumns",
-                        "name",
-                        "onupdate",
-                        "ondelete",
-                        "deferrable",
-                        "initially",
-                        "use_alter",
-                        "link_to_name",
-                        "match",
-                    ],
-                    false,
-                    false,
+                    signature("sa.ForeignKeyConstraint"),
                 )?;
                 let columns = b.str_list(0, "columns")?;
                 let refs = b.str_list(1, "refcolumns")?;
@@ -1569,13 +1521,7 @@ impl Evaluator {
                 }))
             }
             "sa.CheckConstraint" => {
-                let b = bind(
-                    &args,
-                    "CheckConstraint",
-                    &["sqltext", "name", "deferrable", "initially"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "CheckConstraint", signature("sa.CheckConstraint"))?;
                 Ok(Value::Constraint(Constraint {
                     name: b.str(1, "name")?,
                     kind: ConstraintKind::Check {
@@ -1584,13 +1530,7 @@ impl Evaluator {
                 }))
             }
             "sa.Index" => {
-                let b = bind(
-                    &args,
-                    "Index",
-                    &["name", "unique", "quote", "info", "_table", "_column_flag"],
-                    true,
-                    true,
-                )?;
+                let b = bind_to(&args, "Index", signature("sa.Index"))?;
                 let mut index = Index {
                     name: b.str(0, "name")?,
                     conv_name: matches!(b.get(0), Some(Value::Conv(_))),
@@ -1609,23 +1549,17 @@ impl Evaluator {
                 Ok(Value::Index(Box::new(index)))
             }
             "sa.Table" => {
-                let b = bind(&args, "Table", &["name", "metadata"], true, true)?;
+                let b = bind_to(&args, "Table", signature("sa.Table"))?;
                 let name = b.req_str(0, "name", "Table")?;
                 let table = build_table(name, &b.rest, &b.extra, "Table")?;
                 Ok(Value::Table(Box::new(table)))
             }
             "sa.MetaData" => {
-                bind(
-                    &args,
-                    "MetaData",
-                    &["schema", "naming_convention"],
-                    false,
-                    false,
-                )?;
+                bind_to(&args, "MetaData", signature("sa.MetaData"))?;
                 Ok(Value::MetaData)
             }
             "sa.table" => {
-                let b = bind(&args, "table", &["name"], true, true)?;
+                let b = bind_to(&args, "table", signature("sa.table"))?;
                 let name = b.req_str(0, "name", "table")?;
                 let mut columns = Vec::new();
                 for (v, s) in &b.rest {
@@ -1661,13 +1595,7 @@ impl Evaluator {
                 }))
             }
             "sa.column" => {
-                let b = bind(
-                    &args,
-                    "column",
-                    &["text", "type_", "is_literal"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "column", signature("sa.column"))?;
                 let name = b.req_str(0, "text", "column")?;
                 let type_ = match b.get(1) {
                     None | Some(Value::None) => SqlType::Null,
@@ -1680,11 +1608,11 @@ impl Evaluator {
                 }))
             }
             "sa.text" => {
-                let b = bind(&args, "text", &["text"], false, false)?;
+                let b = bind_to(&args, "text", signature("sa.text"))?;
                 Ok(Value::Text(b.req_str(0, "text", "text")?, Vec::new()))
             }
             "sa.literal_column" => {
-                let b = bind(&args, "literal_column", &["text", "type_"], false, false)?;
+                let b = bind_to(&args, "literal_column", signature("sa.literal_column"))?;
                 Ok(Value::Expr(SqlExpr::Text(b.req_str(
                     0,
                     "text",
@@ -1692,15 +1620,15 @@ impl Evaluator {
                 )?)))
             }
             "sa.true" | "sa.false" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("sa.true"))?;
                 Ok(Value::Expr(SqlExpr::Bool(name == "sa.true")))
             }
             "sa.null" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("sa.null"))?;
                 Ok(Value::Expr(SqlExpr::Null))
             }
             "datetime.date" => {
-                let b = bind(&args, "date", &["year", "month", "day"], false, false)?;
+                let b = bind_to(&args, "date", signature("datetime.date"))?;
                 Ok(Value::Literal(Literal::Date(
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
@@ -1708,21 +1636,7 @@ impl Evaluator {
                 )))
             }
             "datetime.datetime" => {
-                let b = bind(
-                    &args,
-                    "datetime",
-                    &[
-                        "year",
-                        "month",
-                        "day",
-                        "hour",
-                        "minute",
-                        "second",
-                        "microsecond",
-                    ],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "datetime", signature("datetime.datetime"))?;
                 Ok(Value::Literal(Literal::DateTime(
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
@@ -1734,13 +1648,7 @@ impl Evaluator {
                 )))
             }
             "datetime.time" => {
-                let b = bind(
-                    &args,
-                    "time",
-                    &["hour", "minute", "second", "microsecond"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "time", signature("datetime.time"))?;
                 Ok(Value::Literal(Literal::Time(
                     b.int(0, "hour")?.unwrap_or(0),
                     b.int(1, "minute")?.unwrap_or(0),
@@ -1749,7 +1657,7 @@ impl Evaluator {
                 )))
             }
             "uuid.UUID" => {
-                let b = bind(&args, "UUID", &["hex"], false, false)?;
+                let b = bind_to(&args, "UUID", signature("uuid.UUID"))?;
                 match b.get(0).and_then(|v| match v {
                     Value::Str(s) => uuid_text(s),
                     _ => None,
@@ -1762,7 +1670,7 @@ impl Evaluator {
                 }
             }
             "decimal.Decimal" => {
-                let b = bind(&args, "Decimal", &["value"], false, false)?;
+                let b = bind_to(&args, "Decimal", signature("decimal.Decimal"))?;
                 let text = match b.get(0) {
                     Some(Value::Str(s)) => s.trim().to_string(),
                     Some(Value::Int(i)) => i.to_string(),
@@ -2547,6 +2455,192 @@ static SIGNATURES: &[Signature] = &[
             "_create_events",
         ],
         rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    // Library constructors and functions, by canonical path (an alias,
+    // such as `sa.false`, shares the row of the path it is written beside).
+    Signature {
+        path: "alembic.context.is_offline_mode",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.datetime.utcfromtimestamp",
+        params: &["timestamp"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CreateSchema",
+        params: &["name", "if_not_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.DropSchema",
+        params: &["name", "cascade", "if_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.ForeignKey",
+        params: &[
+            "column",
+            "_constraint",
+            "use_alter",
+            "name",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "link_to_name",
+            "match",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.PrimaryKeyConstraint",
+        params: &["name", "deferrable", "initially"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.ForeignKeyConstraint",
+        params: &[
+            "columns",
+            "refcolumns",
+            "name",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "use_alter",
+            "link_to_name",
+            "match",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CheckConstraint",
+        params: &["sqltext", "name", "deferrable", "initially"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Index",
+        params: &["name", "unique", "quote", "info", "_table", "_column_flag"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Table",
+        params: &["name", "metadata"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.MetaData",
+        params: &["schema", "naming_convention"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.table",
+        params: &["name"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.column",
+        params: &["text", "type_", "is_literal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.text",
+        params: &["text"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.literal_column",
+        params: &["text", "type_"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.true",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.null",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.date",
+        params: &["year", "month", "day"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.datetime",
+        params: &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.time",
+        params: &["hour", "minute", "second", "microsecond"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "uuid.UUID",
+        params: &["hex"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "decimal.Decimal",
+        params: &["value"],
+        rest: false,
         extra: false,
         unsupported: &[],
     },
