@@ -1241,11 +1241,15 @@ impl Evaluator {
                 self.batch_op(m, table, schema, args, sink)
             }
             (Value::Context, "autocommit_block") => {
-                bind(&args, "autocommit_block", &[], false, false)?;
+                bind_to(
+                    &args,
+                    "autocommit_block",
+                    signature("MigrationContext.autocommit_block"),
+                )?;
                 Ok(Value::AutocommitBlock)
             }
             (Value::Bind, "execute") => {
-                let b = bind(&args, "execute", &["statement", "parameters"], false, false)?;
+                let b = bind_to(&args, "execute", signature("Connection.execute"))?;
                 let exe = executable(b.get(0), b.span_of(0))?;
                 sink.push(Op::Execute(exe));
                 Ok(Value::None)
@@ -1259,7 +1263,7 @@ impl Evaluator {
                 }),
                 "create" | "drop",
             ) => {
-                bind(&args, m, &["bind", "checkfirst"], false, false)?;
+                bind_to(&args, m, signature(&format!("sa.Enum.{m}")))?;
                 let name = name.ok_or_else(|| {
                     problem(span, "an ENUM needs a name to be created or dropped")
                 })?;
@@ -1275,21 +1279,21 @@ impl Evaluator {
                 Ok(Value::None)
             }
             (Value::Text(sql, mut binds), "bindparams") => {
-                let b = bind(&args, "bindparams", &[], true, true)?;
+                let b = bind_to(&args, "bindparams", signature("TextClause.bindparams"))?;
                 for (k, v, s) in b.extra {
                     binds.push((k, literal(&v, s)?));
                 }
                 Ok(Value::Text(sql, binds))
             }
             (Value::TableClause(t), "insert") => {
-                bind(&args, "insert", &[], false, false)?;
+                bind_to(&args, "insert", signature("TableClause.insert"))?;
                 Ok(Value::Exec(Box::new(Executable::Insert {
                     table: t,
                     values: Vec::new(),
                 })))
             }
             (Value::TableClause(t), "update") => {
-                bind(&args, "update", &[], false, false)?;
+                bind_to(&args, "update", signature("TableClause.update"))?;
                 Ok(Value::Exec(Box::new(Executable::Update {
                     table: t,
                     values: Vec::new(),
@@ -1297,14 +1301,14 @@ impl Evaluator {
                 })))
             }
             (Value::TableClause(t), "delete") => {
-                bind(&args, "delete", &[], false, false)?;
+                bind_to(&args, "delete", signature("TableClause.delete"))?;
                 Ok(Value::Exec(Box::new(Executable::Delete {
                     table: t,
                     where_: None,
                 })))
             }
             (Value::Exec(mut exe), "where") => {
-                let b = bind(&args, "where", &[], true, false)?;
+                let b = bind_to(&args, "where", signature("Executable.where"))?;
                 for (v, s) in b.rest {
                     let cond = sql_expr(v, s)?;
                     let w = match exe.as_mut() {
@@ -1325,7 +1329,7 @@ impl Evaluator {
                 Ok(Value::Exec(exe))
             }
             (Value::Exec(mut exe), "values") => {
-                let b = bind(&args, "values", &[], true, true)?;
+                let b = bind_to(&args, "values", signature("Executable.values"))?;
                 let mut pairs = Vec::new();
                 for (v, s) in b.rest {
                     match v {
@@ -1377,7 +1381,7 @@ impl Evaluator {
             return Ok(Value::Type(t));
         }
         if let Some(f) = name.strip_prefix("sa.func.") {
-            let b = bind(&args, f, &[], true, false)?;
+            let b = bind_to(&args, f, signature("sa.func"))?;
             let fargs = b
                 .rest
                 .into_iter()
@@ -1431,7 +1435,7 @@ impl Evaluator {
             "json.dumps" => {
                 // Only Python's defaults (separators ', ' and ': ', ASCII
                 // escapes, keys in insertion order); any option is refused.
-                let b = bind(&args, "dumps", &["obj"], false, false)?;
+                let b = bind_to(&args, "dumps", signature("json.dumps"))?;
                 let v = b.get(0).cloned().unwrap_or(Value::None);
                 match py_json(&v) {
                     Some(text) => Ok(Value::Str(text)),
@@ -1447,7 +1451,7 @@ impl Evaluator {
             "sa.CreateSequence" | "sa.DropSequence" => {
                 let create = name == "sa.CreateSequence";
                 let flag = if create { "if_not_exists" } else { "if_exists" };
-                let b = bind(&args, name, &["element", flag], false, false)?;
+                let b = bind_to(&args, name, signature(name))?;
                 let sequence = match b.get(0) {
                     Some(Value::Sequence(seq)) => (**seq).clone(),
                     other => {
@@ -1685,7 +1689,7 @@ impl Evaluator {
                 Ok(Value::Literal(Literal::Decimal(text)))
             }
             "len" => {
-                let b = bind(&args, "len", &["obj"], false, false)?;
+                let b = bind_to(&args, "len", signature("builtins.len"))?;
                 match b.get(0) {
                     Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
                     Some(Value::List(x)) | Some(Value::Tuple(x)) => Ok(Value::Int(x.len() as i64)),
@@ -1693,7 +1697,7 @@ impl Evaluator {
                 }
             }
             "str" => {
-                let b = bind(&args, "str", &["object"], false, false)?;
+                let b = bind_to(&args, "str", signature("builtins.str"))?;
                 match b.get(0) {
                     Some(v) => Ok(Value::Str(py_text(v, b.span_of(0))?)),
                     None => Ok(Value::Str(String::new())),
@@ -2644,6 +2648,416 @@ static SIGNATURES: &[Signature] = &[
         extra: false,
         unsupported: &[],
     },
+    // Methods (by receiver class), builtins and the PostgreSQL-only types.
+    Signature {
+        path: "MigrationContext.autocommit_block",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Connection.execute",
+        params: &["statement", "parameters"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Enum.create",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Enum.drop",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TextClause.bindparams",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.insert",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.update",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.delete",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Executable.where",
+        params: &[],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Executable.values",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.func",
+        params: &[],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "json.dumps",
+        params: &["obj"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CreateSequence",
+        params: &["element", "if_not_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.DropSequence",
+        params: &["element", "if_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "builtins.len",
+        params: &["obj"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "builtins.str",
+        params: &["object"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Column",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Sequence",
+        params: &[
+            "name",
+            "start",
+            "increment",
+            "minvalue",
+            "maxvalue",
+            "nominvalue",
+            "nomaxvalue",
+            "cycle",
+            "schema",
+            "cache",
+            "order",
+            "data_type",
+            "optional",
+            "quote",
+            "metadata",
+            "quote_schema",
+            "for_update",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MACADDR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MACADDR8",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INET",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CIDR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CITEXT",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MONEY",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.OID",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REGCLASS",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REGCONFIG",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSQUERY",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSVECTOR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.HSTORE",
+        params: &["text_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSONPATH",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT4RANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT8RANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATERANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSTZRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT4MULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT8MULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATEMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSTZMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BYTEA",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BIT",
+        params: &["length", "varying"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NVARCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BINARY",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.VARBINARY",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOMAIN",
+        params: &[
+            "name",
+            "data_type",
+            "collation",
+            "default",
+            "constraint_name",
+            "not_null",
+            "check",
+            "create_type",
+            "schema",
+            "metadata",
+            "inherit_schema",
+            "quote",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    // The alembic-postgresql-enum plugin (`eval/plugins.rs`).
+    Signature {
+        path: "op.sync_enum_values",
+        params: &[
+            "enum_schema",
+            "enum_name",
+            "new_values",
+            "affected_columns",
+            "enum_values_to_rename",
+            "indexes_to_recreate",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "alembic_postgresql_enum.TableReference",
+        params: &[
+            "table_name",
+            "column_name",
+            "table_schema",
+            "column_type",
+            "existing_server_default",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
 ];
 
 /// Binds `args` to `signature` (`func` names the call in messages) and
@@ -3068,7 +3482,7 @@ fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> ER
 }
 
 fn column(args: &Args) -> EResult<Column> {
-    let b = bind(args, "sa.Column", &[], true, true)?;
+    let b = bind_to(args, "sa.Column", signature("sa.Column"))?;
     let mut it = b.rest.into_iter().peekable();
     let mut name = None;
     if let Some((Value::Str(_), _)) = it.peek() {
@@ -3187,26 +3601,8 @@ fn column(args: &Args) -> EResult<Column> {
 
 /// `sa.Sequence(name, start=..., ...)`.
 fn sequence(args: &Args) -> EResult<Sequence> {
-    const PARAMS: &[&str] = &[
-        "name",
-        "start",
-        "increment",
-        "minvalue",
-        "maxvalue",
-        "nominvalue",
-        "nomaxvalue",
-        "cycle",
-        "schema",
-        "cache",
-        "order",
-        "data_type",
-        "optional",
-        "quote",
-        "metadata",
-        "quote_schema",
-        "for_update",
-    ];
-    let b = bind(args, "Sequence", PARAMS, false, false)?;
+    let signature = signature("sa.Sequence");
+    let b = bind_to(args, "Sequence", signature)?;
     let int = |i: usize| -> EResult<Option<i64>> {
         match b.get(i) {
             None | Some(Value::None) => Ok(None),
@@ -3215,7 +3611,7 @@ fn sequence(args: &Args) -> EResult<Sequence> {
                 b.span_of(i),
                 format!(
                     "Sequence() '{}' must be an integer, got {}",
-                    PARAMS[i],
+                    signature.params[i],
                     describe(other)
                 ),
             )),
@@ -3744,7 +4140,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
         }
         "NVARCHAR" | "NCHAR" | "BINARY" | "VARBINARY" if !pg => {
             // Rendered under their own names, by every dialect.
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match b.int(0, "length")? {
                 Some(n) => format!("{short}({n})"),
                 None => short.to_string(),
@@ -3962,20 +4358,15 @@ fn pg_only_type(class: &str, args: &Args) -> EResult<Option<SqlType>> {
         | "INT8RANGE" | "NUMRANGE" | "DATERANGE" | "TSRANGE" | "TSTZRANGE" | "INT4MULTIRANGE"
         | "INT8MULTIRANGE" | "NUMMULTIRANGE" | "DATEMULTIRANGE" | "TSMULTIRANGE"
         | "TSTZMULTIRANGE" => {
-            let params: &[&str] = match class {
-                "CITEXT" => &["length", "collation"],
-                "HSTORE" => &["text_type"],
-                _ => &[],
-            };
-            bind(args, class, params, false, false)?;
+            bind_to(args, class, signature(&format!("type.{class}")))?;
             class.to_string()
         }
         "BYTEA" => {
-            bind(args, class, &["length"], false, false)?;
+            bind_to(args, class, signature("type.BYTEA"))?;
             class.to_string()
         }
         "BIT" => {
-            let b = bind(args, class, &["length", "varying"], false, false)?;
+            let b = bind_to(args, class, signature("type.BIT"))?;
             let varying = b.bool(1, "varying")?.unwrap_or(false);
             // BIT without a length is BIT(1); BIT VARYING has no default length.
             let length = b.int(0, "length")?.or((!varying).then_some(1));
@@ -3996,26 +4387,7 @@ fn pg_only_type(class: &str, args: &Args) -> EResult<Option<SqlType>> {
 /// `postgresql.DOMAIN(name, data_type, *, collation, default,
 /// constraint_name, not_null, check, create_type, schema, ...)`.
 fn domain_type(args: &Args) -> EResult<SqlType> {
-    let b = bind(
-        args,
-        "DOMAIN",
-        &[
-            "name",
-            "data_type",
-            "collation",
-            "default",
-            "constraint_name",
-            "not_null",
-            "check",
-            "create_type",
-            "schema",
-            "metadata",
-            "inherit_schema",
-            "quote",
-        ],
-        false,
-        false,
-    )?;
+    let b = bind_to(args, "DOMAIN", signature("type.DOMAIN"))?;
     let name = b.req_str(0, "name", "DOMAIN")?;
     let data_type = match b.get(1) {
         Some(v) => as_type(v, b.span_of(1))?,
@@ -4452,6 +4824,30 @@ mod signature_tests {
                 assert!(s.params.contains(u), "{}: {u} is not a parameter", s.path);
             }
         }
+    }
+
+    /// Every literal `signature("...")` in the evaluator names a row (a
+    /// missing one would panic at run time).
+    #[test]
+    fn every_signature_looked_up_by_name_has_a_row() {
+        let mut found = 0;
+        for source in [include_str!("eval.rs"), include_str!("eval/plugins.rs")] {
+            for piece in source.split("signature(\"").skip(1) {
+                let path = &piece[..piece.find('"').expect("closing quote")];
+                let is_path = path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+                if !is_path || !path.contains('.') || path.starts_with('.') {
+                    continue;
+                }
+                assert!(
+                    SIGNATURES.iter().any(|s| s.path == path),
+                    "no row for {path}"
+                );
+                found += 1;
+            }
+        }
+        assert!(found > 40, "{found}");
     }
 
     /// A keyword the table marks unsupported is refused with its call's name.
