@@ -128,6 +128,7 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                     .unwrap_or(&default_convention),
                 conv_names: &ev.conv_names,
                 max_identifier_length,
+                postgresql: ev.ctx.dialect == "postgresql",
             };
             if let Err(e) = namer.apply(&mut sink, before) {
                 problems.push(problem(
@@ -1854,7 +1855,10 @@ impl Evaluator {
         match m {
             "f" => {
                 let b = bind_to(&args, &f, signature("op.f"))?;
-                Ok(Value::Str(b.req_str(0, "name", &f)?))
+                let name = b.req_str(0, "name", &f)?;
+                // Final under a naming convention, as `op.f` is.
+                self.conv_names.insert(name.clone());
+                Ok(Value::Str(name))
             }
             "execute" => {
                 let b = bind_to(&args, &f, signature("op.execute"))?;

@@ -96,6 +96,8 @@ pub(crate) struct Namer<'a> {
     pub conv_names: &'a HashSet<String>,
     /// The dialect's `max_identifier_length`.
     pub max_identifier_length: usize,
+    /// The dialect is PostgreSQL (batch mode recreates no table there by default).
+    pub postgresql: bool,
 }
 
 type NResult<T> = Result<T, String>;
@@ -186,12 +188,17 @@ impl Namer<'_> {
                 Ok(Vec::new())
             }
             Op::Autocommit(inner) => self.apply(inner, 0).map(|()| Vec::new()),
+            // Without a table recreation (PostgreSQL's "auto", or "never")
+            // Alembic runs each batch operation as it would outside one.
+            Op::Batch(b) if b.recreate == "never" || (b.recreate == "auto" && self.postgresql) => {
+                self.apply(&mut b.ops, 0).map(|()| Vec::new())
+            }
             Op::Batch(b) => {
                 let mut copy = b.ops.clone();
                 self.apply(&mut copy, 0)?;
                 if copy != b.ops {
                     return Err(format!(
-                        "it would name a constraint or index inside batch_alter_table('{}'), where aurora does not apply naming conventions yet; give the constraint an explicit name with op.f('...')",
+                        "it would name a constraint or index inside batch_alter_table('{}'), which recreates the table, where aurora does not apply naming conventions yet; give the constraint an explicit name with op.f('...')",
                         b.table
                     ));
                 }
