@@ -4,7 +4,9 @@
 Each `<name>.py` there is one revision file (`revision = 'a1'`,
 `down_revision = None`). For PostgreSQL and SQLite this script puts it in a
 fresh project (the `generic` template's env.py, which configures offline runs
-with `literal_binds=True`), runs `upgrade a1 --sql` and `downgrade a1:base
+with `literal_binds=True`; with a `<name>.metadata` beside it, a Python
+expression such as `MetaData(naming_convention={...})`, that is env.py's
+`target_metadata`), runs `upgrade a1 --sql` and `downgrade a1:base
 --sql` with the reference `alembic`, and writes `<name>.json`: per run the
 dialect, arguments, exit status and standard output. `tests/cli_offline.rs`
 replays the same runs with aurora.
@@ -39,7 +41,14 @@ def main():
             with tempfile.TemporaryDirectory() as tmp:
                 tmp = pathlib.Path(tmp)
                 (tmp / "alembic" / "versions").mkdir(parents=True)
-                (tmp / "alembic" / "env.py").write_text(ENV_PY.read_text())
+                env_py = ENV_PY.read_text()
+                metadata = f.with_suffix(".metadata")
+                if metadata.exists():
+                    env_py = env_py.replace(
+                        "target_metadata = None",
+                        "from sqlalchemy import MetaData\ntarget_metadata = "
+                        + metadata.read_text().strip(), 1)
+                (tmp / "alembic" / "env.py").write_text(env_py)
                 (tmp / "alembic.ini").write_text(
                     f"[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = {url}\n\n"
                     + LOGGING_INI.read_text())

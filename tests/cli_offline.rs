@@ -320,11 +320,7 @@ fn offline_fixtures_print_what_alembic_printed() {
             };
             let project = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(project.path().join("alembic/versions")).unwrap();
-            std::fs::write(
-                project.path().join("alembic/env.py"),
-                include_str!("../assets/init/generic/env.py"),
-            )
-            .unwrap();
+            std::fs::write(project.path().join("alembic/env.py"), fixture_env_py(&file)).unwrap();
             std::fs::write(
                 project.path().join("alembic.ini"),
                 format!(
@@ -354,4 +350,49 @@ fn offline_fixtures_print_what_alembic_printed() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The generic template's env.py; with a `<name>.metadata` file beside the
+/// fixture, its `target_metadata` is that Python expression (a `MetaData`
+/// with a naming convention), as `scripts/record-offline-fixtures.py` does.
+fn fixture_env_py(fixture: &std::path::Path) -> String {
+    let env_py = include_str!("../assets/init/generic/env.py");
+    match std::fs::read_to_string(fixture.with_extension("metadata")) {
+        Ok(expr) => env_py.replacen(
+            "target_metadata = None",
+            &format!(
+                "from sqlalchemy import MetaData\ntarget_metadata = {}",
+                expr.trim()
+            ),
+            1,
+        ),
+        Err(_) => env_py.to_string(),
+    }
+}
+
+/// A naming convention that SQLAlchemy cannot apply (here
+/// `%(constraint_name)s` for an unnamed constraint, which SQLAlchemy refuses
+/// with InvalidRequestError, where Alembic crashes with a traceback) stops
+/// the run at the operation's file:line:col before any SQL of the revision
+/// is written.
+#[test]
+fn a_naming_convention_that_cannot_be_applied_names_the_operation() {
+    let dir = project_with(
+        "postgresql://u:p@localhost/db",
+        "    op.create_check_constraint(None, 't', 'x > 0')",
+    );
+    let env_py = include_str!("../assets/init/generic/env.py").replacen(
+        "target_metadata = None",
+        "from sqlalchemy import MetaData\ntarget_metadata = MetaData(naming_convention={'ck': 'ck_%(constraint_name)s'})",
+        1,
+    );
+    std::fs::write(dir.path().join("alembic/env.py"), env_py).unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+    // aurora's exit status for a revision it cannot lower.
+    assert_eq!(code, 255, "{stderr}");
+    assert!(!stdout.contains("ADD CONSTRAINT"), "{stdout}");
+    assert!(
+        stderr.contains("r1_rev.py:10:5: the naming convention of env.py's target_metadata cannot be applied here: \"ck\": \"ck_%(constraint_name)s\": sqlalchemy.exc.InvalidRequestError: Naming convention including %(constraint_name)s token requires that constraint is explicitly named."),
+        "{stderr}"
+    );
 }

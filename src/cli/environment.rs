@@ -226,6 +226,7 @@ impl env::Driver for CommandDriver<'_, '_> {
         let mut context =
             RunContext::from_configured(&request.options, request.engine_name.clone())?;
         context.lower = super::migrate::lower_context(self.project, context.dialect)?;
+        context.lower.naming_convention = naming_convention(&request.options.target_metadata);
         let buffer = match &request.options.output_buffer {
             None => None,
             Some(value) => match value.downcast_rc::<crate::interp::stdlib::File>() {
@@ -422,4 +423,29 @@ pub fn engine_functions(
             &format!("def _aurora_dispatch_{verb}("),
         )
         .replace(&target, &format!("def {verb}(")))
+}
+
+/// `target_metadata.naming_convention` as lowering reads it: `None` when
+/// env.py gives no `MetaData` or an empty convention (SQLAlchemy's default).
+fn naming_convention(target: &Value) -> Option<crate::ops::Convention> {
+    let metadata = target.downcast::<crate::env::schema::MetaData>()?;
+    let Value::Dict(d) = metadata.naming_convention.as_ref()? else {
+        return None;
+    };
+    let mut convention = crate::ops::Convention::default();
+    for (k, v) in &d.borrow().items {
+        match k.as_str() {
+            Some(key) => convention.entries.push((
+                key.to_string(),
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("a {}", v.type_name())),
+            )),
+            None => convention.other_keys.push(k.type_name()),
+        }
+    }
+    if convention.entries.is_empty() && convention.other_keys.is_empty() {
+        return None;
+    }
+    Some(convention)
 }

@@ -29,6 +29,7 @@ pub(super) fn lower_context(
             .into_iter()
             .filter_map(|k| Some((k.clone(), project.config.main_option(&k).ok()??)))
             .collect(),
+        naming_convention: None,
     })
 }
 
@@ -223,7 +224,16 @@ fn render_offline(
                 "down"
             };
             let engine = engine.map(|e| format!("#{e}")).unwrap_or_default();
-            Some((format!("{}#{direction}{engine}", path.display()), stamp))
+            // The SQL depends on env.py's naming convention too.
+            let naming = lower
+                .naming_convention
+                .as_ref()
+                .map(|c| format!("#nc{}", c.fingerprint()))
+                .unwrap_or_default();
+            Some((
+                format!("{}#{direction}{engine}{naming}", path.display()),
+                stamp,
+            ))
         })
         .collect();
     let mut results: Vec<Option<RenderedBody>> = keys

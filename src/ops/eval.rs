@@ -74,6 +74,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         }
     }
     let mut problems = Vec::new();
+    let default_convention = naming::Convention::sqlalchemy_default();
+    // SQLAlchemy's dialects: PostgreSQL's NAMEDATALEN - 1; the default 9999.
+    let max_identifier_length = if ctx.dialect == "postgresql" {
+        63
+    } else {
+        9999
+    };
     let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
         let def = match ev.globals.get(name).cloned() {
             Some(Value::Function(def)) => def,
@@ -111,7 +118,32 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         };
         let mut sink = Vec::new();
         for stmt in &def.body {
-            match ev.exec(stmt, &mut frame, &mut sink) {
+            let before = sink.len();
+            let flow = ev.exec(stmt, &mut frame, &mut sink);
+            let namer = naming::Namer {
+                convention: ev
+                    .ctx
+                    .naming_convention
+                    .as_ref()
+                    .unwrap_or(&default_convention),
+                conv_names: &ev.conv_names,
+                max_identifier_length,
+                postgresql: ev.ctx.dialect == "postgresql",
+            };
+            if let Err(e) = namer.apply(&mut sink, before) {
+                problems.push(problem(
+                    stmt.span,
+                    format!(
+                        "{} cannot be applied here: {e}",
+                        if ev.ctx.naming_convention.is_some() {
+                            "the naming convention of env.py's target_metadata"
+                        } else {
+                            "SQLAlchemy's default naming convention"
+                        }
+                    ),
+                ));
+            }
+            match flow {
                 Ok(Flow::Return(_)) => break,
                 Ok(_) => {}
                 Err(mut p) => {
@@ -257,6 +289,8 @@ struct Evaluator {
     /// Project modules by dotted name (`None`: not a project module).
     modules: HashMap<String, Option<Rc<ModuleData>>>,
     outside_inputs: bool,
+    /// Names given as `op.f(...)`: final under a naming convention.
+    conv_names: std::collections::HashSet<String>,
 }
 
 impl Evaluator {
@@ -277,6 +311,7 @@ impl Evaluator {
             ctx: ctx.clone(),
             modules: HashMap::new(),
             outside_inputs: false,
+            conv_names: std::collections::HashSet::new(),
         }
     }
 
@@ -1207,11 +1242,15 @@ impl Evaluator {
                 self.batch_op(m, table, schema, args, sink)
             }
             (Value::Context, "autocommit_block") => {
-                bind(&args, "autocommit_block", &[], false, false)?;
+                bind_to(
+                    &args,
+                    "autocommit_block",
+                    signature("MigrationContext.autocommit_block"),
+                )?;
                 Ok(Value::AutocommitBlock)
             }
             (Value::Bind, "execute") => {
-                let b = bind(&args, "execute", &["statement", "parameters"], false, false)?;
+                let b = bind_to(&args, "execute", signature("Connection.execute"))?;
                 let exe = executable(b.get(0), b.span_of(0))?;
                 sink.push(Op::Execute(exe));
                 Ok(Value::None)
@@ -1225,7 +1264,7 @@ impl Evaluator {
                 }),
                 "create" | "drop",
             ) => {
-                bind(&args, m, &["bind", "checkfirst"], false, false)?;
+                bind_to(&args, m, signature(&format!("sa.Enum.{m}")))?;
                 let name = name.ok_or_else(|| {
                     problem(span, "an ENUM needs a name to be created or dropped")
                 })?;
@@ -1241,21 +1280,21 @@ impl Evaluator {
                 Ok(Value::None)
             }
             (Value::Text(sql, mut binds), "bindparams") => {
-                let b = bind(&args, "bindparams", &[], true, true)?;
+                let b = bind_to(&args, "bindparams", signature("TextClause.bindparams"))?;
                 for (k, v, s) in b.extra {
                     binds.push((k, literal(&v, s)?));
                 }
                 Ok(Value::Text(sql, binds))
             }
             (Value::TableClause(t), "insert") => {
-                bind(&args, "insert", &[], false, false)?;
+                bind_to(&args, "insert", signature("TableClause.insert"))?;
                 Ok(Value::Exec(Box::new(Executable::Insert {
                     table: t,
                     values: Vec::new(),
                 })))
             }
             (Value::TableClause(t), "update") => {
-                bind(&args, "update", &[], false, false)?;
+                bind_to(&args, "update", signature("TableClause.update"))?;
                 Ok(Value::Exec(Box::new(Executable::Update {
                     table: t,
                     values: Vec::new(),
@@ -1263,14 +1302,14 @@ impl Evaluator {
                 })))
             }
             (Value::TableClause(t), "delete") => {
-                bind(&args, "delete", &[], false, false)?;
+                bind_to(&args, "delete", signature("TableClause.delete"))?;
                 Ok(Value::Exec(Box::new(Executable::Delete {
                     table: t,
                     where_: None,
                 })))
             }
             (Value::Exec(mut exe), "where") => {
-                let b = bind(&args, "where", &[], true, false)?;
+                let b = bind_to(&args, "where", signature("Executable.where"))?;
                 for (v, s) in b.rest {
                     let cond = sql_expr(v, s)?;
                     let w = match exe.as_mut() {
@@ -1291,7 +1330,7 @@ impl Evaluator {
                 Ok(Value::Exec(exe))
             }
             (Value::Exec(mut exe), "values") => {
-                let b = bind(&args, "values", &[], true, true)?;
+                let b = bind_to(&args, "values", signature("Executable.values"))?;
                 let mut pairs = Vec::new();
                 for (v, s) in b.rest {
                     match v {
@@ -1343,7 +1382,7 @@ impl Evaluator {
             return Ok(Value::Type(t));
         }
         if let Some(f) = name.strip_prefix("sa.func.") {
-            let b = bind(&args, f, &[], true, false)?;
+            let b = bind_to(&args, f, signature("sa.func"))?;
             let fargs = b
                 .rest
                 .into_iter()
@@ -1365,11 +1404,11 @@ impl Evaluator {
                 plugins::table_reference(&args)
             }
             "alembic.context.is_offline_mode" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("alembic.context.is_offline_mode"))?;
                 Ok(Value::Bool(self.ctx.offline))
             }
             "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
-                let b = bind(&args, name, &["timestamp"], false, false)?;
+                let b = bind_to(&args, name, signature("datetime.datetime.utcfromtimestamp"))?;
                 let seconds = match b.get(0) {
                     Some(Value::Int(i)) => *i as f64,
                     Some(Value::Float(f)) => *f,
@@ -1380,26 +1419,14 @@ impl Evaluator {
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
             "sa.CreateSchema" => {
-                let b = bind(
-                    &args,
-                    "CreateSchema",
-                    &["name", "if_not_exists"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
                     name: b.req_str(0, "name", "CreateSchema")?,
                     if_not_exists: b.bool(1, "if_not_exists")?.unwrap_or(false),
                 })))
             }
             "sa.DropSchema" => {
-                let b = bind(
-                    &args,
-                    "DropSchema",
-                    &["name", "cascade", "if_exists"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "DropSchema", signature("sa.DropSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::DropSchema {
                     name: b.req_str(0, "name", "DropSchema")?,
                     cascade: b.bool(1, "cascade")?.unwrap_or(false),
@@ -1409,7 +1436,7 @@ impl Evaluator {
             "json.dumps" => {
                 // Only Python's defaults (separators ', ' and ': ', ASCII
                 // escapes, keys in insertion order); any option is refused.
-                let b = bind(&args, "dumps", &["obj"], false, false)?;
+                let b = bind_to(&args, "dumps", signature("json.dumps"))?;
                 let v = b.get(0).cloned().unwrap_or(Value::None);
                 match py_json(&v) {
                     Some(text) => Ok(Value::Str(text)),
@@ -1425,7 +1452,7 @@ impl Evaluator {
             "sa.CreateSequence" | "sa.DropSequence" => {
                 let create = name == "sa.CreateSequence";
                 let flag = if create { "if_not_exists" } else { "if_exists" };
-                let b = bind(&args, name, &["element", flag], false, false)?;
+                let b = bind_to(&args, name, signature(name))?;
                 let sequence = match b.get(0) {
                     Some(Value::Sequence(seq)) => (**seq).clone(),
                     other => {
@@ -1453,24 +1480,7 @@ impl Evaluator {
                 })))
             }
             "sa.ForeignKey" => {
-                let b = bind(
-                    &args,
-                    "ForeignKey",
-                    &[
-                        "column",
-                        "_constraint",
-                        "use_alter",
-                        "name",
-                        "onupdate",
-                        "ondelete",
-                        "deferrable",
-                        "initially",
-                        "link_to_name",
-                        "match",
-                    ],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "ForeignKey", signature("sa.ForeignKey"))?;
                 Ok(Value::ForeignKey(ForeignKey {
                     target: b.req_str(0, "column", "ForeignKey")?,
                     name: b.str(3, "name")?,
@@ -1479,13 +1489,7 @@ impl Evaluator {
                 }))
             }
             "sa.PrimaryKeyConstraint" | "sa.UniqueConstraint" => {
-                let b = bind(
-                    &args,
-                    name,
-                    &["name", "deferrable", "initially"],
-                    true,
-                    true,
-                )?;
+                let b = bind_to(&args, name, signature("sa.PrimaryKeyConstraint"))?;
                 let columns = names_of(&b.rest)?;
                 let cname = b.str(0, "name")?;
                 let kind = if name == "sa.PrimaryKeyConstraint" {
@@ -1499,23 +1503,10 @@ impl Evaluator {
                 Ok(Value::Constraint(Constraint { name: cname, kind }))
             }
             "sa.ForeignKeyConstraint" => {
-                let b = bind(
+                let b = bind_to(
                     &args,
                     "ForeignKeyConstraint",
-                    &[
-                        "columns",
-                        "refcolumns",
-                        "name",
-                        "onupdate",
-                        "ondelete",
-                        "deferrable",
-                        "initially",
-                        "use_alter",
-                        "link_to_name",
-                        "match",
-                    ],
-                    false,
-                    false,
+                    signature("sa.ForeignKeyConstraint"),
                 )?;
                 let columns = b.str_list(0, "columns")?;
                 let refs = b.str_list(1, "refcolumns")?;
@@ -1535,13 +1526,7 @@ impl Evaluator {
                 }))
             }
             "sa.CheckConstraint" => {
-                let b = bind(
-                    &args,
-                    "CheckConstraint",
-                    &["sqltext", "name", "deferrable", "initially"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "CheckConstraint", signature("sa.CheckConstraint"))?;
                 Ok(Value::Constraint(Constraint {
                     name: b.str(1, "name")?,
                     kind: ConstraintKind::Check {
@@ -1550,13 +1535,7 @@ impl Evaluator {
                 }))
             }
             "sa.Index" => {
-                let b = bind(
-                    &args,
-                    "Index",
-                    &["name", "unique", "quote", "info", "_table", "_column_flag"],
-                    true,
-                    true,
-                )?;
+                let b = bind_to(&args, "Index", signature("sa.Index"))?;
                 let mut index = Index {
                     name: b.str(0, "name")?,
                     conv_name: matches!(b.get(0), Some(Value::Conv(_))),
@@ -1575,23 +1554,17 @@ impl Evaluator {
                 Ok(Value::Index(Box::new(index)))
             }
             "sa.Table" => {
-                let b = bind(&args, "Table", &["name", "metadata"], true, true)?;
+                let b = bind_to(&args, "Table", signature("sa.Table"))?;
                 let name = b.req_str(0, "name", "Table")?;
                 let table = build_table(name, &b.rest, &b.extra, "Table")?;
                 Ok(Value::Table(Box::new(table)))
             }
             "sa.MetaData" => {
-                bind(
-                    &args,
-                    "MetaData",
-                    &["schema", "naming_convention"],
-                    false,
-                    false,
-                )?;
+                bind_to(&args, "MetaData", signature("sa.MetaData"))?;
                 Ok(Value::MetaData)
             }
             "sa.table" => {
-                let b = bind(&args, "table", &["name"], true, true)?;
+                let b = bind_to(&args, "table", signature("sa.table"))?;
                 let name = b.req_str(0, "name", "table")?;
                 let mut columns = Vec::new();
                 for (v, s) in &b.rest {
@@ -1627,13 +1600,7 @@ impl Evaluator {
                 }))
             }
             "sa.column" => {
-                let b = bind(
-                    &args,
-                    "column",
-                    &["text", "type_", "is_literal"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "column", signature("sa.column"))?;
                 let name = b.req_str(0, "text", "column")?;
                 let type_ = match b.get(1) {
                     None | Some(Value::None) => SqlType::Null,
@@ -1646,11 +1613,11 @@ impl Evaluator {
                 }))
             }
             "sa.text" => {
-                let b = bind(&args, "text", &["text"], false, false)?;
+                let b = bind_to(&args, "text", signature("sa.text"))?;
                 Ok(Value::Text(b.req_str(0, "text", "text")?, Vec::new()))
             }
             "sa.literal_column" => {
-                let b = bind(&args, "literal_column", &["text", "type_"], false, false)?;
+                let b = bind_to(&args, "literal_column", signature("sa.literal_column"))?;
                 Ok(Value::Expr(SqlExpr::Text(b.req_str(
                     0,
                     "text",
@@ -1658,15 +1625,15 @@ impl Evaluator {
                 )?)))
             }
             "sa.true" | "sa.false" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("sa.true"))?;
                 Ok(Value::Expr(SqlExpr::Bool(name == "sa.true")))
             }
             "sa.null" => {
-                bind(&args, name, &[], false, false)?;
+                bind_to(&args, name, signature("sa.null"))?;
                 Ok(Value::Expr(SqlExpr::Null))
             }
             "datetime.date" => {
-                let b = bind(&args, "date", &["year", "month", "day"], false, false)?;
+                let b = bind_to(&args, "date", signature("datetime.date"))?;
                 Ok(Value::Literal(Literal::Date(
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
@@ -1674,21 +1641,7 @@ impl Evaluator {
                 )))
             }
             "datetime.datetime" => {
-                let b = bind(
-                    &args,
-                    "datetime",
-                    &[
-                        "year",
-                        "month",
-                        "day",
-                        "hour",
-                        "minute",
-                        "second",
-                        "microsecond",
-                    ],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "datetime", signature("datetime.datetime"))?;
                 Ok(Value::Literal(Literal::DateTime(
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
@@ -1700,13 +1653,7 @@ impl Evaluator {
                 )))
             }
             "datetime.time" => {
-                let b = bind(
-                    &args,
-                    "time",
-                    &["hour", "minute", "second", "microsecond"],
-                    false,
-                    false,
-                )?;
+                let b = bind_to(&args, "time", signature("datetime.time"))?;
                 Ok(Value::Literal(Literal::Time(
                     b.int(0, "hour")?.unwrap_or(0),
                     b.int(1, "minute")?.unwrap_or(0),
@@ -1715,7 +1662,7 @@ impl Evaluator {
                 )))
             }
             "uuid.UUID" => {
-                let b = bind(&args, "UUID", &["hex"], false, false)?;
+                let b = bind_to(&args, "UUID", signature("uuid.UUID"))?;
                 match b.get(0).and_then(|v| match v {
                     Value::Str(s) => uuid_text(s),
                     _ => None,
@@ -1728,7 +1675,7 @@ impl Evaluator {
                 }
             }
             "decimal.Decimal" => {
-                let b = bind(&args, "Decimal", &["value"], false, false)?;
+                let b = bind_to(&args, "Decimal", signature("decimal.Decimal"))?;
                 let text = match b.get(0) {
                     Some(Value::Str(s)) => s.trim().to_string(),
                     Some(Value::Int(i)) => i.to_string(),
@@ -1743,7 +1690,7 @@ impl Evaluator {
                 Ok(Value::Literal(Literal::Decimal(text)))
             }
             "len" => {
-                let b = bind(&args, "len", &["obj"], false, false)?;
+                let b = bind_to(&args, "len", signature("builtins.len"))?;
                 match b.get(0) {
                     Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
                     Some(Value::List(x)) | Some(Value::Tuple(x)) => Ok(Value::Int(x.len() as i64)),
@@ -1751,7 +1698,7 @@ impl Evaluator {
                 }
             }
             "str" => {
-                let b = bind(&args, "str", &["object"], false, false)?;
+                let b = bind_to(&args, "str", signature("builtins.str"))?;
                 match b.get(0) {
                     Some(v) => Ok(Value::Str(py_text(v, b.span_of(0))?)),
                     None => Ok(Value::Str(String::new())),
@@ -1775,11 +1722,13 @@ impl Evaluator {
         match op {
             "sync_enum_values" => self.sync_enum_values(&args, sink),
             "f" => {
-                let b = bind(&args, f, &["name"], false, false)?;
-                Ok(Value::Conv(b.req_str(0, "name", f)?))
+                let b = bind_to(&args, f, signature("op.f"))?;
+                let name = b.req_str(0, "name", f)?;
+                self.conv_names.insert(name.clone());
+                Ok(Value::Conv(name))
             }
             "inline_literal" => {
-                let b = bind(&args, f, &["value", "type_"], false, false)?;
+                let b = bind_to(&args, f, signature("op.inline_literal"))?;
                 let v = b.get(0).cloned().unwrap_or(Value::None);
                 Ok(Value::Expr(SqlExpr::InlineLiteral(literal(
                     &v,
@@ -1787,38 +1736,15 @@ impl Evaluator {
                 )?)))
             }
             "get_bind" => {
-                bind(&args, f, &[], false, false)?;
+                bind_to(&args, f, signature("op.get_bind"))?;
                 Ok(Value::Bind)
             }
             "get_context" => {
-                bind(&args, f, &[], false, false)?;
+                bind_to(&args, f, signature("op.get_context"))?;
                 Ok(Value::Context)
             }
             "batch_alter_table" => {
-                let b = bind(
-                    &args,
-                    f,
-                    &[
-                        "table_name",
-                        "schema",
-                        "recreate",
-                        "partial_reordering",
-                        "copy_from",
-                        "table_args",
-                        "table_kwargs",
-                        "reflect_args",
-                        "reflect_kwargs",
-                        "naming_convention",
-                    ],
-                    false,
-                    false,
-                )?;
-                refuse_unsupported(
-                    &b,
-                    &["table_name", "schema", "recreate", "partial_reordering"],
-                    f,
-                    &["partial_reordering"],
-                )?;
+                let b = bind_to(&args, f, signature("op.batch_alter_table"))?;
                 let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
                 if !matches!(recreate.as_str(), "auto" | "always" | "never") {
                     return Err(problem(
@@ -1845,12 +1771,12 @@ impl Evaluator {
                 })))
             }
             "execute" => {
-                let b = bind(&args, f, &["sqltext", "execution_options"], false, false)?;
+                let b = bind_to(&args, f, signature("op.execute"))?;
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
             "bulk_insert" => {
-                let b = bind(&args, f, &["table", "rows", "multiinsert"], false, false)?;
+                let b = bind_to(&args, f, signature("op.bulk_insert"))?;
                 let table = match b.get(0) {
                     Some(Value::TableClause(t)) => t.clone(),
                     Some(Value::Table(t)) => TableClause {
@@ -1928,11 +1854,14 @@ impl Evaluator {
         let f = format!("batch_op.{m}");
         match m {
             "f" => {
-                let b = bind(&args, &f, &["name"], false, false)?;
-                Ok(Value::Str(b.req_str(0, "name", &f)?))
+                let b = bind_to(&args, &f, signature("op.f"))?;
+                let name = b.req_str(0, "name", &f)?;
+                // Final under a naming convention, as `op.f` is.
+                self.conv_names.insert(name.clone());
+                Ok(Value::Str(name))
             }
             "execute" => {
-                let b = bind(&args, &f, &["sqltext", "execution_options"], false, false)?;
+                let b = bind_to(&args, &f, signature("op.execute"))?;
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
@@ -1945,6 +1874,1216 @@ impl Evaluator {
             },
         }
     }
+}
+
+/// One function of the library layer, as the evaluator binds its arguments.
+struct Signature {
+    /// The canonical call path (`op.add_column`; `batch_op.*` share `op.*`;
+    /// type classes are `type.<class name>`, whichever module they come from).
+    path: &'static str,
+    /// Parameters in order, positional or keyword (in batch mode the table
+    /// name and schema are left out: they come from the block).
+    params: &'static [&'static str],
+    /// Accepts `*args`: positional arguments beyond `params`.
+    rest: bool,
+    /// Accepts `**kwargs`: keywords not in `params` (dialect options).
+    extra: bool,
+    /// Parameters Alembic has that aurora refuses when given.
+    unsupported: &'static [&'static str],
+}
+
+/// The operations' signatures: a new operation is one row here plus its
+/// lowering (in [`table_op`] for the operations on a table).
+static SIGNATURES: &[Signature] = &[
+    Signature {
+        path: "op.f",
+        params: &["name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.inline_literal",
+        params: &["value", "type_"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.get_bind",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.get_context",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.batch_alter_table",
+        params: &[
+            "table_name",
+            "schema",
+            "recreate",
+            "partial_reordering",
+            "copy_from",
+            "table_args",
+            "table_kwargs",
+            "reflect_args",
+            "reflect_kwargs",
+            "naming_convention",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &["partial_reordering"],
+    },
+    Signature {
+        path: "op.execute",
+        params: &["sqltext", "execution_options"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.bulk_insert",
+        params: &["table", "rows", "multiinsert"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.add_column",
+        params: &[
+            "table_name",
+            "column",
+            "schema",
+            "insert_before",
+            "insert_after",
+            "if_not_exists",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &["insert_before", "insert_after", "if_not_exists"],
+    },
+    Signature {
+        path: "op.drop_column",
+        params: &["table_name", "column_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.alter_column",
+        params: &[
+            "table_name",
+            "column_name",
+            "nullable",
+            "comment",
+            "server_default",
+            "new_column_name",
+            "type_",
+            "existing_type",
+            "existing_server_default",
+            "existing_nullable",
+            "existing_comment",
+            "schema",
+            "autoincrement",
+            "postgresql_using",
+            "insert_before",
+            "insert_after",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &["insert_before", "insert_after"],
+    },
+    Signature {
+        path: "op.create_index",
+        params: &[
+            "index_name",
+            "table_name",
+            "columns",
+            "schema",
+            "unique",
+            "if_not_exists",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_index",
+        params: &["index_name", "table_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_primary_key",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "columns",
+            "schema",
+            "deferrable",
+            "initially",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_unique_constraint",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "columns",
+            "schema",
+            "deferrable",
+            "initially",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_check_constraint",
+        params: &["constraint_name", "table_name", "condition", "schema"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_foreign_key",
+        params: &[
+            "constraint_name",
+            "source_table",
+            "referent_table",
+            "local_cols",
+            "remote_cols",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "match",
+            "source_schema",
+            "referent_schema",
+        ],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_constraint",
+        params: &[
+            "constraint_name",
+            "table_name",
+            "type_",
+            "schema",
+            "if_exists",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_table_comment",
+        params: &["table_name", "comment", "existing_comment", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_table_comment",
+        params: &["table_name", "existing_comment", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.create_table",
+        params: &["table_name"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.drop_table",
+        params: &["table_name", "schema", "if_exists"],
+        rest: false,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "op.rename_table",
+        params: &["old_table_name", "new_table_name", "schema"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    // Type classes (`sa.`, `postgresql.` or `sqlite.` module), by class name.
+    Signature {
+        path: "type.Integer",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INTEGER",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BigInteger",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BIGINT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.SmallInteger",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.SMALLINT",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CLOB",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DECIMAL",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.PickleType",
+        params: &["protocol", "pickler", "comparator"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.String",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Unicode",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.VARCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Text",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.UnicodeText",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TEXT",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Boolean",
+        params: &["create_constraint", "name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BOOLEAN",
+        params: &["create_constraint", "name"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DateTime",
+        params: &["timezone"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATETIME",
+        params: &["timezone"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TIMESTAMP",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Date",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Time",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TIME",
+        params: &["timezone", "precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Float",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.FLOAT",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Double",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REAL",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOUBLE",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOUBLE_PRECISION",
+        params: &["precision", "asdecimal", "decimal_return_scale"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Numeric",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMERIC",
+        params: &["precision", "scale", "decimal_return_scale", "asdecimal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSON",
+        params: &["none_as_null", "astext_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSONB",
+        params: &["none_as_null", "astext_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.LargeBinary",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BLOB",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Uuid",
+        params: &["as_uuid", "native_uuid"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.UUID",
+        params: &["as_uuid"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Interval",
+        params: &["native", "second_precision", "day_precision"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INTERVAL",
+        params: &["precision", "fields"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.ARRAY",
+        params: &["item_type", "as_tuple", "dimensions", "zero_indexes"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.Enum",
+        params: &[
+            "name",
+            "schema",
+            "native_enum",
+            "create_type",
+            "length",
+            "create_constraint",
+            "metadata",
+            "inherit_schema",
+            "validate_strings",
+            "values_callable",
+            "quote",
+            "_create_events",
+        ],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.ENUM",
+        params: &[
+            "name",
+            "schema",
+            "native_enum",
+            "create_type",
+            "length",
+            "create_constraint",
+            "metadata",
+            "inherit_schema",
+            "validate_strings",
+            "values_callable",
+            "quote",
+            "_create_events",
+        ],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    // Library constructors and functions, by canonical path (an alias,
+    // such as `sa.false`, shares the row of the path it is written beside).
+    Signature {
+        path: "alembic.context.is_offline_mode",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.datetime.utcfromtimestamp",
+        params: &["timestamp"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CreateSchema",
+        params: &["name", "if_not_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.DropSchema",
+        params: &["name", "cascade", "if_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.ForeignKey",
+        params: &[
+            "column",
+            "_constraint",
+            "use_alter",
+            "name",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "link_to_name",
+            "match",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.PrimaryKeyConstraint",
+        params: &["name", "deferrable", "initially"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.ForeignKeyConstraint",
+        params: &[
+            "columns",
+            "refcolumns",
+            "name",
+            "onupdate",
+            "ondelete",
+            "deferrable",
+            "initially",
+            "use_alter",
+            "link_to_name",
+            "match",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CheckConstraint",
+        params: &["sqltext", "name", "deferrable", "initially"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Index",
+        params: &["name", "unique", "quote", "info", "_table", "_column_flag"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Table",
+        params: &["name", "metadata"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.MetaData",
+        params: &["schema", "naming_convention"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.table",
+        params: &["name"],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.column",
+        params: &["text", "type_", "is_literal"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.text",
+        params: &["text"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.literal_column",
+        params: &["text", "type_"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.true",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.null",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.date",
+        params: &["year", "month", "day"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.datetime",
+        params: &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.time",
+        params: &["hour", "minute", "second", "microsecond"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "uuid.UUID",
+        params: &["hex"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "decimal.Decimal",
+        params: &["value"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    // Methods (by receiver class), builtins and the PostgreSQL-only types.
+    Signature {
+        path: "MigrationContext.autocommit_block",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Connection.execute",
+        params: &["statement", "parameters"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Enum.create",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Enum.drop",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TextClause.bindparams",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.insert",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.update",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "TableClause.delete",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Executable.where",
+        params: &[],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Executable.values",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.func",
+        params: &[],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "json.dumps",
+        params: &["obj"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.CreateSequence",
+        params: &["element", "if_not_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.DropSequence",
+        params: &["element", "if_exists"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "builtins.len",
+        params: &["obj"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "builtins.str",
+        params: &["object"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Column",
+        params: &[],
+        rest: true,
+        extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Sequence",
+        params: &[
+            "name",
+            "start",
+            "increment",
+            "minvalue",
+            "maxvalue",
+            "nominvalue",
+            "nomaxvalue",
+            "cycle",
+            "schema",
+            "cache",
+            "order",
+            "data_type",
+            "optional",
+            "quote",
+            "metadata",
+            "quote_schema",
+            "for_update",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MACADDR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MACADDR8",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INET",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CIDR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.CITEXT",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.MONEY",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.OID",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REGCLASS",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.REGCONFIG",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSQUERY",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSVECTOR",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.HSTORE",
+        params: &["text_type"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.JSONPATH",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT4RANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT8RANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATERANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSTZRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT4MULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.INT8MULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NUMMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DATEMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.TSTZMULTIRANGE",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BYTEA",
+        params: &["length"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BIT",
+        params: &["length", "varying"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NVARCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.NCHAR",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.BINARY",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.VARBINARY",
+        params: &["length", "collation"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "type.DOMAIN",
+        params: &[
+            "name",
+            "data_type",
+            "collation",
+            "default",
+            "constraint_name",
+            "not_null",
+            "check",
+            "create_type",
+            "schema",
+            "metadata",
+            "inherit_schema",
+            "quote",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    // The alembic-postgresql-enum plugin (`eval/plugins.rs`).
+    Signature {
+        path: "op.sync_enum_values",
+        params: &[
+            "enum_schema",
+            "enum_name",
+            "new_values",
+            "affected_columns",
+            "enum_values_to_rename",
+            "indexes_to_recreate",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "alembic_postgresql_enum.TableReference",
+        params: &[
+            "table_name",
+            "column_name",
+            "table_schema",
+            "column_type",
+            "existing_server_default",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+];
+
+/// Binds `args` to `signature` (`func` names the call in messages) and
+/// refuses its unsupported keywords.
+fn bind_to(args: &Args, func: &str, signature: &Signature) -> EResult<Bound> {
+    let b = bind(
+        args,
+        func,
+        signature.params,
+        signature.rest,
+        signature.extra,
+    )?;
+    refuse_unsupported(&b, signature.params, func, signature.unsupported)?;
+    Ok(b)
+}
+
+/// The row of [`SIGNATURES`] for `path`.
+fn signature(path: &str) -> &'static Signature {
+    SIGNATURES
+        .iter()
+        .find(|s| s.path == path)
+        .unwrap_or_else(|| panic!("no signature for {path}"))
 }
 
 /// Operations that act on a table: with `batch` set, the table name and
@@ -1990,12 +3129,18 @@ fn table_op(
     };
     let o = match op {
         "create_table" if !in_batch => {
-            let b = bind(args, f, &["table_name"], true, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let name = b.req_str(0, "table_name", f)?;
             Op::CreateTable(build_table(name, &b.rest, &b.extra, f)?)
         }
         "drop_table" if !in_batch => {
-            let b = bind(args, f, &["table_name", "schema", "if_exists"], false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropTable {
                 name: b.req_str(0, "table_name", f)?,
                 schema: b.str(1, "schema")?,
@@ -2003,21 +3148,10 @@ fn table_op(
             }
         }
         "add_column" => {
-            let names = sig(&[
-                "table_name",
-                "column",
-                "schema",
-                "insert_before",
-                "insert_after",
-                "if_not_exists",
-            ]);
-            let b = bind(args, f, &names, false, false)?;
-            refuse_unsupported(
-                &b,
-                &names,
-                f,
-                &["insert_before", "insert_after", "if_not_exists"],
-            )?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "column").expect("column");
             let table = table_of(&b, pos(&names, "table_name"))?;
             let column = match b.get(ci) {
@@ -2031,8 +3165,10 @@ fn table_op(
             }
         }
         "drop_column" => {
-            let names = sig(&["table_name", "column_name", "schema", "if_exists"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropColumn {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -2040,26 +3176,10 @@ fn table_op(
             }
         }
         "alter_column" => {
-            let names = sig(&[
-                "table_name",
-                "column_name",
-                "nullable",
-                "comment",
-                "server_default",
-                "new_column_name",
-                "type_",
-                "existing_type",
-                "existing_server_default",
-                "existing_nullable",
-                "existing_comment",
-                "schema",
-                "autoincrement",
-                "postgresql_using",
-                "insert_before",
-                "insert_after",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
-            refuse_unsupported(&b, &names, f, &["insert_before", "insert_after"])?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let i = |n: &str| pos(&names, n).expect("param");
             let type_at = |n: &str| -> EResult<Option<SqlType>> {
                 match b.get(i(n)) {
@@ -2102,15 +3222,10 @@ fn table_op(
             })
         }
         "create_index" => {
-            let names = sig(&[
-                "index_name",
-                "table_name",
-                "columns",
-                "schema",
-                "unique",
-                "if_not_exists",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "columns").expect("columns");
             let cols = match b.get(ci) {
                 Some(Value::List(xs)) | Some(Value::Tuple(xs)) => {
@@ -2147,8 +3262,10 @@ fn table_op(
             Op::CreateIndex(index)
         }
         "drop_index" => {
-            let names = sig(&["index_name", "table_name", "schema", "if_exists"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let mut concurrently = false;
             for (k, v, s) in &b.extra {
                 match k.as_str() {
@@ -2178,15 +3295,10 @@ fn table_op(
             }
         }
         "create_primary_key" | "create_unique_constraint" => {
-            let names = sig(&[
-                "constraint_name",
-                "table_name",
-                "columns",
-                "schema",
-                "deferrable",
-                "initially",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let columns = b.str_list(pos(&names, "columns").expect("c"), "columns")?;
             let kind = if op == "create_primary_key" {
                 ConstraintKind::PrimaryKey { columns }
@@ -2206,8 +3318,10 @@ fn table_op(
             }
         }
         "create_check_constraint" => {
-            let names = sig(&["constraint_name", "table_name", "condition", "schema"]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "condition").expect("c");
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
@@ -2221,21 +3335,10 @@ fn table_op(
             }
         }
         "create_foreign_key" => {
-            let names = sig(&[
-                "constraint_name",
-                "source_table",
-                "referent_table",
-                "local_cols",
-                "remote_cols",
-                "onupdate",
-                "ondelete",
-                "deferrable",
-                "initially",
-                "match",
-                "source_schema",
-                "referent_schema",
-            ]);
-            let b = bind(args, f, &names, false, true)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             let i = |n: &str| pos(&names, n).expect("param");
             let table = match &batch {
                 Some(t) => t.clone(),
@@ -2264,14 +3367,10 @@ fn table_op(
             }
         }
         "drop_constraint" => {
-            let names = sig(&[
-                "constraint_name",
-                "table_name",
-                "type_",
-                "schema",
-                "if_exists",
-            ]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             if b.get(0).is_none() {
                 return Err(problem(
                     b.span,
@@ -2286,13 +3385,10 @@ fn table_op(
             }
         }
         "rename_table" if !in_batch => {
-            let b = bind(
-                args,
-                f,
-                &["old_table_name", "new_table_name", "schema"],
-                false,
-                false,
-            )?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::RenameTable {
                 old: b.req_str(0, "old_table_name", f)?,
                 new: b.req_str(1, "new_table_name", f)?,
@@ -2300,8 +3396,10 @@ fn table_op(
             }
         }
         "create_table_comment" => {
-            let names = sig(&["table_name", "comment", "existing_comment", "schema"]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::CreateTableComment {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -2309,8 +3407,10 @@ fn table_op(
             }
         }
         "drop_table_comment" => {
-            let names = sig(&["table_name", "existing_comment", "schema"]);
-            let b = bind(args, f, &names, false, false)?;
+            let s = signature(&format!("op.{op}"));
+            let names = sig(s.params);
+            let b = bind(args, f, &names, s.rest, s.extra)?;
+            refuse_unsupported(&b, &names, f, s.unsupported)?;
             Op::DropTableComment {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
@@ -2386,7 +3486,7 @@ fn bind(args: &Args, func: &str, params: &[&str], rest: bool, extra: bool) -> ER
 }
 
 fn column(args: &Args) -> EResult<Column> {
-    let b = bind(args, "sa.Column", &[], true, true)?;
+    let b = bind_to(args, "sa.Column", signature("sa.Column"))?;
     let mut it = b.rest.into_iter().peekable();
     let mut name = None;
     if let Some((Value::Str(_), _)) = it.peek() {
@@ -2505,26 +3605,8 @@ fn column(args: &Args) -> EResult<Column> {
 
 /// `sa.Sequence(name, start=..., ...)`.
 fn sequence(args: &Args) -> EResult<Sequence> {
-    const PARAMS: &[&str] = &[
-        "name",
-        "start",
-        "increment",
-        "minvalue",
-        "maxvalue",
-        "nominvalue",
-        "nomaxvalue",
-        "cycle",
-        "schema",
-        "cache",
-        "order",
-        "data_type",
-        "optional",
-        "quote",
-        "metadata",
-        "quote_schema",
-        "for_update",
-    ];
-    let b = bind(args, "Sequence", PARAMS, false, false)?;
+    let signature = signature("sa.Sequence");
+    let b = bind_to(args, "Sequence", signature)?;
     let int = |i: usize| -> EResult<Option<i64>> {
         match b.get(i) {
             None | Some(Value::None) => Ok(None),
@@ -2533,7 +3615,7 @@ fn sequence(args: &Args) -> EResult<Sequence> {
                 b.span_of(i),
                 format!(
                     "Sequence() '{}' must be an integer, got {}",
-                    PARAMS[i],
+                    signature.params[i],
                     describe(other)
                 ),
             )),
@@ -3049,37 +4131,31 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
     }
     let t = match short {
         "Integer" | "INTEGER" | "INT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Integer
         }
         "BigInteger" | "BIGINT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::BigInteger
         }
         "SmallInteger" | "SMALLINT" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::SmallInteger
         }
         "NVARCHAR" | "NCHAR" | "BINARY" | "VARBINARY" if !pg => {
             // Rendered under their own names, by every dialect.
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match b.int(0, "length")? {
                 Some(n) => format!("{short}({n})"),
                 None => short.to_string(),
             })
         }
         "CLOB" if !pg => {
-            bind(args, short, &["length", "collation"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named("CLOB".into())
         }
         "DECIMAL" if !pg => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "scale", "decimal_return_scale", "asdecimal"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match (b.int(0, "precision")?, b.int(1, "scale")?) {
                 (Some(p), Some(s)) => format!("DECIMAL({p}, {s})"),
                 (Some(p), None) => format!("DECIMAL({p})"),
@@ -3087,85 +4163,61 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "PickleType" if !pg => {
-            bind(
-                args,
-                short,
-                &["protocol", "pickler", "comparator"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::LargeBinary
         }
         "String" | "Unicode" | "VARCHAR" => {
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::String(b.int(0, "length")?)
         }
         "CHAR" => {
-            let b = bind(args, short, &["length", "collation"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Char(b.int(0, "length")?)
         }
         "Text" | "UnicodeText" | "TEXT" => {
-            bind(args, short, &["length", "collation"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Text
         }
         "Boolean" | "BOOLEAN" => {
-            bind(args, short, &["create_constraint", "name"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Boolean
         }
         "DateTime" | "DATETIME" => {
-            let b = bind(args, short, &["timezone"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::DateTime {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
             }
         }
         "TIMESTAMP" => {
-            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Timestamp {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
                 precision: b.int(1, "precision")?,
             }
         }
         "Date" | "DATE" => {
-            bind(args, short, &[], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Date
         }
         "Time" | "TIME" => {
-            let b = bind(args, short, &["timezone", "precision"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Time {
                 timezone: b.bool(0, "timezone")?.unwrap_or(false),
                 precision: b.int(1, "precision")?,
             }
         }
         "Float" | "FLOAT" => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Float {
                 precision: b.int(0, "precision")?,
             }
         }
         "Double" => {
-            bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Double
         }
         "REAL" | "DOUBLE" | "DOUBLE_PRECISION" => {
-            bind(
-                args,
-                short,
-                &["precision", "asdecimal", "decimal_return_scale"],
-                false,
-                false,
-            )?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Named(match short {
                 "REAL" => "REAL".into(),
                 "DOUBLE_PRECISION" => "DOUBLE PRECISION".into(),
@@ -3173,52 +4225,40 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             })
         }
         "Numeric" | "NUMERIC" => {
-            let b = bind(
-                args,
-                short,
-                &["precision", "scale", "decimal_return_scale", "asdecimal"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Numeric {
                 precision: b.int(0, "precision")?,
                 scale: b.int(1, "scale")?,
             }
         }
         "JSON" => {
-            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Json
         }
         "JSONB" => {
-            bind(args, short, &["none_as_null", "astext_type"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Jsonb
         }
         "LargeBinary" | "BLOB" => {
-            bind(args, short, &["length"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::LargeBinary
         }
         "Uuid" => {
-            let b = bind(args, short, &["as_uuid", "native_uuid"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Uuid {
                 native: b.bool(1, "native_uuid")?.unwrap_or(true),
                 class_uuid: false,
             }
         }
         "UUID" => {
-            bind(args, short, &["as_uuid"], false, false)?;
+            bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Uuid {
                 native: true,
                 class_uuid: true,
             }
         }
         "Interval" if !pg => {
-            let b = bind(
-                args,
-                short,
-                &["native", "second_precision", "day_precision"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Interval {
                 native: b.bool(0, "native")?.unwrap_or(true),
                 precision: b.int(1, "second_precision")?,
@@ -3227,7 +4267,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "INTERVAL" if pg => {
-            let b = bind(args, short, &["precision", "fields"], false, false)?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Interval {
                 native: true,
                 precision: b.int(0, "precision")?,
@@ -3236,13 +4276,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             }
         }
         "ARRAY" => {
-            let b = bind(
-                args,
-                short,
-                &["item_type", "as_tuple", "dimensions", "zero_indexes"],
-                false,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             let item = match b.get(0) {
                 Some(v) => as_type(v, b.span_of(0))?,
                 None => return Err(problem(b.span, "ARRAY() needs an item type")),
@@ -3256,26 +4290,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             t
         }
         "Enum" | "ENUM" => {
-            let b = bind(
-                args,
-                short,
-                &[
-                    "name",
-                    "schema",
-                    "native_enum",
-                    "create_type",
-                    "length",
-                    "create_constraint",
-                    "metadata",
-                    "inherit_schema",
-                    "validate_strings",
-                    "values_callable",
-                    "quote",
-                    "_create_events",
-                ],
-                true,
-                false,
-            )?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             // Positional arguments are the values; `name` is keyword-only.
             let mut values = Vec::new();
             let mut rest = b.rest.clone();
@@ -3347,20 +4362,15 @@ fn pg_only_type(class: &str, args: &Args) -> EResult<Option<SqlType>> {
         | "INT8RANGE" | "NUMRANGE" | "DATERANGE" | "TSRANGE" | "TSTZRANGE" | "INT4MULTIRANGE"
         | "INT8MULTIRANGE" | "NUMMULTIRANGE" | "DATEMULTIRANGE" | "TSMULTIRANGE"
         | "TSTZMULTIRANGE" => {
-            let params: &[&str] = match class {
-                "CITEXT" => &["length", "collation"],
-                "HSTORE" => &["text_type"],
-                _ => &[],
-            };
-            bind(args, class, params, false, false)?;
+            bind_to(args, class, signature(&format!("type.{class}")))?;
             class.to_string()
         }
         "BYTEA" => {
-            bind(args, class, &["length"], false, false)?;
+            bind_to(args, class, signature("type.BYTEA"))?;
             class.to_string()
         }
         "BIT" => {
-            let b = bind(args, class, &["length", "varying"], false, false)?;
+            let b = bind_to(args, class, signature("type.BIT"))?;
             let varying = b.bool(1, "varying")?.unwrap_or(false);
             // BIT without a length is BIT(1); BIT VARYING has no default length.
             let length = b.int(0, "length")?.or((!varying).then_some(1));
@@ -3381,26 +4391,7 @@ fn pg_only_type(class: &str, args: &Args) -> EResult<Option<SqlType>> {
 /// `postgresql.DOMAIN(name, data_type, *, collation, default,
 /// constraint_name, not_null, check, create_type, schema, ...)`.
 fn domain_type(args: &Args) -> EResult<SqlType> {
-    let b = bind(
-        args,
-        "DOMAIN",
-        &[
-            "name",
-            "data_type",
-            "collation",
-            "default",
-            "constraint_name",
-            "not_null",
-            "check",
-            "create_type",
-            "schema",
-            "metadata",
-            "inherit_schema",
-            "quote",
-        ],
-        false,
-        false,
-    )?;
+    let b = bind_to(args, "DOMAIN", signature("type.DOMAIN"))?;
     let name = b.req_str(0, "name", "DOMAIN")?;
     let data_type = match b.get(1) {
         Some(v) => as_type(v, b.span_of(1))?,
@@ -3816,5 +4807,74 @@ fn nulls_not_distinct(extra: &[(String, Value, Span)]) -> EResult<Option<bool>> 
                 describe(other)
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+
+    /// Every row is found by its path, once, and refuses only parameters it has.
+    #[test]
+    fn signature_rows_are_unique_and_consistent() {
+        for (i, s) in SIGNATURES.iter().enumerate() {
+            assert!(
+                SIGNATURES[..i].iter().all(|o| o.path != s.path),
+                "{} twice",
+                s.path
+            );
+            assert!(std::ptr::eq(signature(s.path), s));
+            for u in s.unsupported {
+                assert!(s.params.contains(u), "{}: {u} is not a parameter", s.path);
+            }
+        }
+    }
+
+    /// Every literal `signature("...")` in the evaluator names a row (a
+    /// missing one would panic at run time).
+    #[test]
+    fn every_signature_looked_up_by_name_has_a_row() {
+        let mut found = 0;
+        for source in [include_str!("eval.rs"), include_str!("eval/plugins.rs")] {
+            for piece in source.split("signature(\"").skip(1) {
+                let path = &piece[..piece.find('"').expect("closing quote")];
+                let is_path = path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+                if !is_path || !path.contains('.') || path.starts_with('.') {
+                    continue;
+                }
+                assert!(
+                    SIGNATURES.iter().any(|s| s.path == path),
+                    "no row for {path}"
+                );
+                found += 1;
+            }
+        }
+        assert!(found > 40, "{found}");
+    }
+
+    /// A keyword the table marks unsupported is refused with its call's name.
+    #[test]
+    fn unsupported_keywords_are_refused() {
+        let args = Args {
+            positional: Vec::new(),
+            keywords: vec![(
+                "partial_reordering".to_string(),
+                Value::List(vec![Value::Str("x".into())]),
+                Span::default(),
+            )],
+            span: Span::default(),
+        };
+        let err = bind_to(
+            &args,
+            "op.batch_alter_table",
+            signature("op.batch_alter_table"),
+        )
+        .err()
+        .expect("refused");
+        assert!(err
+            .message
+            .starts_with("op.batch_alter_table(partial_reordering=...) is not supported"));
     }
 }

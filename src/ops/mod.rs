@@ -3,6 +3,8 @@
 //! ([`eval`]). This module never renders SQL; `sql` does that.
 
 mod eval;
+mod naming;
+pub use naming::Convention;
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
 use std::fmt;
@@ -75,6 +77,9 @@ pub struct LowerContext {
     pub offline: bool,
     /// The ini main section, for `context.config.get_main_option()`.
     pub main_options: std::collections::BTreeMap<String, String>,
+    /// env.py's `target_metadata.naming_convention` (`None`: SQLAlchemy's
+    /// default, which names only indexes).
+    pub naming_convention: Option<Convention>,
 }
 
 impl LowerContext {

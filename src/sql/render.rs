@@ -386,6 +386,9 @@ impl Renderer {
                         NO_ALTER_CONSTRAINT.into(),
                     ));
                 }
+                if let Some(n) = &constraint.name {
+                    self.limited_name(n, false)?;
+                }
                 let body = self.constraint(constraint, false);
                 let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
                 self.emit(sql);
@@ -408,6 +411,7 @@ impl Renderer {
                         format!("Can't emit DROP CONSTRAINT for a constraint of table '{table}'; it has no name"),
                     ));
                 };
+                self.limited_name(name, false)?;
                 let sql = format!(
                     "ALTER TABLE {} DROP CONSTRAINT {}",
                     self.table_name(table, schema),
@@ -1065,6 +1069,21 @@ impl Renderer {
     }
 
     fn create_table_sql(&self, t: &Table, display_name: &str) -> Result<String, Fail> {
+        // Constraint names reach the renderer final (a convention's are
+        // cut in `ops`): one too long is SQLAlchemy's IdentifierError.
+        let names = t
+            .constraints
+            .iter()
+            .chain(t.columns.iter().flat_map(|c| &c.checks))
+            .filter_map(|c| c.name.as_ref())
+            .chain(
+                t.columns
+                    .iter()
+                    .flat_map(|c| c.foreign_keys.iter().filter_map(|f| f.name.as_ref())),
+            );
+        for n in names {
+            self.limited_name(n, false)?;
+        }
         let mut pk_cols = Self::pk_columns(t);
         if self.d == Dialect::Sqlite && pk_cols.len() != 1 {
             if let Some(c) = t
@@ -1539,6 +1558,9 @@ impl Renderer {
                     "NotImplementedError".into(),
                     NO_ALTER_CONSTRAINT.into(),
                 ));
+            }
+            if let Some(n) = &fk.name {
+                self.limited_name(n, false)?;
             }
             let (rs, rt, rc) = split_target(&fk.target);
             let body = self.constraint(

@@ -44,18 +44,10 @@ fn column_type_is_array(v: &Value, span: Span) -> EResult<bool> {
 
 /// `TableReference(table_name, column_name, table_schema=..., column_type=..., existing_server_default=...)`.
 pub(super) fn table_reference(args: &Args) -> EResult<Value> {
-    let b = bind(
+    let b = bind_to(
         args,
         "TableReference",
-        &[
-            "table_name",
-            "column_name",
-            "table_schema",
-            "column_type",
-            "existing_server_default",
-        ],
-        false,
-        false,
+        signature("alembic_postgresql_enum.TableReference"),
     )?;
     let table_schema = match b.get(2) {
         None => None,
@@ -182,20 +174,7 @@ impl Evaluator {
     /// enum_values_to_rename=(), indexes_to_recreate=None)`.
     pub(super) fn sync_enum_values(&mut self, args: &Args, sink: &mut Vec<Op>) -> EResult<Value> {
         let f = "op.sync_enum_values";
-        let b = bind(
-            args,
-            f,
-            &[
-                "enum_schema",
-                "enum_name",
-                "new_values",
-                "affected_columns",
-                "enum_values_to_rename",
-                "indexes_to_recreate",
-            ],
-            false,
-            false,
-        )?;
+        let b = bind_to(args, f, signature("op.sync_enum_values"))?;
         let schema = b.req_str(0, "enum_schema", f)?;
         let name = b.req_str(1, "enum_name", f)?;
         let new_values = b.str_list(2, "new_values")?;
