@@ -396,3 +396,46 @@ fn a_naming_convention_that_cannot_be_applied_names_the_operation() {
         "{stderr}"
     );
 }
+
+/// `Boolean(create_constraint=True)` and `Enum(..., create_constraint=True)`
+/// get a CHECK constraint from SQLAlchemy where the dialect has no native
+/// type (SQLite; PostgreSQL with `native_enum=False`). aurora does not emit
+/// it, so it stops at the keyword instead of leaving it out; where the type
+/// is native the output is Alembic 1.20.1's.
+#[test]
+fn a_type_that_would_add_a_check_constraint_is_refused_where_it_would() {
+    let body = "    op.create_table('t',\n        sa.Column('id', sa.Integer, primary_key=True),\n        sa.Column('flag', sa.Boolean(create_constraint=True)),\n    )";
+    let dir = project_with("sqlite:///./t.db", body);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+    assert_eq!(code, 255, "{stderr}");
+    assert!(!stdout.contains("CREATE TABLE t"), "{stdout}");
+    assert!(
+        stderr.contains("r1_rev.py:12:38: Boolean(create_constraint=True): on SQLite SQLAlchemy adds a CHECK constraint (like CHECK (<column> IN (0, 1))) to the table for this type, which aurora does not emit; drop create_constraint (use sa.Boolean()) and, if the CHECK is wanted, write it as sa.CheckConstraint(...) with an explicit name"),
+        "{stderr}"
+    );
+
+    let body = "    op.create_table('t',\n        sa.Column('n', sa.Enum('a', 'b', name='nn', native_enum=False, create_constraint=True)),\n    )";
+    let dir = project_with("postgresql://u@h/d", body);
+    let (code, _, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+    assert_eq!(code, 255, "{stderr}");
+    assert!(
+        stderr.contains("r1_rev.py:11:72: Enum(create_constraint=True): on PostgreSQL SQLAlchemy adds a CHECK constraint"),
+        "{stderr}"
+    );
+
+    // Native on PostgreSQL: no CHECK, nothing to refuse.
+    let body = "    op.create_table('t',\n        sa.Column('id', sa.Integer, primary_key=True),\n        sa.Column('flag', sa.Boolean(create_constraint=True)),\n        sa.Column('e', sa.Enum('a', 'b', name='ee', create_constraint=True)),\n    )";
+    let dir = project_with("postgresql://u@h/d", body);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = "CREATE TYPE ee AS ENUM ('a', 'b');
+
+CREATE TABLE t (
+    id SERIAL NOT NULL, 
+    flag BOOLEAN, 
+    e ee, 
+    PRIMARY KEY (id)
+);
+";
+    assert!(stdout.contains(want), "{stdout}");
+}

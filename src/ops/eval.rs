@@ -1379,6 +1379,7 @@ impl Evaluator {
             return self.call_op(op, args, frame, sink);
         }
         if let Some(t) = type_call(name, &args)? {
+            refuse_type_check_constraint(name, &args, self.ctx.dialect == "postgresql")?;
             return Ok(Value::Type(t));
         }
         if let Some(f) = name.strip_prefix("sa.func.") {
@@ -4351,6 +4352,55 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
         _ => return Ok(None),
     };
     Ok(Some(t))
+}
+
+/// `Boolean(create_constraint=True)` and `Enum(..., create_constraint=True)`
+/// make SQLAlchemy add a CHECK constraint to the table wherever the dialect
+/// has no native type for them: SQLite for both, PostgreSQL for an `Enum`
+/// with `native_enum=False` (`postgresql.ENUM` is always native there).
+/// aurora does not emit that constraint, so it refuses the type at its call
+/// rather than leave the CHECK out.
+fn refuse_type_check_constraint(name: &str, args: &Args, postgresql: bool) -> EResult<()> {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let (index, what) = match short {
+        "Boolean" | "BOOLEAN" => (0, "Boolean"),
+        "Enum" | "ENUM" => (5, "Enum"),
+        _ => return Ok(()),
+    };
+    let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+    if b.bool(index, "create_constraint")? != Some(true) {
+        return Ok(());
+    }
+    let native = match what {
+        "Boolean" => postgresql,
+        _ => {
+            postgresql
+                && (name.starts_with("postgresql.") || b.bool(2, "native_enum")?.unwrap_or(true))
+        }
+    };
+    if native {
+        return Ok(());
+    }
+    let dialect = if postgresql { "PostgreSQL" } else { "SQLite" };
+    let (column_sql, fix) = match what {
+        "Boolean" => ("<column> IN (0, 1)", "sa.Boolean()"),
+        _ => ("<column> IN (<the values>)", "sa.Enum(...)"),
+    };
+    let span = args
+        .keywords
+        .iter()
+        .find(|(k, _, _)| k == "create_constraint")
+        .map(|(_, _, s)| *s)
+        .unwrap_or(args.span);
+    Err(problem(
+        span,
+        format!(
+            "{short}(create_constraint=True): on {dialect} SQLAlchemy adds a CHECK constraint \
+             (like CHECK ({column_sql})) to the table for this type, which aurora does not emit; \
+             drop create_constraint (use {fix}) and, if the CHECK is wanted, write it as \
+             sa.CheckConstraint(...) with an explicit name"
+        ),
+    ))
 }
 
 /// The types of SQLAlchemy's PostgreSQL dialect that no other dialect
