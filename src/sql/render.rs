@@ -1327,6 +1327,16 @@ impl Renderer {
             }
         }
         if let Some(c) = &a.comment {
+            if !self.d.column_comment_ddl() {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.UnsupportedCompilationError".into(),
+                    format!(
+                        "Compiler <{}> can't render element of type <class 'alembic.ddl.base.ColumnComment'>: \
+                         <class 'alembic.ddl.base.ColumnComment'> construct has no default compilation handler.",
+                        self.d.ddl_compiler_name()
+                    ),
+                ));
+            }
             let val = c.as_deref().map(quote_str).unwrap_or_else(|| "NULL".into());
             let sql = format!("COMMENT ON COLUMN {t}.{col} IS {val}");
             self.emit(sql);

@@ -198,6 +198,15 @@ pub trait SqlDialect: Sync {
         false
     }
 
+    /// Whether Alembic's `ColumnComment` (an `alter_column` comment) has a
+    /// compilation rule; without one it is `UnsupportedCompilationError`.
+    fn column_comment_ddl(&self) -> bool {
+        false
+    }
+
+    /// SQLAlchemy's DDL compiler class, as its errors name it.
+    fn ddl_compiler_name(&self) -> &'static str;
+
     /// Whether `UNIQUE` renders `NULLS [NOT] DISTINCT`.
     fn unique_nulls_distinct(&self) -> bool {
         false
@@ -259,5 +268,35 @@ pub fn for_dialect(d: Dialect) -> &'static dyn SqlDialect {
     match d {
         Dialect::Sqlite => &Sqlite,
         Dialect::Postgresql => &Postgresql,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_dialect_has_its_own_behaviour() {
+        for d in [Dialect::Sqlite, Dialect::Postgresql] {
+            assert_eq!(for_dialect(d).kind(), d);
+        }
+        let (sqlite, pg) = (
+            for_dialect(Dialect::Sqlite),
+            for_dialect(Dialect::Postgresql),
+        );
+        assert_eq!((sqlite.name(), pg.name()), ("sqlite", "postgresql"));
+        assert_eq!(
+            (sqlite.bool_literal(true), pg.bool_literal(false)),
+            ("1", "false")
+        );
+        assert_eq!(
+            (sqlite.bind_param(2), pg.bind_param(2)),
+            ("?2".to_string(), "$2".to_string())
+        );
+        assert_eq!(pg.datetime_type(true), "TIMESTAMP WITH TIME ZONE");
+        assert_eq!(sqlite.datetime_type(true), "DATETIME");
+        assert!(pg.transactional_ddl() && !sqlite.transactional_ddl());
+        assert!(sqlite.reserved_words().contains(&"vacuum"));
+        assert!(!pg.reserved_words().contains(&"vacuum"));
     }
 }

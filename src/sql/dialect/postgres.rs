@@ -135,6 +135,14 @@ impl SqlDialect for Postgresql {
         true
     }
 
+    fn column_comment_ddl(&self) -> bool {
+        true
+    }
+
+    fn ddl_compiler_name(&self) -> &'static str {
+        "sqlalchemy.dialects.postgresql.base.PGDDLCompiler"
+    }
+
     fn unique_nulls_distinct(&self) -> bool {
         true
     }

@@ -75,6 +75,10 @@ impl SqlDialect for Sqlite {
         true
     }
 
+    fn ddl_compiler_name(&self) -> &'static str {
+        "sqlalchemy.dialects.sqlite.base.SQLiteDDLCompiler"
+    }
+
     fn index_name_carries_schema(&self) -> bool {
         true
     }
