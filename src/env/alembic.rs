@@ -252,10 +252,7 @@ impl Native for MigrationContext {
 }
 
 pub fn dialect_name(d: crate::sql::Dialect) -> &'static str {
-    match d {
-        crate::sql::Dialect::Sqlite => "sqlite",
-        crate::sql::Dialect::Postgresql => "postgresql",
-    }
+    d.sql().name()
 }
 
 /// `context.script`: the script directory.

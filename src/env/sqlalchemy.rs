@@ -328,10 +328,7 @@ fn bind_parameters(
     let literal = |v: &Value| -> PyResult<String> {
         Ok(match v {
             Value::None => "NULL".into(),
-            Value::Bool(b) => match dialect {
-                crate::sql::Dialect::Sqlite => (*b as i64).to_string(),
-                _ => b.to_string(),
-            },
+            Value::Bool(b) => dialect.sql().bool_literal(*b).to_string(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => crate::interp::value::float_repr(*f),
             Value::Str(s) => format!("'{}'", s.replace('\'', "''")),

@@ -1,6 +1,7 @@
 //! SQL rendering: turns operations and version-table changes into the SQL text
 //! that Alembic + SQLAlchemy emit, per dialect. Never touches a database.
 
+pub mod dialect;
 pub mod version;
 
 /// The database dialects aurora renders for.
@@ -14,15 +15,17 @@ impl Dialect {
     /// Whether the dialect runs DDL inside transactions by default
     /// (Alembic's `transactional_ddl`): PostgreSQL yes, SQLite no.
     pub fn transactional_ddl(self) -> bool {
-        matches!(self, Dialect::Postgresql)
+        self.sql().transactional_ddl()
     }
 
     /// The name of Alembic's implementation class, as logged on stderr.
     pub fn impl_name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "SQLiteImpl",
-            Dialect::Postgresql => "PostgresqlImpl",
-        }
+        self.sql().impl_name()
+    }
+
+    /// How SQL is rendered for this dialect.
+    pub fn sql(self) -> &'static dyn dialect::SqlDialect {
+        dialect::for_dialect(self)
     }
 }
 

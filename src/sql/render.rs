@@ -1,6 +1,7 @@
 //! Renders operations as the DDL and DML text SQLAlchemy compiles for each
 //! dialect, statement by statement, as Alembic emits them.
 
+use super::dialect::SqlDialect;
 use super::{Dialect, Reflector, SqlError, Statement, Value};
 use crate::ops::*;
 
@@ -15,7 +16,7 @@ pub fn render_ops(
 ) -> Result<Vec<Statement>, SqlError> {
     let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Render);
     let mut r = Renderer {
-        d: dialect,
+        d: dialect.sql(),
         online: reflector.is_some(),
         out: Vec::new(),
     };
@@ -47,7 +48,7 @@ enum Fail {
 const NO_ALTER_CONSTRAINT: &str = "No support for ALTER of constraints in SQLite dialect. Please refer to the batch mode feature which allows for SQLite migrations using a copy-and-move strategy.";
 
 struct Renderer {
-    d: Dialect,
+    d: &'static dyn SqlDialect,
     /// Whether a live database is behind the run (a reflector was given):
     /// Alembic then binds parameters instead of rendering literals, which
     /// changes how `bulk_insert` treats rows with differing keys.
@@ -55,240 +56,12 @@ struct Renderer {
     out: Vec<Statement>,
 }
 
-const SQLITE_RESERVED: &[&str] = &[
-    "add",
-    "after",
-    "all",
-    "alter",
-    "analyze",
-    "and",
-    "as",
-    "asc",
-    "attach",
-    "autoincrement",
-    "before",
-    "begin",
-    "between",
-    "by",
-    "cascade",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "column",
-    "commit",
-    "conflict",
-    "constraint",
-    "create",
-    "cross",
-    "current_date",
-    "current_time",
-    "current_timestamp",
-    "database",
-    "default",
-    "deferrable",
-    "deferred",
-    "delete",
-    "desc",
-    "detach",
-    "distinct",
-    "drop",
-    "each",
-    "else",
-    "end",
-    "escape",
-    "except",
-    "exclusive",
-    "exists",
-    "explain",
-    "fail",
-    "false",
-    "for",
-    "foreign",
-    "from",
-    "full",
-    "glob",
-    "group",
-    "having",
-    "if",
-    "ignore",
-    "immediate",
-    "in",
-    "index",
-    "indexed",
-    "initially",
-    "inner",
-    "insert",
-    "instead",
-    "intersect",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "key",
-    "left",
-    "like",
-    "limit",
-    "match",
-    "natural",
-    "not",
-    "notnull",
-    "null",
-    "of",
-    "offset",
-    "on",
-    "or",
-    "order",
-    "outer",
-    "plan",
-    "pragma",
-    "primary",
-    "query",
-    "raise",
-    "references",
-    "reindex",
-    "rename",
-    "replace",
-    "restrict",
-    "right",
-    "rollback",
-    "row",
-    "select",
-    "set",
-    "table",
-    "temp",
-    "temporary",
-    "then",
-    "to",
-    "transaction",
-    "trigger",
-    "true",
-    "union",
-    "unique",
-    "update",
-    "using",
-    "vacuum",
-    "values",
-    "view",
-    "virtual",
-    "when",
-    "where",
-];
-
-const PG_RESERVED: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "between",
-    "binary",
-    "both",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "column",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "false",
-    "fetch",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "group",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "intersect",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "leading",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "natural",
-    "new",
-    "not",
-    "notnull",
-    "null",
-    "of",
-    "off",
-    "offset",
-    "old",
-    "on",
-    "only",
-    "or",
-    "order",
-    "outer",
-    "over",
-    "overlaps",
-    "placing",
-    "primary",
-    "references",
-    "returning",
-    "right",
-    "select",
-    "session_user",
-    "similar",
-    "some",
-    "symmetric",
-    "table",
-    "then",
-    "to",
-    "trailing",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-];
-
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
 /// reserved word, not all lower case, or has characters outside
 /// `[a-z0-9_$]` or a leading digit or `$`.
-pub(crate) fn quote(name: &str, d: Dialect) -> String {
+pub(crate) fn quote(name: &str, d: &dyn SqlDialect) -> String {
     let lower = name.to_lowercase();
-    let reserved = match d {
-        Dialect::Sqlite => SQLITE_RESERVED,
-        Dialect::Postgresql => PG_RESERVED,
-    };
+    let reserved = d.reserved_words();
     let first_bad = name
         .chars()
         .next()
@@ -366,7 +139,7 @@ impl Renderer {
             } => {
                 let name = &self.limited_name(name, *conv_name)?;
                 let mut sql = "DROP INDEX ".to_string();
-                if *concurrently && self.d == Dialect::Postgresql {
+                if *concurrently && self.d.postgresql_index_options() {
                     sql.push_str("CONCURRENTLY ");
                 }
                 if *if_exists {
@@ -380,7 +153,7 @@ impl Renderer {
                 schema,
                 constraint,
             } => {
-                if self.d == Dialect::Sqlite {
+                if !self.d.alter_constraints() {
                     return Err(Fail::Exception(
                         "NotImplementedError".into(),
                         NO_ALTER_CONSTRAINT.into(),
@@ -399,7 +172,7 @@ impl Renderer {
                 schema,
                 ..
             } => {
-                if self.d == Dialect::Sqlite {
+                if !self.d.alter_constraints() {
                     return Err(Fail::Exception(
                         "NotImplementedError".into(),
                         NO_ALTER_CONSTRAINT.into(),
@@ -451,7 +224,7 @@ impl Renderer {
                 schema,
                 values,
             } => {
-                if self.d == Dialect::Postgresql {
+                if self.d.native_enum() {
                     let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
                     let sql = format!(
                         "CREATE TYPE {} AS ENUM ({})",
@@ -462,7 +235,7 @@ impl Renderer {
                 }
             }
             Op::DropEnum { name, schema } => {
-                if self.d == Dialect::Postgresql {
+                if self.d.native_enum() {
                     let sql = format!("DROP TYPE {}", self.table_name(name, schema));
                     self.emit(sql);
                 }
@@ -491,7 +264,6 @@ impl Renderer {
     // ----- types -----
 
     fn type_sql(&self, t: &SqlType) -> String {
-        let pg = self.d == Dialect::Postgresql;
         match t {
             SqlType::Integer => "INTEGER".into(),
             SqlType::BigInteger => "BIGINT".into(),
@@ -502,50 +274,17 @@ impl Renderer {
             SqlType::Char(None) => "CHAR".into(),
             SqlType::Text => "TEXT".into(),
             SqlType::Boolean => "BOOLEAN".into(),
-            SqlType::DateTime { timezone } => {
-                if pg {
-                    if *timezone {
-                        "TIMESTAMP WITH TIME ZONE".into()
-                    } else {
-                        "TIMESTAMP WITHOUT TIME ZONE".into()
-                    }
-                } else {
-                    "DATETIME".into()
-                }
-            }
+            SqlType::DateTime { timezone } => self.d.datetime_type(*timezone),
             SqlType::Timestamp {
                 timezone,
                 precision,
-            } => {
-                let p = precision.map(|p| format!("({p})")).unwrap_or_default();
-                if pg {
-                    format!(
-                        "TIMESTAMP{p} {} TIME ZONE",
-                        if *timezone { "WITH" } else { "WITHOUT" }
-                    )
-                } else {
-                    "TIMESTAMP".into()
-                }
-            }
+            } => self.d.timestamp_type(*timezone, *precision),
             SqlType::Date => "DATE".into(),
             SqlType::Time {
                 timezone,
                 precision,
-            } => {
-                if pg {
-                    let p = precision.map(|p| format!("({p})")).unwrap_or_default();
-                    format!(
-                        "TIME{p} {} TIME ZONE",
-                        if *timezone { "WITH" } else { "WITHOUT" }
-                    )
-                } else {
-                    "TIME".into()
-                }
-            }
-            // Only PostgreSQL's compiler renders a float's precision.
-            SqlType::Float { precision: Some(p) } if pg => format!("FLOAT({p})"),
-            SqlType::Float { precision: Some(_) } => "FLOAT".into(),
-            SqlType::Float { precision: None } => "FLOAT".into(),
+            } => self.d.time_type(*timezone, *precision),
+            SqlType::Float { precision } => self.d.float_type(*precision),
             SqlType::Named(n) => n.clone(),
             SqlType::Numeric { precision, scale } => match (precision, scale) {
                 (Some(p), Some(s)) => format!("NUMERIC({p}, {s})"),
@@ -554,13 +293,7 @@ impl Renderer {
             },
             SqlType::Json => "JSON".into(),
             SqlType::Jsonb => "JSONB".into(),
-            SqlType::LargeBinary => {
-                if pg {
-                    "BYTEA".into()
-                } else {
-                    "BLOB".into()
-                }
-            }
+            SqlType::LargeBinary => self.d.large_binary_type(),
             SqlType::Enum {
                 values,
                 name,
@@ -569,7 +302,7 @@ impl Renderer {
                 length,
                 ..
             } => {
-                if pg && *native && name.is_some() {
+                if self.d.native_enum() && *native && name.is_some() {
                     self.table_name(name.as_deref().unwrap_or_default(), schema)
                 } else {
                     let longest =
@@ -578,7 +311,7 @@ impl Renderer {
                 }
             }
             SqlType::Uuid { native, class_uuid } => {
-                if *class_uuid || (pg && *native) {
+                if *class_uuid || (self.d.native_uuid() && *native) {
                     "UUID".into()
                 } else {
                     "CHAR(32)".into()
@@ -589,31 +322,8 @@ impl Renderer {
                 precision,
                 fields,
                 ..
-            } => {
-                if !pg {
-                    "DATETIME".into()
-                } else if !native {
-                    // A non-native interval is stored as a datetime.
-                    "TIMESTAMP WITHOUT TIME ZONE".into()
-                } else {
-                    let mut s = String::from("INTERVAL");
-                    if let Some(f) = fields {
-                        s.push(' ');
-                        s.push_str(f);
-                    }
-                    if let Some(p) = precision {
-                        s.push_str(&format!(" ({p})"));
-                    }
-                    s
-                }
-            }
-            SqlType::Double => {
-                if pg {
-                    "DOUBLE PRECISION".into()
-                } else {
-                    "DOUBLE".into()
-                }
-            }
+            } => self.d.interval_type(*native, *precision, fields.as_deref()),
+            SqlType::Double => self.d.double_type(),
             SqlType::Array(item) => format!("{}[]", self.type_sql(item)),
             SqlType::PgOnly { sql, .. } => sql.clone(),
             SqlType::Domain(d) => self.table_name(&d.name, &d.schema),
@@ -625,7 +335,7 @@ impl Renderer {
     /// types (and arrays, domains): compiling a column of such a type raises
     /// `UnsupportedCompilationError`, an uncaught exception in Alembic.
     fn check_type(&self, column: &str, t: &SqlType) -> Result<(), Fail> {
-        if self.d != Dialect::Sqlite {
+        if self.d.compiles_postgresql_types() {
             return Ok(());
         }
         let class = match t {
@@ -674,7 +384,7 @@ impl Renderer {
             }
             SqlExpr::Func { name, args } => {
                 let lname = name.to_lowercase();
-                if self.d == Dialect::Sqlite && lname == "now" && args.is_empty() {
+                if self.d.now_is_current_timestamp() && lname == "now" && args.is_empty() {
                     return "CURRENT_TIMESTAMP".into();
                 }
                 if args.is_empty()
@@ -693,12 +403,7 @@ impl Renderer {
                 let a: Vec<String> = args.iter().map(|x| self.expr(x)).collect();
                 format!("{name}({})", a.join(", "))
             }
-            SqlExpr::Bool(b) => match (self.d, b) {
-                (Dialect::Postgresql, true) => "true".into(),
-                (Dialect::Postgresql, false) => "false".into(),
-                (Dialect::Sqlite, true) => "1".into(),
-                (Dialect::Sqlite, false) => "0".into(),
-            },
+            SqlExpr::Bool(b) => self.d.bool_literal(*b).into(),
             SqlExpr::Text(t) => t.clone(),
             SqlExpr::Null => "NULL".into(),
         }
@@ -727,7 +432,7 @@ impl Renderer {
             }
         }
         let text = self.expr(&untabled(e));
-        if self.d == Dialect::Postgresql && matches!(e, SqlExpr::Binary { .. }) {
+        if self.d.parenthesizes_index_expressions() && matches!(e, SqlExpr::Binary { .. }) {
             format!("({text})")
         } else {
             text
@@ -742,7 +447,7 @@ impl Renderer {
             s.push_str("IF NOT EXISTS ");
         }
         s.push_str(&self.table_name(&seq.name, &seq.schema));
-        if self.d == Dialect::Postgresql {
+        if self.d.sequence_data_type() {
             if let Some(t) = &seq.data_type {
                 s.push_str(&format!(" AS {}", self.type_sql(t)));
             }
@@ -781,37 +486,21 @@ impl Renderer {
 
     /// A Python value rendered as a SQL literal, as `literal_binds` does.
     fn literal(&self, l: &Literal) -> String {
-        let pg = self.d == Dialect::Postgresql;
+        let short_us = self.d.omits_zero_microseconds();
         match l {
             Literal::Null => "NULL".into(),
-            Literal::Bool(b) => {
-                if pg {
-                    if *b {
-                        "true".into()
-                    } else {
-                        "false".into()
-                    }
-                } else if *b {
-                    "1".into()
-                } else {
-                    "0".into()
-                }
-            }
+            Literal::Bool(b) => self.d.bool_literal(*b).into(),
             Literal::Int(i) => i.to_string(),
             Literal::Float(s) => s.clone(),
             Literal::Str(s) => quote_str(s),
             Literal::Bytes(b) => {
                 let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                if pg {
-                    format!("'\\x{hex}'")
-                } else {
-                    format!("X'{hex}'")
-                }
+                self.d.bytes_literal(&hex)
             }
             Literal::Decimal(s) => s.clone(),
             Literal::Date(y, m, d) => format!("'{y:04}-{m:02}-{d:02}'"),
             Literal::DateTime(y, mo, d, h, mi, s, us) => {
-                if pg {
+                if short_us {
                     if *us > 0 {
                         format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
                     } else {
@@ -822,7 +511,7 @@ impl Renderer {
                 }
             }
             Literal::Time(h, mi, s, us) => {
-                if pg {
+                if short_us {
                     if *us > 0 {
                         format!("'{h:02}:{mi:02}:{s:02}.{us:06}'")
                     } else {
@@ -834,7 +523,7 @@ impl Renderer {
             }
             // Native UUIDs bind hyphenated; elsewhere `Uuid` binds the
             // 32 hex digits (see `bound_literal`).
-            Literal::Uuid(u) if pg => quote_str(u),
+            Literal::Uuid(u) if self.d.native_uuid() => quote_str(u),
             Literal::Uuid(u) => quote_str(&u.replace('-', "")),
             // psycopg2 adapts a list as ARRAY[...], the empty list as '{}'.
             Literal::Array(xs) if xs.is_empty() => "'{}'".into(),
@@ -936,7 +625,6 @@ impl Renderer {
         autoinc: Option<&str>,
         sqlite_autoincrement: bool,
     ) -> String {
-        let pg = self.d == Dialect::Postgresql;
         let in_pk = pk_cols.contains(&c.name);
         let nullable = c.nullable.unwrap_or(!in_pk);
         let mut s = self.q(&c.name);
@@ -947,7 +635,7 @@ impl Renderer {
             Some(PythonDefault::Sequence(seq)) => seq.optional,
             Some(PythonDefault::Other) => false,
         };
-        if pg && in_pk && autoinc == Some(c.name.as_str()) && serial_default {
+        if self.d.serial_columns() && in_pk && autoinc == Some(c.name.as_str()) && serial_default {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -957,7 +645,7 @@ impl Renderer {
             s.push_str(&self.type_sql(&c.type_));
             if let Some(d) = &c.server_default {
                 let text = self.default_sql(d);
-                if self.d == Dialect::Sqlite
+                if self.d.parenthesizes_expression_defaults()
                     && !matches!(d, DefaultValue::Str(_))
                     && !text.trim_start().starts_with(['\'', '"', '('])
                     && text.chars().any(|ch| !(ch.is_alphanumeric() || ch == '_'))
@@ -975,7 +663,7 @@ impl Renderer {
             s.push(' ');
             s.push_str(&self.constraint(check, true));
         }
-        if self.d == Dialect::Sqlite
+        if self.d.inline_autoincrement_primary_key()
             && sqlite_autoincrement
             && in_pk
             && pk_cols.len() == 1
@@ -1004,9 +692,9 @@ impl Renderer {
                 columns,
                 nulls_not_distinct,
             } => {
-                let nulls = match (self.d, nulls_not_distinct) {
-                    (Dialect::Postgresql, Some(true)) => "NULLS NOT DISTINCT ",
-                    (Dialect::Postgresql, Some(false)) => "NULLS DISTINCT ",
+                let nulls = match (self.d.unique_nulls_distinct(), nulls_not_distinct) {
+                    (true, Some(true)) => "NULLS NOT DISTINCT ",
+                    (true, Some(false)) => "NULLS DISTINCT ",
                     _ => "",
                 };
                 s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)))
@@ -1023,7 +711,7 @@ impl Renderer {
                 initially,
             } => {
                 // SQLite names the referenced table without its schema.
-                let target = if self.d == Dialect::Sqlite && in_table {
+                let target = if self.d.unqualified_inline_foreign_keys() && in_table {
                     self.q(ref_table)
                 } else {
                     self.table_name(ref_table, ref_schema)
@@ -1085,7 +773,7 @@ impl Renderer {
             self.limited_name(n, false)?;
         }
         let mut pk_cols = Self::pk_columns(t);
-        if self.d == Dialect::Sqlite && pk_cols.len() != 1 {
+        if self.d.rejects_composite_autoincrement() && pk_cols.len() != 1 {
             if let Some(c) = t
                 .columns
                 .iter()
@@ -1108,7 +796,7 @@ impl Renderer {
         // renders a primary key column, and when any dialect renders the
         // primary key it made itself from `primary_key=True` columns, which
         // then lists that column first.
-        let autoinc = if self.d == Dialect::Postgresql || explicit_pk.is_none() {
+        let autoinc = if self.d.autoincrement_for_every_primary_key() || explicit_pk.is_none() {
             // A table-level ForeignKeyConstraint gives its columns foreign
             // keys as a column-level ForeignKey does.
             let fk_cols: Vec<&String> = t
@@ -1157,7 +845,7 @@ impl Renderer {
             .collect();
         let mut constraints = Vec::new();
         // The primary key first, unless it is inline (SQLite AUTOINCREMENT).
-        let pk_inline = self.d == Dialect::Sqlite
+        let pk_inline = self.d.inline_autoincrement_primary_key()
             && t.sqlite_autoincrement
             && pk_cols.len() == 1
             && t.columns.iter().any(|c| {
@@ -1182,8 +870,9 @@ impl Renderer {
         }
         // SQLite's DDL compiler leaves out a foreign key to a table of
         // another schema.
-        let other_schema =
-            |ref_schema: &Option<String>| self.d == Dialect::Sqlite && *ref_schema != t.schema;
+        let other_schema = |ref_schema: &Option<String>| {
+            self.d.unqualified_inline_foreign_keys() && *ref_schema != t.schema
+        };
         for c in &t.constraints {
             if let ConstraintKind::ForeignKey { ref_schema, .. } = &c.kind {
                 if other_schema(ref_schema) {
@@ -1252,7 +941,7 @@ impl Renderer {
     fn named_types_to_create(&self, t: &Table) -> Vec<String> {
         let mut seen: Vec<(String, Option<String>)> = Vec::new();
         let mut out = Vec::new();
-        if self.d != Dialect::Postgresql {
+        if !self.d.native_enum() {
             return out;
         }
         for c in &t.columns {
@@ -1340,7 +1029,7 @@ impl Renderer {
         for idx in self.table_indexes(t) {
             self.create_index(&idx)?;
         }
-        if self.d == Dialect::Postgresql {
+        if self.d.comment_statements() {
             if let Some(c) = &t.comment {
                 let sql = format!("COMMENT ON TABLE {name} IS {}", quote_str(c));
                 self.emit(sql);
@@ -1391,10 +1080,7 @@ impl Renderer {
     /// other name that long is an `IdentifierError`.
     fn limited_name(&self, name: &str, conv: bool) -> Result<String, Fail> {
         // PostgreSQL's NAMEDATALEN - 1; SQLAlchemy's default for SQLite.
-        let limit = match self.d {
-            Dialect::Postgresql => 63,
-            Dialect::Sqlite => 9999,
-        };
+        let limit = self.d.max_identifier_length();
         if name.chars().count() <= limit {
             return Ok(name.to_string());
         }
@@ -1412,13 +1098,13 @@ impl Renderer {
     }
 
     fn create_index(&mut self, i: &Index) -> Result<(), Fail> {
-        let pg = self.d == Dialect::Postgresql;
+        let pg_options = self.d.postgresql_index_options();
         let mut s = String::from("CREATE ");
         if i.unique {
             s.push_str("UNIQUE ");
         }
         s.push_str("INDEX ");
-        if pg && i.postgresql_concurrently {
+        if pg_options && i.postgresql_concurrently {
             s.push_str("CONCURRENTLY ");
         }
         if i.if_not_exists {
@@ -1427,7 +1113,7 @@ impl Renderer {
         if let Some(n) = &i.name {
             let n = self.limited_name(n, i.conv_name)?;
             // An index name is qualified by the schema on SQLite only.
-            if self.d == Dialect::Sqlite {
+            if self.d.index_name_carries_schema() {
                 s.push_str(&self.table_name(&n, &i.schema));
             } else {
                 s.push_str(&self.q(&n));
@@ -1435,13 +1121,13 @@ impl Renderer {
             s.push(' ');
         }
         s.push_str("ON ");
-        if self.d == Dialect::Sqlite {
+        if self.d.index_name_carries_schema() {
             s.push_str(&self.q(&i.table));
         } else {
             s.push_str(&self.table_name(&i.table, &i.schema));
         }
         s.push(' ');
-        if pg {
+        if pg_options {
             if let Some(u) = &i.postgresql_using {
                 s.push_str(&format!("USING {} ", u.to_lowercase()));
             }
@@ -1458,13 +1144,13 @@ impl Renderer {
                 // `postgresql_ops` is keyed by the element's key: a column's
                 // name or a `text()`'s text.
                 match key.and_then(|k| i.postgresql_ops.iter().find(|(o, _)| o == k)) {
-                    Some((_, class)) if pg => format!("{text} {class}"),
+                    Some((_, class)) if pg_options => format!("{text} {class}"),
                     _ => text,
                 }
             })
             .collect();
         s.push_str(&format!("({})", exprs.join(", ")));
-        if pg {
+        if pg_options {
             if !i.postgresql_include.is_empty() {
                 let cols: Vec<String> = i.postgresql_include.iter().map(|c| self.q(c)).collect();
                 s.push_str(&format!(" INCLUDE ({})", cols.join(", ")));
@@ -1508,7 +1194,7 @@ impl Renderer {
         } else {
             Vec::new()
         };
-        if self.d == Dialect::Postgresql {
+        if self.d.native_enum() {
             if let SqlType::Enum {
                 name: Some(_),
                 native: true,
@@ -1519,7 +1205,7 @@ impl Renderer {
                 // Alembic's add_column does not create the enum type.
             }
         }
-        let autoinc = if self.d == Dialect::Postgresql {
+        let autoinc = if self.d.autoincrement_for_every_primary_key() {
             self.autoinc_column(table, std::slice::from_ref(c), &pk)?
         } else {
             None
@@ -1533,7 +1219,7 @@ impl Renderer {
         // Alembic adds the constraints of the table it builds around the
         // column: `unique=True` (without `index=True`) is `ADD UNIQUE`.
         if c.unique && !c.index {
-            if self.d == Dialect::Sqlite {
+            if !self.d.alter_constraints() {
                 return Err(Fail::Exception(
                     "NotImplementedError".into(),
                     NO_ALTER_CONSTRAINT.into(),
@@ -1553,7 +1239,7 @@ impl Renderer {
             self.emit(sql);
         }
         for fk in &c.foreign_keys {
-            if self.d == Dialect::Sqlite {
+            if !self.d.alter_constraints() {
                 return Err(Fail::Exception(
                     "NotImplementedError".into(),
                     NO_ALTER_CONSTRAINT.into(),
@@ -1598,7 +1284,7 @@ impl Renderer {
                 ..Index::default()
             })?;
         }
-        if self.d == Dialect::Postgresql {
+        if self.d.comment_statements() {
             if let Some(comment) = &c.comment {
                 let sql = format!(
                     "COMMENT ON COLUMN {}.{} IS {}",
@@ -1618,13 +1304,13 @@ impl Renderer {
         }
         let t = self.table_name(&a.table, &a.schema);
         let col = self.q(&a.column);
-        let pg = self.d == Dialect::Postgresql;
-        if pg && a.postgresql_using.is_some() && a.type_.is_none() {
+        let type_using = self.d.alter_type_using();
+        if type_using && a.postgresql_using.is_some() && a.type_.is_none() {
             return Err(Fail::Failed(
                 "postgresql_using must be used with the type_ parameter".into(),
             ));
         }
-        if pg {
+        if type_using {
             if let Some(ty) = &a.type_ {
                 let mut sql = format!(
                     "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
@@ -1653,7 +1339,7 @@ impl Renderer {
             };
             self.emit(sql);
         }
-        if !pg {
+        if !type_using {
             if let Some(ty) = &a.type_ {
                 let sql = format!(
                     "ALTER TABLE {t} ALTER COLUMN {col} TYPE {}",
@@ -1663,12 +1349,22 @@ impl Renderer {
             }
         }
         if let Some(c) = &a.comment {
+            if !self.d.column_comment_ddl() {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.UnsupportedCompilationError".into(),
+                    format!(
+                        "Compiler <{}> can't render element of type <class 'alembic.ddl.base.ColumnComment'>: \
+                         <class 'alembic.ddl.base.ColumnComment'> construct has no default compilation handler.",
+                        self.d.ddl_compiler_name()
+                    ),
+                ));
+            }
             let val = c.as_deref().map(quote_str).unwrap_or_else(|| "NULL".into());
             let sql = format!("COMMENT ON COLUMN {t}.{col} IS {val}");
             self.emit(sql);
         }
         if let Some(n) = &a.new_column_name {
-            let kw = if pg { "" } else { "COLUMN " };
+            let kw = self.d.rename_column_keyword();
             let sql = format!("ALTER TABLE {t} RENAME {kw}{col} TO {}", self.q(n));
             self.emit(sql);
         }
@@ -1842,10 +1538,7 @@ impl Renderer {
                         let cols: Vec<String> = keys.iter().map(|k| self.q(k)).collect();
                         let params: Vec<String> = keys
                             .iter()
-                            .map(|k| match self.d {
-                                Dialect::Sqlite => "?".to_string(),
-                                Dialect::Postgresql => format!("%({k})s"),
-                            })
+                            .map(|k| self.d.bulk_insert_placeholder(k))
                             .collect();
                         return Err(Fail::Exception(
                             "sqlalchemy.exc.StatementError".into(),
@@ -1900,7 +1593,7 @@ impl Renderer {
         let recreate = match b.recreate.as_str() {
             "always" => true,
             "never" => false,
-            _ => self.d == Dialect::Sqlite && b.ops.iter().any(requires_recreate),
+            _ => self.d.batch_recreates_by_default() && b.ops.iter().any(requires_recreate),
         };
         if !recreate {
             for o in &b.ops {
@@ -1910,7 +1603,7 @@ impl Renderer {
         }
         let table = match (&b.copy_from, reflector.as_deref_mut()) {
             (Some(t), _) => t.clone(),
-            (None, Some(r)) if self.d == Dialect::Sqlite => {
+            (None, Some(r)) if self.d.batch_reflects_by_query() => {
                 // A statement failing here is a driver error in Alembic.
                 flush_pending(&mut self.out, r)
                     .map_err(|e| Fail::Exception("sqlalchemy.exc.OperationalError".into(), e))?;
@@ -1923,10 +1616,7 @@ impl Renderer {
                     .map_err(Fail::Failed)?
             }
             _ => {
-                let dname = match self.d {
-                    Dialect::Sqlite => "sqlite",
-                    Dialect::Postgresql => "postgresql",
-                };
+                let dname = self.d.name();
                 return Err(Fail::Failed(format!(
                     "This operation cannot proceed in --sql mode; batch mode with dialect {dname} requires a live database connection with which to reflect the table \"{}\". To generate a batch SQL migration script using table \"move and copy\", a complete Table object should be passed to the \"copy_from\" argument of the batch_alter_table() method so that table reflection can be skipped.",
                     b.table
@@ -2084,7 +1774,7 @@ impl Renderer {
                 }
             }
         }
-        if self.d == Dialect::Postgresql {
+        if self.d.batch_frees_reused_names() {
             // PostgreSQL frees the names the new table reuses (a named
             // primary key is one of Alembic's named constraints too).
             for c in &table.constraints {
@@ -2166,7 +1856,7 @@ impl Renderer {
         }
         let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
-        if self.d == Dialect::Postgresql {
+        if self.d.comment_statements() {
             // SQLAlchemy's CREATE TABLE sets the column comments (not the
             // table's, which Alembic's batch mode does not carry over).
             for col in &new_table.columns {

@@ -58,10 +58,7 @@ impl VersionTable {
         let mut params = Vec::new();
         let sql = self.change_statement(change, dialect, &mut |rev| {
             params.push(rev.to_string());
-            match dialect {
-                Dialect::Sqlite => format!("?{}", params.len()),
-                Dialect::Postgresql => format!("${}", params.len()),
-            }
+            dialect.sql().bind_param(params.len())
         });
         (sql, params)
     }
@@ -76,9 +73,10 @@ impl VersionTable {
         let column = format!("{}.version_num", self.name);
         match change {
             VersionChange::Insert(rev) => {
-                let returning = match dialect {
-                    Dialect::Sqlite => "version_num".to_string(),
-                    Dialect::Postgresql => column,
+                let returning = if dialect.sql().qualified_returning() {
+                    column
+                } else {
+                    "version_num".to_string()
                 };
                 format!(
                     "INSERT INTO {table} (version_num) VALUES ({}) RETURNING {returning}",

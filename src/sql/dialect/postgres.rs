@@ -1,0 +1,270 @@
+//! PostgreSQL: SQLAlchemy's PostgreSQL dialect (psycopg2) with Alembic's
+//! `PostgresqlImpl`.
+
+use super::SqlDialect;
+use crate::sql::Dialect;
+
+/// PostgreSQL's rendering behaviour.
+pub struct Postgresql;
+
+fn with_time_zone(timezone: bool) -> &'static str {
+    if timezone {
+        "WITH"
+    } else {
+        "WITHOUT"
+    }
+}
+
+impl SqlDialect for Postgresql {
+    fn kind(&self) -> Dialect {
+        Dialect::Postgresql
+    }
+
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn impl_name(&self) -> &'static str {
+        "PostgresqlImpl"
+    }
+
+    fn reserved_words(&self) -> &'static [&'static str] {
+        RESERVED
+    }
+
+    /// NAMEDATALEN - 1.
+    fn max_identifier_length(&self) -> usize {
+        63
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn batch_frees_reused_names(&self) -> bool {
+        true
+    }
+
+    fn datetime_type(&self, timezone: bool) -> String {
+        format!("TIMESTAMP {} TIME ZONE", with_time_zone(timezone))
+    }
+
+    fn timestamp_type(&self, timezone: bool, precision: Option<u32>) -> String {
+        let p = precision.map(|p| format!("({p})")).unwrap_or_default();
+        format!("TIMESTAMP{p} {} TIME ZONE", with_time_zone(timezone))
+    }
+
+    fn time_type(&self, timezone: bool, precision: Option<u32>) -> String {
+        let p = precision.map(|p| format!("({p})")).unwrap_or_default();
+        format!("TIME{p} {} TIME ZONE", with_time_zone(timezone))
+    }
+
+    /// Only PostgreSQL's compiler renders a float's precision.
+    fn float_type(&self, precision: Option<u32>) -> String {
+        match precision {
+            Some(p) => format!("FLOAT({p})"),
+            None => "FLOAT".into(),
+        }
+    }
+
+    fn large_binary_type(&self) -> String {
+        "BYTEA".into()
+    }
+
+    fn double_type(&self) -> String {
+        "DOUBLE PRECISION".into()
+    }
+
+    fn interval_type(&self, native: bool, precision: Option<u32>, fields: Option<&str>) -> String {
+        if !native {
+            // A non-native interval is stored as a datetime.
+            return "TIMESTAMP WITHOUT TIME ZONE".into();
+        }
+        let mut s = String::from("INTERVAL");
+        if let Some(f) = fields {
+            s.push(' ');
+            s.push_str(f);
+        }
+        if let Some(p) = precision {
+            s.push_str(&format!(" ({p})"));
+        }
+        s
+    }
+
+    fn native_uuid(&self) -> bool {
+        true
+    }
+
+    fn native_enum(&self) -> bool {
+        true
+    }
+
+    fn serial_columns(&self) -> bool {
+        true
+    }
+
+    fn sequence_data_type(&self) -> bool {
+        true
+    }
+
+    fn bytes_literal(&self, hex: &str) -> String {
+        format!("'\\x{hex}'")
+    }
+
+    fn omits_zero_microseconds(&self) -> bool {
+        true
+    }
+
+    fn parenthesizes_index_expressions(&self) -> bool {
+        true
+    }
+
+    fn bulk_insert_placeholder(&self, key: &str) -> String {
+        format!("%({key})s")
+    }
+
+    fn bind_param(&self, n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn qualified_returning(&self) -> bool {
+        true
+    }
+
+    fn comment_statements(&self) -> bool {
+        true
+    }
+
+    fn column_comment_ddl(&self) -> bool {
+        true
+    }
+
+    fn ddl_compiler_name(&self) -> &'static str {
+        "sqlalchemy.dialects.postgresql.base.PGDDLCompiler"
+    }
+
+    fn unique_nulls_distinct(&self) -> bool {
+        true
+    }
+
+    fn autoincrement_for_every_primary_key(&self) -> bool {
+        true
+    }
+
+    fn postgresql_index_options(&self) -> bool {
+        true
+    }
+
+    fn alter_type_using(&self) -> bool {
+        true
+    }
+
+    fn rename_column_keyword(&self) -> &'static str {
+        ""
+    }
+}
+
+pub(super) const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "new",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "off",
+    "offset",
+    "old",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "over",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];

@@ -1,0 +1,205 @@
+//! SQLite: SQLAlchemy's SQLite dialect with Alembic's `SQLiteImpl`.
+
+use super::SqlDialect;
+use crate::sql::Dialect;
+
+/// SQLite's rendering behaviour.
+pub struct Sqlite;
+
+impl SqlDialect for Sqlite {
+    fn kind(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn impl_name(&self) -> &'static str {
+        "SQLiteImpl"
+    }
+
+    fn reserved_words(&self) -> &'static [&'static str] {
+        RESERVED
+    }
+
+    fn alter_constraints(&self) -> bool {
+        false
+    }
+
+    fn batch_recreates_by_default(&self) -> bool {
+        true
+    }
+
+    fn batch_reflects_by_query(&self) -> bool {
+        true
+    }
+
+    fn compiles_postgresql_types(&self) -> bool {
+        false
+    }
+
+    fn bool_literal(&self, b: bool) -> &'static str {
+        if b {
+            "1"
+        } else {
+            "0"
+        }
+    }
+
+    fn now_is_current_timestamp(&self) -> bool {
+        true
+    }
+
+    fn parenthesizes_expression_defaults(&self) -> bool {
+        true
+    }
+
+    fn bulk_insert_placeholder(&self, _key: &str) -> String {
+        "?".to_string()
+    }
+
+    fn bind_param(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+
+    fn unqualified_inline_foreign_keys(&self) -> bool {
+        true
+    }
+
+    fn inline_autoincrement_primary_key(&self) -> bool {
+        true
+    }
+
+    fn rejects_composite_autoincrement(&self) -> bool {
+        true
+    }
+
+    fn ddl_compiler_name(&self) -> &'static str {
+        "sqlalchemy.dialects.sqlite.base.SQLiteDDLCompiler"
+    }
+
+    fn index_name_carries_schema(&self) -> bool {
+        true
+    }
+}
+
+pub(super) const RESERVED: &[&str] = &[
+    "add",
+    "after",
+    "all",
+    "alter",
+    "analyze",
+    "and",
+    "as",
+    "asc",
+    "attach",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclusive",
+    "exists",
+    "explain",
+    "fail",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "glob",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "match",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "plan",
+    "pragma",
+    "primary",
+    "query",
+    "raise",
+    "references",
+    "reindex",
+    "rename",
+    "replace",
+    "restrict",
+    "right",
+    "rollback",
+    "row",
+    "select",
+    "set",
+    "table",
+    "temp",
+    "temporary",
+    "then",
+    "to",
+    "transaction",
+    "trigger",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "vacuum",
+    "values",
+    "view",
+    "virtual",
+    "when",
+    "where",
+];
