@@ -93,7 +93,7 @@ pub enum Command {
         yes: bool,
         /// aurora: back the database up first (SQLite: a copy; PostgreSQL: pg_dump of the tables
         /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
-        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true)]
+        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true, conflicts_with = "sql")]
         backup: Option<String>,
         /// Revision identifier.
         revision: String,
@@ -227,7 +227,7 @@ pub enum Command {
         tag: Option<String>,
         /// aurora: run the upgrade in one transaction (SQLite: on a copy), report time, locks and
         /// rows per revision, then roll back.
-        #[arg(long, conflicts_with = "sql")]
+        #[arg(long, conflicts_with_all = ["sql", "backup"])]
         rehearse: bool,
         /// aurora: `SET LOCAL lock_timeout` of a rehearsal on PostgreSQL (default: `[aurora]
         /// rehearse_lock_timeout`, else 5s).
@@ -235,7 +235,7 @@ pub enum Command {
         rehearse_lock_timeout: Option<String>,
         /// aurora: back the database up first (SQLite: a copy; PostgreSQL: pg_dump of the tables
         /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
-        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true)]
+        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true, conflicts_with = "sql")]
         backup: Option<String>,
         /// Revision identifier.
         revision: String,
