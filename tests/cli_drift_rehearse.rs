@@ -385,6 +385,27 @@ fn backup_before_a_destructive_revision_restores_the_data_it_dropped() {
         let before = backend.rows(emails);
         assert_eq!(before, ["a:a", "b:b", "c:-"]);
 
+        if backend.file.is_none() {
+            // Without pg_dump the run is refused before anything of it runs.
+            let refused = Command::new(AURORA)
+                .args(["upgrade", "head"])
+                .current_dir(&dir)
+                .env("PATH", "/nonexistent")
+                .output()
+                .unwrap();
+            assert_ne!(refused.status.code(), Some(0));
+            let err = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                err.contains("--backup on PostgreSQL runs pg_dump, which could not be started"),
+                "{err}"
+            );
+            assert_eq!(
+                backend.rows("SELECT version_num FROM alembic_version"),
+                ["b2"]
+            );
+            assert_eq!(backend.rows(emails), before);
+        }
+
         let drop = aurora(&dir, &["upgrade", "head"]);
         assert!(drop.status.success());
         let path = backup_path(&drop, "c3");
