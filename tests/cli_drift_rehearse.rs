@@ -344,3 +344,117 @@ fn rehearse_reports_each_revision_and_leaves_the_database_unchanged() {
         assert_ne!(backend.snapshot(), before);
     }
 }
+
+/// The path `Backup before REV: PATH` printed.
+fn backup_path(out: &Output, revision: &str) -> PathBuf {
+    let text = stdout(out);
+    let prefix = format!("Backup before {revision}: ");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no backup line in {text:?}"));
+    PathBuf::from(&line[prefix.len()..])
+}
+
+#[test]
+fn backup_before_a_destructive_revision_restores_the_data_it_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    for backend in backends(tmp.path(), "backup") {
+        let dir = tmp.path().join(backend.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        project(&dir, &backend.url);
+        // c3 drops the column b2 filled.
+        std::fs::write(
+            dir.join("migrations/versions/c3_.py"),
+            revision(
+                "c3",
+                Some("b2"),
+                "    with op.batch_alter_table('account') as b:\n        b.drop_column('email')",
+            ),
+        )
+        .unwrap();
+        let mut ini = std::fs::read_to_string(dir.join("alembic.ini")).unwrap();
+        ini.push_str("\n[aurora]\nbackup = auto\nbackup_dir = saved\n");
+        std::fs::write(dir.join("alembic.ini"), ini).unwrap();
+
+        // b2 only adds: no backup.
+        let add = aurora(&dir, &["upgrade", "b2"]);
+        assert!(add.status.success());
+        assert!(!stdout(&add).contains("Backup before"), "{}", stdout(&add));
+        let emails = "SELECT name || ':' || coalesce(email, '-') FROM account ORDER BY id";
+        let before = backend.rows(emails);
+        assert_eq!(before, ["a:a", "b:b", "c:-"]);
+
+        if backend.file.is_none() {
+            // Without pg_dump the run is refused before anything of it runs.
+            let refused = Command::new(AURORA)
+                .args(["upgrade", "head"])
+                .current_dir(&dir)
+                .env("PATH", "/nonexistent")
+                .output()
+                .unwrap();
+            assert_ne!(refused.status.code(), Some(0));
+            let err = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                err.contains("--backup on PostgreSQL runs pg_dump, which could not be started"),
+                "{err}"
+            );
+            assert_eq!(
+                backend.rows("SELECT version_num FROM alembic_version"),
+                ["b2"]
+            );
+            assert_eq!(backend.rows(emails), before);
+        }
+
+        let drop = aurora(&dir, &["upgrade", "head"]);
+        assert!(drop.status.success());
+        let path = backup_path(&drop, "c3");
+        assert!(path.starts_with(dir.join("saved")), "{path:?}");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        match &backend.file {
+            Some(_) => assert!(
+                name.starts_with("app-c3-") && name.ends_with("Z.sqlite"),
+                "{name}"
+            ),
+            None => assert!(
+                name.starts_with("drift_backup-c3-") && name.ends_with("Z.dump"),
+                "{name}"
+            ),
+        }
+        let listed = aurora(&dir, &["backups"]);
+        assert!(
+            stdout(&listed).starts_with(&format!("{}  ", path.display())),
+            "{}",
+            stdout(&listed)
+        );
+        assert_eq!(stdout(&listed).lines().count(), 1);
+
+        // Restore: the dropped column and its data come back.
+        match &backend.file {
+            Some(file) => {
+                std::fs::copy(&path, file).unwrap();
+            }
+            None => {
+                let restore = Command::new("pg_restore")
+                    .args([
+                        "--clean",
+                        "--if-exists",
+                        "--no-owner",
+                        "--dbname",
+                        &backend.url,
+                    ])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(restore.status.success(), "{restore:?}");
+            }
+        }
+        assert_eq!(backend.rows(emails), before, "{}", backend.name);
+
+        // An explicit --backup=DIR backs up a run that only adds, too.
+        let reset = aurora(&dir, &["downgrade", "base", "--backup=explicit"]);
+        assert!(reset.status.success(), "{}", backend.name);
+        let after = aurora(&dir, &["upgrade", "a1", "--backup=explicit"]);
+        assert!(backup_path(&after, "a1").starts_with(dir.join("explicit")));
+    }
+}

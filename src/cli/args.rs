@@ -91,6 +91,10 @@ pub enum Command {
         /// Skip the confirmation prompt (aurora).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// aurora: back the database up first (SQLite: a copy; PostgreSQL: pg_dump of the tables
+        /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
+        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true, conflicts_with = "sql")]
+        backup: Option<String>,
         /// Revision identifier.
         revision: String,
     },
@@ -223,12 +227,16 @@ pub enum Command {
         tag: Option<String>,
         /// aurora: run the upgrade in one transaction (SQLite: on a copy), report time, locks and
         /// rows per revision, then roll back.
-        #[arg(long, conflicts_with = "sql")]
+        #[arg(long, conflicts_with_all = ["sql", "backup"])]
         rehearse: bool,
         /// aurora: `SET LOCAL lock_timeout` of a rehearsal on PostgreSQL (default: `[aurora]
         /// rehearse_lock_timeout`, else 5s).
         #[arg(long, requires = "rehearse", value_name = "DURATION")]
         rehearse_lock_timeout: Option<String>,
+        /// aurora: back the database up first (SQLite: a copy; PostgreSQL: pg_dump of the tables
+        /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
+        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true, conflicts_with = "sql")]
+        backup: Option<String>,
         /// Revision identifier.
         revision: String,
     },
@@ -275,6 +283,15 @@ pub enum Command {
         /// Skip the confirmation prompt.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// aurora: back the database up first (SQLite: a copy; PostgreSQL: pg_dump of the tables
+        /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
+        #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true)]
+        backup: Option<String>,
+    },
+    /// aurora: list the backups `--backup` took, oldest first.
+    Backups {
+        /// The backup directory (default: [aurora] backup_dir, else ./backups).
+        dir: Option<String>,
     },
     /// aurora: print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions {

@@ -99,6 +99,9 @@ pub fn reset(project: &mut Project, out: &mut Output, yes: bool) -> Result<(), C
         yes,
     )?;
     migrate::downgrade(project, out, "base", false, None)?;
+    // The backup (taken before the downgrade) holds everything; the empty database the
+    // upgrade starts from needs none.
+    project.backup = super::backup::Backup::Off;
     migrate::upgrade(project, out, "head", false, None)
 }
 

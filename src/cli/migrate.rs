@@ -1001,6 +1001,9 @@ fn online_run_locked(
             }
         }
     }
+    if let Some(url) = &context.url {
+        super::backup::before_run(&project.backup, out, &mut *conn, url, steps, &lowered)?;
+    }
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
         purge,

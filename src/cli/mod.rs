@@ -6,6 +6,7 @@ mod args;
 mod aurora_x;
 mod authoring;
 mod autogenerate;
+mod backup;
 mod checksum;
 mod drift;
 mod environment;
@@ -308,14 +309,25 @@ fn run_command(
             ..
         } => rehearse::rehearse(project, out, revision, rehearse_lock_timeout.as_deref()),
         Command::Upgrade {
-            sql, tag, revision, ..
-        } => migrate::upgrade(project, out, revision, *sql, tag.as_deref()),
+            sql,
+            tag,
+            revision,
+            backup,
+            ..
+        } => {
+            project.backup = backup::requested(project, backup.as_deref(), false)?;
+            migrate::upgrade(project, out, revision, *sql, tag.as_deref())
+        }
         Command::Downgrade {
             sql,
             tag,
             revision,
             yes,
-        } => aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes, false),
+            backup,
+        } => {
+            project.backup = backup::requested(project, backup.as_deref(), false)?;
+            aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes, false)
+        }
         Command::Stamp {
             sql,
             tag,
@@ -374,11 +386,17 @@ fn run_command(
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
         Command::DowngradeTo { yes, revision } => {
+            let all = matches!(revision.as_str(), "base" | "all");
+            project.backup = backup::requested(project, None, all)?;
             aurora_x::downgrade(project, out, revision, false, None, *yes, true)
         }
         Command::ShowSql { revision } => aurora_x::show_sql(project, out, revision.as_deref()),
         Command::Hash { check } => checksum::hash(project, out, *check),
-        Command::Reset { yes } => aurora_x::reset(project, out, *yes),
+        Command::Reset { yes, backup } => {
+            project.backup = backup::requested(project, backup.as_deref(), true)?;
+            aurora_x::reset(project, out, *yes)
+        }
+        Command::Backups { dir } => backup::list(project, out, dir.as_deref()),
         other => Err(CliError::failed(format!(
             "the '{}' command is not available in this build of aurora yet",
             command_name(other)
@@ -411,6 +429,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::ShowSql { .. } => "show-sql",
         Command::Hash { .. } => "hash",
         Command::Reset { .. } => "reset",
+        Command::Backups { .. } => "backups",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
     }

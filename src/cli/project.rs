@@ -17,6 +17,8 @@ pub struct Project {
     pub x_arguments: Vec<String>,
     /// `--no-lock` and `--lock-timeout`, for online runs.
     pub lock: crate::db::LockSettings,
+    /// `--backup` / `[aurora] backup`, for online runs.
+    pub backup: super::backup::Backup,
     script_directory: Option<ScriptDirectory>,
     map: Option<Result<RevisionMap, RevisionError>>,
     /// Set by a run that renders bodies next: what loading the map does with
@@ -51,6 +53,7 @@ impl Project {
                 enabled: !cli.no_lock,
                 timeout: std::time::Duration::from_secs(cli.lock_timeout),
             },
+            backup: super::backup::Backup::Off,
             script_directory: None,
             map: None,
             body_reader: None,

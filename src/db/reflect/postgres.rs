@@ -505,51 +505,6 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn format_type_texts_map_to_types() {
-        assert_eq!(
-            builtin_type("character varying(40)"),
-            SqlType::String(Some(40))
-        );
-        assert_eq!(
-            builtin_type("numeric(10,2)"),
-            SqlType::Numeric {
-                precision: Some(10),
-                scale: Some(2)
-            }
-        );
-        assert_eq!(
-            builtin_type("timestamp(3) with time zone"),
-            SqlType::Timestamp {
-                timezone: true,
-                precision: Some(3)
-            }
-        );
-        assert_eq!(builtin_type("double precision"), SqlType::Double);
-        assert_eq!(
-            builtin_type("macaddr"),
-            SqlType::PgOnly {
-                class: "MACADDR".into(),
-                sql: "MACADDR".into()
-            }
-        );
-    }
-
-    #[test]
-    fn serial_defaults_name_their_sequence() {
-        assert_eq!(
-            serial_sequence("nextval('tasks_id_seq'::regclass)").as_deref(),
-            Some("tasks_id_seq")
-        );
-        assert_eq!(serial_sequence("nextval('s'::regclass) + 1"), None);
-        assert_eq!(check_body("CHECK (qty > 0)"), Some("qty > 0"));
-    }
-}
-
 // ----- the autogenerate view -------------------------------------------------------------
 
 /// Reads every table of the default schema as Alembic's autogenerate sees it
@@ -747,5 +702,50 @@ fn pg_type_repr(t: &crate::ops::SqlType) -> String {
         T::PgOnly { class, .. } => format!("postgresql.{class}()"),
         T::Float { precision } => format!("sa.FLOAT({})", args(vec![opt("precision", *precision)])),
         T::Null => "sa.NullType()".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_type_texts_map_to_types() {
+        assert_eq!(
+            builtin_type("character varying(40)"),
+            SqlType::String(Some(40))
+        );
+        assert_eq!(
+            builtin_type("numeric(10,2)"),
+            SqlType::Numeric {
+                precision: Some(10),
+                scale: Some(2)
+            }
+        );
+        assert_eq!(
+            builtin_type("timestamp(3) with time zone"),
+            SqlType::Timestamp {
+                timezone: true,
+                precision: Some(3)
+            }
+        );
+        assert_eq!(builtin_type("double precision"), SqlType::Double);
+        assert_eq!(
+            builtin_type("macaddr"),
+            SqlType::PgOnly {
+                class: "MACADDR".into(),
+                sql: "MACADDR".into()
+            }
+        );
+    }
+
+    #[test]
+    fn serial_defaults_name_their_sequence() {
+        assert_eq!(
+            serial_sequence("nextval('tasks_id_seq'::regclass)").as_deref(),
+            Some("tasks_id_seq")
+        );
+        assert_eq!(serial_sequence("nextval('s'::regclass) + 1"), None);
+        assert_eq!(check_body("CHECK (qty > 0)"), Some("qty > 0"));
     }
 }
