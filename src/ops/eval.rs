@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod builtins;
+mod lists;
 mod plugins;
 mod project;
 mod typedecorator;
@@ -248,6 +249,8 @@ struct Frame {
     /// For module-level code: the index of the statement running, so that
     /// module names are the ones bound before it. `0` means "after all".
     position: usize,
+    /// Locals that alone refer to their list (see `lists`).
+    owned_lists: std::collections::HashSet<String>,
 }
 
 struct Evaluator {
@@ -506,6 +509,15 @@ impl Evaluator {
                 let v = self.eval(value, frame, sink)?;
                 for t in targets {
                     self.assign(t, v.clone(), frame)?;
+                }
+                if let [Expr {
+                    kind: ExprKind::Name(n),
+                    ..
+                }] = targets.as_slice()
+                {
+                    if lists::is_fresh_list(value) {
+                        frame.owned_lists.insert(n.clone());
+                    }
                 }
                 Ok(Flow::Next)
             }
@@ -786,6 +798,7 @@ impl Evaluator {
     fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> EResult<()> {
         match &target.kind {
             ExprKind::Name(n) => {
+                frame.owned_lists.remove(n);
                 frame.locals.insert(n.clone(), v);
                 Ok(())
             }
@@ -809,7 +822,10 @@ impl Evaluator {
     fn eval(&mut self, e: &Expr, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
         match &e.kind {
             ExprKind::Name(n) => match frame.locals.get(n) {
-                Some(v) => Ok(v.clone()),
+                Some(v) => {
+                    frame.owned_lists.remove(n);
+                    Ok(v.clone())
+                }
                 None => self.global(n, frame, e.span),
             },
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
@@ -868,6 +884,13 @@ impl Evaluator {
                 }
             }
             ExprKind::Call { func, args } => {
+                if let ExprKind::Attribute(recv, m) = &func.kind {
+                    if let ExprKind::Name(n) = &recv.kind {
+                        if lists::is_mutation(m) && frame.owned_lists.contains(n) {
+                            return self.mutate_local_list(n, m, args, e.span, frame, sink);
+                        }
+                    }
+                }
                 let f = self.eval(func, frame, sink)?;
                 let mut positional = Vec::new();
                 let mut keywords = Vec::new();
