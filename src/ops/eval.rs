@@ -195,6 +195,9 @@ enum Value {
     Config,
     /// `bind.dialect` / `bind.engine` / `context.dialect`: what has a `.name`.
     Dialect,
+    /// `context.get_impl()` (the migration context's `DefaultImpl`): what
+    /// has a `.bind` and a `.dialect`.
+    Impl,
     Type(SqlType),
     Column(Box<Column>),
     ForeignKey(ForeignKey),
@@ -1390,6 +1393,10 @@ impl Evaluator {
             "alembic.context.is_offline_mode" => {
                 bind(&args, name, &[], false, false)?;
                 Ok(Value::Bool(self.ctx.offline))
+            }
+            "alembic.context.get_impl" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Impl)
             }
             "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
                 let b = bind(&args, name, &["timestamp"], false, false)?;
@@ -3504,10 +3511,12 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         Value::Context | Value::Bind | Value::Dialect if matches!(name, "dialect" | "engine") => {
             Ok(Value::Dialect)
         }
+        Value::Impl if name == "dialect" => Ok(Value::Dialect),
+        Value::Impl if name == "bind" => Ok(Value::Bind),
         Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Config => {
             Ok(Value::Method(Box::new(b), name.to_string()))
         }
-        Value::Int(_) | Value::Dialect => Err(problem(
+        Value::Int(_) | Value::Dialect | Value::Impl => Err(problem(
             span,
             format!("unsupported attribute '{name}' of {}", describe(&b)),
         )),
