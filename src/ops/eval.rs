@@ -18,6 +18,7 @@ mod builtins;
 mod lists;
 mod plugins;
 mod project;
+mod textwrap;
 mod typedecorator;
 use project::ModuleData;
 
@@ -1394,6 +1395,7 @@ impl Evaluator {
                 bind(&args, name, &[], false, false)?;
                 Ok(Value::Bool(self.ctx.offline))
             }
+            "textwrap.dedent" => textwrap::call_dedent(&args),
             "alembic.context.get_impl" => {
                 bind(&args, name, &[], false, false)?;
                 Ok(Value::Impl)
