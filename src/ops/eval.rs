@@ -196,6 +196,9 @@ enum Value {
     Config,
     /// `bind.dialect` / `bind.engine` / `context.dialect`: what has a `.name`.
     Dialect,
+    /// A project `TypeDecorator` class whose `load_dialect_impl()` gives
+    /// this type for the configured dialect (see `typedecorator`).
+    DialectImplClass(Box<SqlType>),
     /// `context.get_impl()` (the migration context's `DefaultImpl`): what
     /// has a `.bind` and a `.dialect`.
     Impl,
@@ -1135,6 +1138,7 @@ impl Evaluator {
             Value::Function(def) => self.call_function(&def, args, sink),
             Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
+            Value::DialectImplClass(t) => typedecorator::instantiate(*t, &args),
             other => Err(problem(
                 args.span,
                 format!("{} is not callable", describe(&other)),
@@ -1266,6 +1270,13 @@ impl Evaluator {
                     Op::DropEnum { name, schema }
                 });
                 Ok(Value::None)
+            }
+            (Value::Dialect, "type_descriptor") => {
+                let b = bind(&args, "type_descriptor", &["typeobj"], false, false)?;
+                match b.get(0) {
+                    Some(t @ Value::Type(_)) => Ok(t.clone()),
+                    _ => Err(problem(span, "type_descriptor() takes a type instance")),
+                }
             }
             (Value::Text(sql, mut binds), "bindparams") => {
                 let b = bind(&args, "bindparams", &[], true, true)?;
@@ -2437,7 +2448,9 @@ fn column(args: &Args) -> EResult<Column> {
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(c)
             }
-            Value::Type(_) | Value::Path(_) if type_.is_none() => type_ = Some(as_type(&v, s)?),
+            Value::Type(_) | Value::Path(_) | Value::DialectImplClass(_) if type_.is_none() => {
+                type_ = Some(as_type(&v, s)?)
+            }
             other => {
                 return Err(problem(
                     s,
@@ -3056,6 +3069,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
 fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
     match v {
         Value::Type(t) => Ok(t.clone()),
+        Value::DialectImplClass(t) => Ok((**t).clone()),
         Value::Path(p) => {
             let name = canonical(p);
             let args = Args {
@@ -3514,6 +3528,9 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
             Ok(Value::Dialect)
         }
         Value::Impl if name == "dialect" => Ok(Value::Dialect),
+        Value::Dialect if name == "type_descriptor" => {
+            Ok(Value::Method(Box::new(b), name.to_string()))
+        }
         Value::Impl if name == "bind" => Ok(Value::Bind),
         Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Config => {
             Ok(Value::Method(Box::new(b), name.to_string()))
