@@ -2957,6 +2957,23 @@ fn bound_literal(v: &Value, ty: Option<&SqlType>, span: Span) -> EResult<Literal
                 )
             })
         }
+        // `Boolean`'s processors accept what is equal to None, True or
+        // False (so 0, 1, 1.0) and render it as a boolean.
+        (Some(SqlType::Boolean), Value::Int(i @ (0 | 1))) => Ok(Literal::Bool(*i == 1)),
+        (Some(SqlType::Boolean), Value::Float(f)) if *f == 0.0 || *f == 1.0 => {
+            Ok(Literal::Bool(*f == 1.0))
+        }
+        (Some(SqlType::Boolean), v @ (Value::Int(_) | Value::Float(_))) => Err(problem(
+            span,
+            format!(
+                "ValueError: Value {} is not None, True, or False",
+                builtins::py_repr(v)
+            ),
+        )),
+        (Some(SqlType::Boolean), v @ (Value::Str(_) | Value::Bytes(_))) => Err(problem(
+            span,
+            format!("TypeError: Not a boolean value: {}", builtins::py_repr(v)),
+        )),
         (Some(SqlType::Array(item)), Value::List(xs) | Value::Tuple(xs)) => Ok(Literal::Array(
             xs.iter()
                 .map(|x| bound_literal(x, Some(item), span))
