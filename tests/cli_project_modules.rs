@@ -177,6 +177,7 @@ fn guid_project(url: &str, call: &str) -> tempfile::TempDir {
         "app/guid.py",
         r#"import uuid
 
+import sqlalchemy.types
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.types import CHAR, TypeDecorator
 
@@ -194,6 +195,10 @@ class GUID(TypeDecorator):
             return dialect.type_descriptor(UUID())
         else:
             return dialect.type_descriptor(CHAR(32))
+
+
+def SmallInteger():
+    return sqlalchemy.types.SmallInteger()
 "#,
     );
     write(
@@ -202,14 +207,14 @@ class GUID(TypeDecorator):
         &format!(
             r#"from alembic import op
 import sqlalchemy as sa
-from app.guid import GUID
+from app.guid import GUID, SmallInteger
 
 revision = 'a1'
 down_revision = None
 
 
 def upgrade():
-    op.create_table('things', sa.Column('id', {call}, nullable=False), sa.Column('owner_id', GUID))
+    op.create_table('things', sa.Column('id', {call}, nullable=False), sa.Column('owner_id', GUID), sa.Column('n', sa.BigInteger().with_variant(SmallInteger, 'sqlite')))
 
 
 def downgrade():
@@ -226,11 +231,11 @@ fn type_decorator_load_dialect_impl_gives_the_ddl_type_per_dialect() {
     for (url, ddl) in [
         (
             "postgresql://u@localhost/db",
-            "CREATE TABLE things (\n    id UUID NOT NULL, \n    owner_id UUID\n);",
+            "CREATE TABLE things (\n    id UUID NOT NULL, \n    owner_id UUID, \n    n BIGINT\n);",
         ),
         (
             "sqlite:///./x.db",
-            "CREATE TABLE things (\n    id CHAR(32) NOT NULL, \n    owner_id CHAR(32)\n);",
+            "CREATE TABLE things (\n    id CHAR(32) NOT NULL, \n    owner_id CHAR(32), \n    n SMALLINT\n);",
         ),
     ] {
         let dir = guid_project(url, "GUID()");

@@ -1271,6 +1271,55 @@ impl Evaluator {
                 });
                 Ok(Value::None)
             }
+            // The variant mapping is resolved here for the configured
+            // dialect: DDL compiles `type.dialect_impl(dialect)`.
+            (Value::Type(t), "with_variant") => {
+                if let Some((k, _, s)) = args.keywords.first() {
+                    return Err(problem(
+                        *s,
+                        format!("with_variant() got an unexpected keyword argument '{k}'"),
+                    ));
+                }
+                let Some(((v, vs), names)) = args.positional.split_first() else {
+                    return Err(problem(span, "with_variant() needs a type"));
+                };
+                // SQLAlchemy's `to_instance`: a callable (a class, or a
+                // project function returning a type) is called.
+                let variant = match v {
+                    Value::Function(_) | Value::ModuleFunction(..) => {
+                        let no_args = Args {
+                            positional: Vec::new(),
+                            keywords: Vec::new(),
+                            span: *vs,
+                        };
+                        let made = self.call(v.clone(), no_args, frame, sink)?;
+                        as_type(&made, *vs)?
+                    }
+                    v => as_type(v, *vs)?,
+                };
+                if names.is_empty() {
+                    return Err(problem(
+                        span,
+                        "sqlalchemy.exc.ArgumentError: At least one dialect name is required",
+                    ));
+                }
+                let mut applies = false;
+                for (name, s) in names {
+                    match name {
+                        Value::Str(n) => applies |= *n == self.ctx.dialect,
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!(
+                                    "with_variant() takes dialect names, got {}",
+                                    describe(other)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                Ok(Value::Type(if applies { variant } else { t }))
+            }
             (Value::Dialect, "type_descriptor") => {
                 let b = bind(&args, "type_descriptor", &["typeobj"], false, false)?;
                 match b.get(0) {
