@@ -154,3 +154,102 @@ def downgrade():
         "{stdout}"
     );
 }
+
+/// A project type module in the style of mealie's `GUID`: a `TypeDecorator`
+/// whose DDL type comes from `load_dialect_impl()`, per dialect.
+fn guid_project(url: &str, call: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "alembic.ini",
+        &format!("[alembic]\nscript_location = %(here)s/app/migrations\nprepend_sys_path = .\npath_separator = os\nsqlalchemy.url = {url}\n"),
+    );
+    write(d, "app/__init__.py", "");
+    write(d, "app/migrations/__init__.py", "");
+    write(
+        d,
+        "app/migrations/env.py",
+        include_str!("fixtures/recorded/_template/env.py"),
+    );
+    write(
+        d,
+        "app/guid.py",
+        r#"import uuid
+
+import sqlalchemy.types
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.types import CHAR, TypeDecorator
+
+
+class GUID(TypeDecorator):
+    impl = CHAR
+    cache_ok = True
+
+    @staticmethod
+    def generate():
+        return uuid.uuid4()
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(UUID())
+        else:
+            return dialect.type_descriptor(CHAR(32))
+
+
+def SmallInteger():
+    return sqlalchemy.types.SmallInteger()
+"#,
+    );
+    write(
+        d,
+        "app/migrations/versions/a1_rev.py",
+        &format!(
+            r#"from alembic import op
+import sqlalchemy as sa
+from app.guid import GUID, SmallInteger
+
+revision = 'a1'
+down_revision = None
+
+
+def upgrade():
+    op.create_table('things', sa.Column('id', {call}, nullable=False), sa.Column('owner_id', GUID), sa.Column('n', sa.BigInteger().with_variant(SmallInteger, 'sqlite')))
+
+
+def downgrade():
+    pass
+"#
+        ),
+    );
+    dir
+}
+
+#[test]
+fn type_decorator_load_dialect_impl_gives_the_ddl_type_per_dialect() {
+    // What the reference Alembic prints for the same project.
+    for (url, ddl) in [
+        (
+            "postgresql://u@localhost/db",
+            "CREATE TABLE things (\n    id UUID NOT NULL, \n    owner_id UUID, \n    n BIGINT\n);",
+        ),
+        (
+            "sqlite:///./x.db",
+            "CREATE TABLE things (\n    id CHAR(32) NOT NULL, \n    owner_id CHAR(32), \n    n SMALLINT\n);",
+        ),
+    ] {
+        let dir = guid_project(url, "GUID()");
+        let (code, stdout, stderr) = run(dir.path(), &["upgrade", "a1", "--sql"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(ddl), "{url}: {stdout}");
+    }
+    // Arguments would go to `impl`: refused rather than dropped.
+    let dir = guid_project("postgresql://u@localhost/db", "GUID(16)");
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "a1", "--sql"]);
+    assert_ne!(code, 0);
+    let out = stdout + &stderr;
+    assert!(
+        out.contains("a1_rev.py:10:47: arguments to a TypeDecorator that defines load_dialect_impl() are not supported"),
+        "{out}"
+    );
+}

@@ -15,8 +15,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod builtins;
+mod lists;
 mod plugins;
 mod project;
+mod textwrap;
 mod typedecorator;
 use project::ModuleData;
 
@@ -226,6 +228,12 @@ enum Value {
     Config,
     /// `bind.dialect` / `bind.engine` / `context.dialect`: what has a `.name`.
     Dialect,
+    /// A project `TypeDecorator` class whose `load_dialect_impl()` gives
+    /// this type for the configured dialect (see `typedecorator`).
+    DialectImplClass(Box<SqlType>),
+    /// `context.get_impl()` (the migration context's `DefaultImpl`): what
+    /// has a `.bind` and a `.dialect`.
+    Impl,
     Type(SqlType),
     Column(Box<Column>),
     ForeignKey(ForeignKey),
@@ -280,6 +288,8 @@ struct Frame {
     /// For module-level code: the index of the statement running, so that
     /// module names are the ones bound before it. `0` means "after all".
     position: usize,
+    /// Locals that alone refer to their list (see `lists`).
+    owned_lists: std::collections::HashSet<String>,
 }
 
 struct Evaluator {
@@ -541,6 +551,15 @@ impl Evaluator {
                 let v = self.eval(value, frame, sink)?;
                 for t in targets {
                     self.assign(t, v.clone(), frame)?;
+                }
+                if let [Expr {
+                    kind: ExprKind::Name(n),
+                    ..
+                }] = targets.as_slice()
+                {
+                    if lists::is_fresh_list(value) {
+                        frame.owned_lists.insert(n.clone());
+                    }
                 }
                 Ok(Flow::Next)
             }
@@ -821,6 +840,7 @@ impl Evaluator {
     fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> EResult<()> {
         match &target.kind {
             ExprKind::Name(n) => {
+                frame.owned_lists.remove(n);
                 frame.locals.insert(n.clone(), v);
                 Ok(())
             }
@@ -844,7 +864,10 @@ impl Evaluator {
     fn eval(&mut self, e: &Expr, frame: &mut Frame, sink: &mut Vec<Op>) -> EResult<Value> {
         match &e.kind {
             ExprKind::Name(n) => match frame.locals.get(n) {
-                Some(v) => Ok(v.clone()),
+                Some(v) => {
+                    frame.owned_lists.remove(n);
+                    Ok(v.clone())
+                }
                 None => self.global(n, frame, e.span),
             },
             ExprKind::Str(s) => Ok(Value::Str(s.clone())),
@@ -903,6 +926,13 @@ impl Evaluator {
                 }
             }
             ExprKind::Call { func, args } => {
+                if let ExprKind::Attribute(recv, m) = &func.kind {
+                    if let ExprKind::Name(n) = &recv.kind {
+                        if lists::is_mutation(m) && frame.owned_lists.contains(n) {
+                            return self.mutate_local_list(n, m, args, e.span, frame, sink);
+                        }
+                    }
+                }
                 let f = self.eval(func, frame, sink)?;
                 let mut positional = Vec::new();
                 let mut keywords = Vec::new();
@@ -1143,6 +1173,7 @@ impl Evaluator {
             Value::Function(def) => self.call_function(&def, args, sink),
             Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
+            Value::DialectImplClass(t) => typedecorator::instantiate(*t, &args),
             other => Err(problem(
                 args.span,
                 format!("{} is not callable", describe(&other)),
@@ -1279,6 +1310,62 @@ impl Evaluator {
                 });
                 Ok(Value::None)
             }
+            // The variant mapping is resolved here for the configured
+            // dialect: DDL compiles `type.dialect_impl(dialect)`.
+            (Value::Type(t), "with_variant") => {
+                if let Some((k, _, s)) = args.keywords.first() {
+                    return Err(problem(
+                        *s,
+                        format!("with_variant() got an unexpected keyword argument '{k}'"),
+                    ));
+                }
+                let Some(((v, vs), names)) = args.positional.split_first() else {
+                    return Err(problem(span, "with_variant() needs a type"));
+                };
+                // SQLAlchemy's `to_instance`: a callable (a class, or a
+                // project function returning a type) is called.
+                let variant = match v {
+                    Value::Function(_) | Value::ModuleFunction(..) => {
+                        let no_args = Args {
+                            positional: Vec::new(),
+                            keywords: Vec::new(),
+                            span: *vs,
+                        };
+                        let made = self.call(v.clone(), no_args, frame, sink)?;
+                        as_type(&made, *vs)?
+                    }
+                    v => as_type(v, *vs)?,
+                };
+                if names.is_empty() {
+                    return Err(problem(
+                        span,
+                        "sqlalchemy.exc.ArgumentError: At least one dialect name is required",
+                    ));
+                }
+                let mut applies = false;
+                for (name, s) in names {
+                    match name {
+                        Value::Str(n) => applies |= *n == self.ctx.dialect,
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!(
+                                    "with_variant() takes dialect names, got {}",
+                                    describe(other)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                Ok(Value::Type(if applies { variant } else { t }))
+            }
+            (Value::Dialect, "type_descriptor") => {
+                let b = bind(&args, "type_descriptor", &["typeobj"], false, false)?;
+                match b.get(0) {
+                    Some(t @ Value::Type(_)) => Ok(t.clone()),
+                    _ => Err(problem(span, "type_descriptor() takes a type instance")),
+                }
+            }
             (Value::Text(sql, mut binds), "bindparams") => {
                 let b = bind_to(&args, "bindparams", signature("TextClause.bindparams"))?;
                 for (k, v, s) in b.extra {
@@ -1407,6 +1494,11 @@ impl Evaluator {
             "alembic.context.is_offline_mode" => {
                 bind_to(&args, name, signature("alembic.context.is_offline_mode"))?;
                 Ok(Value::Bool(self.ctx.offline))
+            }
+            "textwrap.dedent" => textwrap::call_dedent(&args),
+            "alembic.context.get_impl" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Impl)
             }
             "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
                 let b = bind_to(&args, name, signature("datetime.datetime.utcfromtimestamp"))?;
@@ -3506,7 +3598,9 @@ fn column(args: &Args) -> EResult<Column> {
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(c)
             }
-            Value::Type(_) | Value::Path(_) if type_.is_none() => type_ = Some(as_type(&v, s)?),
+            Value::Type(_) | Value::Path(_) | Value::DialectImplClass(_) if type_.is_none() => {
+                type_ = Some(as_type(&v, s)?)
+            }
             other => {
                 return Err(problem(
                     s,
@@ -3995,6 +4089,23 @@ fn bound_literal(v: &Value, ty: Option<&SqlType>, span: Span) -> EResult<Literal
                 )
             })
         }
+        // `Boolean`'s processors accept what is equal to None, True or
+        // False (so 0, 1, 1.0) and render it as a boolean.
+        (Some(SqlType::Boolean), Value::Int(i @ (0 | 1))) => Ok(Literal::Bool(*i == 1)),
+        (Some(SqlType::Boolean), Value::Float(f)) if *f == 0.0 || *f == 1.0 => {
+            Ok(Literal::Bool(*f == 1.0))
+        }
+        (Some(SqlType::Boolean), v @ (Value::Int(_) | Value::Float(_))) => Err(problem(
+            span,
+            format!(
+                "ValueError: Value {} is not None, True, or False",
+                builtins::py_repr(v)
+            ),
+        )),
+        (Some(SqlType::Boolean), v @ (Value::Str(_) | Value::Bytes(_))) => Err(problem(
+            span,
+            format!("TypeError: Not a boolean value: {}", builtins::py_repr(v)),
+        )),
         (Some(SqlType::Array(item)), Value::List(xs) | Value::Tuple(xs)) => Ok(Literal::Array(
             xs.iter()
                 .map(|x| bound_literal(x, Some(item), span))
@@ -4107,6 +4218,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
 fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
     match v {
         Value::Type(t) => Ok(t.clone()),
+        Value::DialectImplClass(t) => Ok((**t).clone()),
         Value::Path(p) => {
             let name = canonical(p);
             let args = Args {
@@ -4522,10 +4634,15 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         Value::Context | Value::Bind | Value::Dialect if matches!(name, "dialect" | "engine") => {
             Ok(Value::Dialect)
         }
+        Value::Impl if name == "dialect" => Ok(Value::Dialect),
+        Value::Dialect if name == "type_descriptor" => {
+            Ok(Value::Method(Box::new(b), name.to_string()))
+        }
+        Value::Impl if name == "bind" => Ok(Value::Bind),
         Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Config => {
             Ok(Value::Method(Box::new(b), name.to_string()))
         }
-        Value::Int(_) | Value::Dialect => Err(problem(
+        Value::Int(_) | Value::Dialect | Value::Impl => Err(problem(
             span,
             format!("unsupported attribute '{name}' of {}", describe(&b)),
         )),

@@ -5,6 +5,11 @@
 //! class-level `impl` with the decorator's own arguments, and DDL compiles
 //! the impl (unless `load_dialect_impl` says otherwise). So such a class
 //! evaluates to its `impl` type class: calling it builds the impl type.
+//! A class that defines `load_dialect_impl(self, dialect)` compiles as what
+//! that method returns for the configured dialect (`dialect.name`,
+//! `dialect.type_descriptor(t)` = `t`); it is evaluated once, with `self`
+//! unavailable, and such a class is only called without arguments (they
+//! would go to `impl`, which then no longer shows in the DDL).
 //! Anything else in the class that could change the DDL is refused.
 
 use super::project::ModuleData;
@@ -34,8 +39,14 @@ impl Evaluator {
             _ => return None,
         }
         let mut impl_value = None;
+        let mut load_dialect_impl = None;
         for s in body {
             match &s.kind {
+                StmtKind::FunctionDef(def)
+                    if def.name == "load_dialect_impl" && def.decorators.is_empty() =>
+                {
+                    load_dialect_impl = Some((def, s.span));
+                }
                 StmtKind::FunctionDef(def)
                     if matches!(def.name.as_str(), "__init__" | "load_dialect_impl") =>
                 {
@@ -72,6 +83,10 @@ impl Evaluator {
                 "AssertionError: TypeDecorator implementations require a class-level variable 'impl' which refers to the class of type being decorated",
             )));
         };
+        let value = match (value, load_dialect_impl) {
+            (Ok(_), Some((def, at))) => return Some(self.dialect_impl_class(m, def, at)),
+            (value, _) => value,
+        };
         Some(value.and_then(|v| match &v {
             Value::Path(_) if as_type(&v, span).is_ok() => Ok(v),
             other => Err(problem(
@@ -82,6 +97,34 @@ impl Evaluator {
                 ),
             )),
         }))
+    }
+
+    /// What `load_dialect_impl(self, dialect)` of module `m` returns for the
+    /// configured dialect, as the class's value.
+    fn dialect_impl_class(
+        &mut self,
+        m: &Rc<ModuleData>,
+        def: &FunctionDef,
+        span: Span,
+    ) -> EResult<Value> {
+        let args = Args {
+            positional: vec![(Value::None, span), (Value::Dialect, span)],
+            keywords: Vec::new(),
+            span,
+        };
+        let mut sink = Vec::new();
+        let v = self.call_module_function(m, def, args, &mut sink)?;
+        match v {
+            Value::Type(t) if sink.is_empty() => Ok(Value::DialectImplClass(Box::new(t))),
+            other => Err(problem(
+                span,
+                format!(
+                    "{}: load_dialect_impl() gave {}: aurora supports one that returns a SQLAlchemy type instance",
+                    m.location(span.start),
+                    describe(&other)
+                ),
+            )),
+        }
     }
 
     /// The value of a dotted name (`TypeDecorator`, `sa.types.TypeDecorator`)
@@ -113,4 +156,15 @@ fn dotted_name(expr: &Expr) -> Option<String> {
         ExprKind::Attribute(base, attr) => Some(format!("{}.{attr}", dotted_name(base)?)),
         _ => None,
     }
+}
+
+/// Calling a class whose DDL type comes from `load_dialect_impl()`.
+pub(super) fn instantiate(t: SqlType, args: &Args) -> EResult<Value> {
+    if !args.positional.is_empty() || !args.keywords.is_empty() {
+        return Err(problem(
+            args.span,
+            "arguments to a TypeDecorator that defines load_dialect_impl() are not supported: they go to its impl, which aurora does not build",
+        ));
+    }
+    Ok(Value::Type(t))
 }
