@@ -57,6 +57,8 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
+    /// GitHub workflow annotations (`lint` only).
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,11 +223,24 @@ pub enum Command {
         /// Arbitrary 'tag' name - can be used by custom env.py scripts.
         #[arg(long)]
         tag: Option<String>,
+        /// Lint the revisions to be applied first and refuse, touching nothing, on an
+        /// error-severity finding (aurora).
+        #[arg(long)]
+        lint: bool,
         /// Revision identifier.
         revision: String,
     },
     /// Aurora-X: current revision and history.
     Status,
+    /// aurora: unsafe operations in the revisions of RANGE ([start]:[end]; default all),
+    /// from their typed operations. Exit status 255 when an error-severity rule fires.
+    Lint {
+        /// The revisions to lint, as in `history -r`.
+        range: Option<String>,
+        /// The dialect the rules assume (default: that of sqlalchemy.url, else postgresql).
+        #[arg(long, value_parser = ["postgresql", "sqlite"])]
+        dialect: Option<String>,
+    },
     /// Aurora-X: a new revision from the models (`revision --autogenerate -m MESSAGE`).
     Create {
         /// The new revision's message.

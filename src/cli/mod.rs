@@ -11,6 +11,7 @@ mod environment;
 mod format;
 mod history;
 mod json;
+mod lint;
 mod migrate;
 mod output;
 mod project;
@@ -197,10 +198,18 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Show { .. }
                 | Command::Status
                 | Command::Check
+                | Command::Lint { .. }
         )
     {
         eprintln!(
             "aurora: error: --format json is available for current, heads, branches, history, show, status and check, not for {}",
+            command_name(command)
+        );
+        return 2;
+    }
+    if cli.format == OutputFormat::Github && !matches!(command, Command::Lint { .. }) {
+        eprintln!(
+            "aurora: error: --format github is available for lint, not for {}",
             command_name(command)
         );
         return 2;
@@ -298,7 +307,15 @@ fn run_command(
             *indicate_current,
         ),
         Command::Show { rev } => history::show(project, out, rev),
-        Command::Upgrade { sql, tag, revision } => {
+        Command::Upgrade {
+            sql,
+            tag,
+            lint,
+            revision,
+        } => {
+            if *lint {
+                lint::before_upgrade(project, out, revision)?;
+            }
             migrate::upgrade(project, out, revision, *sql, tag.as_deref())
         }
         Command::Downgrade {
@@ -361,6 +378,23 @@ fn run_command(
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
         Command::Status => aurora_x::status(project, out),
+        Command::Lint { range, dialect } => lint::lint(
+            project,
+            out,
+            range.as_deref(),
+            dialect.as_deref().map(|d| {
+                if d == "sqlite" {
+                    crate::sql::Dialect::Sqlite
+                } else {
+                    crate::sql::Dialect::Postgresql
+                }
+            }),
+            match _cli.format {
+                OutputFormat::Text => lint::LintFormat::Text,
+                OutputFormat::Json => lint::LintFormat::Json,
+                OutputFormat::Github => lint::LintFormat::Github,
+            },
+        ),
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
         Command::DowngradeTo { yes, revision } => {
@@ -394,6 +428,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Stamp { .. } => "stamp",
         Command::Upgrade { .. } => "upgrade",
         Command::Status => "status",
+        Command::Lint { .. } => "lint",
         Command::Create { .. } => "create",
         Command::UpgradeTo { .. } => "upgrade-to",
         Command::DowngradeTo { .. } => "downgrade-to",
