@@ -44,7 +44,7 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     pub lock_timeout: u64,
-    /// Output format of current, heads, branches, history, show, status and check (aurora): text as
+    /// Output format of current, heads, branches, history, show, status, check and lint (aurora): text as
     /// Alembic prints it, or one JSON document (docs/json-output.md).
     #[arg(long = "format", global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -171,27 +171,54 @@ pub fn findings(
         let path = script.path.clone();
         let source = std::fs::read_to_string(&path)
             .map_err(|e| CliError::Crash(format!("could not read {}: {e}", path.display())))?;
-        let context = crate::ops::LowerContext {
-            path: path.clone(),
-            ..lower.clone()
-        };
-        let migration =
-            crate::ops::parse_migration_function(&context, &source, crate::ops::Function::Upgrade)
-                .map_err(|e| CliError::Crash(e.to_string()))?;
         let shown = path
             .strip_prefix(&cwd)
             .unwrap_or(&path)
             .display()
             .to_string();
-        all.extend(crate::lint::lint_revision(
-            &shown,
-            &script.revision,
-            &source,
-            &migration.upgrade,
-            dialect == Dialect::Postgresql,
-            &settings,
-            &mut state,
-        ));
+        // The multidb template: `upgrade(engine_name)` dispatches to
+        // `upgrade_<engine>()`; each engine's function is linted.
+        let sources = if source.contains("% engine_name]()") {
+            source
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("def upgrade_")?
+                        .split_once('(')
+                        .map(|(n, _)| n)
+                })
+                .map(|engine| {
+                    super::environment::engine_functions(
+                        &path,
+                        &source,
+                        engine,
+                        crate::plan::Direction::Upgrade,
+                    )
+                })
+                .collect::<Result<Vec<String>, CliError>>()?
+        } else {
+            vec![source]
+        };
+        for source in sources {
+            let context = crate::ops::LowerContext {
+                path: path.clone(),
+                ..lower.clone()
+            };
+            let migration = crate::ops::parse_migration_function(
+                &context,
+                &source,
+                crate::ops::Function::Upgrade,
+            )
+            .map_err(|e| CliError::Crash(e.to_string()))?;
+            all.extend(crate::lint::lint_revision(
+                &shown,
+                &script.revision,
+                &source,
+                &migration.upgrade,
+                dialect == Dialect::Postgresql,
+                &settings,
+                &mut state,
+            ));
+        }
     }
     Ok(all)
 }

@@ -202,7 +202,7 @@ fn run_command_line(argv: &[String]) -> i32 {
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status and check, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check and lint, not for {}",
             command_name(command)
         );
         return 2;

@@ -135,7 +135,7 @@ impl Calls {
             let starts_at_col0 = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
             if starts_at_col0 {
                 let trimmed = line.trim_start();
-                if trimmed.starts_with("def upgrade") {
+                if trimmed.starts_with("def upgrade(") {
                     inside = true;
                     calls.def_line = (number, 1);
                     continue;

@@ -115,7 +115,7 @@ pub const RULES: &[Rule] = &[
         "op.execute with raw SQL: aurora cannot check what it locks or rewrites",
         "review the statement by hand, or use op.* operations"),
     rule("sqlite-alter-requires-batch", Error, true,
-        "SQLite's ALTER TABLE cannot do this; Alembic raises NotImplementedError outside batch mode",
+        "SQLite's ALTER TABLE cannot do this: Alembic raises NotImplementedError for constraints, and SQLite rejects ALTER COLUMN",
         "do it inside `with op.batch_alter_table(\"table\") as batch_op:`"),
 ];
 
