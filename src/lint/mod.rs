@@ -384,3 +384,26 @@ pub fn render_json(findings: &[Finding]) -> String {
     serde_json::to_string_pretty(&serde_json::json!({"findings": items, "errors": errors}))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Calls;
+
+    #[test]
+    fn calls_are_placed_in_upgrade_in_order() {
+        let source = "def downgrade():\n    op.add_column('x')\n\n\ndef upgrade():\n    op.add_column('a')  # aurora: allow[ban-drop-column, renaming-table]\n    with op.batch_alter_table('t') as batch_op:\n        batch_op.add_column('b')\n";
+        let mut calls = Calls::scan(source);
+        assert_eq!(calls.def_line, (5, 1));
+        assert_eq!(calls.place(&["add_column"]), (6, 5));
+        assert_eq!(calls.place(&["add_column"]), (8, 9));
+        // A loop lowering more operations than calls: the last call.
+        assert_eq!(calls.place(&["add_column"]), (8, 9));
+        assert_eq!(calls.place(&["batch_alter_table"]), (7, 10));
+        // No call of the kind written: at `def upgrade`.
+        assert_eq!(calls.place(&["drop_table"]), (5, 1));
+        assert_eq!(
+            calls.allows.get(&6).unwrap(),
+            &vec!["ban-drop-column".to_string(), "renaming-table".to_string()]
+        );
+    }
+}
