@@ -29,6 +29,7 @@ pub mod diagnostics;
 pub mod env;
 pub mod graph;
 pub mod interp;
+pub mod lint;
 pub mod logging;
 pub mod modules;
 pub mod ops;

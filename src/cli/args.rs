@@ -44,7 +44,7 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     pub lock_timeout: u64,
-    /// Output format of current, heads, branches, history, show, status and check (aurora): text as
+    /// Output format of current, heads, branches, history, show, status, check and lint (aurora): text as
     /// Alembic prints it, or one JSON document (docs/json-output.md).
     #[arg(long = "format", global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -57,6 +57,8 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
+    /// GitHub workflow annotations (`lint` only).
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,11 +239,24 @@ pub enum Command {
         /// the revisions drop or alter) into DIR (default: [aurora] backup_dir, else ./backups).
         #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DIR", require_equals = true, conflicts_with = "sql")]
         backup: Option<String>,
+        /// Lint the revisions to be applied first and refuse, touching nothing, on an
+        /// error-severity finding (aurora).
+        #[arg(long)]
+        lint: bool,
         /// Revision identifier.
         revision: String,
     },
     /// Aurora-X: current revision and history.
     Status,
+    /// aurora: unsafe operations in the revisions of RANGE ([start]:[end]; default all),
+    /// from their typed operations. Exit status 255 when an error-severity rule fires.
+    Lint {
+        /// The revisions to lint, as in `history -r`.
+        range: Option<String>,
+        /// The dialect the rules assume (default: that of sqlalchemy.url, else postgresql).
+        #[arg(long, value_parser = ["postgresql", "sqlite"])]
+        dialect: Option<String>,
+    },
     /// Aurora-X: a new revision from the models (`revision --autogenerate -m MESSAGE`).
     Create {
         /// The new revision's message.

@@ -13,6 +13,7 @@ mod environment;
 mod format;
 mod history;
 mod json;
+mod lint;
 mod migrate;
 mod output;
 mod project;
@@ -201,10 +202,18 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Status
                 | Command::Check
                 | Command::Drift
+                | Command::Lint { .. }
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status, check and drift, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check, drift and lint, not for {}",
+            command_name(command)
+        );
+        return 2;
+    }
+    if cli.format == OutputFormat::Github && !matches!(command, Command::Lint { .. }) {
+        eprintln!(
+            "aurora: error: --format github is available for lint, not for {}",
             command_name(command)
         );
         return 2;
@@ -306,15 +315,25 @@ fn run_command(
             rehearse: true,
             rehearse_lock_timeout,
             revision,
+            lint,
             ..
-        } => rehearse::rehearse(project, out, revision, rehearse_lock_timeout.as_deref()),
+        } => {
+            if *lint {
+                lint::before_upgrade(project, out, revision)?;
+            }
+            rehearse::rehearse(project, out, revision, rehearse_lock_timeout.as_deref())
+        }
         Command::Upgrade {
             sql,
             tag,
             revision,
             backup,
+            lint,
             ..
         } => {
+            if *lint {
+                lint::before_upgrade(project, out, revision)?;
+            }
             project.backup = backup::requested(project, backup.as_deref(), false)?;
             migrate::upgrade(project, out, revision, *sql, tag.as_deref())
         }
@@ -383,6 +402,23 @@ fn run_command(
         Command::Check => autogenerate::check(project, out),
         Command::Drift => drift::drift(project, out),
         Command::Status => aurora_x::status(project, out),
+        Command::Lint { range, dialect } => lint::lint(
+            project,
+            out,
+            range.as_deref(),
+            dialect.as_deref().map(|d| {
+                if d == "sqlite" {
+                    crate::sql::Dialect::Sqlite
+                } else {
+                    crate::sql::Dialect::Postgresql
+                }
+            }),
+            match _cli.format {
+                OutputFormat::Text => lint::LintFormat::Text,
+                OutputFormat::Json => lint::LintFormat::Json,
+                OutputFormat::Github => lint::LintFormat::Github,
+            },
+        ),
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
         Command::DowngradeTo { yes, revision } => {
@@ -423,6 +459,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Stamp { .. } => "stamp",
         Command::Upgrade { .. } => "upgrade",
         Command::Status => "status",
+        Command::Lint { .. } => "lint",
         Command::Create { .. } => "create",
         Command::UpgradeTo { .. } => "upgrade-to",
         Command::DowngradeTo { .. } => "downgrade-to",
