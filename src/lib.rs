@@ -29,6 +29,7 @@ pub mod diagnostics;
 pub mod env;
 pub mod graph;
 pub mod interp;
+pub mod journal;
 pub mod logging;
 pub mod modules;
 pub mod ops;

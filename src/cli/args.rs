@@ -69,6 +69,8 @@ pub enum Command {
     },
     /// Check if revision command with autogenerate has pending upgrade ops.
     Check,
+    /// Show the audit journal, the aurora_journal table (aurora; `[aurora] journal = true`).
+    Journal,
     /// Display the current revision for a database.
     Current {
         /// Use more verbose output.

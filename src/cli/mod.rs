@@ -10,6 +10,7 @@ mod checksum;
 mod environment;
 mod format;
 mod history;
+mod journal;
 mod json;
 mod migrate;
 mod output;
@@ -197,10 +198,11 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Show { .. }
                 | Command::Status
                 | Command::Check
+                | Command::Journal
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status and check, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check and journal, not for {}",
             command_name(command)
         );
         return 2;
@@ -360,6 +362,7 @@ fn run_command(
         .map(drop),
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
+        Command::Journal => journal::journal(project, out),
         Command::Status => aurora_x::status(project, out),
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
@@ -380,6 +383,7 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Branches { .. } => "branches",
         Command::Check => "check",
+        Command::Journal => "journal",
         Command::Current { .. } => "current",
         Command::Downgrade { .. } => "downgrade",
         Command::Edit { .. } => "edit",
