@@ -27,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod diagnostics;
 pub mod env;
+pub mod fleet;
 pub mod graph;
 pub mod interp;
 pub mod journal;

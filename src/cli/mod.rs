@@ -8,6 +8,7 @@ mod authoring;
 mod autogenerate;
 mod checksum;
 mod environment;
+mod fleet;
 mod format;
 mod history;
 mod journal;
@@ -199,10 +200,11 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Status
                 | Command::Check
                 | Command::Journal
+                | Command::Fleet { .. }
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status, check and journal, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check, journal and fleet, not for {}",
             command_name(command)
         );
         return 2;
@@ -236,6 +238,9 @@ fn run_command_line(argv: &[String]) -> i32 {
 fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::Crash(format!("cannot read the current directory: {e}")))?;
+    if let Command::Fleet { .. } = command {
+        return fleet::fleet(cli, command, out);
+    }
     if let Command::ListTemplates = command {
         return history::list_templates(out);
     }
@@ -363,6 +368,7 @@ fn run_command(
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
         Command::Journal => journal::journal(project, out),
+        Command::Fleet { .. } => fleet::fleet(_cli, command, out),
         Command::Status => aurora_x::status(project, out),
         Command::Create { message } => aurora_x::create(project, out, message),
         Command::UpgradeTo { revision } => aurora_x::upgrade_to(project, out, revision),
@@ -384,6 +390,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Branches { .. } => "branches",
         Command::Check => "check",
         Command::Journal => "journal",
+        Command::Fleet { .. } => "fleet",
         Command::Current { .. } => "current",
         Command::Downgrade { .. } => "downgrade",
         Command::Edit { .. } => "edit",
