@@ -277,6 +277,33 @@ pub enum Command {
         /// Revision identifier.
         revision: String,
     },
+    /// Run one command on every target of a fleet (aurora): FILE lists database URLs, or
+    /// schema=NAME lines against --url, one a line.
+    Fleet {
+        /// The targets file; with --targets-from-sql, the catalog database's URL.
+        file: String,
+        /// A query, run on the catalog database FILE names, whose rows' first column are
+        /// target lines.
+        #[arg(long = "targets-from-sql")]
+        targets_from_sql: Option<String>,
+        /// The database URL of schema=NAME targets.
+        #[arg(long)]
+        url: Option<String>,
+        /// How many targets run at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Stop starting targets after the first failure.
+        #[arg(long = "fail-fast")]
+        fail_fast: bool,
+        /// Skip targets already at the script's heads.
+        #[arg(long)]
+        resume: bool,
+        /// The command to run on each target, e.g. upgrade head.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Show the audit journal, the aurora_journal table (aurora; `[aurora] journal = true`).
+    Journal,
     /// aurora: write `aurora.sum` (checksums of the revision files) in each version location,
     /// or with `--check` compare the files with it.
     Hash {

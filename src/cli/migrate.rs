@@ -1038,8 +1038,12 @@ fn online_run_locked(
     let show_progress = out.wants_progress() && steps.len() >= 20;
     let total = steps.len();
     let mut done = 0usize;
+    let journal = super::journal::recorder(project, context, conn)?;
     let mut log = |line: &str| {
         out.log(MIGRATION_LOGGER, line);
+        if let (Some(j), true) = (&journal, line.starts_with("Running ")) {
+            j.step_started();
+        }
         if show_progress && line.starts_with("Running ") {
             out.progress(done, total);
             done += 1;
@@ -1047,6 +1051,9 @@ fn online_run_locked(
     };
     let version_table = &context.version_table;
     let mut after_step = |step: &Step, conn: &mut dyn crate::db::Connection| {
+        if let Some(j) = &journal {
+            j.step_done(step, conn).map_err(db_failure)?;
+        }
         hooks.version_applied(step, conn, version_table)
     };
     let result = crate::db::run_online_with_hook(
@@ -1058,6 +1065,9 @@ fn online_run_locked(
         &mut log,
         &mut after_step,
     );
+    if let (Some(j), Err(e)) = (&journal, &result) {
+        super::journal::record_failure(j, steps, conn, e, out);
+    }
     match result {
         Ok(()) => match plan.failure {
             Some(failure) => Err(catch.word(failure)),

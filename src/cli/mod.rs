@@ -10,8 +10,10 @@ mod backup;
 mod checksum;
 mod drift;
 mod environment;
+mod fleet;
 mod format;
 mod history;
+mod journal;
 mod json;
 mod lint;
 mod migrate;
@@ -203,10 +205,12 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Check
                 | Command::Drift
                 | Command::Lint { .. }
+                | Command::Journal
+                | Command::Fleet { .. }
         )
     {
         eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status, check, drift and lint, not for {}",
+            "aurora: error: --format json is available for current, heads, branches, history, show, status, check, drift, lint, journal and fleet, not for {}",
             command_name(command)
         );
         return 2;
@@ -247,6 +251,9 @@ fn run_command_line(argv: &[String]) -> i32 {
 fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::Crash(format!("cannot read the current directory: {e}")))?;
+    if let Command::Fleet { .. } = command {
+        return fleet::fleet(cli, command, out);
+    }
     if let Command::ListTemplates = command {
         return history::list_templates(out);
     }
@@ -401,6 +408,8 @@ fn run_command(
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
         Command::Drift => drift::drift(project, out),
+        Command::Journal => journal::journal(project, out),
+        Command::Fleet { .. } => fleet::fleet(_cli, command, out),
         Command::Status => aurora_x::status(project, out),
         Command::Lint { range, dialect } => lint::lint(
             project,
@@ -445,6 +454,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Branches { .. } => "branches",
         Command::Check => "check",
         Command::Drift => "drift",
+        Command::Journal => "journal",
+        Command::Fleet { .. } => "fleet",
         Command::Current { .. } => "current",
         Command::Downgrade { .. } => "downgrade",
         Command::Edit { .. } => "edit",

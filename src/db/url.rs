@@ -200,7 +200,7 @@ impl DatabaseUrl {
         host.rfind('@').map(|at| &host[..at])
     }
 
-    fn render(&self, hide_password: bool) -> String {
+    pub fn render(&self, hide_password: bool) -> String {
         let mut s = format!("{}://", self.drivername);
         if let Some(user) = &self.username {
             s.push_str(&utf8_percent_encode(user, USER_SAFE).to_string());
