@@ -480,3 +480,73 @@ fn downgrade_relative_from_several_heads_warns_and_takes_the_first_row() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("UserWarning"), "{}", run.stderr);
 }
+
+/// `sqlite_master` text exactly as stored, whitespace included.
+fn stored_schema_text(db: &Path) -> Vec<(String, String)> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn online_ddl_is_stored_as_sqlalchemy_compiles_it_tabs_included() {
+    // SQLAlchemy's CREATE TABLE puts a tab before each column; Alembic executes that text as
+    // it is, and only its --sql writer turns tabs into four spaces.
+    let dir = bundled_project();
+    ok(dir.path(), &["upgrade", "head"]);
+    let python = dir.path().join("python.db");
+    let conn = Connection::open(&python).unwrap();
+    conn.execute_batch(
+        &std::fs::read_to_string(
+            repo_root().join("tests/fixtures/cli/aurora_upgraded_by_alembic.sql"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    drop(conn);
+    let ours = stored_schema_text(&dir.path().join("aurora.db"));
+    assert!(ours
+        .iter()
+        .any(|(_, sql)| sql.contains("(\n\tid INTEGER NOT NULL, \n\t")));
+    assert_eq!(ours, stored_schema_text(&python));
+    let offline = ok(dir.path(), &["upgrade", "head", "--sql"]);
+    assert!(offline.contains("(\n    id INTEGER NOT NULL, \n    "));
+    assert!(!offline.contains('\t'));
+}
+
+#[test]
+fn a_tab_in_executed_sql_reaches_the_database_as_a_tab() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("alembic.ini"),
+        "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///%(here)s/t.db\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("env.py"),
+        "from alembic import context\nfrom sqlalchemy import engine_from_config, pool\n\
+         config = context.config\n\
+         if context.is_offline_mode():\n    context.configure(url=config.get_main_option('sqlalchemy.url'), literal_binds=True)\n    with context.begin_transaction():\n        context.run_migrations()\n\
+         else:\n    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix='sqlalchemy.', poolclass=pool.NullPool)\n    with engine.connect() as connection:\n        context.configure(connection=connection)\n        with context.begin_transaction():\n            context.run_migrations()\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("versions")).unwrap();
+    std::fs::write(
+        dir.path().join("versions/r1_rev.py"),
+        "from alembic import op\nimport sqlalchemy as sa\nrevision = 'r1'\ndown_revision = None\n\n\
+         def upgrade():\n    op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('name', sa.String(20)))\n    op.execute(\"INSERT INTO t (id, name) VALUES (1, 'a\\tb')\")\n\n\
+         def downgrade():\n    op.drop_table('t')\n",
+    )
+    .unwrap();
+    ok(dir.path(), &["upgrade", "head"]);
+    let conn = Connection::open(dir.path().join("t.db")).unwrap();
+    let name: String = conn
+        .query_row("SELECT name FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "a\tb");
+}

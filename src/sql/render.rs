@@ -93,9 +93,11 @@ impl Renderer {
         }
     }
 
+    /// One statement as SQLAlchemy compiles it, tabs included: online it is executed as it is
+    /// (SQLite keeps that text in `sqlite_master`, and a tab inside an `op.execute` string is
+    /// data); offline output turns tabs into four spaces as Alembic's `--sql` writer does.
     fn emit(&mut self, sql: String) {
-        let cleaned = sql.replace('\t', "    ");
-        self.out.push(Statement::Sql(cleaned.trim().to_string()));
+        self.out.push(Statement::Sql(sql.trim().to_string()));
     }
 
     fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
