@@ -265,7 +265,7 @@ fn render_text(stmts: &[Statement]) -> Vec<String> {
     stmts
         .iter()
         .map(|s| match s {
-            Statement::Sql(x) => x.clone(),
+            Statement::Sql(x) => aurora::sql::offline_text(x),
             Statement::AutocommitBegin => "COMMIT".to_string(),
             Statement::AutocommitEnd => "BEGIN".to_string(),
         })

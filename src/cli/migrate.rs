@@ -42,7 +42,7 @@ struct OfflineWriter<'a> {
 impl OfflineWriter<'_> {
     fn statement(&mut self, sql: &str) {
         self.out
-            .sql(&format!("{};\n\n", sql.replace('\t', "    ").trim()));
+            .sql(&format!("{};\n\n", crate::sql::offline_text(sql).trim()));
     }
 
     /// Writes rendered statements; an autocommit block on a transactional

@@ -45,6 +45,12 @@ pub enum Statement {
     AutocommitEnd,
 }
 
+/// A statement as Alembic's `--sql` writer prints it: SQLAlchemy's tabs become four spaces
+/// (online, the statement is executed with its tabs).
+pub fn offline_text(sql: &str) -> String {
+    sql.replace('\t', "    ")
+}
+
 /// A value read back from a database by a [`Reflector`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
