@@ -66,12 +66,7 @@ impl Journal {
         };
         Journal {
             schema,
-            os_user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .ok()
-                .filter(|u| !u.is_empty())
-                .or_else(user_from_passwd)
-                .unwrap_or_else(|| "unknown".into()),
+            os_user: crate::db::os_user_name().unwrap_or_else(|| "unknown".into()),
             host,
             lock_holder,
         }
@@ -171,22 +166,6 @@ fn qualified(schema: Option<&str>) -> String {
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-/// The name of this process's real uid in `/etc/passwd` (Linux).
-fn user_from_passwd() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
-    })
 }
 
 fn host_name() -> String {

@@ -13,25 +13,15 @@ use std::process::{Command, Output};
 use aurora::db::{self, Connection, DatabaseUrl, Value};
 use sha2::{Digest, Sha256};
 
+mod cli_support;
+use cli_support::pg_base;
+
 const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
 
 struct Backend {
     name: &'static str,
     url: String,
     file: Option<PathBuf>,
-}
-
-fn pg_base() -> Option<String> {
-    match std::env::var("AURORA_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("AURORA_TEST_POSTGRES_URL is not set in CI: start the server with scripts/start-postgres.sh");
-            }
-            eprintln!("NOT RUN on PostgreSQL: AURORA_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
 }
 
 fn backends(dir: &Path, test: &str) -> Vec<Backend> {
@@ -42,18 +32,10 @@ fn backends(dir: &Path, test: &str) -> Vec<Backend> {
         file: Some(file),
     }];
     if let Some(base) = pg_base() {
-        let database = format!("drift_{test}");
-        let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
-        admin
-            .execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .execute(&format!("CREATE DATABASE {database}"))
-            .unwrap();
-        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let url = cli_support::fresh_pg_database(&base, &format!("drift_{test}"));
         out.push(Backend {
             name: "postgresql",
-            url: format!("{prefix}/{database}"),
+            url,
             file: None,
         });
     }

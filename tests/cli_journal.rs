@@ -8,20 +8,10 @@ use std::process::{Command, Output, Stdio};
 
 use aurora::db::{self, Connection, DatabaseUrl, Value};
 
-const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
+mod cli_support;
+use cli_support::pg_base;
 
-fn pg_base() -> Option<String> {
-    match std::env::var("AURORA_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("AURORA_TEST_POSTGRES_URL is not set in CI: start the server with scripts/start-postgres.sh");
-            }
-            eprintln!("NOT RUN on PostgreSQL: AURORA_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
-}
+const AURORA: &str = env!("CARGO_BIN_EXE_aurora");
 
 /// SQLite in `dir`, and PostgreSQL in a fresh database of the test's own.
 fn backends(dir: &Path, test: &str) -> Vec<(&'static str, String)> {
@@ -30,16 +20,8 @@ fn backends(dir: &Path, test: &str) -> Vec<(&'static str, String)> {
         format!("sqlite:///{}", dir.join("test.db").display()),
     )];
     if let Some(base) = pg_base() {
-        let database = format!("journal_{test}");
-        let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
-        admin
-            .execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .execute(&format!("CREATE DATABASE {database}"))
-            .unwrap();
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        out.push(("postgresql", format!("{prefix}/{database}")));
+        let url = cli_support::fresh_pg_database(&base, &format!("journal_{test}"));
+        out.push(("postgresql", url));
     }
     out
 }

@@ -173,3 +173,27 @@ pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
+
+/// The name of the user running this process (`$USER`, `$LOGNAME`, else the real uid's
+/// entry in `/etc/passwd`): libpq's default user, and the journal's OS user.
+pub(crate) fn os_user_name() -> Option<String> {
+    if let Some(name) = std::env::var("USER")
+        .ok()
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|v| !v.is_empty())
+    {
+        return Some(name);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
+    })
+}

@@ -98,7 +98,7 @@ impl PgConnection {
             .username
             .clone()
             .or_else(|| env("PGUSER"))
-            .or_else(os_user_name);
+            .or_else(super::os_user_name);
         match user {
             Some(user) => config.user(&user),
             None => {
@@ -360,30 +360,6 @@ fn passfile_fields(line: &str) -> Vec<String> {
         }
     }
     fields
-}
-
-/// The name of the user running this process, which libpq uses when no
-/// user is given.
-fn os_user_name() -> Option<String> {
-    if let Some(name) = std::env::var("USER")
-        .ok()
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .filter(|v| !v.is_empty())
-    {
-        return Some(name);
-    }
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
-    })
 }
 
 /// Turns one value in PostgreSQL's text format into a [`Value`] by its type.
