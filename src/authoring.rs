@@ -689,6 +689,36 @@ pub fn write_new_file(path: &Path, content: &str) -> Result<(), AuthoringError> 
     Ok(())
 }
 
+/// Replaces the content of an existing file atomically: a temporary file in the same
+/// directory, flushed, then renamed over it.
+pub fn replace_file(path: &Path, content: &str) -> Result<(), AuthoringError> {
+    let io = |source: std::io::Error| AuthoringError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", new_rev_id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(content.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

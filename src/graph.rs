@@ -1747,6 +1747,7 @@ mod tests {
             down_revision: down.iter().map(|s| s.to_string()).collect(),
             dependencies: vec![],
             branch_labels: vec![],
+            replaces: Vec::new(),
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: format!("doc {id}"),
         }

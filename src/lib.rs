@@ -17,6 +17,7 @@
 //! | `template`| `script.py.mako`: Mako's lexer, Python by `syntax` + `interp`  | read files            |
 //! | `authoring`| new revision files: ids, slugs, file names, rendered content  | resolve revisions     |
 //! | `autogen` | models → schema, schema comparison, op text as Alembic renders | touch a database      |
+//! | `squash`  | squash revisions: the two views of `replaces`, range checks   | touch files or a database |
 
 pub mod authoring;
 pub mod autogen;
@@ -38,5 +39,6 @@ pub mod ops;
 pub mod plan;
 pub mod script;
 pub mod sql;
+pub mod squash;
 pub mod syntax;
 pub mod template;

@@ -71,6 +71,9 @@ pub struct Script {
     pub dependencies: Vec<String>,
     /// `branch_labels` as written on this revision.
     pub branch_labels: Vec<String>,
+    /// `replaces`: the revisions an `aurora squash` revision stands for
+    /// (empty for every other revision; Alembic never reads it).
+    pub replaces: Vec<String>,
     /// The absolute, resolved path of the file.
     pub path: PathBuf,
     /// The docstring, stripped (Alembic's `longdoc`).
@@ -85,6 +88,7 @@ impl Script {
         w.strs(&self.down_revision);
         w.strs(&self.dependencies);
         w.strs(&self.branch_labels);
+        w.strs(&self.replaces);
         w.str(&self.longdoc);
         w.0
     }
@@ -97,6 +101,7 @@ impl Script {
             down_revision: r.strs()?,
             dependencies: r.strs()?,
             branch_labels: r.strs()?,
+            replaces: r.strs()?,
             longdoc: r.str()?,
             path: path.to_path_buf(),
         };
@@ -154,6 +159,7 @@ impl Script {
             .ok_or_else(|| ScriptError::NoDownRevision(path_text.clone()))?;
         let dependencies = lookup("depends_on")?.unwrap_or_default();
         let branch_labels = lookup("branch_labels")?.unwrap_or_default();
+        let replaces = lookup("replaces")?.unwrap_or_default();
         let longdoc = header
             .docstring
             .as_deref()
@@ -165,6 +171,7 @@ impl Script {
             down_revision,
             dependencies,
             branch_labels,
+            replaces,
             path: path.to_path_buf(),
             longdoc,
         })
@@ -304,7 +311,28 @@ impl ScriptDirectory {
                 }
             }
         }
+        // aurora's own location for squash revisions before `aurora squash --finalize`: not a
+        // version location, so Alembic never imports them (see `crate::squash`).
+        if let Ok(real) = self.squash_dir().canonicalize() {
+            let flat = ScriptDirectory {
+                recursive: false,
+                ..self.clone()
+            };
+            let mut paths = Vec::new();
+            flat.list_dir(&real, &mut paths)?;
+            for path in paths {
+                if seen.insert(path.clone()) {
+                    out.push(path);
+                }
+            }
+        }
         Ok(out)
+    }
+
+    /// Where `aurora squash` writes a squash revision until it is finalized:
+    /// `<script_location>/squashed`.
+    pub fn squash_dir(&self) -> PathBuf {
+        self.dir.join("squashed")
     }
 
     fn list_dir(&self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScriptError> {
@@ -525,7 +553,13 @@ fn evaluated_script(
         search_path: module_path.clone(),
         ..crate::ops::LowerContext::for_file(path)
     };
-    let names = ["revision", "down_revision", "depends_on", "branch_labels"];
+    let names = [
+        "revision",
+        "down_revision",
+        "depends_on",
+        "branch_labels",
+        "replaces",
+    ];
     let values = crate::ops::header_names(&context, text, &names).map_err(|message| {
         ScriptError::Evaluation(format!(
             "could not evaluate the header of revision file {}: {message}",
@@ -570,11 +604,13 @@ fn evaluated_script(
         .ok_or_else(|| ScriptError::NoDownRevision(path_text.clone()))?;
     let dependencies = lists.next().flatten().unwrap_or_default();
     let branch_labels = lists.next().flatten().unwrap_or_default();
+    let replaces = lists.next().flatten().unwrap_or_default();
     Ok(Script {
         revision,
         down_revision,
         dependencies,
         branch_labels,
+        replaces,
         path: path.to_path_buf(),
         longdoc: python_strip(
             &header
@@ -642,6 +678,7 @@ mod tests {
             down_revision: vec![],
             dependencies: vec![],
             branch_labels: vec![],
+            replaces: Vec::new(),
             path: PathBuf::new(),
             longdoc: "first\n\nRevision ID: a".into(),
         };

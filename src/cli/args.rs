@@ -320,6 +320,22 @@ pub enum Command {
     /// aurora: compare the database with what its migrations say it should be (replayed into a
     /// scratch database); exit status 1 on drift.
     Drift,
+    /// aurora: write one revision that takes the schema from START to END (RANGE is START:END,
+    /// both replaced), recording `replaces`; or remove the replaced files with --finalize.
+    Squash {
+        /// START:END, both inclusive, a linear chain.
+        #[arg(required_unless_present = "finalize", conflicts_with = "finalize")]
+        range: Option<String>,
+        /// The new revision's message.
+        #[arg(short = 'm', long)]
+        message: Option<String>,
+        /// The new revision's id (default: a fresh random one).
+        #[arg(long = "rev-id")]
+        rev_id: Option<String>,
+        /// Remove the replaced files of every squash once the database does not need them.
+        #[arg(long)]
+        finalize: bool,
+    },
     /// Aurora-X: downgrade to base, then upgrade to head, after confirmation.
     Reset {
         /// Skip the confirmation prompt.

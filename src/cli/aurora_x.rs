@@ -180,6 +180,7 @@ mod tests {
                 down_revision: down.iter().map(|d| d.to_string()).collect(),
                 dependencies: Vec::new(),
                 branch_labels: label.iter().map(|l| l.to_string()).collect(),
+                replaces: Vec::new(),
                 path: format!("/p/{id}.py").into(),
                 longdoc: String::new(),
             })

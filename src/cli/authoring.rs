@@ -129,6 +129,10 @@ pub struct NewRevision {
     /// Rendered bodies under other tokens (`upgrade_token=`/`downgrade_token=` of env.py,
     /// as the multidb template sets them), in the order env.py configured them.
     pub token_bodies: Vec<(String, String)>,
+    /// `aurora squash`: the module-level `replaces` tuple written after `down_revision`.
+    pub replaces: Vec<String>,
+    /// `aurora squash`: the directory the file goes to instead of a version location.
+    pub directory: Option<PathBuf>,
 }
 
 /// The arguments of `alembic revision`.
@@ -347,8 +351,11 @@ pub fn generate_revision(
 
     let create_date = CreateDate::now(options.timezone.as_deref()).map_err(authoring_error)?;
 
-    let version_dir = choose_version_location(&cwd, map, &script_directory, &heads, request)?;
-    if options.has_version_locations {
+    let version_dir = match &request.directory {
+        Some(dir) => dir.clone(),
+        None => choose_version_location(&cwd, map, &script_directory, &heads, request)?,
+    };
+    if options.has_version_locations || request.directory.is_some() {
         ensure_directory(out, &version_dir)?;
     }
     let file_name = authoring::revision_file_name(
@@ -392,7 +399,7 @@ pub fn generate_revision(
 
     let template_path = script_directory.dir.join("script.py.mako");
     let status = format!("Generating {}", path.display());
-    let written = write_revision(&template_path, &path, &spec);
+    let written = write_revision(&template_path, &path, &spec, &request.replaces);
     match written {
         Ok(()) => out.print(&format!("{status} ...  done")),
         Err(error) => {
@@ -589,7 +596,12 @@ fn template_config(config: &crate::config::Config) -> crate::template::ConfigVie
 }
 
 /// Renders `script.py.mako` and writes the file.
-fn write_revision(template_path: &Path, path: &Path, spec: &RevisionSpec) -> Result<(), CliError> {
+fn write_revision(
+    template_path: &Path,
+    path: &Path,
+    spec: &RevisionSpec,
+    replaces: &[String],
+) -> Result<(), CliError> {
     let template = std::fs::read_to_string(template_path).map_err(|e| {
         CliError::Crash(format!(
             "cannot read the revision template {}: {e}",
@@ -607,6 +619,12 @@ fn write_revision(template_path: &Path, path: &Path, spec: &RevisionSpec) -> Res
                 // The template's name is its path.
                 e => CliError::failed(format!("Template rendering failed; {e}")),
             })?;
+    let content = if replaces.is_empty() {
+        content
+    } else {
+        crate::squash::with_replaces(&path.display().to_string(), &content, replaces)
+            .map_err(|e| CliError::failed(e.to_string()))?
+    };
     authoring::write_new_file(path, &content).map_err(authoring_error)
 }
 

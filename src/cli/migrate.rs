@@ -468,6 +468,7 @@ fn offline_body(
         writer.statement("BEGIN");
     }
     let catch = Catch::default();
+    project.choose_squash_views(starting_rev.unwrap_or(&[]))?;
     let heads: Vec<String> = match starting_rev {
         None => Vec::new(),
         Some(revs) => {
@@ -583,6 +584,8 @@ fn run_revisions(
         };
         planned.map_err(|e| catch.word(e))
     };
+    project.squash_targets = starting.iter().cloned().collect();
+    project.squash_targets.push(destination.clone());
     let name = if upgrading { "upgrade" } else { "downgrade" };
     let mut command = environment::command_line(name, sql, Some(revision), _tag);
     command.starting_revision = starting.clone();
@@ -632,6 +635,8 @@ pub fn stamp(
     } else {
         destinations = revisions.to_vec();
     }
+    project.squash_targets = starting.iter().cloned().collect();
+    project.squash_targets.extend(destinations.iter().cloned());
     let plan_steps = |map: &crate::graph::RevisionMap, heads: &[String]| {
         let catch = Catch {
             multiple_heads: Some(
@@ -713,6 +718,7 @@ fn current_body(
             context.url.as_ref().map(|u| u.masked()).unwrap_or_default()
         ));
     }
+    project.choose_squash_views(&heads)?;
     let map = project.map(&catch)?;
     if check_heads {
         let mut db_heads: Vec<&str> = heads.iter().map(String::as_str).collect();
@@ -966,6 +972,7 @@ fn online_run_locked(
     if (heads.is_empty() || purge) && !context.transactional_ddl {
         crate::db::ensure_version_table(&mut *conn, &context.version_table).map_err(db_failure)?;
     }
+    project.choose_squash_views(&heads)?;
     let plan = {
         let map = project.map(&catch)?;
         plan_steps(map, &heads)?

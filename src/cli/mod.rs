@@ -20,6 +20,7 @@ mod migrate;
 mod output;
 mod project;
 mod rehearse;
+mod squash;
 
 use clap::Parser;
 
@@ -408,6 +409,17 @@ fn run_command(
         Command::Edit { rev } => authoring::edit(project, out, rev),
         Command::Check => autogenerate::check(project, out),
         Command::Drift => drift::drift(project, out),
+        Command::Squash {
+            range,
+            message,
+            rev_id,
+            finalize,
+        } => match range {
+            Some(range) if !*finalize => {
+                squash::squash(project, out, range, message.as_deref(), rev_id.as_deref())
+            }
+            _ => squash::finalize(project, out),
+        },
         Command::Journal => journal::journal(project, out),
         Command::Fleet { .. } => fleet::fleet(_cli, command, out),
         Command::Status => aurora_x::status(project, out),
@@ -454,6 +466,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Branches { .. } => "branches",
         Command::Check => "check",
         Command::Drift => "drift",
+        Command::Squash { .. } => "squash",
         Command::Journal => "journal",
         Command::Fleet { .. } => "fleet",
         Command::Current { .. } => "current",

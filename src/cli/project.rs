@@ -21,6 +21,13 @@ pub struct Project {
     pub backup: super::backup::Backup,
     script_directory: Option<ScriptDirectory>,
     map: Option<Result<RevisionMap, RevisionError>>,
+    /// The scripts as their files say, before [`crate::squash::view`].
+    scripts: Vec<crate::script::Script>,
+    /// The squash revisions read in the replaced view (see `crate::squash`).
+    replaced_views: std::collections::BTreeSet<String>,
+    /// Revision arguments of this command (targets, starting revisions): one naming a
+    /// revision a squash replaced puts that squash in the replaced view.
+    pub squash_targets: Vec<String>,
     /// Set by a run that renders bodies next: what loading the map does with
     /// each module it parses (one parse per file).
     body_reader: Option<Box<BodyReader<RenderedFile>>>,
@@ -56,6 +63,9 @@ impl Project {
             backup: super::backup::Backup::Off,
             script_directory: None,
             map: None,
+            scripts: Vec::new(),
+            replaced_views: Default::default(),
+            squash_targets: Vec::new(),
             body_reader: None,
             bodies: HashMap::new(),
         })
@@ -78,7 +88,11 @@ impl Project {
                 .script_directory()?
                 .load_scripts_reading_bodies(reader.as_deref())?;
             self.bodies = bodies;
-            self.map = Some(RevisionMap::build(scripts));
+            self.scripts = scripts.clone();
+            self.map = Some(RevisionMap::build(crate::squash::view(
+                scripts,
+                &self.replaced_views,
+            )));
         }
         Ok(self
             .map
@@ -86,6 +100,41 @@ impl Project {
             .expect("just set")
             .as_ref()
             .map_err(Clone::clone))
+    }
+
+    /// The scripts as their files say (squash revisions and the revisions they replace both
+    /// present), once the map is loaded.
+    pub fn scripts(&mut self) -> Result<&[crate::script::Script], CliError> {
+        let _ = self.try_map()?;
+        Ok(&self.scripts)
+    }
+
+    /// Reads each squash revision in the view a run with these version rows (and this
+    /// command's [`Self::squash_targets`]) needs: the replaced view when one of them names a
+    /// revision the squash replaced, the squash view otherwise. Rebuilds the map on a change.
+    pub fn choose_squash_views(&mut self, heads: &[String]) -> Result<(), CliError> {
+        let _ = self.try_map()?;
+        if crate::squash::squashes(&self.scripts).is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<String> = heads.to_vec();
+        ids.extend(self.squash_targets.iter().cloned());
+        let views = crate::squash::replaced_views(&self.scripts, &ids)
+            .map_err(|e| CliError::failed(e.to_string()))?;
+        if views != self.replaced_views {
+            self.replaced_views = views;
+            self.map = Some(RevisionMap::build(crate::squash::view(
+                self.scripts.clone(),
+                &self.replaced_views,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Forgets the loaded map (after a command wrote or removed revision files).
+    pub fn reload_map(&mut self) {
+        self.map = None;
+        self.scripts.clear();
     }
 
     /// Asks the map, if it is loaded after this, to hand each file it parses
