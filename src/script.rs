@@ -159,7 +159,9 @@ impl Script {
             .ok_or_else(|| ScriptError::NoDownRevision(path_text.clone()))?;
         let dependencies = lookup("depends_on")?.unwrap_or_default();
         let branch_labels = lookup("branch_labels")?.unwrap_or_default();
-        let replaces = lookup("replaces")?.unwrap_or_default();
+        // Alembic never reads `replaces`: a value that is not a list of ids is some other
+        // module-level name of the project's, not a squash revision's.
+        let replaces = lookup("replaces").ok().flatten().unwrap_or_default();
         let longdoc = header
             .docstring
             .as_deref()
@@ -584,6 +586,8 @@ fn evaluated_script(
         lists.push(match value {
             HeaderName::Unbound => None,
             HeaderName::Strings(items) => Some(items),
+            // As in `from_header`: Alembic never reads `replaces`.
+            HeaderName::NotStrings(_) if *name == "replaces" => None,
             HeaderName::NotStrings(_) => return Err(bad(name)),
         });
     }

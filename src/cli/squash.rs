@@ -249,7 +249,7 @@ fn inventory(conn: &mut dyn Connection) -> Result<Vec<String>, CliError> {
         Dialect::Postgresql => &[
             "SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes \
              WHERE schemaname = current_schema() ORDER BY 1",
-            "SELECT 'relation ' || c.relkind || ' ' || c.relname FROM pg_class c \
+            "SELECT 'relation ' || c.relkind::text || ' ' || c.relname FROM pg_class c \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm', 'S') ORDER BY 1",
             "SELECT 'view ' || viewname || ' ' || definition FROM pg_views \
