@@ -162,6 +162,22 @@ pub fn view(scripts: Vec<Script>, replaced: &BTreeSet<String>) -> Vec<Script> {
         .collect()
 }
 
+/// The id a new revision's file names for the parent `id`: a squash revision still in
+/// `squash_dir` (Alembic does not see it) is named by the last revision it replaces, which
+/// aurora's squash view reads as the squash revision; any other id is itself.
+pub fn file_parent(scripts: &[Script], squash_dir: &std::path::Path, id: &str) -> String {
+    let squash_dir = squash_dir
+        .canonicalize()
+        .unwrap_or_else(|_| squash_dir.to_path_buf());
+    scripts
+        .iter()
+        .find(|s| s.revision == id && !s.replaces.is_empty() && s.path.starts_with(&squash_dir))
+        .and_then(|s| s.replaces.last())
+        .filter(|end| scripts.iter().any(|s| &s.revision == *end))
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
+}
+
 /// A range to squash, checked against the revision map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range {

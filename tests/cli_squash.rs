@@ -547,3 +547,48 @@ fn a_data_statement_before_a_schema_change_is_refused_with_its_place() {
     // Data after the last schema change of the range is carried over.
     project.ok(&url, &["squash", "a1:b2", "-m", "m"]);
 }
+
+#[test]
+fn a_revision_on_a_squash_that_ends_at_head_names_end_so_alembic_sees_one_chain() {
+    let project = Project::new(
+        "sqlite",
+        &[
+            (
+                "a1",
+                None,
+                "    op.create_table('a', sa.Column('id', sa.Integer(), primary_key=True))",
+                "    op.drop_table('a')",
+            ),
+            (
+                "b2",
+                Some("a1"),
+                "    op.create_table('b', sa.Column('id', sa.Integer(), primary_key=True))",
+                "    op.drop_table('b')",
+            ),
+        ],
+    );
+    let url = project.database("at_head");
+    project.ok(&url, &["squash", "a1:b2", "-m", "all", "--rev-id", "s1"]);
+    let log = project.ok(&url, &["upgrade", "head"]);
+    assert_eq!(upgrade_lines(&log), [" -> s1"]);
+    project.ok(&url, &["revision", "-m", "next", "--rev-id", "n1"]);
+    let next = std::fs::read_to_string(project.path("migrations/versions/n1_next.py")).unwrap();
+    assert!(
+        next.contains("down_revision: Union[str, Sequence[str], None] = 'b2'\n"),
+        "{next}"
+    );
+    let history = project.ok(&url, &["history"]);
+    assert_eq!(
+        history.lines().collect::<Vec<_>>(),
+        ["s1 -> n1 (head), next", "<base> -> s1, all"]
+    );
+    let log = project.ok(&url, &["upgrade", "head"]);
+    assert_eq!(upgrade_lines(&log), ["s1 -> n1"]);
+    project.ok(&url, &["squash", "--finalize"]);
+    let next = std::fs::read_to_string(project.path("migrations/versions/n1_next.py")).unwrap();
+    assert!(
+        next.contains("down_revision: Union[str, Sequence[str], None] = 's1'\n"),
+        "{next}"
+    );
+    assert_eq!(version(&url), ["n1"]);
+}

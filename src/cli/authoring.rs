@@ -388,6 +388,15 @@ pub fn generate_revision(
         .flatten()
         .map(|&h| map.id(h).to_string())
         .collect();
+    // A squash revision Alembic cannot see yet is written as the END it replaces (aurora reads
+    // END as the squash revision), so Alembic's chain stays whole.
+    let scripts = project.scripts()?;
+    let squash_dir = script_directory.squash_dir();
+    spec.down_revisions = spec
+        .down_revisions
+        .iter()
+        .map(|id| crate::squash::file_parent(scripts, &squash_dir, id))
+        .collect();
     spec.branch_labels = request.branch_label.iter().cloned().collect();
     spec.depends_on = depends_on;
     spec.upgrades = request.upgrades.clone();

@@ -103,6 +103,7 @@ fn compare_in_env(
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<Comparison, CliError> {
     let catch = Catch::default();
+    project.choose_squash_views(heads)?;
     let map = project.map(&catch)?;
     let mut at = map.get_revisions_many(heads).map_err(|e| catch.word(e))?;
     let mut all = map.get_revisions("heads").map_err(|e| catch.word(e))?;

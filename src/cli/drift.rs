@@ -93,6 +93,7 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Drift, CliErro
                 .url
                 .as_ref()
                 .ok_or_else(|| CliError::Crash("drift ran without a database URL".into()))?;
+            project.choose_squash_views(&heads)?;
             let mut scratch = Scratch::create(conn, url)?;
             let replayed =
                 replay(project, context, scratch.conn(), &heads, &mut |_| {}).and_then(|()| {

@@ -793,12 +793,13 @@ pub fn database_heads_and_configuration(
         out,
         false,
         command,
-        &mut |_, out, context, conn, hooks| {
+        &mut |project, out, context, conn, hooks| {
             configured = hooks.configured.clone();
             let conn = online_connection(conn)?;
             log_context(out, context);
             let heads =
                 crate::db::current_heads(conn, &context.version_table).map_err(db_failure)?;
+            project.choose_squash_views(&heads)?;
             if heads.is_empty() {
                 crate::db::ensure_version_table(conn, &context.version_table)
                     .map_err(db_failure)?;

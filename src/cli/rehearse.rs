@@ -73,6 +73,8 @@ pub fn rehearse(
                 end: Some(revision),
                 ..Default::default()
             };
+            project.squash_targets = vec![revision.to_string()];
+            project.choose_squash_views(&heads)?;
             let planned = {
                 let map = project.map(&catch)?;
                 plan::upgrade(map, revision, &heads).map_err(|e| catch.word(e))?
