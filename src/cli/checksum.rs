@@ -10,11 +10,14 @@ use crate::checksum;
 fn files_by_location(project: &mut Project) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, CliError> {
     let locations = project.script_directory()?.version_locations.clone();
     let catch = Catch::default();
-    let map = project.map(&catch)?;
+    project.map(&catch)?;
+    // Every file, squash revisions and the revisions they replace alike (the map leaves one
+    // side out).
+    let scripts = project.scripts()?;
     let mut groups: Vec<(PathBuf, Vec<PathBuf>)> =
         locations.into_iter().map(|l| (l, Vec::new())).collect();
-    for i in 0..map.len() {
-        let path = &map.get(i).script.path;
+    for script in scripts {
+        let path = &script.path;
         // The deepest location holding the file (locations may nest).
         if let Some(group) = groups
             .iter_mut()

@@ -518,6 +518,14 @@ pub fn finalize(project: &mut Project, out: &mut Output) -> Result<(), CliError>
         out.print(&format!("Moved {} to {}", from.display(), to.display()));
     }
     project.reload_map();
+    // The files changed on purpose: an aurora.sum that listed them is written anew.
+    let locations = project.script_directory()?.version_locations.clone();
+    if locations
+        .iter()
+        .any(|l| l.join(crate::checksum::SUM_FILE).exists())
+    {
+        super::checksum::hash(project, out, false)?;
+    }
     Ok(())
 }
 
