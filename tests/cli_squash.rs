@@ -592,3 +592,29 @@ fn a_revision_on_a_squash_that_ends_at_head_names_end_so_alembic_sees_one_chain(
     );
     assert_eq!(version(&url), ["n1"]);
 }
+
+#[test]
+fn a_squash_that_would_not_give_the_same_schema_is_removed_and_refused() {
+    // A server default added to an existing table: autogenerate does not compare defaults,
+    // so the rendered squash would lose it; the proof on a fresh database catches it.
+    let project = Project::new(
+        "sqlite",
+        &[
+            ("a1", None, "    op.create_table('a', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('n', sa.Integer(), nullable=False))", "    op.drop_table('a')"),
+            ("b2", Some("a1"), "    with op.batch_alter_table('a') as b:\n        b.alter_column('n', server_default='5')", "    with op.batch_alter_table('a') as b:\n        b.alter_column('n', server_default=None)"),
+        ],
+    );
+    let url = project.database("proof");
+    let out = project.failed(&url, &["squash", "b2:b2", "-m", "m"]);
+    assert!(out.contains("upgrading through the squash revision does not give the schema the replaced revisions give"), "{out}");
+    assert!(
+        out.contains("table(s) a differ in what autogenerate does not compare"),
+        "{out}"
+    );
+    assert!(!project.path("migrations/squashed").exists());
+    let history = project.ok(&url, &["history"]);
+    assert_eq!(
+        history.lines().collect::<Vec<_>>(),
+        ["a1 -> b2 (head), b2", "<base> -> a1, a1"]
+    );
+}

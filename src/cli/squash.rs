@@ -138,6 +138,8 @@ pub fn squash(
             );
             if let Err(e) = proved {
                 let _ = std::fs::remove_file(&path);
+                // Only when empty: squashed/ may hold other squash revisions.
+                let _ = std::fs::remove_dir(&squash_dir);
                 project.reload_map();
                 return Err(e);
             }
@@ -370,9 +372,17 @@ fn prove(
             .flat_map(autogen::render::render_op)
             .collect();
         problems.push(if lines.is_empty() {
-            "the reflected schemas differ in what autogenerate does not compare (server \
-             defaults, CHECK constraints, primary keys or table options)"
-                .to_string()
+            let differing: Vec<&str> = expected
+                .tables
+                .iter()
+                .filter(|t| got.table(&t.name) != Some(*t))
+                .map(|t| t.name.as_str())
+                .collect();
+            format!(
+                "table(s) {} differ in what autogenerate does not compare (server defaults, \
+                 CHECK constraints, primary keys or table options)",
+                differing.join(", ")
+            )
         } else {
             format!("still needed: {}", lines.join("; "))
         });
