@@ -34,8 +34,9 @@ pub enum SquashError {
     Range(String),
     #[error(
         "the database is at the squash revision {squash}, which stands for {replaced}; it cannot \
-         be taken to the replaced revision {target} (upgrade past the range, or `aurora stamp` \
-         the database at {end} first: the schema of {squash} is the schema of {end})"
+         be taken to the replaced revision {target} in one run; the schema of {squash} is the \
+         schema of {end}, so record that first with `aurora stamp --purge {end}`, then run the \
+         command again"
     )]
     Mixed {
         squash: String,
