@@ -117,6 +117,9 @@ fn names(arg: &str, id: &str) -> bool {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    if matches!(token.as_str(), "head" | "heads" | "base") {
+        return token == id;
+    }
     token == id || (token.len() >= 4 && id.starts_with(&token))
 }
 
@@ -648,8 +651,19 @@ mod tests {
         assert!(replaced_views(&folder(), &["e5".into(), "a1".into()])
             .unwrap()
             .is_empty());
-        // A prefix names a replaced revision too.
+        // Relative and labelled forms name a replaced revision too; keywords do not.
         assert_eq!(replaced_views(&folder(), &["d4".into()]).unwrap().len(), 1);
+        assert_eq!(
+            replaced_views(&folder(), &["c3+1".into()]).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            replaced_views(&folder(), &["x@b2".into()]).unwrap().len(),
+            1
+        );
+        assert!(replaced_views(&folder(), &["head".into(), "-1".into()])
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             replaced_views(&folder(), &["s9".into(), "c3".into()]),
             Err(SquashError::Mixed { .. })
