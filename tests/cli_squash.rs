@@ -64,6 +64,23 @@ const REVISIONS: [(&str, &str, &str); 5] = [
 struct Project {
     dir: tempfile::TempDir,
     backend: &'static str,
+    /// The PostgreSQL databases made for the scenarios, dropped with the project.
+    pg_databases: std::cell::RefCell<Vec<String>>,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let names = self.pg_databases.take();
+        if names.is_empty() {
+            return;
+        }
+        if let Some(base) = pg_base() {
+            let mut admin = db::connect(&DatabaseUrl::parse(&base).unwrap()).unwrap();
+            for name in names {
+                let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 fn revision(id: &str, down: Option<&str>, up: &str, down_body: &str) -> String {
@@ -91,7 +108,11 @@ impl Project {
             )
             .unwrap();
         }
-        Project { dir, backend }
+        Project {
+            dir,
+            backend,
+            pg_databases: Default::default(),
+        }
     }
 
     fn standard(backend: &'static str) -> Project {
@@ -113,7 +134,9 @@ impl Project {
             "sqlite" => format!("sqlite:///{}", self.path(&format!("{name}.db")).display()),
             _ => {
                 let base = pg_base().expect("postgresql backend without a server");
-                cli_support::fresh_pg_database(&base, &format!("squash_{name}"))
+                let name = format!("squash_{name}");
+                self.pg_databases.borrow_mut().push(name.clone());
+                cli_support::fresh_pg_database(&base, &name)
             }
         }
     }
