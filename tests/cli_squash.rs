@@ -641,3 +641,60 @@ fn a_squash_that_would_not_give_the_same_schema_is_removed_and_refused() {
         ["a1 -> b2 (head), b2", "<base> -> a1, a1"]
     );
 }
+
+#[test]
+fn postgresql_types_defaults_and_enums_survive_a_squash() {
+    if pg_base().is_none() {
+        return;
+    }
+    let project = Project::new(
+        "postgresql",
+        &[
+            ("a1", None, "    op.create_table('a', sa.Column('id', sa.Integer(), primary_key=True))", "    op.drop_table('a')"),
+            (
+                "b2",
+                Some("a1"),
+                "    op.create_table('doc', sa.Column('id', sa.BigInteger(), primary_key=True), \
+                 sa.Column('body', postgresql.JSONB(), nullable=True), \
+                 sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False), \
+                 sa.Column('state', sa.Enum('new', 'done', name='doc_state'), nullable=False))",
+                "    op.drop_table('doc')",
+            ),
+            (
+                "c3",
+                Some("b2"),
+                "    op.create_index('ix_doc_created', 'doc', ['created'])\n    \
+                 op.add_column('a', sa.Column('tags', postgresql.ARRAY(sa.Text()), nullable=True))",
+                "    op.drop_column('a', 'tags')\n    op.drop_index('ix_doc_created', table_name='doc')",
+            ),
+        ],
+    );
+    for id in ["a1", "b2", "c3"] {
+        let path = project.path(&format!("migrations/versions/{id}_.py"));
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "import sqlalchemy as sa\n",
+            "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n",
+        );
+        std::fs::write(&path, text).unwrap();
+    }
+    let reference = project.database("pg_reference");
+    project.ok(&reference, &["upgrade", "head"]);
+    let work = project.database("pg_work");
+    project.ok(&work, &["squash", "b2:c3", "-m", "pg", "--rev-id", "s9"]);
+    let text = std::fs::read_to_string(project.squash_file()).unwrap();
+    assert!(
+        text.contains("from sqlalchemy.dialects import postgresql\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("postgresql.ENUM('new', 'done', name='doc_state')"),
+        "{text}"
+    );
+    let fresh = project.database("pg_fresh");
+    let log = project.ok(&fresh, &["upgrade", "head"]);
+    assert_eq!(upgrade_lines(&log), [" -> a1", "a1 -> s9"]);
+    assert_eq!(snapshot(&fresh), snapshot(&reference));
+    let types = "SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) \
+                 FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1";
+    assert_eq!(rows(&fresh, types), rows(&reference, types));
+}
