@@ -345,6 +345,32 @@ pub fn data_statements(
                 )),
                 _ => None,
             };
+            let text_call = match (text_call, op) {
+                (
+                    None,
+                    Op::BulkInsert {
+                        table,
+                        rows,
+                        multiinsert,
+                    },
+                ) => match render_bulk_insert(table, rows, *multiinsert) {
+                    Ok(call) => Some(call),
+                    Err(what) => {
+                        return Err(SquashError::Data {
+                            path: f.path.to_string(),
+                            line: place.0,
+                            col: place.1,
+                            message: format!(
+                                "bulk_insert() in {}(): {what}, which aurora squash does not \
+                                 write back into a revision yet; end the squash range before \
+                                 this revision, or start it after",
+                                f.function
+                            ),
+                        });
+                    }
+                },
+                (call, _) => call,
+            };
             if let Some(call) = text_call {
                 if let (true, Some((path, line, col, m, function))) = (data_first, &schema_seen) {
                     return Err(SquashError::Data {
@@ -372,9 +398,9 @@ pub fn data_statements(
                         col: place.1,
                         message: format!(
                             "{}() in {}(): aurora squash carries over data statements written as \
-                             op.execute() of SQL text only (a string or sa.text() without bound \
-                             parameters); rewrite it as such, or end the squash range before \
-                             this revision",
+                             op.execute() of SQL text (a string or sa.text() without bound \
+                             parameters) or op.bulk_insert() only; rewrite it as such, or end \
+                             the squash range before this revision",
                             method(op).first().copied().unwrap_or("execute"),
                             f.function
                         ),
@@ -417,6 +443,76 @@ pub fn data_statements(
         }
     }
     Ok(carried.into_iter().map(|(call, ..)| call).collect())
+}
+
+/// `op.bulk_insert(sa.table(...), [...], multiinsert=...)` with the same table clause and
+/// rows, for the column types and values that have one plain Python spelling; otherwise what
+/// has none.
+fn render_bulk_insert(
+    table: &crate::ops::TableClause,
+    rows: &[Vec<(String, crate::ops::Literal)>],
+    multiinsert: bool,
+) -> Result<String, String> {
+    use crate::ops::{Literal, SqlType};
+    use crate::template::repr_str;
+    let opt = |name: &str, v: &Option<u32>| v.map(|n| format!("{name}={n}"));
+    let mut columns = Vec::new();
+    for (name, ty) in &table.columns {
+        let ty = match ty {
+            SqlType::Integer => "sa.Integer()".to_string(),
+            SqlType::BigInteger => "sa.BigInteger()".to_string(),
+            SqlType::SmallInteger => "sa.SmallInteger()".to_string(),
+            SqlType::String(n) => format!("sa.String({})", opt("length", n).unwrap_or_default()),
+            SqlType::Text => "sa.Text()".to_string(),
+            SqlType::Boolean => "sa.Boolean()".to_string(),
+            SqlType::Float { precision } => format!(
+                "sa.Float({})",
+                opt("precision", precision).unwrap_or_default()
+            ),
+            SqlType::Numeric { precision, scale } => format!(
+                "sa.Numeric({})",
+                [opt("precision", precision), opt("scale", scale)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => return Err(format!("column {name} has the type {other:?}")),
+        };
+        columns.push(format!("sa.column({}, {ty})", repr_str(name)));
+    }
+    let mut dicts = Vec::new();
+    for row in rows {
+        let mut items = Vec::new();
+        for (key, value) in row {
+            let value = match value {
+                Literal::Null => "None".to_string(),
+                Literal::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+                Literal::Int(n) => n.to_string(),
+                Literal::Float(repr) => repr.clone(),
+                Literal::Str(s) => repr_str(s),
+                other => return Err(format!("the value of {key} is {other:?}")),
+            };
+            items.push(format!("{}: {value}", repr_str(key)));
+        }
+        dicts.push(format!("{{{}}}", items.join(", ")));
+    }
+    let schema = table
+        .schema
+        .as_ref()
+        .map(|s| format!(", schema={}", repr_str(s)))
+        .unwrap_or_default();
+    let columns = if columns.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", columns.join(", "))
+    };
+    Ok(format!(
+        "op.bulk_insert(sa.table({}{columns}{schema}), [{}], multiinsert={})",
+        repr_str(&table.name),
+        dicts.join(", "),
+        if multiinsert { "True" } else { "False" }
+    ))
 }
 
 fn flatten<'a>(ops: &'a [Op], out: &mut Vec<&'a Op>) {
@@ -755,6 +851,40 @@ mod tests {
         assert!(
             err.starts_with("d.py:2:5: this data statement in downgrade() runs after a schema change at e.py:2:5"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn bulk_insert_is_written_back_or_refused_with_what_has_no_spelling() {
+        use crate::ops::{Literal, SqlType, TableClause};
+        let table = TableClause {
+            name: "t".into(),
+            schema: Some("s".into()),
+            columns: vec![
+                ("id".into(), SqlType::Integer),
+                (
+                    "p".into(),
+                    SqlType::Numeric {
+                        precision: Some(10),
+                        scale: Some(2),
+                    },
+                ),
+            ],
+        };
+        let rows = vec![vec![
+            ("id".to_string(), Literal::Int(1)),
+            ("p".to_string(), Literal::Float("1.5".into())),
+        ]];
+        assert_eq!(
+            render_bulk_insert(&table, &rows, false).unwrap(),
+            "op.bulk_insert(sa.table('t', sa.column('id', sa.Integer()), sa.column('p', \
+             sa.Numeric(precision=10, scale=2)), schema='s'), [{'id': 1, 'p': 1.5}], \
+             multiinsert=False)"
+        );
+        let dated = vec![vec![("id".to_string(), Literal::Date(2024, 1, 2))]];
+        assert_eq!(
+            render_bulk_insert(&table, &dated, true).unwrap_err(),
+            "the value of id is Date(2024, 1, 2)"
         );
     }
 

@@ -50,7 +50,11 @@ const REVISIONS: [(&str, &str, &str); 5] = [
     (
         "d4",
         "    op.add_column('item', sa.Column('qty', sa.Integer(), nullable=True))\n    \
-         op.execute(\"INSERT INTO tag (id, label) VALUES (1, 'new'), (2, 'sale')\")",
+         op.execute(\"INSERT INTO tag (id, label) VALUES (1, 'new'), (2, 'sale')\")\n    \
+         tag = sa.table('tag', sa.column('id', sa.Integer()), sa.column('label', sa.String()), \
+         sa.column('active', sa.Boolean()))\n    \
+         op.bulk_insert(tag, [{'id': 3, 'label': \"it's\", 'active': True}, \
+         {'id': 4, 'label': 'off', 'active': None}])",
         "    op.execute('DELETE FROM tag')\n    with op.batch_alter_table('item') as b:\n        \
          b.drop_column('qty')",
     ),
@@ -279,7 +283,11 @@ fn snapshot(url: &str) -> Vec<String> {
 }
 
 fn data(url: &str) -> Vec<String> {
-    rows(url, "SELECT id, label FROM tag ORDER BY id")
+    rows(
+        url,
+        "SELECT id, label, CASE WHEN active IS NULL THEN 'null' WHEN active THEN 't' ELSE 'f' END \
+         FROM tag ORDER BY id",
+    )
 }
 
 fn version(url: &str) -> Vec<String> {
@@ -310,7 +318,11 @@ fn squash_gives_the_same_schema_from_base_and_from_every_stamped_revision() {
         project.ok(&reference_url, &["upgrade", "head"]);
         let reference = snapshot(&reference_url);
         let reference_data = data(&reference_url);
-        assert_eq!(reference_data, ["1|new", "2|sale"], "{backend}");
+        assert_eq!(
+            reference_data,
+            ["1|new|null", "2|sale|null", "3|it's|t", "4|off|null"],
+            "{backend}"
+        );
         let at: Vec<(String, Vec<String>)> = ["a1", "b2", "c3", "d4"]
             .iter()
             .map(|rev| {
@@ -331,7 +343,11 @@ fn squash_gives_the_same_schema_from_base_and_from_every_stamped_revision() {
         assert!(text.contains("down_revision: Union[str, Sequence[str], None] = 'a1'\nreplaces: tuple[str, ...] = ('b2', 'c3', 'd4')\n"), "{text}");
         assert!(
             text.contains(
-                "op.execute(\"INSERT INTO tag (id, label) VALUES (1, 'new'), (2, 'sale')\")"
+                "    op.execute(\"INSERT INTO tag (id, label) VALUES (1, 'new'), (2, 'sale')\")\n    \
+                 op.bulk_insert(sa.table('tag', sa.column('id', sa.Integer()), \
+                 sa.column('label', sa.String()), sa.column('active', sa.Boolean())), \
+                 [{'id': 3, 'label': \"it's\", 'active': True}, \
+                 {'id': 4, 'label': 'off', 'active': None}], multiinsert=True)\n"
             ),
             "{text}"
         );
