@@ -58,6 +58,17 @@ pub fn squash(
         false,
         command,
         &mut |project, out, context, conn, hooks| {
+            if written.is_some() || context.engine_name.is_some() {
+                return Err(CliError::Crash(format!(
+                    "env.py migrates several databases (multidb: upgrade_<engine>() functions); \
+                     aurora squash writes one revision for one database{}",
+                    if written.is_some() {
+                        ", and wrote the first already: remove it"
+                    } else {
+                        ""
+                    }
+                )));
+            }
             let conn =
                 conn.ok_or_else(|| CliError::Crash("squash needs a database connection".into()))?;
             let url = context
