@@ -180,6 +180,12 @@ fn column_repr(table: &str, column: &Column, foreign_keys: &[String]) -> String 
     if !column.nullable {
         parts.push("nullable=False".to_string());
     }
+    if let Some(default) = &column.python_default {
+        parts.push(format!("default={default}"));
+    }
+    if let Some(comment) = &column.comment {
+        parts.push(format!("comment={}", repr_str(comment)));
+    }
     format!("Column({})", parts.join(", "))
 }
 
@@ -250,8 +256,9 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(ty) = &alter.modify_type {
         diffs.push(format!(
             "('modify_type', None, {table}, {column}, {{'existing_nullable': {}, \
-             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': None}}, {}, {})",
             py_bool(alter.existing_nullable),
+            existing_default_repr(alter),
             type_repr(&alter.existing_type),
             type_repr(ty)
         ));
@@ -259,11 +266,25 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(nullable) = alter.modify_nullable {
         diffs.push(format!(
             "('modify_nullable', None, {table}, {column}, {{'existing_type': {}, \
-             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': None}}, {}, {})",
             type_repr(&alter.existing_type),
+            existing_default_repr(alter),
             py_bool(alter.existing_nullable),
             py_bool(nullable)
         ));
     }
     format!("[{}]", diffs.join(", "))
+}
+
+/// `existing_server_default` as Alembic's `AlterColumnOp` holds it: `False` when neither side
+/// has a server default, else the reflected one (`None`, or SQLAlchemy's `DefaultClause`).
+fn existing_default_repr(alter: &AlterColumn) -> String {
+    match &alter.existing_server_default {
+        None => "False".to_string(),
+        Some(None) => "None".to_string(),
+        Some(Some(text)) => format!(
+            "DefaultClause({}, for_update=False)",
+            text.strip_prefix("sa.").unwrap_or(text)
+        ),
+    }
 }

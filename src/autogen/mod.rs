@@ -28,6 +28,8 @@ pub enum ColumnType {
     Text,
     /// `sa.Float()`.
     Float,
+    /// `sa.Double()` (what `Mapped[float]` means since SQLAlchemy 2.1).
+    Double,
     /// `sa.Numeric(precision=P, scale=S)`.
     Numeric(Option<u32>, Option<u32>),
     /// `sa.Boolean()`.
@@ -44,6 +46,16 @@ pub enum ColumnType {
     LargeBinary,
     /// A reflected type rendered as `sa.` followed by this text, e.g. `VARCHAR(length=20)`.
     Reflected(String),
+    /// A model type whose SQLAlchemy `repr` and DDL were worked out when the models were read,
+    /// for the dialect compared against: `repr` is `DateTime(timezone=True)` or
+    /// `Enum('a', 'b', name='status')` (rendered after `sa.`), `ddl` the name
+    /// [`ddl_type_name`] compares (`DATETIME`, `VARCHAR(8)`).
+    Other {
+        /// SQLAlchemy's `repr` of the type.
+        repr: String,
+        /// Its DDL, as the comparison normalises it.
+        ddl: String,
+    },
     /// A project `TypeDecorator` subclass: rendered as `prefix` + its class
     /// name with its impl's arguments (SQLAlchemy's `repr` of a
     /// TypeDecorator inspects the impl), compiled and compared as its impl.
@@ -70,6 +82,14 @@ pub struct Column {
     /// `autoincrement=True/False` as reflected (PostgreSQL); `None` is SQLAlchemy's "auto",
     /// which Alembic does not render.
     pub autoincrement: Option<bool>,
+    /// `comment=`.
+    pub comment: Option<String>,
+    /// A `Computed(...)` or `Identity(...)` as Alembic renders it positionally after the type
+    /// (`sa.Computed('id * 2', )`).
+    pub generated: Option<String>,
+    /// A scalar Python-side `default=` as SQLAlchemy's `repr` shows it in `alembic check`
+    /// (`ScalarElementColumnDefault(False)`); models only.
+    pub python_default: Option<String>,
 }
 
 /// An index of a table.
@@ -134,6 +154,8 @@ pub struct Table {
     /// The primary key constraint's name from the metadata's naming convention
     /// (rendered as `name=op.f('...')`).
     pub primary_key_name: Option<String>,
+    /// The table's `comment=`.
+    pub comment: Option<String>,
 }
 
 impl Table {
@@ -331,6 +353,10 @@ pub struct AlterColumn {
     pub modify_type: Option<ColumnType>,
     /// The new nullability, when it changes.
     pub modify_nullable: Option<bool>,
+    /// Alembic's `existing_server_default`: `None` (Python's `False`) when neither the model
+    /// nor the database column has a server default, else the database's (`Some(None)` when
+    /// only the model has one).
+    pub existing_server_default: Option<Option<String>>,
 }
 
 impl AlterColumn {
@@ -360,6 +386,7 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::String(Some(n)) => format!("VARCHAR({n})"),
         ColumnType::Text => "TEXT".to_string(),
         ColumnType::Float => "FLOAT".to_string(),
+        ColumnType::Double => "DOUBLE".to_string(),
         ColumnType::Numeric(None, _) => "NUMERIC".to_string(),
         ColumnType::Numeric(Some(p), None) => format!("NUMERIC({p})"),
         ColumnType::Numeric(Some(p), Some(s)) => format!("NUMERIC({p},{s})"),
@@ -370,6 +397,7 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::Json => "JSON".to_string(),
         ColumnType::LargeBinary => "BLOB".to_string(),
         ColumnType::Reflected(text) => reflected_ddl(text),
+        ColumnType::Other { ddl, .. } => ddl.clone(),
         ColumnType::Custom { impl_type, .. } => ddl_type_name(impl_type),
     };
     text.to_uppercase().replace(' ', "")
@@ -488,6 +516,9 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                         existing_nullable: existing.nullable,
                         modify_type: type_changed.then(|| column.ty.clone()),
                         modify_nullable: nullable_changed.then_some(column.nullable),
+                        existing_server_default: (existing.server_default.is_some()
+                            || column.server_default.is_some())
+                        .then(|| existing.server_default.clone()),
                     }));
                 }
             }

@@ -210,6 +210,9 @@ fn alter_column(alter: &super::AlterColumn) -> String {
             py_bool(alter.existing_nullable)
         )),
     }
+    if let Some(Some(default)) = &alter.existing_server_default {
+        s.push_str(&format!(",\n{indent}existing_server_default={default}"));
+    }
     s.push(')');
     s
 }
@@ -240,6 +243,8 @@ pub fn render_type(ty: &ColumnType) -> String {
         ColumnType::String(Some(n)) => format!("sa.String(length={n})"),
         ColumnType::Text => "sa.Text()".into(),
         ColumnType::Float => "sa.Float()".into(),
+        ColumnType::Double => "sa.Double()".into(),
+        ColumnType::Other { repr, .. } => format!("sa.{repr}"),
         ColumnType::Numeric(p, s) => {
             let mut args = Vec::new();
             if let Some(p) = p {
@@ -285,16 +290,20 @@ pub fn render_column(column: &Column) -> String {
         repr_str(&column.name),
         render_type(&column.ty)
     );
+    if let Some(generated) = &column.generated {
+        s.push_str(&format!(", {generated}"));
+    }
     if let Some(default) = &column.server_default {
         s.push_str(&format!(", server_default={default}"));
     }
     if let Some(a) = column.autoincrement {
         s.push_str(&format!(", autoincrement={}", py_bool(a)));
     }
-    s.push_str(&format!(
-        ", nullable={})",
-        if column.nullable { "True" } else { "False" }
-    ));
+    s.push_str(&format!(", nullable={}", py_bool(column.nullable)));
+    if let Some(comment) = &column.comment {
+        s.push_str(&format!(", comment={}", repr_str(comment)));
+    }
+    s.push(')');
     s
 }
 
@@ -368,6 +377,9 @@ fn create_table(table: &Table) -> String {
     // Alembic sorts the rendered constraints as strings.
     constraints.sort();
     args.extend(constraints);
+    if let Some(comment) = &table.comment {
+        args.push(format!("comment={}", repr_str(comment)));
+    }
     args.extend(table.options.iter().map(|(k, v)| format!("{k}={v}")));
     format!(
         "op.create_table({},\n{}\n)",

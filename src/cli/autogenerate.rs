@@ -133,7 +133,7 @@ fn compare_in_env(
                 .into(),
         ));
     }
-    let metadata = env_models(project, hooks)?;
+    let metadata = env_models(project, hooks, conn.dialect())?;
     let database = live_schema(conn, out)?;
     for (option, value, default) in [
         (
@@ -589,6 +589,7 @@ fn filter_included(
 fn env_models(
     project: &mut Project,
     hooks: &mut super::environment::Hooks<'_, '_>,
+    dialect: Dialect,
 ) -> Result<Schema, CliError> {
     use crate::interp::Value;
     let metadatas: Vec<Value> = match project.config.section_option("aurora", "models")? {
@@ -622,7 +623,7 @@ fn env_models(
         .as_ref()
         .and_then(|c| c.user_module_prefix.clone());
     let mut schema =
-        models::schema_from_metadata(&metadatas, prefix.as_deref()).map_err(|errors| {
+        models::schema_from_metadata(&metadatas, prefix.as_deref(), dialect).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CliError::failed(format!(
                 "aurora cannot read these model constructs:\n{}",
@@ -798,14 +799,60 @@ fn log_op(out: &mut Output, op: &Op) {
                 foreign_key.ref_columns.join(", ")
             ),
         ),
-        Op::ModifyTable { ops, .. } => {
-            for op in ops {
-                log_op(out, op);
+        Op::ModifyTable { table, ops } => {
+            let mut i = 0;
+            while i < ops.len() {
+                // An index whose columns or uniqueness changed is dropped and created again
+                // under the same name; Alembic logs the pair as one change.
+                if let (
+                    Op::DropIndex { index: old, .. },
+                    Some(Op::CreateIndex { index: new, .. }),
+                ) = (&ops[i], ops.get(i + 1))
+                {
+                    if old.name == new.name {
+                        let mut msg = Vec::new();
+                        if old.unique != new.unique {
+                            msg.push(format!(
+                                "unique={} to unique={}",
+                                py_bool(old.unique),
+                                py_bool(new.unique)
+                            ));
+                        }
+                        if old.columns != new.columns {
+                            msg.push(format!(
+                                "expression {} to {}",
+                                str_tuple_repr(&old.columns),
+                                str_tuple_repr(&new.columns)
+                            ));
+                        }
+                        out.log(
+                            CONSTRAINTS_LOGGER,
+                            &format!(
+                                "Detected changed index {} on {}: {}",
+                                repr_str(&old.name),
+                                repr_str(table),
+                                msg.join(", ")
+                            ),
+                        );
+                        i += 2;
+                        continue;
+                    }
+                }
+                log_op(out, &ops[i]);
+                i += 1;
             }
             return;
         }
     };
     out.log(logger, &line);
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
 }
 
 /// Python's `repr` of a tuple of strings: `('a',)`, `('a', 'b')`.

@@ -552,6 +552,9 @@ pub(super) fn schema(
                     _ => None,
                 },
                 autoincrement: c.autoincrement,
+                comment: c.comment.clone(),
+                generated: None,
+                python_default: None,
             });
         }
         for c in &t.constraints {
