@@ -44,6 +44,7 @@ pub fn schema_from_metadata(
         dialect,
         errors: Vec::new(),
         fk_typed: Vec::new(),
+        type_map: Vec::new(),
     };
     let mut schema = Schema::default();
     for value in metadatas {
@@ -159,6 +160,9 @@ struct Reader<'p> {
     /// SQLAlchemy does, they take the type of the column they reference once every table is
     /// known (an annotation's type is not used for them).
     fk_typed: Vec<(String, String, Option<String>)>,
+    /// The `type_annotation_map` of the class being read: each Python type as the default
+    /// type its annotation means, with the type the map gives it.
+    type_map: Vec<(ColumnType, Value)>,
 }
 
 /// A column with the table-level objects its keywords ask for.
@@ -349,6 +353,46 @@ impl Reader<'_> {
         }
     }
 
+    /// Reads the `type_annotation_map` `class` inherits into `type_map`; whether it has one.
+    fn load_type_annotation_map(&mut self, class: &Rc<Class>, at: Option<&str>) -> bool {
+        self.type_map.clear();
+        let Some(map) = class.lookup("type_annotation_map") else {
+            return false;
+        };
+        let Value::Dict(d) = map else {
+            self.error(at, None, "type_annotation_map is not a dict".into());
+            return true;
+        };
+        let items: Vec<(Value, Value)> = d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in items {
+            let text = match &key {
+                Value::Class(c) => c.name.clone(),
+                Value::Native(n) => n.type_name(),
+                other => {
+                    let text = other.to_str();
+                    text.strip_prefix("<built-in function ")
+                        .and_then(|t| t.strip_suffix('>'))
+                        .map(str::to_string)
+                        .unwrap_or(text)
+                }
+            };
+            match mapped_annotation(&format!("Mapped[{text}]"), &[], self.dialect) {
+                Some((Some(ty), _)) => self.type_map.push((ty, value)),
+                _ => {
+                    let message =
+                        format!("type_annotation_map key {text} is not a Python type aurora maps");
+                    self.error(at, None, message);
+                }
+            }
+        }
+        true
+    }
+
     /// The table of a class with its own `__tablename__`.
     fn read_class(&mut self, mapped: &MappedClass, classes: &[MappedClass]) -> Option<Table> {
         let class = &mapped.class;
@@ -390,7 +434,7 @@ impl Reader<'_> {
         }
         let mut decls: Vec<ColumnDecl> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let annotation_map = class.lookup("type_annotation_map").is_some();
+        let annotation_map = self.load_type_annotation_map(class, at);
         for source in &sources {
             for decl in self.class_columns(source, &mut seen, at, annotation_map) {
                 decls.push(decl);
@@ -408,7 +452,7 @@ impl Reader<'_> {
         let Some(Value::Str(name)) = class.lookup("__tablename__") else {
             return;
         };
-        let annotation_map = class.lookup("type_annotation_map").is_some();
+        let annotation_map = self.load_type_annotation_map(class, at);
         let mut seen = Vec::new();
         let decls = self.class_columns(class, &mut seen, at, annotation_map);
         if decls.is_empty() {
@@ -638,10 +682,19 @@ impl Reader<'_> {
         // SQLAlchemy types a column without a type of its own from the column its foreign
         // key references (the annotation's type is only used without a foreign key).
         let type_from_foreign_key = ty.is_none() && foreign_key.is_some();
-        if ty.is_none() && !type_from_foreign_key && mapped_ty.is_some() && annotation_map {
-            return Err(format!(
-                "column '{name}': its type comes from the annotation and the base declares type_annotation_map, which aurora does not apply"
-            ));
+        if ty.is_none() && !type_from_foreign_key && annotation_map {
+            // The base's type_annotation_map wins over SQLAlchemy's defaults for the
+            // annotation's Python type.
+            if let Some(default) = &mapped_ty {
+                let mapped_value = self
+                    .type_map
+                    .iter()
+                    .find(|(k, _)| k == default)
+                    .map(|(_, v)| v.clone());
+                if let Some(v) = mapped_value {
+                    ty = Some(self.column_type(&v)?);
+                }
+            }
         }
         let ty = if type_from_foreign_key {
             ColumnType::Integer

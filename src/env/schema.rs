@@ -144,6 +144,65 @@ fn table_new(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     Ok(table)
 }
 
+/// `@declared_attr` (and `@declared_attr.directive`, `.cascading`): marks a function SQLAlchemy
+/// calls with each mapped class to make the attribute (`__tablename__`, a mixin's column).
+struct DeclaredAttrDecorator;
+
+impl Native for DeclaredAttrDecorator {
+    fn type_name(&self) -> String {
+        "declared_attr".into()
+    }
+    fn call(self: Rc<Self>, _: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+        let f = args.require(0, "fn", "declared_attr")?;
+        Ok(Value::native(DeclaredAttr(f)))
+    }
+    fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
+        Ok(match name {
+            "directive" | "cascading" => Some(Value::Native(self)),
+            _ => None,
+        })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A function decorated with `@declared_attr`.
+pub struct DeclaredAttr(pub Value);
+
+impl Native for DeclaredAttr {
+    fn type_name(&self) -> String {
+        "declared_attr".into()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Calls the `@declared_attr` functions `class` inherits or declares, as SQLAlchemy's
+/// declarative scan does, and sets what they return on the class itself.
+fn resolve_declared_attrs(interp: &mut Interp<'_>, class: &Rc<Class>) -> PyResult<()> {
+    let mut names: Vec<(String, Value)> = Vec::new();
+    for c in class.mro() {
+        let order = c.order.borrow().clone();
+        let attrs = c.attrs.borrow();
+        for name in order {
+            if let Some(v) = attrs.get(&name) {
+                if let Some(d) = v.downcast::<DeclaredAttr>() {
+                    if !names.iter().any(|(n, _)| *n == name) {
+                        names.push((name.clone(), d.0.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for (name, f) in names {
+        let value = interp.call(&f, Args::new(vec![Value::Class(class.clone())]))?;
+        class.set(&name, value);
+    }
+    Ok(())
+}
+
 /// Registers a class defined under a declarative base: a base of its own
 /// (no `__tablename__`, directly under the root) gets a new `MetaData`
 /// unless it declares one; every other class joins its base's `MetaData`
@@ -153,6 +212,19 @@ fn init_subclass(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     let Some(Value::Class(class)) = args.positional.first() else {
         return Ok(Value::None);
     };
+    let is_abstract_or_base = class
+        .attrs
+        .borrow()
+        .get("__abstract__")
+        .is_some_and(Value::truthy)
+        || class
+            .bases
+            .iter()
+            .any(|b| b.attrs.borrow().contains_key("__declarative_root__"))
+            && !class.attrs.borrow().contains_key("__tablename__");
+    if !is_abstract_or_base {
+        resolve_declared_attrs(interp, class)?;
+    }
     let own = class.attrs.borrow();
     let mapped = own.contains_key("__tablename__") || own.contains_key("__table__");
     let declares_metadata = own.contains_key("metadata");
@@ -434,10 +506,7 @@ pub fn install(interp: &mut Interp<'_>) {
         ));
         attrs.push(("sessionmaker", Value::native(Opaque("sessionmaker".into()))));
         attrs.push(("Session", Value::native(Opaque("Session".into()))));
-        attrs.push((
-            "declared_attr",
-            Value::builtin("declared_attr", |_, a| a.require(0, "fn", "declared_attr")),
-        ));
+        attrs.push(("declared_attr", Value::native(DeclaredAttrDecorator)));
         Ok(Interp::make_module("sqlalchemy.orm", attrs))
     });
     interp.register_module("sqlalchemy.ext.declarative", |interp| {
