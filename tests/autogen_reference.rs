@@ -7,7 +7,9 @@
 //! - `models.py`: the models of the revision under test, then `check`;
 //! - `configure_kwargs` (optional): keyword arguments added to every `context.configure(`
 //!   of env.py;
-//! - `template_append` (optional): lines appended to `script.py.mako`.
+//! - `template_append` (optional): lines appended to `script.py.mako`;
+//! - `env_functions` (optional): Python inserted into env.py before
+//!   `def run_migrations_offline` (hooks the `configure_kwargs` name, their imports).
 //!
 //! env.py imports `models` and sets `target_metadata` to `models.metadata` (generic) or to
 //! `{"engine1": models.metadata1, "engine2": models.metadata2}` (multidb, one SQLite file per
@@ -82,6 +84,11 @@ fn init(reference: &Path, template: &str, case: &Path) -> tempfile::TempDir {
             "context.configure(",
             &format!("context.configure(\n        {},", kwargs.trim()),
         );
+    }
+    if let Ok(functions) = std::fs::read_to_string(case.join("env_functions")) {
+        let at = "def run_migrations_offline";
+        assert!(text.contains(at));
+        text = text.replacen(at, &format!("{functions}\n\n{at}"), 1);
     }
     std::fs::write(&env_py, text).unwrap();
     if let Ok(lines) = std::fs::read_to_string(case.join("template_append")) {

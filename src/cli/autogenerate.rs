@@ -233,10 +233,8 @@ fn run_revision_directives(
     });
     let directives = Value::list(vec![Value::Native(script.clone())]);
     let revision = Value::tuple(vec![]);
-    hooks.call(
-        f,
-        Args::new(vec![Value::None, revision, directives.clone()]),
-    )?;
+    let context = hooks.migration_context();
+    hooks.call(f, Args::new(vec![context, revision, directives.clone()]))?;
     let Value::List(items) = &directives else {
         unreachable!("a list")
     };

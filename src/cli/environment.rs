@@ -85,6 +85,13 @@ impl Hooks<'_, '_> {
         }
     }
 
+    /// The migration context callbacks receive (`None` without a running env.py).
+    pub fn migration_context(&self) -> Value {
+        self.state
+            .as_ref()
+            .map_or(Value::None, crate::env::alembic::migration_context)
+    }
+
     /// Calls a Python callable env.py gave; its exceptions are crashes.
     pub fn call(&mut self, f: &Value, args: Args) -> Result<Value, CliError> {
         let Some(interp) = self.interp.as_deref_mut() else {
@@ -272,6 +279,10 @@ impl env::Driver for CommandDriver<'_, '_> {
     fn print(&mut self, text: &str) {
         self.out.sql(text);
     }
+
+    fn set_state(&mut self, state: Rc<std::cell::RefCell<crate::env::alembic::ContextState>>) {
+        self.state = Some(state);
+    }
 }
 
 /// The command line as `config.cmd_opts` shows it.
@@ -295,12 +306,23 @@ pub fn with_environment(
         return run_explicit(project, out, offline, &explicit, work);
     }
     let script_dir = project.script_directory()?.dir.clone();
+    // `revision` has loaded its revision map before env.py runs, as Alembic's has: env.py's
+    // `ScriptDirectory.get_current_head()` (the sequential rev id recipe) reads it.
+    let heads = if command.cmd_opts.iter().any(|(k, _)| k == "autogenerate") {
+        match project.try_map()? {
+            Ok(map) => Some(map.heads.iter().map(|&h| map.id(h).to_string()).collect()),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let inputs = env::Inputs {
         config: project.config.clone(),
         offline,
         x_arguments: project.x_arguments.clone(),
         cmd_opts: command.cmd_opts,
         script_dir,
+        heads,
         revision_argument: command.revision_argument,
         starting_revision: command.starting_revision,
         tag: command.tag,
