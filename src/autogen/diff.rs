@@ -129,8 +129,10 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
         Op::AlterColumn(alter) => {
             let kind = if alter.modify_type.is_some() {
                 "modify_type"
-            } else {
+            } else if alter.modify_nullable.is_some() {
                 "modify_nullable"
+            } else {
+                "modify_default"
             };
             push(kind, &alter.table, alter_repr(alter))
         }
@@ -273,7 +275,35 @@ fn alter_repr(alter: &AlterColumn) -> String {
             py_bool(nullable)
         ));
     }
+    if let Some(default) = &alter.modify_server_default {
+        diffs.push(format!(
+            "('modify_default', None, {table}, {column}, {{'existing_nullable': {}, \
+             'existing_type': {}, 'existing_comment': None}}, {}, {})",
+            py_bool(alter.existing_nullable),
+            type_repr(&alter.existing_type),
+            default_clause_repr(
+                alter
+                    .existing_server_default
+                    .as_ref()
+                    .and_then(|d| d.as_deref())
+            ),
+            default_clause_repr(default.as_deref()),
+        ));
+    }
     format!("[{}]", diffs.join(", "))
+}
+
+/// SQLAlchemy's `repr` of a `DefaultClause`: a string default shows itself, a SQL expression
+/// its object (whose address differs from run to run, in Alembic's output too).
+fn default_clause_repr(rendered: Option<&str>) -> String {
+    match rendered {
+        None => "None".to_string(),
+        Some(text) if text.starts_with("sa.text(") => {
+            "DefaultClause(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, for_update=False)"
+                .to_string()
+        }
+        Some(literal) => format!("DefaultClause({literal}, for_update=False)"),
+    }
 }
 
 /// `existing_server_default` as Alembic's `AlterColumnOp` holds it: `False` when neither side
@@ -282,9 +312,6 @@ fn existing_default_repr(alter: &AlterColumn) -> String {
     match &alter.existing_server_default {
         None => "False".to_string(),
         Some(None) => "None".to_string(),
-        Some(Some(text)) => format!(
-            "DefaultClause({}, for_update=False)",
-            text.strip_prefix("sa.").unwrap_or(text)
-        ),
+        Some(Some(text)) => default_clause_repr(Some(text)),
     }
 }

@@ -357,6 +357,9 @@ pub struct AlterColumn {
     /// nor the database column has a server default, else the database's (`Some(None)` when
     /// only the model has one).
     pub existing_server_default: Option<Option<String>>,
+    /// The new server default (`Some(None)` drops it), when `compare_server_default` found a
+    /// change.
+    pub modify_server_default: Option<Option<String>>,
 }
 
 impl AlterColumn {
@@ -370,6 +373,10 @@ impl AlterColumn {
         if let Some(nullable) = self.modify_nullable {
             out.existing_nullable = nullable;
             out.modify_nullable = Some(self.existing_nullable);
+        }
+        if let Some(default) = &self.modify_server_default {
+            out.existing_server_default = Some(default.clone());
+            out.modify_server_default = Some(self.existing_server_default.clone().flatten());
         }
         out
     }
@@ -445,6 +452,77 @@ pub fn reverse_ops(ops: &[Op]) -> Vec<Op> {
 /// Compares the target schema `metadata` with the live `database`, as Alembic's default
 /// autogenerate does for tables, columns and indexes. `version_table` is left out.
 pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec<Op> {
+    compare_with_options(
+        metadata,
+        database,
+        version_table,
+        &CompareOptions::default(),
+    )
+}
+
+/// What env.py's `configure(...)` turns on beyond Alembic's default comparison.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    /// `compare_server_default=True`, with SQLite's rule for equal defaults (the only one
+    /// aurora has: the caller refuses it elsewhere).
+    pub server_default: bool,
+}
+
+/// A server default as Alembic's SQLite implementation compares it: the SQL text without one
+/// pair of enclosing parentheses, then without enclosing quotes.
+fn sqlite_default_for_compare(rendered: &str) -> String {
+    let text = python_default_text(rendered);
+    let text = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        Some(inner) if !inner.is_empty() => inner.to_string(),
+        _ => text,
+    };
+    let unquoted = text.strip_prefix('"').unwrap_or(&text);
+    let unquoted = unquoted.strip_suffix('"').unwrap_or(unquoted);
+    match unquoted
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+    {
+        Some(inner) if !inner.is_empty() => inner.to_string(),
+        _ => text,
+    }
+}
+
+/// The SQL text of a rendered server default: `'x'` (a string default) is `x`,
+/// `sa.text('now()')` is `now()`.
+pub fn python_default_text(rendered: &str) -> String {
+    let literal = rendered
+        .strip_prefix("sa.text(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(rendered);
+    let quote = literal.chars().next().unwrap_or('\'');
+    let inner = literal
+        .strip_prefix(quote)
+        .and_then(|t| t.strip_suffix(quote))
+        .unwrap_or(literal);
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`compare`] with env.py's comparison options.
+pub fn compare_with_options(
+    metadata: &Schema,
+    database: &Schema,
+    version_table: &str,
+    options: &CompareOptions,
+) -> Vec<Op> {
     let mut ops = Vec::new();
     let db_names: BTreeSet<&str> = database
         .tables
@@ -493,6 +571,17 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 .then_some((m.name.as_str(), (m, d)))
         })
         .collect();
+    let default_changed = |existing: &Column, column: &Column| {
+        options.server_default
+            && existing
+                .server_default
+                .as_deref()
+                .map(sqlite_default_for_compare)
+                != column
+                    .server_default
+                    .as_deref()
+                    .map(sqlite_default_for_compare)
+    };
     for (name, (meta, db)) in existing {
         let mut table_ops = Vec::new();
         for column in &meta.columns {
@@ -508,7 +597,8 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 let type_changed = ddl_type_name(&existing.ty) != ddl_type_name(&column.ty);
                 // A primary key column's nullability is implied; Alembic leaves it alone.
                 let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
-                if type_changed || nullable_changed {
+                let server_default_changed = default_changed(existing, column);
+                if type_changed || nullable_changed || server_default_changed {
                     table_ops.push(Op::AlterColumn(AlterColumn {
                         table: name.to_string(),
                         column: column.name.clone(),
@@ -519,6 +609,8 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                         existing_server_default: (existing.server_default.is_some()
                             || column.server_default.is_some())
                         .then(|| existing.server_default.clone()),
+                        modify_server_default: server_default_changed
+                            .then(|| column.server_default.clone()),
                     }));
                 }
             }

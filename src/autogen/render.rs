@@ -200,6 +200,12 @@ fn alter_column(alter: &super::AlterColumn) -> String {
         ",\n{indent}existing_type={}",
         render_type(&alter.existing_type)
     ));
+    if let Some(default) = &alter.modify_server_default {
+        s.push_str(&format!(
+            ",\n{indent}server_default={}",
+            default.as_deref().unwrap_or("None")
+        ));
+    }
     if let Some(ty) = &alter.modify_type {
         s.push_str(&format!(",\n{indent}type_={}", render_type(ty)));
     }
@@ -210,7 +216,9 @@ fn alter_column(alter: &super::AlterColumn) -> String {
             py_bool(alter.existing_nullable)
         )),
     }
-    if let Some(Some(default)) = &alter.existing_server_default {
+    if let (None, Some(Some(default))) =
+        (&alter.modify_server_default, &alter.existing_server_default)
+    {
         s.push_str(&format!(",\n{indent}existing_server_default={default}"));
     }
     s.push(')');

@@ -168,7 +168,28 @@ fn compare_in_env(
     if let Some(include) = &configured.include_name {
         filter_names(&mut compared, &metadata, version_table, include, hooks)?;
     }
-    let mut ops = autogen::compare(&metadata, &compared, version_table);
+    let mut options = autogen::CompareOptions::default();
+    match &configured.compare_server_default {
+        None | Some(crate::interp::Value::None) | Some(crate::interp::Value::Bool(false)) => {}
+        Some(crate::interp::Value::Bool(true)) if conn.dialect() == Dialect::Sqlite => {
+            options.server_default = true;
+        }
+        Some(other) => {
+            return Err(CliError::Crash(format!(
+                "env.py: configure(compare_server_default={}) is not supported for autogenerate                  {}; aurora compares server defaults with SQLite's rule only (remove the option                  for this run)",
+                match other {
+                    crate::interp::Value::Bool(true) => "True".to_string(),
+                    v => format!("<{}>", v.type_name()),
+                },
+                if conn.dialect() == Dialect::Postgresql {
+                    "on PostgreSQL"
+                } else {
+                    "as a function"
+                }
+            )))
+        }
+    }
+    let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
             crate::interp::Value::Bool(true) => {}
@@ -749,6 +770,17 @@ fn log_op(out: &mut Output, op: &Op) {
                         autogen::diff::type_repr(ty),
                         alter.table,
                         alter.column
+                    ),
+                );
+            }
+            if alter.modify_server_default.is_some() {
+                // Alembic logs its SQLiteImpl object here; its address varies from run to run.
+                out.log(
+                    "alembic.autogenerate.compare.server_defaults",
+                    &format!(
+                        "Dialect impl <alembic.ddl.sqlite.SQLiteImpl object at 0x7f0000000000> \
+                         detected server default on column '{}.{}'",
+                        alter.table, alter.column
                     ),
                 );
             }
