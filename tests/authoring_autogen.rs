@@ -147,6 +147,8 @@ fn mapped_column_style_and_columns_added_or_dropped() {
         comment: None,
         generated: None,
         python_default: None,
+        model_id: None,
+        rendered: None,
     });
     let ops = autogen::compare(&metadata, &db, "alembic_version");
     assert_eq!(

@@ -148,6 +148,9 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
 
 /// SQLAlchemy's `repr` of a type instance: `String(length=30)`, `INTEGER()`.
 pub fn type_repr(ty: &ColumnType) -> String {
+    if let ColumnType::Rendered { base, .. } = ty {
+        return type_repr(base);
+    }
     if let ColumnType::Custom {
         class, impl_type, ..
     } = ty

@@ -56,6 +56,14 @@ pub enum ColumnType {
         /// Its DDL, as the comparison normalises it.
         ddl: String,
     },
+    /// A type as env.py's `render_item` rendered it (`text`), compared and shown by `check`
+    /// as `base`.
+    Rendered {
+        /// The text render_item returned.
+        text: String,
+        /// The type it stands for.
+        base: Box<ColumnType>,
+    },
     /// A project `TypeDecorator` subclass: rendered as `prefix` + its class
     /// name with its impl's arguments (SQLAlchemy's `repr` of a
     /// TypeDecorator inspects the impl), compiled and compared as its impl.
@@ -90,6 +98,11 @@ pub struct Column {
     /// A scalar Python-side `default=` as SQLAlchemy's `repr` shows it in `alembic check`
     /// (`ScalarElementColumnDefault(False)`); models only.
     pub python_default: Option<String>,
+    /// Which model column this is, for env.py's `render_item` (see
+    /// [`models::model_column`]); `None` for reflected columns.
+    pub model_id: Option<usize>,
+    /// The whole column as env.py's `render_item("column", ...)` rendered it.
+    pub rendered: Option<String>,
 }
 
 /// An index of a table.
@@ -405,6 +418,7 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::LargeBinary => "BLOB".to_string(),
         ColumnType::Reflected(text) => reflected_ddl(text),
         ColumnType::Other { ddl, .. } => ddl.clone(),
+        ColumnType::Rendered { base, .. } => ddl_type_name(base),
         ColumnType::Custom { impl_type, .. } => ddl_type_name(impl_type),
     };
     text.to_uppercase().replace(' ', "")

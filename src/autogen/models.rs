@@ -595,6 +595,8 @@ impl Reader<'_> {
         let mut generated = None;
         let mut comment = None;
         let mut python_default = None;
+        let mut type_value = None;
+        let mut server_default_value = None;
         for (i, arg) in args.positional.iter().enumerate() {
             if i == 0 {
                 if let Value::Str(s) = arg {
@@ -624,6 +626,7 @@ impl Reader<'_> {
                 ));
             }
             ty = Some(self.column_type(arg)?);
+            type_value = Some(arg.clone());
         }
         for (key, v) in &args.keywords {
             let flag = || match v {
@@ -635,8 +638,14 @@ impl Reader<'_> {
                 "nullable" => nullable = Some(flag()?),
                 "index" => index = flag()?,
                 "unique" => unique = flag()?,
-                "server_default" => server_default = server_default_text(v, self.dialect)?,
-                "type_" => ty = Some(self.column_type(v)?),
+                "server_default" => {
+                    server_default = server_default_text(v, self.dialect)?;
+                    server_default_value = Some(v.clone());
+                }
+                "type_" => {
+                    ty = Some(self.column_type(v)?);
+                    type_value = Some(v.clone());
+                }
                 "name" => match v {
                     Value::Str(s) => name = s.to_string(),
                     other => return Err(format!("name={} must be a string", other.repr())),
@@ -713,6 +722,15 @@ impl Reader<'_> {
         if let Some(fk) = foreign_key.as_mut() {
             fk.columns = vec![name.clone()];
         }
+        let model_id = MODEL_COLUMNS.with(|m| {
+            let mut m = m.borrow_mut();
+            m.push(ModelColumn {
+                column: value.clone(),
+                ty: type_value,
+                server_default: server_default_value,
+            });
+            m.len() - 1
+        });
         Ok(ColumnDecl {
             column: Column {
                 name,
@@ -724,6 +742,8 @@ impl Reader<'_> {
                 comment,
                 generated,
                 python_default,
+                model_id: Some(model_id),
+                rendered: None,
             },
             index,
             unique,
@@ -1465,6 +1485,24 @@ fn column_name(value: &Value, decls: &[ColumnDecl], what: &str) -> Result<String
                 value.repr()
             )
         })
+}
+
+/// What a model column was declared with, for env.py's `render_item`: the `Column(...)`
+/// value, its type value (when given) and its `server_default=` value.
+#[derive(Clone)]
+pub struct ModelColumn {
+    pub column: Value,
+    pub ty: Option<Value>,
+    pub server_default: Option<Value>,
+}
+
+thread_local! {
+    static MODEL_COLUMNS: std::cell::RefCell<Vec<ModelColumn>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The model column `Column::model_id` names.
+pub fn model_column(id: usize) -> Option<ModelColumn> {
+    MODEL_COLUMNS.with(|m| m.borrow().get(id).cloned())
 }
 
 thread_local! {

@@ -253,6 +253,7 @@ pub fn render_type(ty: &ColumnType) -> String {
         ColumnType::Float => "sa.Float()".into(),
         ColumnType::Double => "sa.Double()".into(),
         ColumnType::Other { repr, .. } => format!("sa.{repr}"),
+        ColumnType::Rendered { text, .. } => text.clone(),
         ColumnType::Numeric(p, s) => {
             let mut args = Vec::new();
             if let Some(p) = p {
@@ -293,6 +294,9 @@ pub fn custom_repr(class: &str, impl_type: &ColumnType) -> String {
 
 /// `sa.Column('name', sa.Type(), nullable=...)`.
 pub fn render_column(column: &Column) -> String {
+    if let Some(text) = &column.rendered {
+        return text.clone();
+    }
     let mut s = format!(
         "sa.Column({}, {}",
         repr_str(&column.name),

@@ -30,13 +30,19 @@ pub struct Comparison {
     pub downgrade_token: String,
     /// `configure(template_args=...)` of this run.
     pub template_args: Option<crate::interp::Value>,
+    /// Import lines env.py's `render_item` added to `autogen_context.imports`.
+    pub imports: Vec<String>,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
 /// be at the heads of the script directory, then the models are compared with it. One
 /// comparison per `context.run_migrations()` env.py makes: the multidb template runs one per
 /// database, each with its own connection, `target_metadata` and tokens.
-pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison>, CliError> {
+pub fn compare(
+    project: &mut Project,
+    out: &mut Output,
+    for_revision: bool,
+) -> Result<Vec<Comparison>, CliError> {
     let mut command = super::environment::command_line("revision", false, None, None);
     command.cmd_opts.retain(|(k, _)| k != "autogenerate");
     command
@@ -82,6 +88,7 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison
                 conn,
                 &context.version_table.name,
                 hooks,
+                for_revision,
             )?);
             Ok(())
         },
@@ -101,6 +108,7 @@ fn compare_in_env(
     conn: &mut dyn Connection,
     version_table: &str,
     hooks: &mut super::environment::Hooks<'_, '_>,
+    for_revision: bool,
 ) -> Result<Comparison, CliError> {
     let catch = Catch::default();
     let map = project.map(&catch)?;
@@ -154,14 +162,6 @@ fn compare_in_env(
             )));
         }
     }
-    if configured.render_item.is_some() {
-        return Err(CliError::Crash(
-            "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
-             every item itself (remove render_item for this run, or write the revision with \
-             `aurora revision` and edit it)"
-                .into(),
-        ));
-    }
     // The reflected objects include_name keeps are compared; the reflected
     // tables stay whole for the reprs `check` prints, as Alembic's do.
     let mut compared = database.clone();
@@ -212,6 +212,13 @@ fn compare_in_env(
         Some(f) => run_revision_directives(f, &ops, hooks)?,
         None => Directives::default(),
     };
+    // Alembic calls render_item while it renders the revision (never for `check`).
+    let imports = match &configured.render_item {
+        Some(f) if for_revision && !directives.skip => {
+            apply_render_item(&mut ops, &metadata, f, hooks)?
+        }
+        _ => Vec::new(),
+    };
     Ok(Comparison {
         ops,
         metadata,
@@ -227,6 +234,182 @@ fn compare_in_env(
             .clone()
             .unwrap_or_else(|| "downgrades".into()),
         template_args: configured.template_args.clone(),
+        imports,
+    })
+}
+
+/// `autogen_context` as render_item receives it: `imports` is the set of import lines the
+/// revision file gets.
+struct AutogenContext {
+    imports: crate::interp::Value,
+    migration_context: crate::interp::Value,
+}
+
+impl crate::interp::Native for AutogenContext {
+    fn type_name(&self) -> String {
+        "AutogenContext".into()
+    }
+    fn get_attr(
+        self: std::rc::Rc<Self>,
+        _: &mut crate::interp::Interp<'_>,
+        name: &str,
+    ) -> crate::interp::PyResult<Option<crate::interp::Value>> {
+        Ok(match name {
+            "imports" => Some(self.imports.clone()),
+            "migration_context" => Some(self.migration_context.clone()),
+            _ => None,
+        })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Calls env.py's `render_item(type_, obj, autogen_context)` for the columns, server defaults
+/// and types the revision renders, as Alembic's renderer does, and keeps each string it
+/// returns as that item's text (`False` keeps Alembic's own rendering). Returns the import
+/// lines it added to `autogen_context.imports`.
+fn apply_render_item(
+    ops: &mut [Op],
+    metadata: &Schema,
+    f: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Vec<String>, CliError> {
+    use crate::interp::{Args, Value};
+    let imports = Value::Set(std::rc::Rc::new(std::cell::RefCell::new(Vec::new())));
+    let context = Value::native(AutogenContext {
+        imports: imports.clone(),
+        migration_context: hooks.migration_context(),
+    });
+    let mut render = |hooks: &mut super::environment::Hooks<'_, '_>,
+                      kind: &str,
+                      obj: Value|
+     -> Result<Option<String>, CliError> {
+        let result = hooks.call(f, Args::new(vec![Value::str(kind), obj, context.clone()]))?;
+        Ok(match result {
+            Value::Bool(false) => None,
+            Value::Str(s) => Some(s.to_string()),
+            other => Some(other.to_str()),
+        })
+    };
+    // The Python object of a model column's type: its value, instantiated when a class.
+    let type_object = |hooks: &mut super::environment::Hooks<'_, '_>,
+                       column: &autogen::Column|
+     -> Result<Value, CliError> {
+        let given = column
+            .model_id
+            .and_then(models::model_column)
+            .and_then(|m| m.ty);
+        match given {
+            Some(Value::Class(c)) => hooks.call(&Value::Class(c), Args::default()),
+            Some(v) => Ok(v),
+            None => Ok(reflected_type_object(&column.ty)),
+        }
+    };
+    fn model_column(
+        hooks: &mut super::environment::Hooks<'_, '_>,
+        column: &mut autogen::Column,
+        render: &mut RenderItem<'_>,
+        type_object: &TypeObject<'_>,
+    ) -> Result<(), CliError> {
+        let declared = column.model_id.and_then(models::model_column);
+        let column_value = declared.as_ref().map_or(Value::None, |m| m.column.clone());
+        if let Some(text) = render(hooks, "column", column_value)? {
+            column.rendered = Some(text);
+            return Ok(());
+        }
+        if column.server_default.is_some() {
+            let default = declared
+                .as_ref()
+                .and_then(|m| m.server_default.clone())
+                .unwrap_or(Value::None);
+            if let Some(text) = render(hooks, "server_default", default)? {
+                column.server_default = Some(text);
+            }
+        }
+        let obj = type_object(hooks, column)?;
+        if let Some(text) = render(hooks, "type", obj)? {
+            column.ty = autogen::ColumnType::Rendered {
+                text,
+                base: Box::new(column.ty.clone()),
+            };
+        }
+        Ok(())
+    }
+    for op in ops.iter_mut() {
+        let inner: Vec<&mut Op> = match op {
+            Op::ModifyTable { ops, .. } => ops.iter_mut().collect(),
+            other => vec![other],
+        };
+        for op in inner {
+            match op {
+                Op::CreateTable(t) => {
+                    for column in &mut t.columns {
+                        model_column(hooks, column, &mut render, &type_object)?;
+                    }
+                }
+                Op::AddColumn { column, .. } => {
+                    model_column(hooks, column, &mut render, &type_object)?;
+                }
+                Op::AlterColumn(alter) => {
+                    let obj = reflected_type_object(&alter.existing_type);
+                    if let Some(text) = render(hooks, "type", obj)? {
+                        alter.existing_type = autogen::ColumnType::Rendered {
+                            text,
+                            base: Box::new(alter.existing_type.clone()),
+                        };
+                    }
+                    if let Some(ty) = alter.modify_type.clone() {
+                        let declared = metadata
+                            .table(&alter.table)
+                            .and_then(|t| t.columns.iter().find(|c| c.name == alter.column));
+                        let obj = match declared {
+                            Some(c) => type_object(hooks, c)?,
+                            None => reflected_type_object(&ty),
+                        };
+                        if let Some(text) = render(hooks, "type", obj)? {
+                            alter.modify_type = Some(autogen::ColumnType::Rendered {
+                                text,
+                                base: Box::new(ty),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let Value::Set(items) = imports else {
+        unreachable!("made as a set")
+    };
+    let lines = items.borrow().iter().map(Value::to_str).collect();
+    Ok(lines)
+}
+
+/// One `render_item(kind, obj, autogen_context)` call: the text it returned, if any.
+type RenderItem<'f> = dyn FnMut(
+        &mut super::environment::Hooks<'_, '_>,
+        &str,
+        crate::interp::Value,
+    ) -> Result<Option<String>, CliError>
+    + 'f;
+
+/// The Python object of a model column's type.
+type TypeObject<'f> = dyn Fn(
+        &mut super::environment::Hooks<'_, '_>,
+        &autogen::Column,
+    ) -> Result<crate::interp::Value, CliError>
+    + 'f;
+
+/// A stand-in for a SQLAlchemy type object render_item receives (`isinstance` against the
+/// project's own classes is false for it, as for SQLAlchemy's types).
+fn reflected_type_object(ty: &autogen::ColumnType) -> crate::interp::Value {
+    let text = autogen::diff::type_repr(ty);
+    let name = text.split('(').next().unwrap_or(&text).to_string();
+    crate::interp::Value::native(crate::env::schema::Construct {
+        name,
+        args: Some(crate::interp::Args::default()),
+        at: None,
     })
 }
 
@@ -913,7 +1096,7 @@ const AUTOGENERATE_PLUGINS: &[&str] = &[
 /// `alembic check`.
 pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
     project.script_directory()?;
-    let comparisons = compare(project, out)?;
+    let comparisons = compare(project, out, false)?;
     if out.json {
         let items: Vec<_> = comparisons
             .iter()

@@ -631,7 +631,63 @@ fn type_decorator() -> Rc<Class> {
             Ok(Value::None)
         }),
     );
+    class.set(
+        "__repr__",
+        Value::builtin("__repr__", |_, args| {
+            let Some(Value::Instance(this)) = args.positional.first() else {
+                return Err(PyError::new("TypeError", "__repr__() needs an instance"));
+            };
+            Ok(Value::str(type_decorator_repr(this)))
+        }),
+    );
     class
+}
+
+/// SQLAlchemy's `repr` of a `TypeDecorator` instance: its class name with the arguments its
+/// impl was given that differ from the impl's defaults (`SlugString(length=64)`).
+fn type_decorator_repr(this: &crate::interp::Instance) -> String {
+    let impl_name = match this.class.lookup("impl") {
+        Some(v) => v
+            .downcast::<Construct>()
+            .map(|c| c.name.rsplit('.').next().unwrap_or(&c.name).to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let names: &[&str] = match impl_name.as_str() {
+        "String" | "Unicode" | "VARCHAR" | "CHAR" | "NVARCHAR" | "Text" | "UnicodeText"
+        | "LargeBinary" => &["length"],
+        "Numeric" | "NUMERIC" | "DECIMAL" => &["precision", "scale"],
+        "Float" => &["precision"],
+        "DateTime" | "Time" | "TIMESTAMP" => &["timezone"],
+        _ => &[],
+    };
+    let attrs = this.attrs.borrow();
+    let positional = match attrs.get("__type_args__") {
+        Some(Value::Tuple(t)) => t.as_ref().clone(),
+        _ => Vec::new(),
+    };
+    let keywords: Vec<(String, Value)> = match attrs.get("__type_kwargs__") {
+        Some(Value::Dict(d)) => d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.to_str(), v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut parts = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let value = keywords
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| positional.get(i).cloned());
+        match value {
+            None | Some(Value::None) | Some(Value::Bool(false)) => {}
+            Some(v) => parts.push(format!("{name}={}", v.repr())),
+        }
+    }
+    format!("{}({})", this.class.name, parts.join(", "))
 }
 
 /// Whether `class` is a project `TypeDecorator` subclass.

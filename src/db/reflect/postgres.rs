@@ -555,6 +555,8 @@ pub(super) fn schema(
                 comment: c.comment.clone(),
                 generated: None,
                 python_default: None,
+                model_id: None,
+                rendered: None,
             });
         }
         for c in &t.constraints {

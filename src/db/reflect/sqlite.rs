@@ -65,6 +65,8 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
             comment: None,
             generated: None,
             python_default: None,
+            model_id: None,
+            rendered: None,
         });
     }
     // seq, name, unique, origin, partial
