@@ -337,8 +337,29 @@ pub fn with_environment(
     match env::run(inputs, &mut driver) {
         Ok(()) => Ok(()),
         Err(env::EnvError::Command(e)) => Err(e),
-        Err(env::EnvError::Python(message)) => Err(CliError::Crash(message)),
+        Err(env::EnvError::Python(message)) => Err(CliError::Crash(with_import_hint(message))),
     }
+}
+
+/// An import env.py makes that aurora's interpreter cannot satisfy (a package of the
+/// application's runtime: Flask-Migrate's `current_app`, a settings library) is a Python
+/// error here too, but Alembic in the project's virtualenv may well have it: the message says
+/// how to run such a project anyway.
+fn with_import_hint(message: String) -> String {
+    if !message.contains("ModuleNotFoundError: No module named") {
+        return message;
+    }
+    let flask = message.contains("No module named 'flask");
+    format!(
+        "{message}; aurora runs env.py with its own interpreter, which has no packages of your \
+         application{}: set the database URL and options explicitly in an [aurora] section of \
+         the ini file or with AURORA_* environment variables (see docs/env-py.md)",
+        if flask {
+            " (Flask-Migrate's env.py reads the URL and metadata from current_app)"
+        } else {
+            ""
+        }
+    )
 }
 
 fn run_explicit(
