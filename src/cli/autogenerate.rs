@@ -43,12 +43,23 @@ pub fn compare(
     out: &mut Output,
     for_revision: bool,
 ) -> Result<Vec<Comparison>, CliError> {
-    let mut command = super::environment::command_line("revision", false, None, None);
+    // `config.cmd_opts` of `revision --autogenerate`; `check` has no autogenerate option
+    // (env.py's recipes read it with getattr(..., False)).
+    let mut command = super::environment::command_line(
+        if for_revision { "revision" } else { "check" },
+        false,
+        None,
+        None,
+    );
     command.cmd_opts.retain(|(k, _)| k != "autogenerate");
-    command
-        .cmd_opts
-        .push(("autogenerate".into(), crate::interp::Value::Bool(true)));
+    command.cmd_opts.push((
+        "autogenerate".into(),
+        crate::interp::Value::Bool(for_revision),
+    ));
     let mut found: Vec<Comparison> = Vec::new();
+    // The one MigrationScript directive of the command: each run_migrations() adds its
+    // UpgradeOps to it before the hook runs, as Alembic's RevisionContext does.
+    let mut directive: Option<std::rc::Rc<ScriptDirective>> = None;
     super::environment::with_environment(
         project,
         out,
@@ -67,17 +78,12 @@ pub fn compare(
                 crate::db::ensure_version_table(conn, &context.version_table)
                     .map_err(|e| CliError::Crash(e.to_string()))?;
             }
-            let has_directives_hook = hooks
-                .configured
-                .as_ref()
-                .is_some_and(|c| c.process_revision_directives.is_some());
-            if !found.is_empty() && has_directives_hook {
-                // Alembic's MigrationScript.upgrade_ops raises for a multiple-entry list; the
-                // recipes aurora runs read it.
+            if found.last().is_some_and(|c: &Comparison| c.directives.skip) {
+                // Alembic's next run_migrations() reads generated_revisions[-1] of the list
+                // the hook emptied.
                 return Err(CliError::Crash(
-                    "env.py: process_revision_directives with more than one \
-                     context.run_migrations() (multidb) is not supported by aurora; its \
-                     directives hold one UpgradeOps per database (remove the hook for this run)"
+                    "IndexError: list index out of range (process_revision_directives emptied \
+                     the directives before the last context.run_migrations())"
                         .into(),
                 ));
             }
@@ -89,6 +95,7 @@ pub fn compare(
                 &context.version_table.name,
                 hooks,
                 for_revision,
+                &mut directive,
             )?);
             Ok(())
         },
@@ -109,6 +116,7 @@ fn compare_in_env(
     version_table: &str,
     hooks: &mut super::environment::Hooks<'_, '_>,
     for_revision: bool,
+    directive: &mut Option<std::rc::Rc<ScriptDirective>>,
 ) -> Result<Comparison, CliError> {
     let catch = Catch::default();
     let map = project.map(&catch)?;
@@ -209,7 +217,7 @@ fn compare_in_env(
         log_op(out, op);
     }
     let directives = match &configured.process_revision_directives {
-        Some(f) => run_revision_directives(f, &ops, hooks)?,
+        Some(f) => run_revision_directives(f, &ops, hooks, directive)?,
         None => Directives::default(),
     };
     // Alembic calls render_item while it renders the revision (never for `check`).
@@ -429,12 +437,18 @@ fn run_revision_directives(
     f: &crate::interp::Value,
     ops: &[Op],
     hooks: &mut super::environment::Hooks<'_, '_>,
+    directive: &mut Option<std::rc::Rc<ScriptDirective>>,
 ) -> Result<Directives, CliError> {
     use crate::interp::{Args, Dict, Value};
-    let script = std::rc::Rc::new(ScriptDirective {
-        empty: ops.is_empty(),
-        attrs: std::cell::RefCell::new(Dict::default()),
-    });
+    let script = directive
+        .get_or_insert_with(|| {
+            std::rc::Rc::new(ScriptDirective {
+                empties: std::cell::RefCell::new(Vec::new()),
+                attrs: std::cell::RefCell::new(Dict::default()),
+            })
+        })
+        .clone();
+    script.empties.borrow_mut().push(ops.is_empty());
     let directives = Value::list(vec![Value::Native(script.clone())]);
     let revision = Value::tuple(vec![]);
     let context = hooks.migration_context();
@@ -465,7 +479,8 @@ fn run_revision_directives(
 
 /// The `MigrationScript` directive handed to `process_revision_directives`.
 struct ScriptDirective {
-    empty: bool,
+    /// Whether each `UpgradeOps` so far (one per `run_migrations()`) is empty.
+    empties: std::cell::RefCell<Vec<bool>>,
     attrs: std::cell::RefCell<crate::interp::Dict>,
 }
 
@@ -482,9 +497,31 @@ impl crate::interp::Native for ScriptDirective {
         if let Some(v) = self.attrs.borrow().get_str(name) {
             return Ok(Some(v));
         }
-        let empty = self.empty;
+        let empties = self.empties.borrow().clone();
         Ok(match name {
-            "upgrade_ops" | "downgrade_ops" => Some(Value::native(OpsDirective(empty))),
+            "upgrade_ops" | "downgrade_ops" => match empties.as_slice() {
+                [empty] => Some(Value::native(OpsDirective(*empty))),
+                _ => {
+                    let kind = if name == "upgrade_ops" {
+                        "UpgradeOps"
+                    } else {
+                        "DowngradeOps"
+                    };
+                    return Err(crate::interp::PyError::new(
+                        "ValueError",
+                        format!(
+                            "This MigrationScript instance has a multiple-entry list for \
+                             {kind}; please use the {name}_list attribute."
+                        ),
+                    ));
+                }
+            },
+            "upgrade_ops_list" | "downgrade_ops_list" => Some(Value::list(
+                empties
+                    .iter()
+                    .map(|e| Value::native(OpsDirective(*e)))
+                    .collect(),
+            )),
             "rev_id" | "message" | "head" | "branch_label" | "version_path" | "depends_on" => {
                 Some(Value::None)
             }
