@@ -131,10 +131,39 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
                 "modify_type"
             } else if alter.modify_nullable.is_some() {
                 "modify_nullable"
-            } else {
+            } else if alter.modify_server_default.is_some() {
                 "modify_default"
+            } else {
+                "modify_comment"
             };
             push(kind, &alter.table, alter_repr(alter))
+        }
+        Op::TableComment {
+            table,
+            comment: Some(_),
+            existing,
+        } => {
+            let owner = schemas.metadata.table(table);
+            push(
+                "add_table_comment",
+                table,
+                format!(
+                    "('add_table_comment', {}, {})",
+                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr),
+                    existing.as_deref().map_or("None".to_string(), repr_str)
+                ),
+            )
+        }
+        Op::TableComment { table, .. } => {
+            let owner = schemas.database.table(table);
+            push(
+                "remove_table_comment",
+                table,
+                format!(
+                    "('remove_table_comment', {})",
+                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr)
+                ),
+            )
         }
         Op::ModifyTable { ops, .. } => {
             for op in ops {
@@ -261,9 +290,10 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(ty) = &alter.modify_type {
         diffs.push(format!(
             "('modify_type', None, {table}, {column}, {{'existing_nullable': {}, \
-             'existing_server_default': {}, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
             existing_default_repr(alter),
+            existing_comment_repr(alter),
             type_repr(&alter.existing_type),
             type_repr(ty)
         ));
@@ -271,9 +301,10 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(nullable) = alter.modify_nullable {
         diffs.push(format!(
             "('modify_nullable', None, {table}, {column}, {{'existing_type': {}, \
-             'existing_server_default': {}, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             type_repr(&alter.existing_type),
             existing_default_repr(alter),
+            existing_comment_repr(alter),
             py_bool(alter.existing_nullable),
             py_bool(nullable)
         ));
@@ -281,9 +312,10 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(default) = &alter.modify_server_default {
         diffs.push(format!(
             "('modify_default', None, {table}, {column}, {{'existing_nullable': {}, \
-             'existing_type': {}, 'existing_comment': None}}, {}, {})",
+             'existing_type': {}, 'existing_comment': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
             type_repr(&alter.existing_type),
+            existing_comment_repr(alter),
             default_clause_repr(
                 alter
                     .existing_server_default
@@ -293,7 +325,25 @@ fn alter_repr(alter: &AlterColumn) -> String {
             default_clause_repr(default.as_deref()),
         ));
     }
+    if let Some(comment) = &alter.modify_comment {
+        diffs.push(format!(
+            "('modify_comment', None, {table}, {column}, {{'existing_nullable': {}, \
+             'existing_type': {}, 'existing_server_default': {}}}, {}, {})",
+            py_bool(alter.existing_nullable),
+            type_repr(&alter.existing_type),
+            existing_default_repr(alter),
+            existing_comment_repr(alter),
+            comment.as_deref().map_or("None".to_string(), repr_str),
+        ));
+    }
     format!("[{}]", diffs.join(", "))
+}
+
+fn existing_comment_repr(alter: &AlterColumn) -> String {
+    alter
+        .existing_comment
+        .as_deref()
+        .map_or("None".to_string(), repr_str)
 }
 
 /// SQLAlchemy's `repr` of a `DefaultClause`: a string default shows itself, a SQL expression

@@ -295,6 +295,16 @@ pub enum Op {
         /// The constraint as it is.
         foreign_key: ForeignKey,
     },
+    /// `op.create_table_comment(...)` (a comment set) or `op.drop_table_comment(...)`
+    /// (`comment` is `None`).
+    TableComment {
+        /// The table.
+        table: String,
+        /// The new comment.
+        comment: Option<String>,
+        /// The comment it has now.
+        existing: Option<String>,
+    },
     /// The operations on one existing table, kept together as Alembic's `ModifyTableOps`.
     ModifyTable {
         /// The table.
@@ -343,6 +353,15 @@ impl Op {
                 table: table.clone(),
                 foreign_key: foreign_key.clone(),
             },
+            Op::TableComment {
+                table,
+                comment,
+                existing,
+            } => Op::TableComment {
+                table: table.clone(),
+                comment: existing.clone(),
+                existing: comment.clone(),
+            },
             Op::ModifyTable { table, ops } => Op::ModifyTable {
                 table: table.clone(),
                 ops: ops.iter().rev().map(Op::reverse).collect(),
@@ -373,6 +392,10 @@ pub struct AlterColumn {
     /// The new server default (`Some(None)` drops it), when `compare_server_default` found a
     /// change.
     pub modify_server_default: Option<Option<String>>,
+    /// The database column's comment, when either side has one (PostgreSQL).
+    pub existing_comment: Option<String>,
+    /// The new comment (`Some(None)` drops it).
+    pub modify_comment: Option<Option<String>>,
 }
 
 impl AlterColumn {
@@ -386,6 +409,10 @@ impl AlterColumn {
         if let Some(nullable) = self.modify_nullable {
             out.existing_nullable = nullable;
             out.modify_nullable = Some(self.existing_nullable);
+        }
+        if let Some(comment) = &self.modify_comment {
+            out.existing_comment = comment.clone();
+            out.modify_comment = Some(self.existing_comment.clone());
         }
         if let Some(default) = &self.modify_server_default {
             out.existing_server_default = Some(default.clone());
@@ -445,6 +472,9 @@ fn reflected_ddl(text: &str) -> String {
     let Some((name, args)) = text.split_once('(') else {
         return text.to_string();
     };
+    if name == "ENUM" {
+        return "ENUM".to_string();
+    }
     let args = args.trim_end_matches(')');
     let values: Vec<&str> = args
         .split(',')
@@ -480,6 +510,8 @@ pub struct CompareOptions {
     /// `compare_server_default=True`, with SQLite's rule for equal defaults (the only one
     /// aurora has: the caller refuses it elsewhere).
     pub server_default: bool,
+    /// Whether the dialect keeps comments (PostgreSQL): Alembic then compares them.
+    pub comments: bool,
 }
 
 /// A server default as Alembic's SQLite implementation compares it: the SQL text without one
@@ -612,7 +644,16 @@ pub fn compare_with_options(
                 // A primary key column's nullability is implied; Alembic leaves it alone.
                 let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
                 let server_default_changed = default_changed(existing, column);
-                if type_changed || nullable_changed || server_default_changed {
+                let (existing_comment, comment_changed) = if options.comments {
+                    let (db, model) = (
+                        existing.comment.clone().filter(|c| !c.is_empty()),
+                        column.comment.clone().filter(|c| !c.is_empty()),
+                    );
+                    (db.clone(), db != model)
+                } else {
+                    (None, false)
+                };
+                if type_changed || nullable_changed || server_default_changed || comment_changed {
                     table_ops.push(Op::AlterColumn(AlterColumn {
                         table: name.to_string(),
                         column: column.name.clone(),
@@ -625,11 +666,24 @@ pub fn compare_with_options(
                         .then(|| existing.server_default.clone()),
                         modify_server_default: server_default_changed
                             .then(|| column.server_default.clone()),
+                        existing_comment,
+                        modify_comment: comment_changed
+                            .then(|| column.comment.clone().filter(|c| !c.is_empty())),
                     }));
                 }
             }
         }
         table_ops.extend(compare_indexes(name, Some(db), meta));
+        let (db_comment, meta_comment) = (
+            db.comment.clone().filter(|c| !c.is_empty()),
+            meta.comment.clone().filter(|c| !c.is_empty()),
+        );
+        let table_comment =
+            (options.comments && db_comment != meta_comment).then(|| Op::TableComment {
+                table: name.to_string(),
+                comment: meta_comment,
+                existing: db_comment,
+            });
         table_ops.extend(compare_uniques(name, db, meta));
         table_ops.extend(compare_foreign_keys(name, db, meta));
         for column in &db.columns {
@@ -640,6 +694,7 @@ pub fn compare_with_options(
                 });
             }
         }
+        table_ops.extend(table_comment);
         if !table_ops.is_empty() {
             ops.push(Op::ModifyTable {
                 table: name.to_string(),

@@ -285,7 +285,7 @@ fn mapped_annotation(
     let ty = match inner.as_str() {
         "int" => Some(ColumnType::Integer),
         "str" => Some(ColumnType::String(None)),
-        "float" => Some(ColumnType::Double),
+        "float" => Some(double_type(dialect)),
         "bool" => Some(ColumnType::Boolean),
         "datetime" | "datetime.datetime" | "dt.datetime" => Some(ColumnType::DateTime),
         "date" | "datetime.date" | "dt.date" => Some(ColumnType::Date),
@@ -1120,6 +1120,17 @@ fn other_type(repr: &str, dialect: Dialect) -> Result<ColumnType, String> {
     })
 }
 
+/// `Double()`: PostgreSQL reflects it as `DOUBLE PRECISION`, which compares as `FLOAT` does.
+fn double_type(dialect: Dialect) -> ColumnType {
+    match dialect {
+        Dialect::Sqlite => ColumnType::Double,
+        Dialect::Postgresql => ColumnType::Other {
+            repr: "Double()".into(),
+            ddl: "FLOAT".into(),
+        },
+    }
+}
+
 /// Whether `class` is a Python `enum.Enum` subclass.
 fn is_enum_class(class: &Rc<Class>) -> bool {
     class
@@ -1168,12 +1179,12 @@ fn enum_of(members: &[String], name: Option<&str>, dialect: Dialect) -> Result<C
     if let Some(name) = name {
         repr.push(format!("name={}", repr_py(name)));
     }
-    let name = name.unwrap_or_default();
     let longest = members.iter().map(|m| m.chars().count()).max().unwrap_or(0);
     Ok(ColumnType::Other {
         repr: format!("Enum({})", repr.join(", ")),
         ddl: match dialect {
-            Dialect::Postgresql => format!("ENUM:{name}").to_uppercase(),
+            // Alembic does not compare an enum's values; PostgreSQL reflects it as ENUM.
+            Dialect::Postgresql => "ENUM".to_string(),
             Dialect::Sqlite => format!("VARCHAR({longest})"),
         },
     })
@@ -1270,7 +1281,7 @@ fn sqlalchemy_type(c: &Construct, dialect: Dialect) -> Result<ColumnType, String
             None => Ok(ColumnType::Float),
             Some(p) => upper(format!("Float(precision={p})")),
         },
-        "Double" => no_args(ColumnType::Double),
+        "Double" => no_args(double_type(dialect)),
         "Numeric" => Ok(ColumnType::Numeric(
             int_arg(args, 0, "precision")?,
             int_arg(args, 1, "scale")?,

@@ -160,6 +160,25 @@ pub fn render_op(op: &Op) -> Vec<String> {
         Op::DropForeignKey { table, foreign_key } => {
             drop_constraint(&foreign_key.name, table, "foreignkey")
         }
+        Op::TableComment {
+            table,
+            comment: Some(comment),
+            existing,
+        } => vec![format!(
+            "op.create_table_comment(\n    {},\n    {},\n    existing_comment={},\n    schema=None\n)",
+            repr_str(table),
+            repr_str(comment),
+            optional_name(existing)
+        )],
+        Op::TableComment {
+            table,
+            comment: None,
+            existing,
+        } => vec![format!(
+            "op.drop_table_comment(\n    {},\n    existing_comment={},\n    schema=None\n)",
+            repr_str(table),
+            optional_name(existing)
+        )],
         Op::ModifyTable { ops, .. } => ops.iter().flat_map(render_op).collect(),
     }
 }
@@ -209,8 +228,20 @@ fn alter_column(alter: &super::AlterColumn) -> String {
     if let Some(ty) = &alter.modify_type {
         s.push_str(&format!(",\n{indent}type_={}", render_type(ty)));
     }
+    if let Some(nullable) = alter.modify_nullable {
+        s.push_str(&format!(",\n{indent}nullable={}", py_bool(nullable)));
+    }
+    if let Some(comment) = &alter.modify_comment {
+        s.push_str(&format!(",\n{indent}comment={}", optional_name(comment)));
+    }
+    if let Some(existing) = &alter.existing_comment {
+        s.push_str(&format!(
+            ",\n{indent}existing_comment={}",
+            repr_str(existing)
+        ));
+    }
     match alter.modify_nullable {
-        Some(nullable) => s.push_str(&format!(",\n{indent}nullable={}", py_bool(nullable))),
+        Some(_) => {}
         None => s.push_str(&format!(
             ",\n{indent}existing_nullable={}",
             py_bool(alter.existing_nullable)

@@ -176,7 +176,10 @@ fn compare_in_env(
     if let Some(include) = &configured.include_name {
         filter_names(&mut compared, &metadata, version_table, include, hooks)?;
     }
-    let mut options = autogen::CompareOptions::default();
+    let mut options = autogen::CompareOptions {
+        comments: conn.dialect() == Dialect::Postgresql,
+        ..Default::default()
+    };
     match &configured.compare_server_default {
         None | Some(crate::interp::Value::None) | Some(crate::interp::Value::Bool(false)) => {}
         Some(crate::interp::Value::Bool(true)) if conn.dialect() == Dialect::Sqlite => {
@@ -791,7 +794,7 @@ fn filter_included(
                     true,
                 )),
             ),
-            Op::ModifyTable { table, .. } => (table, None),
+            Op::ModifyTable { table, .. } | Op::TableComment { table, .. } => (table, None),
         };
         let table_reflected = matches!(op, Op::DropTable(_));
         let table = table.to_string();
@@ -993,6 +996,12 @@ fn log_op(out: &mut Output, op: &Op) {
                     ),
                 );
             }
+            if alter.modify_comment.is_some() {
+                out.log(
+                    "alembic.autogenerate.compare.comments",
+                    &format!("Detected column comment '{}.{}'", alter.table, alter.column),
+                );
+            }
             if alter.modify_server_default.is_some() {
                 // Alembic logs its SQLiteImpl object here; its address varies from run to run.
                 out.log(
@@ -1049,6 +1058,7 @@ fn log_op(out: &mut Output, op: &Op) {
                 foreign_key.ref_columns.join(", ")
             ),
         ),
+        Op::TableComment { .. } => return,
         Op::ModifyTable { table, ops } => {
             let mut i = 0;
             while i < ops.len() {
