@@ -45,6 +45,7 @@ pub fn schema_from_metadata(
         errors: Vec::new(),
         fk_typed: Vec::new(),
         type_map: Vec::new(),
+        column_owners: Vec::new(),
     };
     let mut schema = Schema::default();
     for value in metadatas {
@@ -78,12 +79,19 @@ pub fn schema_from_metadata(
                 .contains(&(index as *const Construct as usize))
         });
         if !taken {
-            reader.errors.push(ModelError {
-                at: index.at.clone().unwrap_or_else(|| "models".into()),
-                message: "Index(...) outside a table's __table_args__ or Table(...) arguments \
-                          is not read by aurora yet; move it into __table_args__"
-                    .into(),
-            });
+            // SQLAlchemy attaches `Index('ix', Model.col, ...)` made at module level to the
+            // table of the columns it names.
+            match reader.free_index(index) {
+                Ok((table, found)) => {
+                    if let Some(t) = schema.tables.iter_mut().find(|t| t.name == table) {
+                        t.indexes.push(found);
+                    }
+                }
+                Err(message) => reader.errors.push(ModelError {
+                    at: index.at.clone().unwrap_or_else(|| "models".into()),
+                    message,
+                }),
+            }
         }
     }
     TAKEN_INDEXES.with(|taken| taken.borrow_mut().clear());
@@ -163,6 +171,9 @@ struct Reader<'p> {
     /// The `type_annotation_map` of the class being read: each Python type as the default
     /// type its annotation means, with the type the map gives it.
     type_map: Vec<(ColumnType, Value)>,
+    /// Every column value read, with its table and column names (for an `Index(...)` made
+    /// outside its table).
+    column_owners: Vec<(Value, String, String)>,
 }
 
 /// A column with the table-level objects its keywords ask for.
@@ -351,6 +362,50 @@ impl Reader<'_> {
                 schema.tables.push(t);
             }
         }
+    }
+
+    /// An `Index('name', Model.a, Model.b, unique=...)` made outside its table: the table its
+    /// columns belong to, and the index.
+    fn free_index(&self, index: &Construct) -> Result<(String, Index), String> {
+        let args = index.args.clone().unwrap_or_default();
+        check_keywords("Index", &args, &["unique"])?;
+        let Some(Value::Str(name)) = args.positional.first() else {
+            return Err("Index needs a name and columns".into());
+        };
+        let mut table: Option<String> = None;
+        let mut columns = Vec::new();
+        for v in &args.positional[1..] {
+            let Some((_, t, c)) = self
+                .column_owners
+                .iter()
+                .find(|(value, _, _)| same(value, v))
+            else {
+                return Err(format!(
+                    "Index({name:?}, ...) outside a table names {}; aurora reads the columns of \
+                     mapped classes or tables here (Model.column), or move it into __table_args__",
+                    v.repr()
+                ));
+            };
+            if table.get_or_insert_with(|| t.clone()) != t {
+                return Err(format!("Index({name:?}, ...) names columns of two tables"));
+            }
+            columns.push(c.clone());
+        }
+        let unique = match args.keyword("unique") {
+            None => false,
+            Some(Value::Bool(b)) => b,
+            Some(other) => return Err(format!("unique={} must be True or False", other.repr())),
+        };
+        let table = table.ok_or_else(|| format!("Index({name:?}) names no column"))?;
+        Ok((
+            table,
+            Index {
+                name: name.to_string(),
+                columns,
+                unique,
+                generated_name: false,
+            },
+        ))
     }
 
     /// Reads the `type_annotation_map` `class` inherits into `type_map`; whether it has one.
@@ -912,6 +967,10 @@ impl Reader<'_> {
             for item in &items {
                 self.table_item(table, item, &decls, at);
             }
+        }
+        for d in &decls {
+            self.column_owners
+                .push((d.value.clone(), table.name.clone(), d.column.name.clone()));
         }
         for d in decls {
             if d.index {
