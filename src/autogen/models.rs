@@ -479,8 +479,9 @@ impl Reader<'_> {
         let mut sources: Vec<Rc<Class>> = Vec::new();
         for c in class.mro() {
             let attrs = c.attrs.borrow();
-            let is_base = attrs.contains_key("__declarative_root__")
-                || (!Rc::ptr_eq(&c, class) && attrs.contains_key("metadata"));
+            // The project's own base (`class Base(DeclarativeBase)`) contributes its columns
+            // as a mixin does; SQLAlchemy's roots have none.
+            let is_base = attrs.contains_key("__declarative_root__");
             drop(attrs);
             if is_base || mapped_ancestors.iter().any(|m| m.is_subclass_of(&c)) {
                 continue;
