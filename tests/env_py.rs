@@ -359,3 +359,27 @@ fn the_aurora_models_option_runs_the_models_file() {
     let all = format!("{stdout}{stderr}");
     assert!(all.contains("models.py:4:"), "{all}");
 }
+
+/// Flask-Migrate's env.py reads the URL and the metadata from Flask's `current_app`, which
+/// aurora's interpreter cannot import: a refusal naming the import's file:line:col and the
+/// `[aurora]` escape hatch, before any database is opened; with the section it runs.
+#[test]
+fn flask_migrate_env_py_is_refused_with_the_escape_hatch() {
+    let env_py = include_str!("fixtures/env_py/flask_migrate/env.py");
+    let dir = project(env_py, "");
+    let (code, stdout, stderr) = aurora(dir.path(), &["upgrade", "head"], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("env.py:4:1: ModuleNotFoundError: No module named 'flask'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("current_app"), "{stderr}");
+    assert!(stderr.contains("[aurora]"), "{stderr}");
+    assert!(!dir.path().join("ini.db").exists());
+
+    let dir = project(env_py, "[aurora]\nurl = sqlite:///./explicit.db\n");
+    let (code, _, stderr) = aurora(dir.path(), &["upgrade", "head"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.path().join("explicit.db").exists());
+}

@@ -1,5 +1,7 @@
 //! Autogenerate on PostgreSQL against the reference Alembic: every public
-//! `autogen__` case of `../shared/conformance/cases` is replayed on the real
+//! `autogen__` case of `../shared/conformance/cases`, and each case of
+//! `tests/fixtures/pg_autogen` (written for PostgreSQL: timezone-aware timestamps, enum
+//! classes, `func.now()` defaults, column and table comments), is replayed on the real
 //! server, once with Alembic and once with aurora, each on a fresh database
 //! of its own, and every step must give the same exit status, the same
 //! stdout and the same generated files (`Create Date` aside).
@@ -124,6 +126,13 @@ fn public_autogen_cases_replayed_on_postgresql_match_alembic() {
                 .is_some_and(|n| n.starts_with("autogen__"))
         })
         .collect();
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pg_autogen");
+    cases.extend(
+        std::fs::read_dir(own)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("steps.json").is_file()),
+    );
     cases.sort();
     assert!(!cases.is_empty());
     let aurora = PathBuf::from(env!("CARGO_BIN_EXE_aurora"));
@@ -138,7 +147,8 @@ fn public_autogen_cases_replayed_on_postgresql_match_alembic() {
         for (who, program) in [("alembic", &alembic), ("aurora", &aurora)] {
             let dir = tmp.path().join(format!("{name}_{who}"));
             copy_dir(&case.join("project"), &dir);
-            let db_name = format!("rt_{}_{who}", &name["autogen__".len()..]);
+            let short = name.strip_prefix("autogen__").unwrap_or(&name);
+            let db_name = format!("rt_{short}_{who}");
             let url = fresh_database(&base, &db_name).replacen(
                 "postgresql://",
                 "postgresql+psycopg2://",

@@ -129,10 +129,41 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
         Op::AlterColumn(alter) => {
             let kind = if alter.modify_type.is_some() {
                 "modify_type"
-            } else {
+            } else if alter.modify_nullable.is_some() {
                 "modify_nullable"
+            } else if alter.modify_server_default.is_some() {
+                "modify_default"
+            } else {
+                "modify_comment"
             };
             push(kind, &alter.table, alter_repr(alter))
+        }
+        Op::TableComment {
+            table,
+            comment: Some(_),
+            existing,
+        } => {
+            let owner = schemas.metadata.table(table);
+            push(
+                "add_table_comment",
+                table,
+                format!(
+                    "('add_table_comment', {}, {})",
+                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr),
+                    existing.as_deref().map_or("None".to_string(), repr_str)
+                ),
+            )
+        }
+        Op::TableComment { table, .. } => {
+            let owner = schemas.database.table(table);
+            push(
+                "remove_table_comment",
+                table,
+                format!(
+                    "('remove_table_comment', {})",
+                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr)
+                ),
+            )
         }
         Op::ModifyTable { ops, .. } => {
             for op in ops {
@@ -146,6 +177,9 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
 
 /// SQLAlchemy's `repr` of a type instance: `String(length=30)`, `INTEGER()`.
 pub fn type_repr(ty: &ColumnType) -> String {
+    if let ColumnType::Rendered { base, .. } = ty {
+        return type_repr(base);
+    }
     if let ColumnType::Custom {
         class, impl_type, ..
     } = ty
@@ -179,6 +213,12 @@ fn column_repr(table: &str, column: &Column, foreign_keys: &[String]) -> String 
     }
     if !column.nullable {
         parts.push("nullable=False".to_string());
+    }
+    if let Some(default) = &column.python_default {
+        parts.push(format!("default={default}"));
+    }
+    if let Some(comment) = &column.comment {
+        parts.push(format!("comment={}", repr_str(comment)));
     }
     format!("Column({})", parts.join(", "))
 }
@@ -250,8 +290,10 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(ty) = &alter.modify_type {
         diffs.push(format!(
             "('modify_type', None, {table}, {column}, {{'existing_nullable': {}, \
-             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
+            existing_default_repr(alter),
+            existing_comment_repr(alter),
             type_repr(&alter.existing_type),
             type_repr(ty)
         ));
@@ -259,11 +301,70 @@ fn alter_repr(alter: &AlterColumn) -> String {
     if let Some(nullable) = alter.modify_nullable {
         diffs.push(format!(
             "('modify_nullable', None, {table}, {column}, {{'existing_type': {}, \
-             'existing_server_default': False, 'existing_comment': None}}, {}, {})",
+             'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             type_repr(&alter.existing_type),
+            existing_default_repr(alter),
+            existing_comment_repr(alter),
             py_bool(alter.existing_nullable),
             py_bool(nullable)
         ));
     }
+    if let Some(default) = &alter.modify_server_default {
+        diffs.push(format!(
+            "('modify_default', None, {table}, {column}, {{'existing_nullable': {}, \
+             'existing_type': {}, 'existing_comment': {}}}, {}, {})",
+            py_bool(alter.existing_nullable),
+            type_repr(&alter.existing_type),
+            existing_comment_repr(alter),
+            default_clause_repr(
+                alter
+                    .existing_server_default
+                    .as_ref()
+                    .and_then(|d| d.as_deref())
+            ),
+            default_clause_repr(default.as_deref()),
+        ));
+    }
+    if let Some(comment) = &alter.modify_comment {
+        diffs.push(format!(
+            "('modify_comment', None, {table}, {column}, {{'existing_nullable': {}, \
+             'existing_type': {}, 'existing_server_default': {}}}, {}, {})",
+            py_bool(alter.existing_nullable),
+            type_repr(&alter.existing_type),
+            existing_default_repr(alter),
+            existing_comment_repr(alter),
+            comment.as_deref().map_or("None".to_string(), repr_str),
+        ));
+    }
     format!("[{}]", diffs.join(", "))
+}
+
+fn existing_comment_repr(alter: &AlterColumn) -> String {
+    alter
+        .existing_comment
+        .as_deref()
+        .map_or("None".to_string(), repr_str)
+}
+
+/// SQLAlchemy's `repr` of a `DefaultClause`: a string default shows itself, a SQL expression
+/// its object (whose address differs from run to run, in Alembic's output too).
+fn default_clause_repr(rendered: Option<&str>) -> String {
+    match rendered {
+        None => "None".to_string(),
+        Some(text) if text.starts_with("sa.text(") => {
+            "DefaultClause(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, for_update=False)"
+                .to_string()
+        }
+        Some(literal) => format!("DefaultClause({literal}, for_update=False)"),
+    }
+}
+
+/// `existing_server_default` as Alembic's `AlterColumnOp` holds it: `False` when neither side
+/// has a server default, else the reflected one (`None`, or SQLAlchemy's `DefaultClause`).
+fn existing_default_repr(alter: &AlterColumn) -> String {
+    match &alter.existing_server_default {
+        None => "False".to_string(),
+        Some(None) => "None".to_string(),
+        Some(Some(text)) => default_clause_repr(Some(text)),
+    }
 }

@@ -28,6 +28,8 @@ pub enum ColumnType {
     Text,
     /// `sa.Float()`.
     Float,
+    /// `sa.Double()` (what `Mapped[float]` means since SQLAlchemy 2.1).
+    Double,
     /// `sa.Numeric(precision=P, scale=S)`.
     Numeric(Option<u32>, Option<u32>),
     /// `sa.Boolean()`.
@@ -44,6 +46,24 @@ pub enum ColumnType {
     LargeBinary,
     /// A reflected type rendered as `sa.` followed by this text, e.g. `VARCHAR(length=20)`.
     Reflected(String),
+    /// A model type whose SQLAlchemy `repr` and DDL were worked out when the models were read,
+    /// for the dialect compared against: `repr` is `DateTime(timezone=True)` or
+    /// `Enum('a', 'b', name='status')` (rendered after `sa.`), `ddl` the name
+    /// [`ddl_type_name`] compares (`DATETIME`, `VARCHAR(8)`).
+    Other {
+        /// SQLAlchemy's `repr` of the type.
+        repr: String,
+        /// Its DDL, as the comparison normalises it.
+        ddl: String,
+    },
+    /// A type as env.py's `render_item` rendered it (`text`), compared and shown by `check`
+    /// as `base`.
+    Rendered {
+        /// The text render_item returned.
+        text: String,
+        /// The type it stands for.
+        base: Box<ColumnType>,
+    },
     /// A project `TypeDecorator` subclass: rendered as `prefix` + its class
     /// name with its impl's arguments (SQLAlchemy's `repr` of a
     /// TypeDecorator inspects the impl), compiled and compared as its impl.
@@ -70,6 +90,19 @@ pub struct Column {
     /// `autoincrement=True/False` as reflected (PostgreSQL); `None` is SQLAlchemy's "auto",
     /// which Alembic does not render.
     pub autoincrement: Option<bool>,
+    /// `comment=`.
+    pub comment: Option<String>,
+    /// A `Computed(...)` or `Identity(...)` as Alembic renders it positionally after the type
+    /// (`sa.Computed('id * 2', )`).
+    pub generated: Option<String>,
+    /// A scalar Python-side `default=` as SQLAlchemy's `repr` shows it in `alembic check`
+    /// (`ScalarElementColumnDefault(False)`); models only.
+    pub python_default: Option<String>,
+    /// Which model column this is, for env.py's `render_item` (see
+    /// [`models::model_column`]); `None` for reflected columns.
+    pub model_id: Option<usize>,
+    /// The whole column as env.py's `render_item("column", ...)` rendered it.
+    pub rendered: Option<String>,
 }
 
 /// An index of a table.
@@ -134,6 +167,8 @@ pub struct Table {
     /// The primary key constraint's name from the metadata's naming convention
     /// (rendered as `name=op.f('...')`).
     pub primary_key_name: Option<String>,
+    /// The table's `comment=`.
+    pub comment: Option<String>,
 }
 
 impl Table {
@@ -260,6 +295,16 @@ pub enum Op {
         /// The constraint as it is.
         foreign_key: ForeignKey,
     },
+    /// `op.create_table_comment(...)` (a comment set) or `op.drop_table_comment(...)`
+    /// (`comment` is `None`).
+    TableComment {
+        /// The table.
+        table: String,
+        /// The new comment.
+        comment: Option<String>,
+        /// The comment it has now.
+        existing: Option<String>,
+    },
     /// The operations on one existing table, kept together as Alembic's `ModifyTableOps`.
     ModifyTable {
         /// The table.
@@ -308,6 +353,15 @@ impl Op {
                 table: table.clone(),
                 foreign_key: foreign_key.clone(),
             },
+            Op::TableComment {
+                table,
+                comment,
+                existing,
+            } => Op::TableComment {
+                table: table.clone(),
+                comment: existing.clone(),
+                existing: comment.clone(),
+            },
             Op::ModifyTable { table, ops } => Op::ModifyTable {
                 table: table.clone(),
                 ops: ops.iter().rev().map(Op::reverse).collect(),
@@ -331,6 +385,17 @@ pub struct AlterColumn {
     pub modify_type: Option<ColumnType>,
     /// The new nullability, when it changes.
     pub modify_nullable: Option<bool>,
+    /// Alembic's `existing_server_default`: `None` (Python's `False`) when neither the model
+    /// nor the database column has a server default, else the database's (`Some(None)` when
+    /// only the model has one).
+    pub existing_server_default: Option<Option<String>>,
+    /// The new server default (`Some(None)` drops it), when `compare_server_default` found a
+    /// change.
+    pub modify_server_default: Option<Option<String>>,
+    /// The database column's comment, when either side has one (PostgreSQL).
+    pub existing_comment: Option<String>,
+    /// The new comment (`Some(None)` drops it).
+    pub modify_comment: Option<Option<String>>,
 }
 
 impl AlterColumn {
@@ -344,6 +409,14 @@ impl AlterColumn {
         if let Some(nullable) = self.modify_nullable {
             out.existing_nullable = nullable;
             out.modify_nullable = Some(self.existing_nullable);
+        }
+        if let Some(comment) = &self.modify_comment {
+            out.existing_comment = comment.clone();
+            out.modify_comment = Some(self.existing_comment.clone());
+        }
+        if let Some(default) = &self.modify_server_default {
+            out.existing_server_default = Some(default.clone());
+            out.modify_server_default = Some(self.existing_server_default.clone().flatten());
         }
         out
     }
@@ -360,6 +433,7 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::String(Some(n)) => format!("VARCHAR({n})"),
         ColumnType::Text => "TEXT".to_string(),
         ColumnType::Float => "FLOAT".to_string(),
+        ColumnType::Double => "DOUBLE".to_string(),
         ColumnType::Numeric(None, _) => "NUMERIC".to_string(),
         ColumnType::Numeric(Some(p), None) => format!("NUMERIC({p})"),
         ColumnType::Numeric(Some(p), Some(s)) => format!("NUMERIC({p},{s})"),
@@ -370,6 +444,8 @@ pub fn ddl_type_name(ty: &ColumnType) -> String {
         ColumnType::Json => "JSON".to_string(),
         ColumnType::LargeBinary => "BLOB".to_string(),
         ColumnType::Reflected(text) => reflected_ddl(text),
+        ColumnType::Other { ddl, .. } => ddl.clone(),
+        ColumnType::Rendered { base, .. } => ddl_type_name(base),
         ColumnType::Custom { impl_type, .. } => ddl_type_name(impl_type),
     };
     text.to_uppercase().replace(' ', "")
@@ -396,6 +472,9 @@ fn reflected_ddl(text: &str) -> String {
     let Some((name, args)) = text.split_once('(') else {
         return text.to_string();
     };
+    if name == "ENUM" {
+        return "ENUM".to_string();
+    }
     let args = args.trim_end_matches(')');
     let values: Vec<&str> = args
         .split(',')
@@ -417,6 +496,79 @@ pub fn reverse_ops(ops: &[Op]) -> Vec<Op> {
 /// Compares the target schema `metadata` with the live `database`, as Alembic's default
 /// autogenerate does for tables, columns and indexes. `version_table` is left out.
 pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec<Op> {
+    compare_with_options(
+        metadata,
+        database,
+        version_table,
+        &CompareOptions::default(),
+    )
+}
+
+/// What env.py's `configure(...)` turns on beyond Alembic's default comparison.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    /// `compare_server_default=True`, with SQLite's rule for equal defaults (the only one
+    /// aurora has: the caller refuses it elsewhere).
+    pub server_default: bool,
+    /// Whether the dialect keeps comments (PostgreSQL): Alembic then compares them.
+    pub comments: bool,
+}
+
+/// A server default as Alembic's SQLite implementation compares it: the SQL text without one
+/// pair of enclosing parentheses, then without enclosing quotes.
+fn sqlite_default_for_compare(rendered: &str) -> String {
+    let text = python_default_text(rendered);
+    let text = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        Some(inner) if !inner.is_empty() => inner.to_string(),
+        _ => text,
+    };
+    let unquoted = text.strip_prefix('"').unwrap_or(&text);
+    let unquoted = unquoted.strip_suffix('"').unwrap_or(unquoted);
+    match unquoted
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+    {
+        Some(inner) if !inner.is_empty() => inner.to_string(),
+        _ => text,
+    }
+}
+
+/// The SQL text of a rendered server default: `'x'` (a string default) is `x`,
+/// `sa.text('now()')` is `now()`.
+pub fn python_default_text(rendered: &str) -> String {
+    let literal = rendered
+        .strip_prefix("sa.text(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(rendered);
+    let quote = literal.chars().next().unwrap_or('\'');
+    let inner = literal
+        .strip_prefix(quote)
+        .and_then(|t| t.strip_suffix(quote))
+        .unwrap_or(literal);
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`compare`] with env.py's comparison options.
+pub fn compare_with_options(
+    metadata: &Schema,
+    database: &Schema,
+    version_table: &str,
+    options: &CompareOptions,
+) -> Vec<Op> {
     let mut ops = Vec::new();
     let db_names: BTreeSet<&str> = database
         .tables
@@ -465,6 +617,17 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 .then_some((m.name.as_str(), (m, d)))
         })
         .collect();
+    let default_changed = |existing: &Column, column: &Column| {
+        options.server_default
+            && existing
+                .server_default
+                .as_deref()
+                .map(sqlite_default_for_compare)
+                != column
+                    .server_default
+                    .as_deref()
+                    .map(sqlite_default_for_compare)
+    };
     for (name, (meta, db)) in existing {
         let mut table_ops = Vec::new();
         for column in &meta.columns {
@@ -480,7 +643,17 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 let type_changed = ddl_type_name(&existing.ty) != ddl_type_name(&column.ty);
                 // A primary key column's nullability is implied; Alembic leaves it alone.
                 let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
-                if type_changed || nullable_changed {
+                let server_default_changed = default_changed(existing, column);
+                let (existing_comment, comment_changed) = if options.comments {
+                    let (db, model) = (
+                        existing.comment.clone().filter(|c| !c.is_empty()),
+                        column.comment.clone().filter(|c| !c.is_empty()),
+                    );
+                    (db.clone(), db != model)
+                } else {
+                    (None, false)
+                };
+                if type_changed || nullable_changed || server_default_changed || comment_changed {
                     table_ops.push(Op::AlterColumn(AlterColumn {
                         table: name.to_string(),
                         column: column.name.clone(),
@@ -488,11 +661,29 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                         existing_nullable: existing.nullable,
                         modify_type: type_changed.then(|| column.ty.clone()),
                         modify_nullable: nullable_changed.then_some(column.nullable),
+                        existing_server_default: (existing.server_default.is_some()
+                            || column.server_default.is_some())
+                        .then(|| existing.server_default.clone()),
+                        modify_server_default: server_default_changed
+                            .then(|| column.server_default.clone()),
+                        existing_comment,
+                        modify_comment: comment_changed
+                            .then(|| column.comment.clone().filter(|c| !c.is_empty())),
                     }));
                 }
             }
         }
         table_ops.extend(compare_indexes(name, Some(db), meta));
+        let (db_comment, meta_comment) = (
+            db.comment.clone().filter(|c| !c.is_empty()),
+            meta.comment.clone().filter(|c| !c.is_empty()),
+        );
+        let table_comment =
+            (options.comments && db_comment != meta_comment).then(|| Op::TableComment {
+                table: name.to_string(),
+                comment: meta_comment,
+                existing: db_comment,
+            });
         table_ops.extend(compare_uniques(name, db, meta));
         table_ops.extend(compare_foreign_keys(name, db, meta));
         for column in &db.columns {
@@ -503,6 +694,7 @@ pub fn compare(metadata: &Schema, database: &Schema, version_table: &str) -> Vec
                 });
             }
         }
+        table_ops.extend(table_comment);
         if !table_ops.is_empty() {
             ops.push(Op::ModifyTable {
                 table: name.to_string(),

@@ -20,6 +20,7 @@ use super::{Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstrai
 use crate::env::schema::{is_type_decorator, Construct, MappedClass, MetaData};
 use crate::env::sqlalchemy::TextClause;
 use crate::interp::{Args, Class, Interp, Value};
+use crate::sql::Dialect;
 
 /// A model construct aurora cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,10 +37,15 @@ pub struct ModelError {
 pub fn schema_from_metadata(
     metadatas: &[Value],
     user_module_prefix: Option<&str>,
+    dialect: Dialect,
 ) -> Result<Schema, Vec<ModelError>> {
     let mut reader = Reader {
         prefix: user_module_prefix,
+        dialect,
         errors: Vec::new(),
+        fk_typed: Vec::new(),
+        type_map: Vec::new(),
+        column_owners: Vec::new(),
     };
     let mut schema = Schema::default();
     for value in metadatas {
@@ -73,15 +79,23 @@ pub fn schema_from_metadata(
                 .contains(&(index as *const Construct as usize))
         });
         if !taken {
-            reader.errors.push(ModelError {
-                at: index.at.clone().unwrap_or_else(|| "models".into()),
-                message: "Index(...) outside a table's __table_args__ or Table(...) arguments \
-                          is not read by aurora yet; move it into __table_args__"
-                    .into(),
-            });
+            // SQLAlchemy attaches `Index('ix', Model.col, ...)` made at module level to the
+            // table of the columns it names.
+            match reader.free_index(index) {
+                Ok((table, found)) => {
+                    if let Some(t) = schema.tables.iter_mut().find(|t| t.name == table) {
+                        t.indexes.push(found);
+                    }
+                }
+                Err(message) => reader.errors.push(ModelError {
+                    at: index.at.clone().unwrap_or_else(|| "models".into()),
+                    message,
+                }),
+            }
         }
     }
     TAKEN_INDEXES.with(|taken| taken.borrow_mut().clear());
+    reader.resolve_foreign_key_types(&mut schema);
     if reader.errors.is_empty() {
         Ok(schema)
     } else {
@@ -114,7 +128,7 @@ pub fn read_models(path: &str, source: &str) -> Result<Schema, Vec<ModelError>> 
         })?;
     let globals = module.globals.borrow();
     let metadatas = module_metadata(globals.values());
-    schema_from_metadata(&metadatas, None)
+    schema_from_metadata(&metadatas, None, Dialect::Sqlite)
 }
 
 /// The distinct `MetaData` values among `values` and their classes' `metadata`.
@@ -147,7 +161,19 @@ pub fn module_metadata<'v>(values: impl Iterator<Item = &'v Value>) -> Vec<Value
 
 struct Reader<'p> {
     prefix: Option<&'p str>,
+    /// The dialect compared against: server defaults and type DDL depend on it.
+    dialect: Dialect,
     errors: Vec<ModelError>,
+    /// Columns declared without a type but with a `ForeignKey`: (table, column, where). As
+    /// SQLAlchemy does, they take the type of the column they reference once every table is
+    /// known (an annotation's type is not used for them).
+    fk_typed: Vec<(String, String, Option<String>)>,
+    /// The `type_annotation_map` of the class being read: each Python type as the default
+    /// type its annotation means, with the type the map gives it.
+    type_map: Vec<(ColumnType, Value)>,
+    /// Every column value read, with its table and column names (for an `Index(...)` made
+    /// outside its table).
+    column_owners: Vec<(Value, String, String)>,
 }
 
 /// A column with the table-level objects its keywords ask for.
@@ -158,6 +184,10 @@ struct ColumnDecl {
     foreign_key: Option<ForeignKey>,
     /// The `Column(...)` value, so `Index('i', col)` can name it.
     value: Value,
+    /// Whether its type comes from the column its foreign key references.
+    type_from_foreign_key: bool,
+    /// Where it was declared.
+    at: Option<String>,
 }
 
 fn same(a: &Value, b: &Value) -> bool {
@@ -214,7 +244,11 @@ fn own_annotations(class: &Rc<Class>) -> Vec<(String, String)> {
 
 /// The type and nullability a `Mapped[...]` annotation implies, or `None`
 /// when the annotation is not `Mapped[...]`.
-fn mapped_annotation(annotation: &str) -> Option<(Option<ColumnType>, bool)> {
+fn mapped_annotation(
+    annotation: &str,
+    names: &[(String, Value)],
+    dialect: Dialect,
+) -> Option<(Option<ColumnType>, bool)> {
     let mut text = annotation.trim();
     if let Some(inner) = text
         .strip_prefix(['"', '\''])
@@ -262,14 +296,24 @@ fn mapped_annotation(annotation: &str) -> Option<(Option<ColumnType>, bool)> {
     let ty = match inner.as_str() {
         "int" => Some(ColumnType::Integer),
         "str" => Some(ColumnType::String(None)),
-        "float" => Some(ColumnType::Float),
+        "float" => Some(double_type(dialect)),
         "bool" => Some(ColumnType::Boolean),
         "datetime" | "datetime.datetime" | "dt.datetime" => Some(ColumnType::DateTime),
         "date" | "datetime.date" | "dt.date" => Some(ColumnType::Date),
         "time" | "datetime.time" | "dt.time" => Some(ColumnType::Time),
         "Decimal" | "decimal.Decimal" => Some(ColumnType::Numeric(None, None)),
         "bytes" => Some(ColumnType::LargeBinary),
-        _ => None,
+        "uuid.UUID" | "UUID" => other_type("Uuid()", dialect).ok(),
+        "timedelta" | "datetime.timedelta" | "dt.timedelta" => {
+            other_type("Interval()", dialect).ok()
+        }
+        name => names
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| match v {
+                Value::Class(c) if is_enum_class(c) => enum_type(c, None, dialect).ok(),
+                _ => None,
+            }),
     };
     Some((ty, optional))
 }
@@ -320,6 +364,90 @@ impl Reader<'_> {
         }
     }
 
+    /// An `Index('name', Model.a, Model.b, unique=...)` made outside its table: the table its
+    /// columns belong to, and the index.
+    fn free_index(&self, index: &Construct) -> Result<(String, Index), String> {
+        let args = index.args.clone().unwrap_or_default();
+        check_keywords("Index", &args, &["unique"])?;
+        let Some(Value::Str(name)) = args.positional.first() else {
+            return Err("Index needs a name and columns".into());
+        };
+        let mut table: Option<String> = None;
+        let mut columns = Vec::new();
+        for v in &args.positional[1..] {
+            let Some((_, t, c)) = self
+                .column_owners
+                .iter()
+                .find(|(value, _, _)| same(value, v))
+            else {
+                return Err(format!(
+                    "Index({name:?}, ...) outside a table names {}; aurora reads the columns of \
+                     mapped classes or tables here (Model.column), or move it into __table_args__",
+                    v.repr()
+                ));
+            };
+            if table.get_or_insert_with(|| t.clone()) != t {
+                return Err(format!("Index({name:?}, ...) names columns of two tables"));
+            }
+            columns.push(c.clone());
+        }
+        let unique = match args.keyword("unique") {
+            None => false,
+            Some(Value::Bool(b)) => b,
+            Some(other) => return Err(format!("unique={} must be True or False", other.repr())),
+        };
+        let table = table.ok_or_else(|| format!("Index({name:?}) names no column"))?;
+        Ok((
+            table,
+            Index {
+                name: name.to_string(),
+                columns,
+                unique,
+                generated_name: false,
+            },
+        ))
+    }
+
+    /// Reads the `type_annotation_map` `class` inherits into `type_map`; whether it has one.
+    fn load_type_annotation_map(&mut self, class: &Rc<Class>, at: Option<&str>) -> bool {
+        self.type_map.clear();
+        let Some(map) = class.lookup("type_annotation_map") else {
+            return false;
+        };
+        let Value::Dict(d) = map else {
+            self.error(at, None, "type_annotation_map is not a dict".into());
+            return true;
+        };
+        let items: Vec<(Value, Value)> = d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in items {
+            let text = match &key {
+                Value::Class(c) => c.name.clone(),
+                Value::Native(n) => n.type_name(),
+                other => {
+                    let text = other.to_str();
+                    text.strip_prefix("<built-in function ")
+                        .and_then(|t| t.strip_suffix('>'))
+                        .map(str::to_string)
+                        .unwrap_or(text)
+                }
+            };
+            match mapped_annotation(&format!("Mapped[{text}]"), &[], self.dialect) {
+                Some((Some(ty), _)) => self.type_map.push((ty, value)),
+                _ => {
+                    let message =
+                        format!("type_annotation_map key {text} is not a Python type aurora maps");
+                    self.error(at, None, message);
+                }
+            }
+        }
+        true
+    }
+
     /// The table of a class with its own `__tablename__`.
     fn read_class(&mut self, mapped: &MappedClass, classes: &[MappedClass]) -> Option<Table> {
         let class = &mapped.class;
@@ -351,8 +479,9 @@ impl Reader<'_> {
         let mut sources: Vec<Rc<Class>> = Vec::new();
         for c in class.mro() {
             let attrs = c.attrs.borrow();
-            let is_base = attrs.contains_key("__declarative_root__")
-                || (!Rc::ptr_eq(&c, class) && attrs.contains_key("metadata"));
+            // The project's own base (`class Base(DeclarativeBase)`) contributes its columns
+            // as a mixin does; SQLAlchemy's roots have none.
+            let is_base = attrs.contains_key("__declarative_root__");
             drop(attrs);
             if is_base || mapped_ancestors.iter().any(|m| m.is_subclass_of(&c)) {
                 continue;
@@ -361,7 +490,7 @@ impl Reader<'_> {
         }
         let mut decls: Vec<ColumnDecl> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let annotation_map = class.lookup("type_annotation_map").is_some();
+        let annotation_map = self.load_type_annotation_map(class, at);
         for source in &sources {
             for decl in self.class_columns(source, &mut seen, at, annotation_map) {
                 decls.push(decl);
@@ -379,7 +508,7 @@ impl Reader<'_> {
         let Some(Value::Str(name)) = class.lookup("__tablename__") else {
             return;
         };
-        let annotation_map = class.lookup("type_annotation_map").is_some();
+        let annotation_map = self.load_type_annotation_map(class, at);
         let mut seen = Vec::new();
         let decls = self.class_columns(class, &mut seen, at, annotation_map);
         if decls.is_empty() {
@@ -417,6 +546,17 @@ impl Reader<'_> {
         annotation_map: bool,
     ) -> Vec<ColumnDecl> {
         let annotations = own_annotations(class);
+        let annotation_names: Vec<(String, Value)> =
+            match class.attrs.borrow().get("__annotation_names__") {
+                Some(Value::Dict(d)) => d
+                    .borrow()
+                    .items
+                    .iter()
+                    .map(|(k, v)| (k.to_str(), v.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+        let dialect = self.dialect;
         let names: Vec<String> = {
             let order = class.order.borrow();
             let keys: Vec<String> = annotations.iter().map(|(k, _)| k.clone()).collect();
@@ -432,7 +572,7 @@ impl Reader<'_> {
                 .iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.as_str());
-            let mapped = annotation.and_then(mapped_annotation);
+            let mapped = annotation.and_then(|a| mapped_annotation(a, &annotation_names, dialect));
             let decl = match (&value, &mapped) {
                 (Some(v), _)
                     if construct(v)
@@ -508,6 +648,11 @@ impl Reader<'_> {
         let mut unique = false;
         let mut server_default = None;
         let mut foreign_key = None;
+        let mut generated = None;
+        let mut comment = None;
+        let mut python_default = None;
+        let mut type_value = None;
+        let mut server_default_value = None;
         for (i, arg) in args.positional.iter().enumerate() {
             if i == 0 {
                 if let Value::Str(s) = arg {
@@ -519,18 +664,26 @@ impl Reader<'_> {
                 foreign_key = Some(read_foreign_key(fk)?);
                 continue;
             }
-            if let Some(other) = construct(arg).filter(|a| {
-                matches!(
-                    a.name.as_str(),
-                    "Sequence" | "Identity" | "Computed" | "FetchedValue" | "DefaultClause"
-                )
-            }) {
+            if let Some(g) =
+                construct(arg).filter(|a| matches!(a.name.as_str(), "Computed" | "Identity"))
+            {
+                generated = Some(render_generated(g)?);
+                continue;
+            }
+            // Alembic's autogenerate neither renders nor compares sequences.
+            if construct(arg).is_some_and(|a| a.name == "Sequence") {
+                continue;
+            }
+            if let Some(other) = construct(arg)
+                .filter(|a| matches!(a.name.as_str(), "FetchedValue" | "DefaultClause"))
+            {
                 return Err(format!(
                     "column '{name}': {}(...) is not supported for autogenerate",
                     other.name
                 ));
             }
             ty = Some(self.column_type(arg)?);
+            type_value = Some(arg.clone());
         }
         for (key, v) in &args.keywords {
             let flag = || match v {
@@ -542,17 +695,27 @@ impl Reader<'_> {
                 "nullable" => nullable = Some(flag()?),
                 "index" => index = flag()?,
                 "unique" => unique = flag()?,
-                "server_default" => server_default = server_default_text(v)?,
-                "type_" => ty = Some(self.column_type(v)?),
+                "server_default" => {
+                    server_default = server_default_text(v, self.dialect)?;
+                    server_default_value = Some(v.clone());
+                }
+                "type_" => {
+                    ty = Some(self.column_type(v)?);
+                    type_value = Some(v.clone());
+                }
                 "name" => match v {
                     Value::Str(s) => name = s.to_string(),
                     other => return Err(format!("name={} must be a string", other.repr())),
                 },
+                "comment" => match v {
+                    Value::Str(s) => comment = Some(s.to_string()),
+                    Value::None => {}
+                    other => return Err(format!("comment={} must be a string", other.repr())),
+                },
+                "default" | "insert_default" => python_default = scalar_default(v),
                 "sort_order" if matches!(v, Value::Int(0)) => {}
                 // Python-side behaviour and ORM options: not part of the compared schema.
-                "default"
-                | "onupdate"
-                | "insert_default"
+                "onupdate"
                 | "default_factory"
                 | "doc"
                 | "info"
@@ -582,18 +745,49 @@ impl Reader<'_> {
             Some((t, optional)) => (t, Some(optional)),
             None => (None, None),
         };
-        if ty.is_none() && mapped_ty.is_some() && annotation_map {
-            return Err(format!(
-                "column '{name}': its type comes from the annotation and the base declares type_annotation_map, which aurora does not apply"
-            ));
+        // SQLAlchemy types a column without a type of its own from the column its foreign
+        // key references (the annotation's type is only used without a foreign key).
+        let type_from_foreign_key = ty.is_none() && foreign_key.is_some();
+        if ty.is_none() && !type_from_foreign_key && annotation_map {
+            // The base's type_annotation_map wins over SQLAlchemy's defaults for the
+            // annotation's Python type.
+            if let Some(default) = &mapped_ty {
+                let mapped_value = self
+                    .type_map
+                    .iter()
+                    .find(|(k, _)| k == default)
+                    .map(|(_, v)| v.clone());
+                if let Some(v) = mapped_value {
+                    ty = Some(self.column_type(&v)?);
+                }
+            }
         }
-        let ty = ty
-            .or(mapped_ty)
-            .ok_or_else(|| format!("column '{name}' has no type aurora can read"))?;
-        let nullable = nullable.unwrap_or(!primary_key && optional.unwrap_or(true));
+        let ty = if type_from_foreign_key {
+            ColumnType::Integer
+        } else {
+            ty.or(mapped_ty)
+                .ok_or_else(|| format!("column '{name}' has no type aurora can read"))?
+        };
+        // An Identity column is NOT NULL unless it says otherwise.
+        let nullable = nullable.unwrap_or(
+            !primary_key
+                && optional.unwrap_or(true)
+                && !generated
+                    .as_deref()
+                    .is_some_and(|g| g.contains("Identity(")),
+        );
         if let Some(fk) = foreign_key.as_mut() {
             fk.columns = vec![name.clone()];
         }
+        let model_id = MODEL_COLUMNS.with(|m| {
+            let mut m = m.borrow_mut();
+            m.push(ModelColumn {
+                column: value.clone(),
+                ty: type_value,
+                server_default: server_default_value,
+            });
+            m.len() - 1
+        });
         Ok(ColumnDecl {
             column: Column {
                 name,
@@ -602,12 +796,56 @@ impl Reader<'_> {
                 primary_key,
                 server_default,
                 autoincrement: None,
+                comment,
+                generated,
+                python_default,
+                model_id: Some(model_id),
+                rendered: None,
             },
             index,
             unique,
             foreign_key,
             value: value.clone(),
+            type_from_foreign_key,
+            at: c.at.clone(),
         })
+    }
+
+    /// Gives each column typed by its foreign key the referenced column's type.
+    fn resolve_foreign_key_types(&mut self, schema: &mut Schema) {
+        for (table, column, at) in std::mem::take(&mut self.fk_typed) {
+            let target = schema.table(&table).and_then(|t| {
+                t.foreign_keys
+                    .iter()
+                    .find(|fk| fk.columns.len() == 1 && fk.columns[0] == column)
+                    .map(|fk| (fk.ref_table.clone(), fk.ref_columns[0].clone()))
+            });
+            let ty = target.as_ref().and_then(|(t, c)| {
+                schema
+                    .table(t)
+                    .and_then(|t| t.columns.iter().find(|col| col.name == *c))
+                    .map(|col| col.ty.clone())
+            });
+            match ty {
+                Some(ty) => {
+                    if let Some(col) = schema
+                        .tables
+                        .iter_mut()
+                        .find(|t| t.name == table)
+                        .and_then(|t| t.columns.iter_mut().find(|c| c.name == column))
+                    {
+                        col.ty = ty;
+                    }
+                }
+                None => self.error(
+                    at.as_deref(),
+                    None,
+                    format!(
+                        "column '{table}.{column}' has no type and its ForeignKey target is not a column of these models; give it a type"
+                    ),
+                ),
+            }
+        }
     }
 
     /// A type: a SQLAlchemy type (called or not) or a project `TypeDecorator`.
@@ -640,7 +878,7 @@ impl Reader<'_> {
                 )
             }
             other => match construct(other) {
-                Some(c) => sqlalchemy_type(c),
+                Some(c) => sqlalchemy_type(c, self.dialect),
                 None => Err(format!(
                     "unsupported column argument {} (a {})",
                     other.repr(),
@@ -688,11 +926,14 @@ impl Reader<'_> {
                 ))
             }
         };
-        let impl_type = sqlalchemy_type(&Construct {
-            name: impl_name,
-            args: Some(args),
-            at: None,
-        })?;
+        let impl_type = sqlalchemy_type(
+            &Construct {
+                name: impl_name,
+                args: Some(args),
+                at: None,
+            },
+            self.dialect,
+        )?;
         Ok(ColumnType::Custom {
             prefix: match self.prefix {
                 Some(p) => p.to_string(),
@@ -729,6 +970,10 @@ impl Reader<'_> {
                 self.table_item(table, item, &decls, at);
             }
         }
+        for d in &decls {
+            self.column_owners
+                .push((d.value.clone(), table.name.clone(), d.column.name.clone()));
+        }
         for d in decls {
             if d.index {
                 table.indexes.push(Index {
@@ -745,6 +990,10 @@ impl Reader<'_> {
             }
             if let Some(fk) = d.foreign_key {
                 table.foreign_keys.push(fk);
+            }
+            if d.type_from_foreign_key {
+                self.fk_typed
+                    .push((table.name.clone(), d.column.name.clone(), d.at.clone()));
             }
             table.columns.push(d.column);
         }
@@ -767,6 +1016,29 @@ impl Reader<'_> {
                         None,
                         "a table schema is not supported for autogenerate".into(),
                     );
+                    continue;
+                }
+                if key == "comment" {
+                    match v {
+                        Value::Str(c) => table.comment = Some(c.to_string()),
+                        Value::None => {}
+                        other => {
+                            let message = format!("comment={} must be a string", other.repr());
+                            self.error(at, None, message);
+                        }
+                    }
+                    continue;
+                }
+                if matches!(key.as_str(), "extend_existing" | "keep_existing" | "quote") {
+                    continue;
+                }
+                if !(key.starts_with("sqlite_")
+                    || key.starts_with("postgresql_")
+                    || key.starts_with("mysql_"))
+                {
+                    let message =
+                        format!("__table_args__ {key:?} is not supported for autogenerate");
+                    self.error(at, None, message);
                     continue;
                 }
                 table.options.push((key, v.repr()));
@@ -827,15 +1099,18 @@ impl Reader<'_> {
                     None,
                     "a table schema is not supported for autogenerate".into(),
                 );
+            } else if key == "comment" {
+                if let Value::Str(c) = v {
+                    table.comment = Some(c.to_string());
+                } else if !v.is_none() {
+                    self.error(at, None, format!("comment={} must be a string", v.repr()));
+                }
             } else if key.starts_with("sqlite_")
                 || key.starts_with("postgresql_")
                 || key.starts_with("mysql_")
             {
                 table.options.push((key.clone(), v.repr()));
-            } else if !matches!(
-                key.as_str(),
-                "extend_existing" | "keep_existing" | "info" | "quote"
-            ) {
+            } else if !matches!(key.as_str(), "extend_existing" | "keep_existing" | "quote") {
                 let message =
                     format!("Table({name:?}, {key}=...) is not supported for autogenerate");
                 self.error(at, None, message);
@@ -847,20 +1122,180 @@ impl Reader<'_> {
     }
 }
 
+/// A type known by its SQLAlchemy `repr` (`DateTime(timezone=True)`), with the DDL the
+/// comparison uses for `dialect` (as the reflected type normalises).
+fn other_type(repr: &str, dialect: Dialect) -> Result<ColumnType, String> {
+    let pg = dialect == Dialect::Postgresql;
+    let ddl = match repr {
+        "DateTime(timezone=True)" if pg => "TIMESTAMP(TRUE)".to_string(),
+        "DateTime(timezone=True)" => "DATETIME".to_string(),
+        "Time(timezone=True)" if pg => "TIME(TRUE)".to_string(),
+        "Time(timezone=True)" => "TIME".to_string(),
+        "Uuid()" if pg => "UUID".to_string(),
+        "Uuid()" => "CHAR(32)".to_string(),
+        "Interval()" if pg => "INTERVAL".to_string(),
+        "Interval()" => "DATETIME".to_string(),
+        "UnicodeText()" => "TEXT".to_string(),
+        other => match other.split_once('(') {
+            Some(("Unicode", rest)) => {
+                let n = rest.trim_start_matches("length=").trim_end_matches(')');
+                if n.is_empty() {
+                    "VARCHAR".to_string()
+                } else {
+                    format!("VARCHAR({n})")
+                }
+            }
+            Some(("Float", rest)) => {
+                let n = rest.trim_start_matches("precision=").trim_end_matches(')');
+                if pg && !n.is_empty() {
+                    format!("FLOAT({n})")
+                } else {
+                    "FLOAT".to_string()
+                }
+            }
+            Some((name, rest)) if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+                // SQLAlchemy's uppercase types are their own DDL.
+                let values: Vec<&str> = rest
+                    .trim_end_matches(')')
+                    .split(',')
+                    .map(|a| a.split_once('=').map_or(a, |(_, v)| v).trim())
+                    .filter(|a| !a.is_empty())
+                    .collect();
+                let name = match name {
+                    "DOUBLE_PRECISION" => "DOUBLE PRECISION",
+                    "TIMESTAMP" if !pg => "TIMESTAMP",
+                    n => n,
+                };
+                if values.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name}({})", values.join(","))
+                }
+            }
+            _ => return Err(format!("unsupported column type {repr}")),
+        },
+    };
+    Ok(ColumnType::Other {
+        repr: repr.to_string(),
+        ddl: ddl.to_uppercase().replace(' ', ""),
+    })
+}
+
+/// `Double()`: PostgreSQL reflects it as `DOUBLE PRECISION`, which compares as `FLOAT` does.
+fn double_type(dialect: Dialect) -> ColumnType {
+    match dialect {
+        Dialect::Sqlite => ColumnType::Double,
+        Dialect::Postgresql => ColumnType::Other {
+            repr: "Double()".into(),
+            ddl: "FLOAT".into(),
+        },
+    }
+}
+
+/// Whether `class` is a Python `enum.Enum` subclass.
+fn is_enum_class(class: &Rc<Class>) -> bool {
+    class
+        .mro()
+        .iter()
+        .skip(1)
+        .any(|c| c.module == "enum" && c.name.ends_with("Enum"))
+}
+
+/// `Enum(SomeEnum)` (or `Mapped[SomeEnum]`): SQLAlchemy stores the members' names and names
+/// the type after the class, lowercased.
+fn enum_type(
+    class: &Rc<Class>,
+    name: Option<String>,
+    dialect: Dialect,
+) -> Result<ColumnType, String> {
+    let attrs = class.attrs.borrow();
+    let members: Vec<String> = class
+        .order
+        .borrow()
+        .iter()
+        .filter(|n| !n.starts_with('_'))
+        .filter(|n| {
+            attrs.get(*n).is_some_and(|v| {
+                matches!(
+                    v,
+                    Value::Str(_)
+                        | Value::Int(_)
+                        | Value::Float(_)
+                        | Value::Tuple(_)
+                        | Value::Bool(_)
+                ) || v.type_name() == "enum.auto"
+            })
+        })
+        .cloned()
+        .collect();
+    if members.is_empty() {
+        return Err(format!("Enum({}): aurora found no members", class.name));
+    }
+    let name = name.unwrap_or_else(|| class.name.to_lowercase());
+    enum_of(&members, Some(&name), dialect)
+}
+
+fn enum_of(members: &[String], name: Option<&str>, dialect: Dialect) -> Result<ColumnType, String> {
+    let mut repr: Vec<String> = members.iter().map(|m| repr_py(m)).collect();
+    if let Some(name) = name {
+        repr.push(format!("name={}", repr_py(name)));
+    }
+    let longest = members.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+    Ok(ColumnType::Other {
+        repr: format!("Enum({})", repr.join(", ")),
+        ddl: match dialect {
+            // Alembic does not compare an enum's values; PostgreSQL reflects it as ENUM.
+            Dialect::Postgresql => "ENUM".to_string(),
+            Dialect::Sqlite => format!("VARCHAR({longest})"),
+        },
+    })
+}
+
+fn repr_py(s: &str) -> String {
+    crate::template::repr_str(s)
+}
+
 /// A SQLAlchemy type construct.
-fn sqlalchemy_type(c: &Construct) -> Result<ColumnType, String> {
+fn sqlalchemy_type(c: &Construct, dialect: Dialect) -> Result<ColumnType, String> {
     let empty = Args::default();
     let args = c.args.as_ref().unwrap_or(&empty);
     let name = short_name(&c.name);
+    if name == "Enum" {
+        let mut enum_name = None;
+        for (k, v) in &args.keywords {
+            match (k.as_str(), v) {
+                ("name", Value::Str(s)) => enum_name = Some(s.to_string()),
+                ("native_enum", Value::Bool(true)) | ("create_constraint", Value::Bool(false)) => {}
+                _ => {
+                    return Err(format!(
+                        "Enum({k}={}) is not supported for autogenerate",
+                        v.repr()
+                    ))
+                }
+            }
+        }
+        return match args.positional.as_slice() {
+            [Value::Class(class)] if is_enum_class(class) => enum_type(class, enum_name, dialect),
+            values if !values.is_empty() && values.iter().all(|v| matches!(v, Value::Str(_))) => {
+                let members: Vec<String> = values.iter().map(Value::to_str).collect();
+                enum_of(&members, enum_name.as_deref(), dialect)
+            }
+            _ => Err("Enum(...): aurora reads an enum.Enum class or string values".into()),
+        };
+    }
     let allowed: &[&str] = match name {
-        "String" | "Unicode" => &["length"],
-        "Numeric" => &["precision", "scale", "asdecimal"],
-        "Float" => &["asdecimal"],
+        "String" | "Unicode" | "VARCHAR" | "CHAR" | "NVARCHAR" => &["length"],
+        "Numeric" | "NUMERIC" | "DECIMAL" => &["precision", "scale", "asdecimal"],
+        "Float" => &["asdecimal", "precision"],
+        "DateTime" | "Time" | "TIMESTAMP" => &["timezone"],
         _ => &[],
     };
     for (k, v) in &args.keywords {
-        let harmless = matches!((k.as_str(), v), ("timezone", Value::Bool(false)));
-        if !allowed.contains(&k.as_str()) && !harmless {
+        let harmless = matches!(
+            (k.as_str(), v),
+            ("timezone", Value::Bool(false)) | ("asdecimal", Value::Bool(true))
+        );
+        if !harmless && (k == "asdecimal" || !allowed.contains(&k.as_str())) {
             return Err(format!(
                 "{name}({k}={}) is not supported for autogenerate",
                 v.repr()
@@ -874,37 +1309,194 @@ fn sqlalchemy_type(c: &Construct) -> Result<ColumnType, String> {
             Err(format!("{name}() takes no positional arguments here"))
         }
     };
+    let positional_timezone = matches!(name, "DateTime" | "Time" | "TIMESTAMP")
+        .then(|| args.positional.first().cloned())
+        .flatten();
+    let timezone = match args.keyword("timezone").or(positional_timezone) {
+        None | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(other) => {
+            return Err(format!(
+                "{name}(timezone={}) must be True or False",
+                other.repr()
+            ))
+        }
+    };
+    let upper = |repr: String| other_type(&repr, dialect);
+    let length = |pos| int_arg(args, pos, "length");
     match name {
-        "Integer" | "INTEGER" => no_args(ColumnType::Integer),
-        "BigInteger" | "BIGINT" => no_args(ColumnType::BigInteger),
-        "SmallInteger" | "SMALLINT" => no_args(ColumnType::SmallInteger),
-        "String" | "Unicode" => Ok(ColumnType::String(int_arg(args, 0, "length")?)),
-        "Text" | "UnicodeText" => no_args(ColumnType::Text),
-        "Float" => no_args(ColumnType::Float),
+        "Integer" => no_args(ColumnType::Integer),
+        "BigInteger" => no_args(ColumnType::BigInteger),
+        "SmallInteger" => no_args(ColumnType::SmallInteger),
+        "String" => Ok(ColumnType::String(length(0)?)),
+        "Unicode" => upper(match length(0)? {
+            Some(n) => format!("Unicode(length={n})"),
+            None => "Unicode()".into(),
+        }),
+        "Text" => no_args(ColumnType::Text),
+        "UnicodeText" => no_args(ColumnType::Other {
+            repr: "UnicodeText()".into(),
+            ddl: "TEXT".into(),
+        }),
+        "Float" => match int_arg(args, 0, "precision")? {
+            None => Ok(ColumnType::Float),
+            Some(p) => upper(format!("Float(precision={p})")),
+        },
+        "Double" => no_args(double_type(dialect)),
         "Numeric" => Ok(ColumnType::Numeric(
             int_arg(args, 0, "precision")?,
             int_arg(args, 1, "scale")?,
         )),
         "Boolean" => no_args(ColumnType::Boolean),
-        "DateTime" => no_args(ColumnType::DateTime),
+        "DateTime" if timezone => upper("DateTime(timezone=True)".into()),
+        "DateTime" => Ok(ColumnType::DateTime),
         "Date" => no_args(ColumnType::Date),
-        "Time" => no_args(ColumnType::Time),
+        "Time" if timezone => upper("Time(timezone=True)".into()),
+        "Time" => Ok(ColumnType::Time),
         "JSON" => no_args(ColumnType::Json),
         "LargeBinary" => no_args(ColumnType::LargeBinary),
+        "Uuid" => no_args(ColumnType::Other {
+            repr: "Uuid()".into(),
+            ddl: String::new(),
+        })
+        .and_then(|_| upper("Uuid()".into())),
+        "Interval" => no_args(ColumnType::Integer).and_then(|_| upper("Interval()".into())),
+        "INTEGER" | "BIGINT" | "SMALLINT" | "TEXT" | "BOOLEAN" | "DATE" | "BLOB" | "REAL"
+        | "DATETIME" | "TIME" | "FLOAT" | "DOUBLE" => {
+            no_args(ColumnType::Integer).and_then(|_| upper(format!("{name}()")))
+        }
+        "TIMESTAMP" if timezone => upper("TIMESTAMP(timezone=True)".into()),
+        "TIMESTAMP" => no_args(ColumnType::Integer).and_then(|_| upper("TIMESTAMP()".into())),
+        "VARCHAR" | "CHAR" | "NVARCHAR" => upper(match length(0)? {
+            Some(n) => format!("{name}(length={n})"),
+            None => format!("{name}()"),
+        }),
+        "NUMERIC" | "DECIMAL" => {
+            let mut parts = Vec::new();
+            if let Some(p) = int_arg(args, 0, "precision")? {
+                parts.push(format!("precision={p}"));
+            }
+            if let Some(s) = int_arg(args, 1, "scale")? {
+                parts.push(format!("scale={s}"));
+            }
+            upper(format!("{name}({})", parts.join(", ")))
+        }
         other => Err(format!("unsupported column type '{other}'")),
     }
 }
 
-/// `server_default=`: a string becomes `'text'`, `text(...)` becomes `sa.text(...)`.
-fn server_default_text(value: &Value) -> Result<Option<String>, String> {
+/// `Computed(sqltext, persisted=...)` and `Identity(...)` as Alembic renders them.
+fn render_generated(c: &Construct) -> Result<String, String> {
+    let args = c.args.clone().unwrap_or_default();
+    if c.name == "Computed" {
+        check_keywords("Computed", &args, &["persisted"])?;
+        let text = match args.positional.first() {
+            Some(Value::Str(s)) => repr_py(s),
+            Some(v) if v.downcast::<TextClause>().is_some() => {
+                repr_py(&v.downcast::<TextClause>().expect("checked").0)
+            }
+            _ => return Err("Computed needs its SQL text as a string".into()),
+        };
+        let kwargs = match args.keyword("persisted") {
+            None | Some(Value::None) => String::new(),
+            Some(Value::Bool(b)) => format!("persisted={}", if b { "True" } else { "False" }),
+            Some(other) => return Err(format!("persisted={} must be True or False", other.repr())),
+        };
+        return Ok(format!("sa.Computed({text}, {kwargs})"));
+    }
+    // SQLAlchemy's identity options in their declared order, then `always`/`on_null`.
+    const ORDER: &[&str] = &[
+        "start",
+        "increment",
+        "minvalue",
+        "maxvalue",
+        "nominvalue",
+        "nomaxvalue",
+        "cycle",
+        "cache",
+        "order",
+        "always",
+        "on_null",
+    ];
+    if !args.positional.is_empty() {
+        return Err("Identity(...) takes keyword arguments only".into());
+    }
+    check_keywords("Identity", &args, ORDER)?;
+    let mut parts = vec![];
+    let always = args.keyword("always").unwrap_or(Value::Bool(false));
+    parts.push(format!("always={}", always.repr()));
+    for key in ORDER {
+        if matches!(*key, "always") {
+            continue;
+        }
+        if let Some(v) = args.keyword(key) {
+            if !v.is_none() {
+                parts.push(format!("{key}={}", v.repr()));
+            }
+        }
+    }
+    Ok(format!("sa.Identity({})", parts.join(", ")))
+}
+
+/// A Python-side `default=` as SQLAlchemy's `repr` shows a scalar one; other defaults (a
+/// callable, a SQL expression) show object addresses, which no comparison can rely on.
+fn scalar_default(value: &Value) -> Option<String> {
+    match value {
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => {
+            Some(format!("ScalarElementColumnDefault({})", value.repr()))
+        }
+        _ => None,
+    }
+}
+
+/// `server_default=`: a string becomes `'text'`, `text(...)` becomes `sa.text(...)`, and a
+/// SQL expression (`func.now()`, `sa.false()`) the `sa.text(...)` of what `dialect` compiles.
+fn server_default_text(value: &Value, dialect: Dialect) -> Result<Option<String>, String> {
     if let Some(t) = value.downcast::<TextClause>() {
-        return Ok(Some(format!(
-            "sa.text({})",
-            crate::template::repr_str(&t.0)
-        )));
+        return Ok(Some(format!("sa.text({})", repr_py(&t.0))));
+    }
+    let sqlite = dialect == Dialect::Sqlite;
+    if let Some(c) = construct(value) {
+        let compiled = match (c.name.as_str(), &c.args) {
+            ("true", Some(a)) | ("false", Some(a)) if a.positional.is_empty() => {
+                match (c.name.as_str(), sqlite) {
+                    ("true", true) => "1".to_string(),
+                    ("false", true) => "0".to_string(),
+                    (name, false) => name.to_string(),
+                    _ => unreachable!(),
+                }
+            }
+            ("null", Some(a)) if a.positional.is_empty() => {
+                if sqlite { "(NULL)".into() } else { "NULL".into() }
+            }
+            ("literal_column", Some(a)) if a.positional.len() == 1 => match &a.positional[0] {
+                Value::Str(s) => s.to_string(),
+                _ => return Err("literal_column(...) needs a string".into()),
+            },
+            (name, Some(a)) if name.starts_with("func.") && a.positional.is_empty() && a.keywords.is_empty() => {
+                let f = &name["func.".len()..];
+                let bare = match f.to_lowercase().as_str() {
+                    "now" if sqlite => "CURRENT_TIMESTAMP".to_string(),
+                    "current_timestamp" => "CURRENT_TIMESTAMP".to_string(),
+                    "current_date" => "CURRENT_DATE".to_string(),
+                    "current_time" => "CURRENT_TIME".to_string(),
+                    "localtimestamp" if !sqlite => "LOCALTIMESTAMP".to_string(),
+                    "localtimestamp" => "DATETIME(CURRENT_TIMESTAMP, 'localtime')".to_string(),
+                    _ => format!("{f}()"),
+                };
+                if sqlite { format!("({bare})") } else { bare }
+            }
+            _ => {
+                return Err(format!(
+                    "server_default={}(...) is not supported for autogenerate; use a string, text(...) or func.<name>()",
+                    c.name
+                ))
+            }
+        };
+        return Ok(Some(format!("sa.text({})", repr_py(&compiled))));
     }
     match value {
-        Value::Str(s) => Ok(Some(crate::template::repr_str(s))),
+        Value::Str(s) => Ok(Some(repr_py(s))),
         Value::None => Ok(None),
         other => Err(format!(
             "server_default={} is not supported for autogenerate; use a string or text(...)",
@@ -965,6 +1557,24 @@ fn column_name(value: &Value, decls: &[ColumnDecl], what: &str) -> Result<String
                 value.repr()
             )
         })
+}
+
+/// What a model column was declared with, for env.py's `render_item`: the `Column(...)`
+/// value, its type value (when given) and its `server_default=` value.
+#[derive(Clone)]
+pub struct ModelColumn {
+    pub column: Value,
+    pub ty: Option<Value>,
+    pub server_default: Option<Value>,
+}
+
+thread_local! {
+    static MODEL_COLUMNS: std::cell::RefCell<Vec<ModelColumn>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The model column `Column::model_id` names.
+pub fn model_column(id: usize) -> Option<ModelColumn> {
+    MODEL_COLUMNS.with(|m| m.borrow().get(id).cloned())
 }
 
 thread_local! {

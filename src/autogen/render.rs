@@ -160,6 +160,25 @@ pub fn render_op(op: &Op) -> Vec<String> {
         Op::DropForeignKey { table, foreign_key } => {
             drop_constraint(&foreign_key.name, table, "foreignkey")
         }
+        Op::TableComment {
+            table,
+            comment: Some(comment),
+            existing,
+        } => vec![format!(
+            "op.create_table_comment(\n    {},\n    {},\n    existing_comment={},\n    schema=None\n)",
+            repr_str(table),
+            repr_str(comment),
+            optional_name(existing)
+        )],
+        Op::TableComment {
+            table,
+            comment: None,
+            existing,
+        } => vec![format!(
+            "op.drop_table_comment(\n    {},\n    existing_comment={},\n    schema=None\n)",
+            repr_str(table),
+            optional_name(existing)
+        )],
         Op::ModifyTable { ops, .. } => ops.iter().flat_map(render_op).collect(),
     }
 }
@@ -200,15 +219,38 @@ fn alter_column(alter: &super::AlterColumn) -> String {
         ",\n{indent}existing_type={}",
         render_type(&alter.existing_type)
     ));
+    if let Some(default) = &alter.modify_server_default {
+        s.push_str(&format!(
+            ",\n{indent}server_default={}",
+            default.as_deref().unwrap_or("None")
+        ));
+    }
     if let Some(ty) = &alter.modify_type {
         s.push_str(&format!(",\n{indent}type_={}", render_type(ty)));
     }
+    if let Some(nullable) = alter.modify_nullable {
+        s.push_str(&format!(",\n{indent}nullable={}", py_bool(nullable)));
+    }
+    if let Some(comment) = &alter.modify_comment {
+        s.push_str(&format!(",\n{indent}comment={}", optional_name(comment)));
+    }
+    if let Some(existing) = &alter.existing_comment {
+        s.push_str(&format!(
+            ",\n{indent}existing_comment={}",
+            repr_str(existing)
+        ));
+    }
     match alter.modify_nullable {
-        Some(nullable) => s.push_str(&format!(",\n{indent}nullable={}", py_bool(nullable))),
+        Some(_) => {}
         None => s.push_str(&format!(
             ",\n{indent}existing_nullable={}",
             py_bool(alter.existing_nullable)
         )),
+    }
+    if let (None, Some(Some(default))) =
+        (&alter.modify_server_default, &alter.existing_server_default)
+    {
+        s.push_str(&format!(",\n{indent}existing_server_default={default}"));
     }
     s.push(')');
     s
@@ -240,6 +282,9 @@ pub fn render_type(ty: &ColumnType) -> String {
         ColumnType::String(Some(n)) => format!("sa.String(length={n})"),
         ColumnType::Text => "sa.Text()".into(),
         ColumnType::Float => "sa.Float()".into(),
+        ColumnType::Double => "sa.Double()".into(),
+        ColumnType::Other { repr, .. } => format!("sa.{repr}"),
+        ColumnType::Rendered { text, .. } => text.clone(),
         ColumnType::Numeric(p, s) => {
             let mut args = Vec::new();
             if let Some(p) = p {
@@ -280,21 +325,28 @@ pub fn custom_repr(class: &str, impl_type: &ColumnType) -> String {
 
 /// `sa.Column('name', sa.Type(), nullable=...)`.
 pub fn render_column(column: &Column) -> String {
+    if let Some(text) = &column.rendered {
+        return text.clone();
+    }
     let mut s = format!(
         "sa.Column({}, {}",
         repr_str(&column.name),
         render_type(&column.ty)
     );
+    if let Some(generated) = &column.generated {
+        s.push_str(&format!(", {generated}"));
+    }
     if let Some(default) = &column.server_default {
         s.push_str(&format!(", server_default={default}"));
     }
     if let Some(a) = column.autoincrement {
         s.push_str(&format!(", autoincrement={}", py_bool(a)));
     }
-    s.push_str(&format!(
-        ", nullable={})",
-        if column.nullable { "True" } else { "False" }
-    ));
+    s.push_str(&format!(", nullable={}", py_bool(column.nullable)));
+    if let Some(comment) = &column.comment {
+        s.push_str(&format!(", comment={}", repr_str(comment)));
+    }
+    s.push(')');
     s
 }
 
@@ -368,6 +420,9 @@ fn create_table(table: &Table) -> String {
     // Alembic sorts the rendered constraints as strings.
     constraints.sort();
     args.extend(constraints);
+    if let Some(comment) = &table.comment {
+        args.push(format!("comment={}", repr_str(comment)));
+    }
     args.extend(table.options.iter().map(|(k, v)| format!("{k}={v}")));
     format!(
         "op.create_table({},\n{}\n)",

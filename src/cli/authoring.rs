@@ -185,7 +185,7 @@ pub fn revision(
         add_template_args(&mut request, configured.and_then(|c| c.template_args))?;
     }
     if args.autogenerate {
-        let comparisons = super::autogenerate::compare(project, out)?;
+        let comparisons = super::autogenerate::compare(project, out, true)?;
         let directives = &comparisons
             .last()
             .expect("compare returns at least one comparison")
@@ -235,8 +235,19 @@ pub fn revision(
             .flatten()
             .chain(request.token_bodies.iter().map(|(_, b)| b))
             .any(|b| b.contains("postgresql."));
+        // Alembic's `${imports}`: the sorted set of import lines render_item and the
+        // renderer added.
+        let mut imports: Vec<String> = comparisons
+            .iter()
+            .flat_map(|c| c.imports.iter().cloned())
+            .collect();
         if uses_pg {
-            request.imports = Some("from sqlalchemy.dialects import postgresql".to_string());
+            imports.push("from sqlalchemy.dialects import postgresql".to_string());
+        }
+        imports.sort();
+        imports.dedup();
+        if !imports.is_empty() {
+            request.imports = Some(imports.join("\n"));
         }
     }
     generate_revision(project, out, &request).map(Some)

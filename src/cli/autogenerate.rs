@@ -30,19 +30,36 @@ pub struct Comparison {
     pub downgrade_token: String,
     /// `configure(template_args=...)` of this run.
     pub template_args: Option<crate::interp::Value>,
+    /// Import lines env.py's `render_item` added to `autogen_context.imports`.
+    pub imports: Vec<String>,
 }
 
 /// Runs the comparison as Alembic's `RevisionContext.run_autogenerate` does: the database must
 /// be at the heads of the script directory, then the models are compared with it. One
 /// comparison per `context.run_migrations()` env.py makes: the multidb template runs one per
 /// database, each with its own connection, `target_metadata` and tokens.
-pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison>, CliError> {
-    let mut command = super::environment::command_line("revision", false, None, None);
+pub fn compare(
+    project: &mut Project,
+    out: &mut Output,
+    for_revision: bool,
+) -> Result<Vec<Comparison>, CliError> {
+    // `config.cmd_opts` of `revision --autogenerate`; `check` has no autogenerate option
+    // (env.py's recipes read it with getattr(..., False)).
+    let mut command = super::environment::command_line(
+        if for_revision { "revision" } else { "check" },
+        false,
+        None,
+        None,
+    );
     command.cmd_opts.retain(|(k, _)| k != "autogenerate");
-    command
-        .cmd_opts
-        .push(("autogenerate".into(), crate::interp::Value::Bool(true)));
+    command.cmd_opts.push((
+        "autogenerate".into(),
+        crate::interp::Value::Bool(for_revision),
+    ));
     let mut found: Vec<Comparison> = Vec::new();
+    // The one MigrationScript directive of the command: each run_migrations() adds its
+    // UpgradeOps to it before the hook runs, as Alembic's RevisionContext does.
+    let mut directive: Option<std::rc::Rc<ScriptDirective>> = None;
     super::environment::with_environment(
         project,
         out,
@@ -61,17 +78,12 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison
                 crate::db::ensure_version_table(conn, &context.version_table)
                     .map_err(|e| CliError::Crash(e.to_string()))?;
             }
-            let has_directives_hook = hooks
-                .configured
-                .as_ref()
-                .is_some_and(|c| c.process_revision_directives.is_some());
-            if !found.is_empty() && has_directives_hook {
-                // Alembic's MigrationScript.upgrade_ops raises for a multiple-entry list; the
-                // recipes aurora runs read it.
+            if found.last().is_some_and(|c: &Comparison| c.directives.skip) {
+                // Alembic's next run_migrations() reads generated_revisions[-1] of the list
+                // the hook emptied.
                 return Err(CliError::Crash(
-                    "env.py: process_revision_directives with more than one \
-                     context.run_migrations() (multidb) is not supported by aurora; its \
-                     directives hold one UpgradeOps per database (remove the hook for this run)"
+                    "IndexError: list index out of range (process_revision_directives emptied \
+                     the directives before the last context.run_migrations())"
                         .into(),
                 ));
             }
@@ -82,6 +94,8 @@ pub fn compare(project: &mut Project, out: &mut Output) -> Result<Vec<Comparison
                 conn,
                 &context.version_table.name,
                 hooks,
+                for_revision,
+                &mut directive,
             )?);
             Ok(())
         },
@@ -101,6 +115,8 @@ fn compare_in_env(
     conn: &mut dyn Connection,
     version_table: &str,
     hooks: &mut super::environment::Hooks<'_, '_>,
+    for_revision: bool,
+    directive: &mut Option<std::rc::Rc<ScriptDirective>>,
 ) -> Result<Comparison, CliError> {
     let catch = Catch::default();
     project.choose_squash_views(heads)?;
@@ -134,7 +150,7 @@ fn compare_in_env(
                 .into(),
         ));
     }
-    let metadata = env_models(project, hooks)?;
+    let metadata = env_models(project, hooks, conn.dialect())?;
     let database = live_schema(conn, out)?;
     for (option, value, default) in [
         (
@@ -155,21 +171,37 @@ fn compare_in_env(
             )));
         }
     }
-    if configured.render_item.is_some() {
-        return Err(CliError::Crash(
-            "env.py: configure(render_item=...) is not supported for autogenerate yet; aurora renders \
-             every item itself (remove render_item for this run, or write the revision with \
-             `aurora revision` and edit it)"
-                .into(),
-        ));
-    }
     // The reflected objects include_name keeps are compared; the reflected
     // tables stay whole for the reprs `check` prints, as Alembic's do.
     let mut compared = database.clone();
     if let Some(include) = &configured.include_name {
         filter_names(&mut compared, &metadata, version_table, include, hooks)?;
     }
-    let mut ops = autogen::compare(&metadata, &compared, version_table);
+    let mut options = autogen::CompareOptions {
+        comments: conn.dialect() == Dialect::Postgresql,
+        ..Default::default()
+    };
+    match &configured.compare_server_default {
+        None | Some(crate::interp::Value::None) | Some(crate::interp::Value::Bool(false)) => {}
+        Some(crate::interp::Value::Bool(true)) if conn.dialect() == Dialect::Sqlite => {
+            options.server_default = true;
+        }
+        Some(other) => {
+            return Err(CliError::Crash(format!(
+                "env.py: configure(compare_server_default={}) is not supported for autogenerate                  {}; aurora compares server defaults with SQLite's rule only (remove the option                  for this run)",
+                match other {
+                    crate::interp::Value::Bool(true) => "True".to_string(),
+                    v => format!("<{}>", v.type_name()),
+                },
+                if conn.dialect() == Dialect::Postgresql {
+                    "on PostgreSQL"
+                } else {
+                    "as a function"
+                }
+            )))
+        }
+    }
+    let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
             crate::interp::Value::Bool(true) => {}
@@ -189,8 +221,15 @@ fn compare_in_env(
         log_op(out, op);
     }
     let directives = match &configured.process_revision_directives {
-        Some(f) => run_revision_directives(f, &ops, hooks)?,
+        Some(f) => run_revision_directives(f, &ops, hooks, directive)?,
         None => Directives::default(),
+    };
+    // Alembic calls render_item while it renders the revision (never for `check`).
+    let imports = match &configured.render_item {
+        Some(f) if for_revision && !directives.skip => {
+            apply_render_item(&mut ops, &metadata, f, hooks)?
+        }
+        _ => Vec::new(),
     };
     Ok(Comparison {
         ops,
@@ -207,6 +246,182 @@ fn compare_in_env(
             .clone()
             .unwrap_or_else(|| "downgrades".into()),
         template_args: configured.template_args.clone(),
+        imports,
+    })
+}
+
+/// `autogen_context` as render_item receives it: `imports` is the set of import lines the
+/// revision file gets.
+struct AutogenContext {
+    imports: crate::interp::Value,
+    migration_context: crate::interp::Value,
+}
+
+impl crate::interp::Native for AutogenContext {
+    fn type_name(&self) -> String {
+        "AutogenContext".into()
+    }
+    fn get_attr(
+        self: std::rc::Rc<Self>,
+        _: &mut crate::interp::Interp<'_>,
+        name: &str,
+    ) -> crate::interp::PyResult<Option<crate::interp::Value>> {
+        Ok(match name {
+            "imports" => Some(self.imports.clone()),
+            "migration_context" => Some(self.migration_context.clone()),
+            _ => None,
+        })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Calls env.py's `render_item(type_, obj, autogen_context)` for the columns, server defaults
+/// and types the revision renders, as Alembic's renderer does, and keeps each string it
+/// returns as that item's text (`False` keeps Alembic's own rendering). Returns the import
+/// lines it added to `autogen_context.imports`.
+fn apply_render_item(
+    ops: &mut [Op],
+    metadata: &Schema,
+    f: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Vec<String>, CliError> {
+    use crate::interp::{Args, Value};
+    let imports = Value::Set(std::rc::Rc::new(std::cell::RefCell::new(Vec::new())));
+    let context = Value::native(AutogenContext {
+        imports: imports.clone(),
+        migration_context: hooks.migration_context(),
+    });
+    let mut render = |hooks: &mut super::environment::Hooks<'_, '_>,
+                      kind: &str,
+                      obj: Value|
+     -> Result<Option<String>, CliError> {
+        let result = hooks.call(f, Args::new(vec![Value::str(kind), obj, context.clone()]))?;
+        Ok(match result {
+            Value::Bool(false) => None,
+            Value::Str(s) => Some(s.to_string()),
+            other => Some(other.to_str()),
+        })
+    };
+    // The Python object of a model column's type: its value, instantiated when a class.
+    let type_object = |hooks: &mut super::environment::Hooks<'_, '_>,
+                       column: &autogen::Column|
+     -> Result<Value, CliError> {
+        let given = column
+            .model_id
+            .and_then(models::model_column)
+            .and_then(|m| m.ty);
+        match given {
+            Some(Value::Class(c)) => hooks.call(&Value::Class(c), Args::default()),
+            Some(v) => Ok(v),
+            None => Ok(reflected_type_object(&column.ty)),
+        }
+    };
+    fn model_column(
+        hooks: &mut super::environment::Hooks<'_, '_>,
+        column: &mut autogen::Column,
+        render: &mut RenderItem<'_>,
+        type_object: &TypeObject<'_>,
+    ) -> Result<(), CliError> {
+        let declared = column.model_id.and_then(models::model_column);
+        let column_value = declared.as_ref().map_or(Value::None, |m| m.column.clone());
+        if let Some(text) = render(hooks, "column", column_value)? {
+            column.rendered = Some(text);
+            return Ok(());
+        }
+        if column.server_default.is_some() {
+            let default = declared
+                .as_ref()
+                .and_then(|m| m.server_default.clone())
+                .unwrap_or(Value::None);
+            if let Some(text) = render(hooks, "server_default", default)? {
+                column.server_default = Some(text);
+            }
+        }
+        let obj = type_object(hooks, column)?;
+        if let Some(text) = render(hooks, "type", obj)? {
+            column.ty = autogen::ColumnType::Rendered {
+                text,
+                base: Box::new(column.ty.clone()),
+            };
+        }
+        Ok(())
+    }
+    for op in ops.iter_mut() {
+        let inner: Vec<&mut Op> = match op {
+            Op::ModifyTable { ops, .. } => ops.iter_mut().collect(),
+            other => vec![other],
+        };
+        for op in inner {
+            match op {
+                Op::CreateTable(t) => {
+                    for column in &mut t.columns {
+                        model_column(hooks, column, &mut render, &type_object)?;
+                    }
+                }
+                Op::AddColumn { column, .. } => {
+                    model_column(hooks, column, &mut render, &type_object)?;
+                }
+                Op::AlterColumn(alter) => {
+                    let obj = reflected_type_object(&alter.existing_type);
+                    if let Some(text) = render(hooks, "type", obj)? {
+                        alter.existing_type = autogen::ColumnType::Rendered {
+                            text,
+                            base: Box::new(alter.existing_type.clone()),
+                        };
+                    }
+                    if let Some(ty) = alter.modify_type.clone() {
+                        let declared = metadata
+                            .table(&alter.table)
+                            .and_then(|t| t.columns.iter().find(|c| c.name == alter.column));
+                        let obj = match declared {
+                            Some(c) => type_object(hooks, c)?,
+                            None => reflected_type_object(&ty),
+                        };
+                        if let Some(text) = render(hooks, "type", obj)? {
+                            alter.modify_type = Some(autogen::ColumnType::Rendered {
+                                text,
+                                base: Box::new(ty),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let Value::Set(items) = imports else {
+        unreachable!("made as a set")
+    };
+    let lines = items.borrow().iter().map(Value::to_str).collect();
+    Ok(lines)
+}
+
+/// One `render_item(kind, obj, autogen_context)` call: the text it returned, if any.
+type RenderItem<'f> = dyn FnMut(
+        &mut super::environment::Hooks<'_, '_>,
+        &str,
+        crate::interp::Value,
+    ) -> Result<Option<String>, CliError>
+    + 'f;
+
+/// The Python object of a model column's type.
+type TypeObject<'f> = dyn Fn(
+        &mut super::environment::Hooks<'_, '_>,
+        &autogen::Column,
+    ) -> Result<crate::interp::Value, CliError>
+    + 'f;
+
+/// A stand-in for a SQLAlchemy type object render_item receives (`isinstance` against the
+/// project's own classes is false for it, as for SQLAlchemy's types).
+fn reflected_type_object(ty: &autogen::ColumnType) -> crate::interp::Value {
+    let text = autogen::diff::type_repr(ty);
+    let name = text.split('(').next().unwrap_or(&text).to_string();
+    crate::interp::Value::native(crate::env::schema::Construct {
+        name,
+        args: Some(crate::interp::Args::default()),
+        at: None,
     })
 }
 
@@ -226,18 +441,22 @@ fn run_revision_directives(
     f: &crate::interp::Value,
     ops: &[Op],
     hooks: &mut super::environment::Hooks<'_, '_>,
+    directive: &mut Option<std::rc::Rc<ScriptDirective>>,
 ) -> Result<Directives, CliError> {
     use crate::interp::{Args, Dict, Value};
-    let script = std::rc::Rc::new(ScriptDirective {
-        empty: ops.is_empty(),
-        attrs: std::cell::RefCell::new(Dict::default()),
-    });
+    let script = directive
+        .get_or_insert_with(|| {
+            std::rc::Rc::new(ScriptDirective {
+                empties: std::cell::RefCell::new(Vec::new()),
+                attrs: std::cell::RefCell::new(Dict::default()),
+            })
+        })
+        .clone();
+    script.empties.borrow_mut().push(ops.is_empty());
     let directives = Value::list(vec![Value::Native(script.clone())]);
     let revision = Value::tuple(vec![]);
-    hooks.call(
-        f,
-        Args::new(vec![Value::None, revision, directives.clone()]),
-    )?;
+    let context = hooks.migration_context();
+    hooks.call(f, Args::new(vec![context, revision, directives.clone()]))?;
     let Value::List(items) = &directives else {
         unreachable!("a list")
     };
@@ -264,7 +483,8 @@ fn run_revision_directives(
 
 /// The `MigrationScript` directive handed to `process_revision_directives`.
 struct ScriptDirective {
-    empty: bool,
+    /// Whether each `UpgradeOps` so far (one per `run_migrations()`) is empty.
+    empties: std::cell::RefCell<Vec<bool>>,
     attrs: std::cell::RefCell<crate::interp::Dict>,
 }
 
@@ -281,9 +501,31 @@ impl crate::interp::Native for ScriptDirective {
         if let Some(v) = self.attrs.borrow().get_str(name) {
             return Ok(Some(v));
         }
-        let empty = self.empty;
+        let empties = self.empties.borrow().clone();
         Ok(match name {
-            "upgrade_ops" | "downgrade_ops" => Some(Value::native(OpsDirective(empty))),
+            "upgrade_ops" | "downgrade_ops" => match empties.as_slice() {
+                [empty] => Some(Value::native(OpsDirective(*empty))),
+                _ => {
+                    let kind = if name == "upgrade_ops" {
+                        "UpgradeOps"
+                    } else {
+                        "DowngradeOps"
+                    };
+                    return Err(crate::interp::PyError::new(
+                        "ValueError",
+                        format!(
+                            "This MigrationScript instance has a multiple-entry list for \
+                             {kind}; please use the {name}_list attribute."
+                        ),
+                    ));
+                }
+            },
+            "upgrade_ops_list" | "downgrade_ops_list" => Some(Value::list(
+                empties
+                    .iter()
+                    .map(|e| Value::native(OpsDirective(*e)))
+                    .collect(),
+            )),
             "rev_id" | "message" | "head" | "branch_label" | "version_path" | "depends_on" => {
                 Some(Value::None)
             }
@@ -553,7 +795,7 @@ fn filter_included(
                     true,
                 )),
             ),
-            Op::ModifyTable { table, .. } => (table, None),
+            Op::ModifyTable { table, .. } | Op::TableComment { table, .. } => (table, None),
         };
         let table_reflected = matches!(op, Op::DropTable(_));
         let table = table.to_string();
@@ -590,6 +832,7 @@ fn filter_included(
 fn env_models(
     project: &mut Project,
     hooks: &mut super::environment::Hooks<'_, '_>,
+    dialect: Dialect,
 ) -> Result<Schema, CliError> {
     use crate::interp::Value;
     let metadatas: Vec<Value> = match project.config.section_option("aurora", "models")? {
@@ -623,7 +866,7 @@ fn env_models(
         .as_ref()
         .and_then(|c| c.user_module_prefix.clone());
     let mut schema =
-        models::schema_from_metadata(&metadatas, prefix.as_deref()).map_err(|errors| {
+        models::schema_from_metadata(&metadatas, prefix.as_deref(), dialect).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CliError::failed(format!(
                 "aurora cannot read these model constructs:\n{}",
@@ -754,6 +997,23 @@ fn log_op(out: &mut Output, op: &Op) {
                     ),
                 );
             }
+            if alter.modify_comment.is_some() {
+                out.log(
+                    "alembic.autogenerate.compare.comments",
+                    &format!("Detected column comment '{}.{}'", alter.table, alter.column),
+                );
+            }
+            if alter.modify_server_default.is_some() {
+                // Alembic logs its SQLiteImpl object here; its address varies from run to run.
+                out.log(
+                    "alembic.autogenerate.compare.server_defaults",
+                    &format!(
+                        "Dialect impl <alembic.ddl.sqlite.SQLiteImpl object at 0x7f0000000000> \
+                         detected server default on column '{}.{}'",
+                        alter.table, alter.column
+                    ),
+                );
+            }
             match alter.modify_nullable {
                 Some(nullable) => (
                     CONSTRAINTS_LOGGER,
@@ -799,14 +1059,61 @@ fn log_op(out: &mut Output, op: &Op) {
                 foreign_key.ref_columns.join(", ")
             ),
         ),
-        Op::ModifyTable { ops, .. } => {
-            for op in ops {
-                log_op(out, op);
+        Op::TableComment { .. } => return,
+        Op::ModifyTable { table, ops } => {
+            let mut i = 0;
+            while i < ops.len() {
+                // An index whose columns or uniqueness changed is dropped and created again
+                // under the same name; Alembic logs the pair as one change.
+                if let (
+                    Op::DropIndex { index: old, .. },
+                    Some(Op::CreateIndex { index: new, .. }),
+                ) = (&ops[i], ops.get(i + 1))
+                {
+                    if old.name == new.name {
+                        let mut msg = Vec::new();
+                        if old.unique != new.unique {
+                            msg.push(format!(
+                                "unique={} to unique={}",
+                                py_bool(old.unique),
+                                py_bool(new.unique)
+                            ));
+                        }
+                        if old.columns != new.columns {
+                            msg.push(format!(
+                                "expression {} to {}",
+                                str_tuple_repr(&old.columns),
+                                str_tuple_repr(&new.columns)
+                            ));
+                        }
+                        out.log(
+                            CONSTRAINTS_LOGGER,
+                            &format!(
+                                "Detected changed index {} on {}: {}",
+                                repr_str(&old.name),
+                                repr_str(table),
+                                msg.join(", ")
+                            ),
+                        );
+                        i += 2;
+                        continue;
+                    }
+                }
+                log_op(out, &ops[i]);
+                i += 1;
             }
             return;
         }
     };
     out.log(logger, &line);
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
 }
 
 /// Python's `repr` of a tuple of strings: `('a',)`, `('a', 'b')`.
@@ -837,7 +1144,7 @@ const AUTOGENERATE_PLUGINS: &[&str] = &[
 /// `alembic check`.
 pub fn check(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
     project.script_directory()?;
-    let comparisons = compare(project, out)?;
+    let comparisons = compare(project, out, false)?;
     if out.json {
         let items: Vec<_> = comparisons
             .iter()

@@ -85,6 +85,13 @@ impl Hooks<'_, '_> {
         }
     }
 
+    /// The migration context callbacks receive (`None` without a running env.py).
+    pub fn migration_context(&self) -> Value {
+        self.state
+            .as_ref()
+            .map_or(Value::None, crate::env::alembic::migration_context)
+    }
+
     /// Calls a Python callable env.py gave; its exceptions are crashes.
     pub fn call(&mut self, f: &Value, args: Args) -> Result<Value, CliError> {
         let Some(interp) = self.interp.as_deref_mut() else {
@@ -272,6 +279,10 @@ impl env::Driver for CommandDriver<'_, '_> {
     fn print(&mut self, text: &str) {
         self.out.sql(text);
     }
+
+    fn set_state(&mut self, state: Rc<std::cell::RefCell<crate::env::alembic::ContextState>>) {
+        self.state = Some(state);
+    }
 }
 
 /// The command line as `config.cmd_opts` shows it.
@@ -295,12 +306,23 @@ pub fn with_environment(
         return run_explicit(project, out, offline, &explicit, work);
     }
     let script_dir = project.script_directory()?.dir.clone();
+    // `revision` has loaded its revision map before env.py runs, as Alembic's has: env.py's
+    // `ScriptDirectory.get_current_head()` (the sequential rev id recipe) reads it.
+    let heads = if command.cmd_opts.iter().any(|(k, _)| k == "autogenerate") {
+        match project.try_map()? {
+            Ok(map) => Some(map.heads.iter().map(|&h| map.id(h).to_string()).collect()),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let inputs = env::Inputs {
         config: project.config.clone(),
         offline,
         x_arguments: project.x_arguments.clone(),
         cmd_opts: command.cmd_opts,
         script_dir,
+        heads,
         revision_argument: command.revision_argument,
         starting_revision: command.starting_revision,
         tag: command.tag,
@@ -315,8 +337,29 @@ pub fn with_environment(
     match env::run(inputs, &mut driver) {
         Ok(()) => Ok(()),
         Err(env::EnvError::Command(e)) => Err(e),
-        Err(env::EnvError::Python(message)) => Err(CliError::Crash(message)),
+        Err(env::EnvError::Python(message)) => Err(CliError::Crash(with_import_hint(message))),
     }
+}
+
+/// An import env.py makes that aurora's interpreter cannot satisfy (a package of the
+/// application's runtime: Flask-Migrate's `current_app`, a settings library) is a Python
+/// error here too, but Alembic in the project's virtualenv may well have it: the message says
+/// how to run such a project anyway.
+fn with_import_hint(message: String) -> String {
+    if !message.contains("ModuleNotFoundError: No module named") {
+        return message;
+    }
+    let flask = message.contains("No module named 'flask");
+    format!(
+        "{message}; aurora runs env.py with its own interpreter, which has no packages of your \
+         application{}: set the database URL and options explicitly in an [aurora] section of \
+         the ini file or with AURORA_* environment variables (see docs/env-py.md)",
+        if flask {
+            " (Flask-Migrate's env.py reads the URL and metadata from current_app)"
+        } else {
+            ""
+        }
+    )
 }
 
 fn run_explicit(

@@ -17,6 +17,7 @@ pub struct ContextState {
     pub x_arguments: Vec<String>,
     pub configured: Option<Configured>,
     pub script_dir: std::path::PathBuf,
+    pub heads: Option<Vec<String>>,
     pub revision_argument: Option<String>,
     pub starting_revision: Option<String>,
     pub tag: Option<String>,
@@ -42,6 +43,7 @@ impl ContextState {
             x_arguments: inputs.x_arguments.clone(),
             configured: None,
             script_dir: inputs.script_dir.clone(),
+            heads: inputs.heads.clone(),
             revision_argument: inputs.revision_argument.clone(),
             starting_revision: inputs.starting_revision.clone(),
             tag: inputs.tag.clone(),
@@ -222,6 +224,11 @@ impl Native for BeginTransaction {
 /// `context.get_context()`: the migration context.
 struct MigrationContext(Rc<RefCell<ContextState>>);
 
+/// The `MigrationContext` Alembic hands to callbacks (`process_revision_directives`).
+pub fn migration_context(state: &Rc<RefCell<ContextState>>) -> Value {
+    Value::native(MigrationContext(state.clone()))
+}
+
 impl Native for MigrationContext {
     fn type_name(&self) -> String {
         "MigrationContext".into()
@@ -255,8 +262,19 @@ pub fn dialect_name(d: crate::sql::Dialect) -> &'static str {
     d.sql().name()
 }
 
-/// `context.script`: the script directory.
-struct ScriptDirectory(std::path::PathBuf);
+/// `context.script` (and `ScriptDirectory.from_config(config)`): the script directory, with
+/// its heads when the command loaded them.
+struct ScriptDirectory(std::path::PathBuf, Option<Vec<String>>);
+
+impl ScriptDirectory {
+    fn heads(&self, method: &str) -> PyResult<Vec<String>> {
+        self.1.clone().ok_or_else(|| {
+            PyError::unsupported(format!(
+                "ScriptDirectory.{method}() outside `revision` (aurora loads the revision map for env.py only there)"
+            ))
+        })
+    }
+}
 
 impl Native for ScriptDirectory {
     fn type_name(&self) -> String {
@@ -266,6 +284,27 @@ impl Native for ScriptDirectory {
         Ok(match name {
             "dir" => Some(Value::str(self.0.to_string_lossy())),
             "versions" => Some(Value::str(self.0.join("versions").to_string_lossy())),
+            "get_current_head" => {
+                let this = self.clone();
+                Some(Value::builtin("get_current_head", move |_, _| {
+                    let heads = this.heads("get_current_head")?;
+                    match heads.as_slice() {
+                        [] => Ok(Value::None),
+                        [one] => Ok(Value::str(one)),
+                        _ => Err(PyError::new(
+                            "CommandError",
+                            "The script directory has multiple heads (due to branching).Please use get_heads(), or merge the branches using alembic merge.",
+                        )),
+                    }
+                }))
+            }
+            "get_heads" => {
+                let this = self.clone();
+                Some(Value::builtin("get_heads", move |_, _| {
+                    let heads = this.heads("get_heads")?;
+                    Ok(Value::list(heads.iter().map(Value::str).collect()))
+                }))
+            }
             _ => None,
         })
     }
@@ -378,7 +417,10 @@ pub fn install(interp: &mut Interp<'_>, state: Rc<RefCell<ContextState>>) {
             let state = state.clone();
             Value::builtin(name, move |_, a| f(&state, a))
         };
-        let script = Value::native(ScriptDirectory(state.borrow().script_dir.clone()));
+        let script = Value::native(ScriptDirectory(
+            state.borrow().script_dir.clone(),
+            state.borrow().heads.clone(),
+        ));
         let context_state = state.clone();
         Ok(Interp::make_module(
             "alembic.context",
@@ -471,6 +513,27 @@ pub fn install(interp: &mut Interp<'_>, state: Rc<RefCell<ContextState>>) {
                     }),
                 ),
             ],
+        ))
+    });
+    let s = state.clone();
+    interp.register_module("alembic.script", move |_| {
+        let state = s.clone();
+        let script = Value::native(ScriptDirectory(
+            state.borrow().script_dir.clone(),
+            state.borrow().heads.clone(),
+        ));
+        let class = Rc::new(crate::interp::Class::new(
+            "ScriptDirectory",
+            "alembic.script",
+            Vec::new(),
+        ));
+        class.set(
+            "from_config",
+            Value::builtin("from_config", move |_, _| Ok(script.clone())),
+        );
+        Ok(Interp::make_module(
+            "alembic.script",
+            vec![("ScriptDirectory", Value::Class(class))],
         ))
     });
     interp.register_module("alembic", |interp| {

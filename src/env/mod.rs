@@ -83,6 +83,10 @@ pub trait Driver {
 
     /// Shows what env.py printed.
     fn print(&mut self, text: &str);
+
+    /// Receives the `alembic.context` state of the env.py run, before env.py runs (callbacks
+    /// get their migration context from it).
+    fn set_state(&mut self, _state: Rc<std::cell::RefCell<alembic::ContextState>>) {}
 }
 
 /// The command-line facts env.py can see.
@@ -93,6 +97,9 @@ pub struct Inputs {
     /// `config.cmd_opts` attributes (`autogenerate`, `sql`, `message`...).
     pub cmd_opts: Vec<(String, Value)>,
     pub script_dir: PathBuf,
+    /// The script directory's heads, when the command loaded its revision map before env.py
+    /// runs (`revision`): what `ScriptDirectory.get_heads()` answers in env.py.
+    pub heads: Option<Vec<String>>,
     /// The command's revision arguments (`get_revision_argument()` etc.).
     pub revision_argument: Option<String>,
     pub starting_revision: Option<String>,
@@ -225,6 +232,7 @@ pub fn run(inputs: Inputs, driver: &mut dyn Driver) -> Result<(), EnvError> {
         )));
     }
     let state = Rc::new(std::cell::RefCell::new(alembic::ContextState::new(&inputs)));
+    driver.set_state(state.clone());
     let mut host = DriverHost {
         driver,
         state: state.clone(),

@@ -144,6 +144,65 @@ fn table_new(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     Ok(table)
 }
 
+/// `@declared_attr` (and `@declared_attr.directive`, `.cascading`): marks a function SQLAlchemy
+/// calls with each mapped class to make the attribute (`__tablename__`, a mixin's column).
+struct DeclaredAttrDecorator;
+
+impl Native for DeclaredAttrDecorator {
+    fn type_name(&self) -> String {
+        "declared_attr".into()
+    }
+    fn call(self: Rc<Self>, _: &mut Interp<'_>, args: Args) -> PyResult<Value> {
+        let f = args.require(0, "fn", "declared_attr")?;
+        Ok(Value::native(DeclaredAttr(f)))
+    }
+    fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
+        Ok(match name {
+            "directive" | "cascading" => Some(Value::Native(self)),
+            _ => None,
+        })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A function decorated with `@declared_attr`.
+pub struct DeclaredAttr(pub Value);
+
+impl Native for DeclaredAttr {
+    fn type_name(&self) -> String {
+        "declared_attr".into()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Calls the `@declared_attr` functions `class` inherits or declares, as SQLAlchemy's
+/// declarative scan does, and sets what they return on the class itself.
+fn resolve_declared_attrs(interp: &mut Interp<'_>, class: &Rc<Class>) -> PyResult<()> {
+    let mut names: Vec<(String, Value)> = Vec::new();
+    for c in class.mro() {
+        let order = c.order.borrow().clone();
+        let attrs = c.attrs.borrow();
+        for name in order {
+            if let Some(v) = attrs.get(&name) {
+                if let Some(d) = v.downcast::<DeclaredAttr>() {
+                    if !names.iter().any(|(n, _)| *n == name) {
+                        names.push((name.clone(), d.0.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for (name, f) in names {
+        let value = interp.call(&f, Args::new(vec![Value::Class(class.clone())]))?;
+        class.set(&name, value);
+    }
+    Ok(())
+}
+
 /// Registers a class defined under a declarative base: a base of its own
 /// (no `__tablename__`, directly under the root) gets a new `MetaData`
 /// unless it declares one; every other class joins its base's `MetaData`
@@ -153,6 +212,19 @@ fn init_subclass(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
     let Some(Value::Class(class)) = args.positional.first() else {
         return Ok(Value::None);
     };
+    let is_abstract_or_base = class
+        .attrs
+        .borrow()
+        .get("__abstract__")
+        .is_some_and(Value::truthy)
+        || class
+            .bases
+            .iter()
+            .any(|b| b.attrs.borrow().contains_key("__declarative_root__"))
+            && !class.attrs.borrow().contains_key("__tablename__");
+    if !is_abstract_or_base {
+        resolve_declared_attrs(interp, class)?;
+    }
     let own = class.attrs.borrow();
     let mapped = own.contains_key("__tablename__") || own.contains_key("__table__");
     let declares_metadata = own.contains_key("metadata");
@@ -434,10 +506,7 @@ pub fn install(interp: &mut Interp<'_>) {
         ));
         attrs.push(("sessionmaker", Value::native(Opaque("sessionmaker".into()))));
         attrs.push(("Session", Value::native(Opaque("Session".into()))));
-        attrs.push((
-            "declared_attr",
-            Value::builtin("declared_attr", |_, a| a.require(0, "fn", "declared_attr")),
-        ));
+        attrs.push(("declared_attr", Value::native(DeclaredAttrDecorator)));
         Ok(Interp::make_module("sqlalchemy.orm", attrs))
     });
     interp.register_module("sqlalchemy.ext.declarative", |interp| {
@@ -562,7 +631,63 @@ fn type_decorator() -> Rc<Class> {
             Ok(Value::None)
         }),
     );
+    class.set(
+        "__repr__",
+        Value::builtin("__repr__", |_, args| {
+            let Some(Value::Instance(this)) = args.positional.first() else {
+                return Err(PyError::new("TypeError", "__repr__() needs an instance"));
+            };
+            Ok(Value::str(type_decorator_repr(this)))
+        }),
+    );
     class
+}
+
+/// SQLAlchemy's `repr` of a `TypeDecorator` instance: its class name with the arguments its
+/// impl was given that differ from the impl's defaults (`SlugString(length=64)`).
+fn type_decorator_repr(this: &crate::interp::Instance) -> String {
+    let impl_name = match this.class.lookup("impl") {
+        Some(v) => v
+            .downcast::<Construct>()
+            .map(|c| c.name.rsplit('.').next().unwrap_or(&c.name).to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let names: &[&str] = match impl_name.as_str() {
+        "String" | "Unicode" | "VARCHAR" | "CHAR" | "NVARCHAR" | "Text" | "UnicodeText"
+        | "LargeBinary" => &["length"],
+        "Numeric" | "NUMERIC" | "DECIMAL" => &["precision", "scale"],
+        "Float" => &["precision"],
+        "DateTime" | "Time" | "TIMESTAMP" => &["timezone"],
+        _ => &[],
+    };
+    let attrs = this.attrs.borrow();
+    let positional = match attrs.get("__type_args__") {
+        Some(Value::Tuple(t)) => t.as_ref().clone(),
+        _ => Vec::new(),
+    };
+    let keywords: Vec<(String, Value)> = match attrs.get("__type_kwargs__") {
+        Some(Value::Dict(d)) => d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.to_str(), v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut parts = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let value = keywords
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| positional.get(i).cloned());
+        match value {
+            None | Some(Value::None) | Some(Value::Bool(false)) => {}
+            Some(v) => parts.push(format!("{name}={}", v.repr())),
+        }
+    }
+    format!("{}({})", this.class.name, parts.join(", "))
 }
 
 /// Whether `class` is a project `TypeDecorator` subclass.

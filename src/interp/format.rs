@@ -90,6 +90,21 @@ pub fn percent_format(interp: &mut Interp<'_>, text: &str, args: &Value) -> PyRe
                 ))
             }
         };
+        let flags: String = spec
+            .chars()
+            .take_while(|c| matches!(c, '-' | '+' | ' ' | '#' | '0'))
+            .collect();
+        if matches!(conv, 'd' | 'i') && flags.contains('0') && !flags.contains('-') {
+            // `%08d`: zeros between the sign and the digits.
+            let width: usize = spec[flags.len()..].parse().unwrap_or(0);
+            let (sign, digits) = match body.strip_prefix('-') {
+                Some(d) => ("-", d.to_string()),
+                None => ("", body.clone()),
+            };
+            let zeros = width.saturating_sub(sign.len() + digits.chars().count());
+            out.push_str(&format!("{sign}{}{digits}", "0".repeat(zeros)));
+            continue;
+        }
         out.push_str(&pad(&body, &spec));
     }
     if next < positional.len() && !matches!(args, Value::Dict(_)) {

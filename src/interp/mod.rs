@@ -639,6 +639,35 @@ impl<'h> Interp<'h> {
             }
         }
         let class_value = Value::Class(class.clone());
+        // The names an annotation's text uses, as the class body sees them (model readers
+        // resolve `Mapped[Status]` to the project's `Status` class through them).
+        let annotation_text: Option<Vec<String>> = match class.attrs.borrow().get("__annotations__")
+        {
+            Some(Value::Dict(d)) => {
+                Some(d.borrow().items.iter().map(|(_, v)| v.to_str()).collect())
+            }
+            _ => None,
+        };
+        if let Some(texts) = annotation_text {
+            let mut names = Dict::default();
+            for text in texts {
+                for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                    if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+                        continue;
+                    }
+                    let found = class_frame
+                        .locals
+                        .borrow()
+                        .get(word)
+                        .cloned()
+                        .or_else(|| frame.globals.borrow().get(word).cloned());
+                    if let Some(v) = found {
+                        names.insert(Value::str(word), v);
+                    }
+                }
+            }
+            class.set("__annotation_names__", Value::dict(names));
+        }
         // `__init_subclass__` hooks of bases (declarative registries use it).
         let hook = class
             .bases

@@ -533,6 +533,7 @@ pub(super) fn schema(
             .unwrap_or_default();
         let mut table = ATable {
             name: t.name.clone(),
+            comment: t.comment.clone(),
             primary_key_name: t.constraints.iter().find_map(|c| match c.kind {
                 ConstraintKind::PrimaryKey { .. } => c.name.clone(),
                 _ => None,
@@ -552,6 +553,11 @@ pub(super) fn schema(
                     _ => None,
                 },
                 autoincrement: c.autoincrement,
+                comment: c.comment.clone(),
+                generated: None,
+                python_default: None,
+                model_id: None,
+                rendered: None,
             });
         }
         for c in &t.constraints {

@@ -62,6 +62,11 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
             primary_key: int(&row[5]) > 0,
             server_default: default,
             autoincrement: None,
+            comment: None,
+            generated: None,
+            python_default: None,
+            model_id: None,
+            rendered: None,
         });
     }
     // seq, name, unique, origin, partial
