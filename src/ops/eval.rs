@@ -255,6 +255,9 @@ enum Value {
     /// One member of it (the index of its canonical member).
     EnumMember(Rc<EnumClass>, usize),
     Literal(Literal),
+    /// `datetime.timezone(offset)` / `datetime.timezone.utc`: its UTC
+    /// offset in seconds.
+    TimeZone(i32),
     Bind,
     Context,
     AutocommitBlock,
@@ -1735,7 +1738,7 @@ impl Evaluator {
             }
             "datetime.datetime" => {
                 let b = bind_to(&args, "datetime", signature("datetime.datetime"))?;
-                Ok(Value::Literal(Literal::DateTime(
+                let fields = (
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
                     b.int(2, "day")?.unwrap_or(1),
@@ -1743,7 +1746,37 @@ impl Evaluator {
                     b.int(4, "minute")?.unwrap_or(0),
                     b.int(5, "second")?.unwrap_or(0),
                     b.int(6, "microsecond")?.unwrap_or(0),
-                )))
+                );
+                let (y, mo, d, h, mi, s, us) = fields;
+                Ok(Value::Literal(match tz_offset(b.get(7), b.span_of(7))? {
+                    None => Literal::DateTime(y, mo, d, h, mi, s, us),
+                    Some(offset) => Literal::DateTimeTz(y, mo, d, h, mi, s, us, offset),
+                }))
+            }
+            "datetime.timedelta" => {
+                let b = bind_to(&args, "timedelta", signature("datetime.timedelta"))?;
+                timedelta(&b, &self.ctx.dialect, args.span)
+            }
+            "datetime.timezone" => {
+                let b = bind_to(&args, "timezone", signature("datetime.timezone"))?;
+                match b.get(0) {
+                    Some(Value::Literal(Literal::Interval {
+                        days,
+                        seconds,
+                        micros: 0,
+                        ..
+                    })) if (*days == 0 || *days == -1) => {
+                        Ok(Value::TimeZone((days * 86_400 + seconds) as i32))
+                    }
+                    Some(Value::Literal(Literal::Interval { .. })) => Err(problem(
+                        b.span_of(0),
+                        "ValueError: offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), in whole seconds",
+                    )),
+                    _ => Err(problem(
+                        b.span_of(0),
+                        "TypeError: timezone() argument 1 must be datetime.timedelta",
+                    )),
+                }
             }
             "datetime.time" => {
                 let b = bind_to(&args, "time", signature("datetime.time"))?;
@@ -2719,7 +2752,30 @@ static SIGNATURES: &[Signature] = &[
             "minute",
             "second",
             "microsecond",
+            "tzinfo",
         ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.timedelta",
+        params: &[
+            "days",
+            "seconds",
+            "microseconds",
+            "milliseconds",
+            "minutes",
+            "hours",
+            "weeks",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.timezone",
+        params: &["offset"],
         rest: false,
         extra: false,
         unsupported: &[],
@@ -4879,6 +4935,79 @@ pub(crate) fn py_float_repr(f: f64) -> String {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
     }
+}
+
+/// The UTC offset of a `tzinfo=` argument: `None` for a naive datetime.
+fn tz_offset(v: Option<&Value>, span: Span) -> EResult<Option<i32>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::TimeZone(s)) => Ok(Some(*s)),
+        Some(Value::Path(p)) if p == "datetime.timezone.utc" => Ok(Some(0)),
+        Some(other) => Err(problem(
+            span,
+            format!(
+                "unsupported tzinfo {}: use datetime.timezone.utc or datetime.timezone(timedelta(...))",
+                describe(other)
+            ),
+        )),
+    }
+}
+
+/// `datetime.timedelta(days, seconds, microseconds, milliseconds, minutes,
+/// hours, weeks)` with whole-number arguments, normalised as Python does.
+/// Only PostgreSQL has an interval literal aurora renders as SQLAlchemy does
+/// (`make_interval(secs=>...)` offline, psycopg2's `'... days ... seconds'::interval`
+/// online); elsewhere SQLAlchemy stores `Interval` as a datetime, which aurora
+/// refuses rather than guesses.
+fn timedelta(b: &Bound, dialect: &str, span: Span) -> EResult<Value> {
+    const FACTORS: [i128; 7] = [
+        86_400_000_000,
+        1_000_000,
+        1,
+        1_000,
+        60_000_000,
+        3_600_000_000,
+        604_800_000_000,
+    ];
+    let mut total: i128 = 0;
+    for (i, factor) in FACTORS.iter().enumerate() {
+        match b.get(i) {
+            None => {}
+            Some(Value::Int(n)) => total += *n as i128 * factor,
+            Some(Value::Bool(x)) => total += *x as i128 * factor,
+            Some(other) => {
+                return Err(problem(
+                    b.span_of(i),
+                    format!(
+                        "unsupported timedelta argument {}: aurora takes whole numbers here",
+                        describe(other)
+                    ),
+                ))
+            }
+        }
+    }
+    if dialect != "postgresql" {
+        return Err(problem(
+            span,
+            format!("datetime.timedelta values are supported on PostgreSQL only; on {dialect} SQLAlchemy stores an Interval as a datetime since the epoch: write that datetime instead"),
+        ));
+    }
+    let days = total.div_euclid(86_400_000_000);
+    let rest = total.rem_euclid(86_400_000_000);
+    if days.abs() > 999_999_999 {
+        return Err(problem(
+            span,
+            "OverflowError: days must be in -999999999..999999999",
+        ));
+    }
+    Ok(Value::Literal(Literal::Interval {
+        days: days as i64,
+        seconds: (rest / 1_000_000) as i64,
+        micros: (rest % 1_000_000) as i64,
+        // Python's `timedelta / timedelta(seconds=1)`: one correctly
+        // rounded division of the microseconds.
+        total_seconds: py_float_repr(total as f64 / 1e6),
+    }))
 }
 
 /// `datetime.datetime.utcfromtimestamp(seconds)` / `fromtimestamp(seconds)`

@@ -726,7 +726,19 @@ pub enum Literal {
     Decimal(String),
     Date(i64, u32, u32),
     DateTime(i64, u32, u32, u32, u32, u32, u32),
+    /// A timezone-aware `datetime.datetime(..., tzinfo=...)`: the fields
+    /// as written and the UTC offset in seconds.
+    DateTimeTz(i64, u32, u32, u32, u32, u32, u32, i32),
     Time(u32, u32, u32, u32),
+    /// `datetime.timedelta(...)`, normalised as Python normalises it
+    /// (`0 <= seconds < 86400`, `0 <= micros < 1_000_000`), with Python's
+    /// `repr` of its `total_seconds()`.
+    Interval {
+        days: i64,
+        seconds: i64,
+        micros: i64,
+        total_seconds: String,
+    },
     /// `uuid.UUID(...)`: lower-case hex with hyphens.
     Uuid(String),
     /// A Python list bound to an `ARRAY` column.

@@ -512,6 +512,40 @@ impl Renderer {
                     format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
                 }
             }
+            Literal::DateTimeTz(y, mo, d, h, mi, s, us, offset) => {
+                // Online psycopg2 adapts an aware datetime as its isoformat
+                // cast to timestamptz; offline SQLAlchemy renders `str()` of it.
+                let fraction = if *us > 0 {
+                    format!(".{us:06}")
+                } else {
+                    String::new()
+                };
+                let sign = if *offset < 0 { '-' } else { '+' };
+                let o = offset.unsigned_abs();
+                let mut zone = format!("{sign}{:02}:{:02}", o / 3600, o / 60 % 60);
+                if o % 60 != 0 {
+                    zone.push_str(&format!(":{:02}", o % 60));
+                }
+                if self.online {
+                    format!("'{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}{zone}'::timestamptz")
+                } else {
+                    format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{fraction}{zone}'")
+                }
+            }
+            // psycopg2's adapter online, PostgreSQL's INTERVAL literal
+            // processor offline (the evaluator refuses other dialects).
+            Literal::Interval {
+                days,
+                seconds,
+                micros,
+                total_seconds,
+            } => {
+                if self.online {
+                    format!("'{days} days {seconds}.{micros:06} seconds'::interval")
+                } else {
+                    format!("make_interval(secs=>{total_seconds})")
+                }
+            }
             Literal::Time(h, mi, s, us) => {
                 if short_us {
                     if *us > 0 {
