@@ -237,7 +237,7 @@ enum Value {
     Type(SqlType),
     Column(Box<Column>),
     ForeignKey(ForeignKey),
-    Constraint(Constraint),
+    Constraint(Box<Constraint>),
     /// `sa.Index(name, *columns)`, its table not known yet.
     Index(Box<Index>),
     Table(Box<Table>),
@@ -1596,7 +1596,14 @@ impl Evaluator {
                         nulls_not_distinct: nulls_not_distinct(&b.extra)?,
                     }
                 };
-                Ok(Value::Constraint(Constraint { name: cname, kind }))
+                let mut options = constraint_options(&b.extra, name)?;
+                options.deferrable = b.bool(1, "deferrable")?;
+                options.initially = b.str(2, "initially")?;
+                Ok(Value::Constraint(Box::new(Constraint {
+                    name: cname,
+                    kind,
+                    options: Box::new(options),
+                })))
             }
             "sa.ForeignKeyConstraint" => {
                 let b = bind_to(
@@ -1607,8 +1614,11 @@ impl Evaluator {
                 let columns = b.str_list(0, "columns")?;
                 let refs = b.str_list(1, "refcolumns")?;
                 let (ref_schema, ref_table, ref_columns) = split_refs(&refs, b.span_of(1))?;
-                Ok(Value::Constraint(Constraint {
+                let mut options = constraint_options(&b.extra, "ForeignKeyConstraint")?;
+                options.match_ = b.str(9, "match")?;
+                Ok(Value::Constraint(Box::new(Constraint {
                     name: b.str(2, "name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::ForeignKey {
                         columns,
                         ref_table,
@@ -1619,16 +1629,20 @@ impl Evaluator {
                         deferrable: b.bool(5, "deferrable")?,
                         initially: b.str(6, "initially")?,
                     },
-                }))
+                })))
             }
             "sa.CheckConstraint" => {
                 let b = bind_to(&args, "CheckConstraint", signature("sa.CheckConstraint"))?;
-                Ok(Value::Constraint(Constraint {
+                let mut options = constraint_options(&b.extra, "CheckConstraint")?;
+                options.deferrable = b.bool(2, "deferrable")?;
+                options.initially = b.str(3, "initially")?;
+                Ok(Value::Constraint(Box::new(Constraint {
                     name: b.str(1, "name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::Check {
                         sqltext: text_of(b.get(0), b.span_of(0))?,
                     },
-                }))
+                })))
             }
             "sa.Index" => {
                 let b = bind_to(&args, "Index", signature("sa.Index"))?;
@@ -1750,7 +1764,7 @@ impl Evaluator {
                 let (y, mo, d, h, mi, s, us) = fields;
                 Ok(Value::Literal(match tz_offset(b.get(7), b.span_of(7))? {
                     None => Literal::DateTime(y, mo, d, h, mi, s, us),
-                    Some(offset) => Literal::DateTimeTz(y, mo, d, h, mi, s, us, offset),
+                    Some(offset) => Literal::DateTimeTz(y as i32, mo, d, h, mi, s, us, offset),
                 }))
             }
             "datetime.timedelta" => {
@@ -1766,7 +1780,7 @@ impl Evaluator {
                         micros: 0,
                         ..
                     })) if (*days == 0 || *days == -1) => {
-                        Ok(Value::TimeZone((days * 86_400 + seconds) as i32))
+                        Ok(Value::TimeZone(days * 86_400 + seconds))
                     }
                     Some(Value::Literal(Literal::Interval { .. })) => Err(problem(
                         b.span_of(0),
@@ -2662,14 +2676,14 @@ static SIGNATURES: &[Signature] = &[
             "match",
         ],
         rest: false,
-        extra: false,
+        extra: true,
         unsupported: &[],
     },
     Signature {
         path: "sa.CheckConstraint",
         params: &["sqltext", "name", "deferrable", "initially"],
         rest: false,
-        extra: false,
+        extra: true,
         unsupported: &[],
     },
     Signature {
@@ -3457,11 +3471,15 @@ fn table_op(
                     nulls_not_distinct: nulls_not_distinct(&b.extra)?,
                 }
             };
+            let mut options = constraint_options(&b.extra, f)?;
+            options.deferrable = b.bool(pos(&names, "deferrable").expect("d"), "deferrable")?;
+            options.initially = b.str(pos(&names, "initially").expect("i"), "initially")?;
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind,
                 },
             }
@@ -3472,11 +3490,13 @@ fn table_op(
             let b = bind(args, f, &names, s.rest, s.extra)?;
             refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "condition").expect("c");
+            let options = constraint_options(&b.extra, f)?;
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::Check {
                         sqltext: text_of(b.get(ci), b.span_of(ci))?,
                     },
@@ -3493,6 +3513,8 @@ fn table_op(
                 Some(t) => t.clone(),
                 None => b.req_str(1, "source_table", f)?,
             };
+            let mut options = constraint_options(&b.extra, f)?;
+            options.match_ = b.str(i("match"), "match")?;
             Op::AddConstraint {
                 table,
                 schema: if in_batch {
@@ -3502,6 +3524,7 @@ fn table_op(
                 },
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::ForeignKey {
                         columns: b.str_list(i("local_cols"), "local_cols")?,
                         ref_table: b.req_str(i("referent_table"), "referent_table", f)?,
@@ -3652,7 +3675,7 @@ fn column(args: &Args) -> EResult<Column> {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
             Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
-                checks.push(c)
+                checks.push(*c)
             }
             Value::Type(_) | Value::Path(_) | Value::DialectImplClass(_) if type_.is_none() => {
                 type_ = Some(as_type(&v, s)?)
@@ -3813,7 +3836,7 @@ fn build_table(
     for (v, s) in items {
         match v {
             Value::Column(c) => table.columns.push((**c).clone()),
-            Value::Constraint(c) => table.constraints.push(c.clone()),
+            Value::Constraint(c) => table.constraints.push((**c).clone()),
             Value::Index(i) => table.indexes.push((**i).clone()),
             Value::MetaData => {}
             other => {
@@ -5001,12 +5024,9 @@ fn timedelta(b: &Bound, dialect: &str, span: Span) -> EResult<Value> {
         ));
     }
     Ok(Value::Literal(Literal::Interval {
-        days: days as i64,
-        seconds: (rest / 1_000_000) as i64,
-        micros: (rest % 1_000_000) as i64,
-        // Python's `timedelta / timedelta(seconds=1)`: one correctly
-        // rounded division of the microseconds.
-        total_seconds: py_float_repr(total as f64 / 1e6),
+        days: days as i32,
+        seconds: (rest / 1_000_000) as i32,
+        micros: (rest % 1_000_000) as i32,
     }))
 }
 
@@ -5086,6 +5106,81 @@ pub(crate) fn module_names(
             })
         })
         .collect()
+}
+
+/// What a constraint's keywords add after its body: `deferrable`/`initially`
+/// when they come as keywords (`op.create_check_constraint(..., **kw)`; the
+/// callers read them where they are parameters), `match`, and PostgreSQL's
+/// `postgresql_not_valid` and `postgresql_include`. Another `postgresql_*`
+/// keyword (but `postgresql_nulls_not_distinct`, read into the unique kind)
+/// is refused: dropping it would change the constraint silently.
+fn constraint_options(extra: &[(String, Value, Span)], func: &str) -> EResult<ConstraintOptions> {
+    let mut options = ConstraintOptions::default();
+    for (k, v, span) in extra {
+        match k.as_str() {
+            "deferrable" => {
+                options.deferrable = match v {
+                    Value::None => None,
+                    v => Some(truthy(v)),
+                }
+            }
+            "initially" | "match" => {
+                let text = match v {
+                    Value::None => None,
+                    Value::Str(s) => Some(s.clone()),
+                    other => {
+                        return Err(problem(
+                            *span,
+                            format!("{func}(): {k} must be a string, got {}", describe(other)),
+                        ))
+                    }
+                };
+                if k == "initially" {
+                    options.initially = text;
+                } else {
+                    options.match_ = text;
+                }
+            }
+            "postgresql_not_valid" => options.not_valid = truthy(v),
+            "postgresql_include" => {
+                options.include = match v {
+                    Value::None => Vec::new(),
+                    Value::List(xs) | Value::Tuple(xs) => xs
+                        .iter()
+                        .map(|x| match x {
+                            Value::Str(s) => Ok(s.clone()),
+                            other => Err(problem(
+                                *span,
+                                format!(
+                                    "{func}(): postgresql_include takes column names, got {}",
+                                    describe(other)
+                                ),
+                            )),
+                        })
+                        .collect::<EResult<_>>()?,
+                    Value::Str(s) => vec![s.clone()],
+                    other => {
+                        return Err(problem(
+                            *span,
+                            format!(
+                                "{func}(): postgresql_include takes a list of column names, got {}",
+                                describe(other)
+                            ),
+                        ))
+                    }
+                }
+            }
+            "postgresql_nulls_not_distinct" => {}
+            k if k.starts_with("postgresql_") => {
+                return Err(problem(
+                    *span,
+                    format!("{func}(): the keyword {k} is not supported by aurora; remove it, or run this revision with Alembic"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
 }
 
 /// `postgresql_nulls_not_distinct=` of a unique constraint.

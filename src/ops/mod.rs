@@ -4,6 +4,7 @@
 
 mod eval;
 mod naming;
+pub(crate) use eval::py_float_repr;
 pub use naming::Convention;
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
@@ -542,6 +543,25 @@ pub struct Domain {
 pub struct Constraint {
     pub name: Option<String>,
     pub kind: ConstraintKind,
+    /// Boxed: most constraints have none, and a `Constraint` travels in the
+    /// evaluator's values.
+    pub options: Box<ConstraintOptions>,
+}
+
+/// What SQLAlchemy appends to a constraint besides its body. A foreign key
+/// keeps its `DEFERRABLE`/`INITIALLY` in [`ConstraintKind::ForeignKey`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConstraintOptions {
+    /// `deferrable=` of a primary key, unique or check constraint.
+    pub deferrable: Option<bool>,
+    /// `initially=` of a primary key, unique or check constraint.
+    pub initially: Option<String>,
+    /// `match=` of a foreign key (`MATCH FULL`).
+    pub match_: Option<String>,
+    /// `postgresql_not_valid=True` of a check or foreign key constraint.
+    pub not_valid: bool,
+    /// `postgresql_include=[...]` of a primary key or unique constraint.
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -728,16 +748,14 @@ pub enum Literal {
     DateTime(i64, u32, u32, u32, u32, u32, u32),
     /// A timezone-aware `datetime.datetime(..., tzinfo=...)`: the fields
     /// as written and the UTC offset in seconds.
-    DateTimeTz(i64, u32, u32, u32, u32, u32, u32, i32),
+    DateTimeTz(i32, u32, u32, u32, u32, u32, u32, i32),
     Time(u32, u32, u32, u32),
     /// `datetime.timedelta(...)`, normalised as Python normalises it
-    /// (`0 <= seconds < 86400`, `0 <= micros < 1_000_000`), with Python's
-    /// `repr` of its `total_seconds()`.
+    /// (`0 <= seconds < 86400`, `0 <= micros < 1_000_000`).
     Interval {
-        days: i64,
-        seconds: i64,
-        micros: i64,
-        total_seconds: String,
+        days: i32,
+        seconds: i32,
+        micros: i32,
     },
     /// `uuid.UUID(...)`: lower-case hex with hyphens.
     Uuid(String),

@@ -240,6 +240,7 @@ impl Namer<'_> {
                 t.constraints.insert(
                     0,
                     Constraint {
+                        options: Default::default(),
                         name: Some(name),
                         kind: ConstraintKind::PrimaryKey { columns: pk_cols },
                     },
@@ -268,6 +269,7 @@ impl Namer<'_> {
             for c in &mut t.columns {
                 if c.unique && !c.index {
                     let mut u = Constraint {
+                        options: Default::default(),
                         name: None,
                         kind: ConstraintKind::Unique {
                             columns: vec![c.name.clone()],
@@ -338,6 +340,7 @@ impl Namer<'_> {
             // the column; named, the unique one is an operation of its own,
             // and the foreign keys after it keep their order.
             let mut u = Constraint {
+                options: Default::default(),
                 name: None,
                 kind: ConstraintKind::Unique {
                     columns: vec![col.clone()],
@@ -742,6 +745,7 @@ fn fk_constraint(column: &str, fk: super::ForeignKey) -> Constraint {
         _ => (None, fk.target.clone(), String::new()),
     };
     Constraint {
+        options: Default::default(),
         name: fk.name,
         kind: ConstraintKind::ForeignKey {
             columns: vec![column.to_string()],

@@ -164,6 +164,23 @@ impl Renderer {
                 if let Some(n) = &constraint.name {
                     self.limited_name(n, false)?;
                 }
+                // Alembic builds the constraint on a stub table of its own
+                // columns, where PostgreSQL's compiler cannot find another
+                // INCLUDE column.
+                if let ConstraintKind::PrimaryKey { columns }
+                | ConstraintKind::Unique { columns, .. } = &constraint.kind
+                {
+                    let missing = constraint
+                        .options
+                        .include
+                        .iter()
+                        .find(|c| !columns.contains(c));
+                    if let (Some(missing), true) =
+                        (missing, self.d.constraint_include_and_not_valid())
+                    {
+                        return Err(Fail::Exception("KeyError".into(), format!("'{missing}'")));
+                    }
+                }
                 let body = self.constraint(constraint, false);
                 let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
                 self.emit(sql);
@@ -538,12 +555,18 @@ impl Renderer {
                 days,
                 seconds,
                 micros,
-                total_seconds,
             } => {
                 if self.online {
                     format!("'{days} days {seconds}.{micros:06} seconds'::interval")
                 } else {
-                    format!("make_interval(secs=>{total_seconds})")
+                    // Python's `timedelta.total_seconds()`: one correctly
+                    // rounded division of the microseconds.
+                    let total =
+                        (*days as i64 * 86_400 + *seconds as i64) * 1_000_000 + *micros as i64;
+                    format!(
+                        "make_interval(secs=>{})",
+                        crate::ops::py_float_repr(total as f64 / 1e6)
+                    )
                 }
             }
             Literal::Time(h, mi, s, us) => {
@@ -562,7 +585,8 @@ impl Renderer {
             Literal::Uuid(u) if self.d.native_uuid() => quote_str(u),
             Literal::Uuid(u) => quote_str(&u.replace('-', "")),
             // psycopg2 adapts a list as ARRAY[...], the empty list as '{}'.
-            Literal::Array(xs) if xs.is_empty() => "'{}'".into(),
+            // SQLAlchemy's ARRAY literal processor renders `ARRAY[]` offline.
+            Literal::Array(xs) if xs.is_empty() && self.online => "'{}'".into(),
             Literal::Array(xs) => format!(
                 "ARRAY[{}]",
                 xs.iter()
@@ -722,7 +746,9 @@ impl Renderer {
         let cols = |xs: &[String]| xs.iter().map(|x| self.q(x)).collect::<Vec<_>>().join(", ");
         match &c.kind {
             ConstraintKind::PrimaryKey { columns } => {
-                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)))
+                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)));
+                s.push_str(&self.include_clause(&c.options));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
             }
             ConstraintKind::Unique {
                 columns,
@@ -733,9 +759,15 @@ impl Renderer {
                     (true, Some(false)) => "NULLS DISTINCT ",
                     _ => "",
                 };
-                s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)))
+                s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)));
+                s.push_str(&self.include_clause(&c.options));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
             }
-            ConstraintKind::Check { sqltext } => s.push_str(&format!("CHECK ({sqltext})")),
+            ConstraintKind::Check { sqltext } => {
+                s.push_str(&format!("CHECK ({sqltext})"));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
+                s.push_str(self.not_valid_clause(&c.options));
+            }
             ConstraintKind::ForeignKey {
                 columns,
                 ref_table,
@@ -757,24 +789,39 @@ impl Renderer {
                     cols(columns),
                     cols(ref_columns)
                 ));
+                if let Some(m) = &c.options.match_ {
+                    s.push_str(&format!(" MATCH {m}"));
+                }
                 if let Some(d) = ondelete {
                     s.push_str(&format!(" ON DELETE {d}"));
                 }
                 if let Some(u) = onupdate {
                     s.push_str(&format!(" ON UPDATE {u}"));
                 }
-                match deferrable {
-                    Some(true) => s.push_str(" DEFERRABLE"),
-                    Some(false) => s.push_str(" NOT DEFERRABLE"),
-                    None => {}
-                }
-                if let Some(i) = initially {
-                    s.push_str(&format!(" INITIALLY {i}"));
-                }
+                s.push_str(&deferrability(*deferrable, initially));
+                s.push_str(self.not_valid_clause(&c.options));
             }
         }
         let _ = in_table;
         s
+    }
+
+    /// ` INCLUDE (...)` of a PostgreSQL primary key or unique constraint.
+    fn include_clause(&self, o: &crate::ops::ConstraintOptions) -> String {
+        if o.include.is_empty() || !self.d.constraint_include_and_not_valid() {
+            return String::new();
+        }
+        let cols: Vec<String> = o.include.iter().map(|x| self.q(x)).collect();
+        format!(" INCLUDE ({})", cols.join(", "))
+    }
+
+    /// ` NOT VALID` of a PostgreSQL check or foreign key constraint.
+    fn not_valid_clause(&self, o: &crate::ops::ConstraintOptions) -> &'static str {
+        if o.not_valid && self.d.constraint_include_and_not_valid() {
+            " NOT VALID"
+        } else {
+            ""
+        }
     }
 
     /// The primary key columns of a table: from its PrimaryKeyConstraint, or
@@ -896,6 +943,7 @@ impl Renderer {
             let name = explicit_pk.and_then(|c| c.name.clone());
             constraints.push(self.constraint(
                 &Constraint {
+                    options: explicit_pk.map(|c| c.options.clone()).unwrap_or_default(),
                     name,
                     kind: ConstraintKind::PrimaryKey {
                         columns: pk_cols.clone(),
@@ -929,6 +977,7 @@ impl Renderer {
             if col.unique && !col.index {
                 constraints.push(self.constraint(
                     &Constraint {
+                        options: Default::default(),
                         name: None,
                         kind: ConstraintKind::Unique {
                             columns: vec![col.name.clone()],
@@ -945,6 +994,7 @@ impl Renderer {
                 }
                 constraints.push(self.constraint(
                     &Constraint {
+                        options: Default::default(),
                         name: fk.name.clone(),
                         kind: ConstraintKind::ForeignKey {
                             columns: vec![col.name.clone()],
@@ -1263,6 +1313,7 @@ impl Renderer {
             }
             let body = self.constraint(
                 &Constraint {
+                    options: Default::default(),
                     name: None,
                     kind: ConstraintKind::Unique {
                         columns: vec![c.name.clone()],
@@ -1287,6 +1338,7 @@ impl Renderer {
             let (rs, rt, rc) = split_target(&fk.target);
             let body = self.constraint(
                 &Constraint {
+                    options: Default::default(),
                     name: fk.name.clone(),
                     kind: ConstraintKind::ForeignKey {
                         columns: vec![c.name.clone()],
@@ -1527,6 +1579,11 @@ impl Renderer {
             .find(|(c, _)| c == column)
             .map(|(_, ty)| ty);
         if let Literal::Json(text) = v {
+            // Offline, `None` renders as NULL before the JSON type sees it;
+            // online psycopg2 binds the JSON `null` the type serialised.
+            if !self.online && text == "null" {
+                return Ok("NULL".into());
+            }
             if !self.online {
                 let datatype = match ty {
                     Some(SqlType::Jsonb) => "JSONB",
@@ -1595,11 +1652,7 @@ impl Renderer {
                             vals.push(self.bound_literal(t, k, v)?);
                         }
                     }
-                    self.emit(format!(
-                        "INSERT INTO {name} ({}) VALUES ({})",
-                        cols.join(", "),
-                        vals.join(", ")
-                    ));
+                    self.emit(insert_sql(&name, &cols, &vals));
                 }
             }
             return Ok(());
@@ -1613,12 +1666,7 @@ impl Renderer {
                     vals.push(self.bound_literal(t, c, v)?);
                 }
             }
-            let sql = format!(
-                "INSERT INTO {name} ({}) VALUES ({})",
-                cols.join(", "),
-                vals.join(", ")
-            );
-            self.emit(sql);
+            self.emit(insert_sql(&name, &cols, &vals));
         }
         Ok(())
     }
@@ -1850,6 +1898,7 @@ impl Renderer {
                 _ => None,
             });
             constraints.push(Constraint {
+                options: Default::default(),
                 name: pk_name,
                 kind: ConstraintKind::PrimaryKey {
                     columns: pk_cols.clone(),
@@ -2120,6 +2169,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     pk.sort();
     if !pk.is_empty() {
         t.constraints.push(Constraint {
+            options: Default::default(),
             name: None,
             kind: ConstraintKind::PrimaryKey {
                 columns: pk.into_iter().map(|(_, n)| n).collect(),
@@ -2152,6 +2202,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             None => by_id.push((
                 id,
                 Constraint {
+                    options: Default::default(),
                     name: None,
                     kind: ConstraintKind::ForeignKey {
                         columns: vec![from],
@@ -2187,6 +2238,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     // are left out of a recreate, as Alembic does.
     for (name, body) in named_checks(&table_sql) {
         t.constraints.push(Constraint {
+            options: Default::default(),
             name: Some(name),
             kind: ConstraintKind::Check { sqltext: body },
         });
@@ -2216,6 +2268,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
         } else if origin == "u" {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);
             t.constraints.push(Constraint {
+                options: Default::default(),
                 name: cname,
                 kind: ConstraintKind::Unique {
                     columns,
@@ -2345,6 +2398,33 @@ fn parse_decl_type(decl: &str) -> SqlType {
         "BLOB" => SqlType::LargeBinary,
         "" => SqlType::Null,
         other => SqlType::Named(other.to_string()),
+    }
+}
+
+/// SQLAlchemy's `define_constraint_deferrability`.
+fn deferrability(deferrable: Option<bool>, initially: &Option<String>) -> String {
+    let mut s = String::new();
+    match deferrable {
+        Some(true) => s.push_str(" DEFERRABLE"),
+        Some(false) => s.push_str(" NOT DEFERRABLE"),
+        None => {}
+    }
+    if let Some(i) = initially {
+        s.push_str(&format!(" INITIALLY {i}"));
+    }
+    s
+}
+
+/// SQLAlchemy's INSERT of one row: `DEFAULT VALUES` when it names no column.
+fn insert_sql(table: &str, cols: &[String], vals: &[String]) -> String {
+    if cols.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            vals.join(", ")
+        )
     }
 }
 

@@ -375,6 +375,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
         let columns = items(&row[3]);
         match text(&row[1]).as_str() {
             "p" => pk.push(Constraint {
+                options: Default::default(),
                 name,
                 kind: ConstraintKind::PrimaryKey { columns },
             }),
@@ -395,6 +396,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                     )));
                 }
                 fks.push(Constraint {
+                    options: Default::default(),
                     name,
                     kind: ConstraintKind::ForeignKey {
                         columns,
@@ -409,6 +411,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                 })
             }
             "u" => uniques.push(Constraint {
+                options: Default::default(),
                 name,
                 kind: ConstraintKind::Unique {
                     columns,
@@ -425,6 +428,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                     )));
                 };
                 checks.push(Constraint {
+                    options: Default::default(),
                     name,
                     kind: ConstraintKind::Check {
                         sqltext: body.to_string(),
