@@ -250,6 +250,8 @@ enum Value {
     Exec(Box<Executable>),
     /// `sa.Sequence(...)`.
     Sequence(Box<Sequence>),
+    /// `sa.Identity(...)`.
+    Identity(Box<Identity>),
     /// A Python `Enum` class defined in the revision file.
     EnumClass(Rc<EnumClass>),
     /// One member of it (the index of its canonical member).
@@ -1514,6 +1516,7 @@ impl Evaluator {
             }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
+            "sa.Identity" => Ok(Value::Identity(Box::new(identity(&args)?))),
             "sa.CreateSchema" => {
                 let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
@@ -2936,6 +2939,25 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "sa.Identity",
+        params: &[
+            "always",
+            "on_null",
+            "start",
+            "increment",
+            "minvalue",
+            "maxvalue",
+            "nominvalue",
+            "nomaxvalue",
+            "cycle",
+            "cache",
+            "order",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "sa.Sequence",
         params: &[
             "name",
@@ -3670,10 +3692,12 @@ fn column(args: &Args) -> EResult<Column> {
     let mut foreign_keys = Vec::new();
     let mut checks = Vec::new();
     let mut default = None;
+    let mut identity = None;
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
             Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
+            Value::Identity(i) => identity = Some(i),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(*c)
             }
@@ -3702,6 +3726,7 @@ fn column(args: &Args) -> EResult<Column> {
         foreign_keys,
         checks,
         default,
+        identity,
     };
     for (k, v, s) in b.extra {
         let as_bool = |v: &Value| -> EResult<bool> {
@@ -3778,6 +3803,54 @@ fn column(args: &Args) -> EResult<Column> {
 }
 
 /// `sa.Sequence(name, start=..., ...)`.
+/// `sa.Identity(always, on_null, start, increment, minvalue, maxvalue,
+/// nominvalue, nomaxvalue, cycle, cache, order)`; `on_null` and `order`
+/// render only on Oracle and are refused rather than dropped.
+fn identity(args: &Args) -> EResult<Identity> {
+    let signature = signature("sa.Identity");
+    let b = bind_to(args, "Identity", signature)?;
+    let int = |i: usize| -> EResult<Option<i64>> {
+        match b.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(other) => Err(problem(
+                b.span_of(i),
+                format!(
+                    "Identity() '{}' must be an integer, got {}",
+                    signature.params[i],
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    for i in [1, 10] {
+        if !matches!(b.get(i), None | Some(Value::None)) {
+            return Err(problem(
+                b.span_of(i),
+                format!(
+                    "Identity({}=...) renders only on Oracle; aurora does not support it",
+                    signature.params[i]
+                ),
+            ));
+        }
+    }
+    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    Ok(Identity {
+        always: b.bool(0, "always")?.unwrap_or(false),
+        options: Sequence {
+            start: int(2)?,
+            increment: int(3)?,
+            minvalue: int(4)?,
+            maxvalue: int(5)?,
+            nominvalue: given(6),
+            nomaxvalue: given(7),
+            cycle: b.bool(8, "cycle")?,
+            cache: int(9)?,
+            ..Sequence::default()
+        },
+    })
+}
+
 fn sequence(args: &Args) -> EResult<Sequence> {
     let signature = signature("sa.Sequence");
     let b = bind_to(args, "Sequence", signature)?;

@@ -392,6 +392,17 @@ pub struct Column {
     /// never rendered itself, but it decides whether the column is
     /// SQLAlchemy's autoincrement column and whether PostgreSQL says SERIAL.
     pub default: Option<PythonDefault>,
+    /// `sa.Identity(...)`: `GENERATED ... AS IDENTITY` where the dialect has
+    /// identity columns (PostgreSQL), nothing elsewhere (SQLite).
+    pub identity: Option<Box<Identity>>,
+}
+
+/// `sa.Identity(always=..., start=..., ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub always: bool,
+    /// The sequence options (`start`, `increment`, ...); the name is empty.
+    pub options: Sequence,
 }
 
 /// A column's client-side default.

@@ -185,6 +185,7 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             default: None,
+            identity: None,
         });
     }
     Ok(())

@@ -151,6 +151,10 @@ impl SqlDialect for Postgresql {
         true
     }
 
+    fn identity_columns(&self) -> bool {
+        true
+    }
+
     fn autoincrement_for_every_primary_key(&self) -> bool {
         true
     }
