@@ -2110,7 +2110,7 @@ static SIGNATURES: &[Signature] = &[
         ],
         rest: false,
         extra: false,
-        unsupported: &["insert_before", "insert_after", "if_not_exists"],
+        unsupported: &["insert_before", "insert_after"],
     },
     Signature {
         path: "op.drop_column",
@@ -3347,6 +3347,9 @@ fn table_op(
                 table,
                 schema: schema_of(&b, &names)?,
                 column,
+                if_not_exists: b
+                    .bool(pos(&names, "if_not_exists").expect("i"), "if_not_exists")?
+                    .unwrap_or(false),
             }
         }
         "drop_column" => {
@@ -3358,6 +3361,9 @@ fn table_op(
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 column: b.req_str(pos(&names, "column_name").expect("c"), "column_name", f)?,
+                if_exists: b
+                    .bool(pos(&names, "if_exists").expect("i"), "if_exists")?
+                    .unwrap_or(false),
             }
         }
         "alter_column" => {

@@ -288,11 +288,15 @@ pub enum Op {
         table: String,
         schema: Option<String>,
         column: Column,
+        /// `if_not_exists=True`: `ADD COLUMN IF NOT EXISTS`.
+        if_not_exists: bool,
     },
     DropColumn {
         table: String,
         schema: Option<String>,
         column: String,
+        /// `if_exists=True`: `DROP COLUMN IF EXISTS`.
+        if_exists: bool,
     },
     AlterColumn(AlterColumn),
     CreateIndex(Index),

@@ -124,6 +124,7 @@ impl Namer<'_> {
                 table,
                 schema,
                 column,
+                ..
             } => self.add_column(table, schema, column),
             Op::CreateIndex(i) => self.index(i, None).map(|()| Vec::new()),
             Op::DropIndex {

@@ -116,15 +116,18 @@ impl Renderer {
                 table,
                 schema,
                 column,
-            } => self.add_column(table, schema, column)?,
+                if_not_exists,
+            } => self.add_column(table, schema, column, *if_not_exists)?,
             Op::DropColumn {
                 table,
                 schema,
                 column,
+                if_exists,
             } => {
                 let sql = format!(
-                    "ALTER TABLE {} DROP COLUMN {}",
+                    "ALTER TABLE {} DROP COLUMN {}{}",
                     self.table_name(table, schema),
+                    if *if_exists { "IF EXISTS " } else { "" },
                     self.q(column)
                 );
                 self.emit(sql);
@@ -1270,7 +1273,13 @@ impl Renderer {
         Ok(())
     }
 
-    fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
+    fn add_column(
+        &mut self,
+        table: &str,
+        schema: &Option<String>,
+        c: &Column,
+        if_not_exists: bool,
+    ) -> Result<(), Fail> {
         self.check_type(&c.name, &c.type_)?;
         let pk: Vec<String> = if c.primary_key {
             vec![c.name.clone()]
@@ -1295,8 +1304,9 @@ impl Renderer {
         };
         let spec = self.column_spec(c, &pk, autoinc.as_deref(), false);
         let sql = format!(
-            "ALTER TABLE {} ADD COLUMN {spec}",
-            self.table_name(table, schema)
+            "ALTER TABLE {} ADD COLUMN {}{spec}",
+            self.table_name(table, schema),
+            if if_not_exists { "IF NOT EXISTS " } else { "" }
         );
         self.emit(sql);
         // Alembic adds the constraints of the table it builds around the
