@@ -1605,6 +1605,30 @@ impl Renderer {
                 ));
             }
         }
+        // Offline, SQLAlchemy's binary literal processor decodes the bytes
+        // as UTF-8 and quotes them as text; online they are bound as bytes.
+        if let (false, Literal::Bytes(b)) = (self.online, v) {
+            let binary = match ty {
+                Some(SqlType::LargeBinary) => true,
+                Some(SqlType::PgOnly { class, .. }) => class == "BYTEA",
+                Some(SqlType::Named(n)) => ["BYTEA", "BLOB", "BINARY", "VARBINARY"]
+                    .iter()
+                    .any(|p| n == p || n.starts_with(&format!("{p}("))),
+                _ => false,
+            };
+            if binary {
+                return match std::str::from_utf8(b) {
+                    Ok(text) => Ok(quote_str(text)),
+                    Err(e) => Err(Fail::Exception(
+                        "UnicodeDecodeError".into(),
+                        format!(
+                            "'utf-8' codec can't decode the bytes of column '{column}' of bulk_insert into '{}' offline: {e}",
+                            t.name
+                        ),
+                    )),
+                };
+            }
+        }
         if let (Literal::Uuid(u), Some(SqlType::Uuid { native: false, .. })) = (v, ty) {
             return Ok(quote_str(&u.replace('-', "")));
         }
