@@ -1605,6 +1605,22 @@ impl Renderer {
                 ));
             }
         }
+        // Offline, PostgreSQL's network, range, text-search, MONEY, OID and
+        // HSTORE types have no literal processor: SQLAlchemy stops.
+        if let (false, Some(SqlType::PgOnly { class, .. })) = (self.online, ty) {
+            if !matches!(v, Literal::Null)
+                && !matches!(class.as_str(), "CITEXT" | "JSONPATH" | "BYTEA")
+            {
+                let shown = match v {
+                    Literal::Str(s) => format!("'{s}'"),
+                    other => self.literal(other),
+                };
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!("No literal value renderer is available for literal value \"{shown}\" with datatype {class}"),
+                ));
+            }
+        }
         // Offline, SQLAlchemy's binary literal processor decodes the bytes
         // as UTF-8 and quotes them as text; online they are bound as bytes.
         if let (false, Literal::Bytes(b)) = (self.online, v) {
