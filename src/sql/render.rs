@@ -12,21 +12,45 @@ use crate::ops::*;
 pub fn render_ops(
     ops: &[Op],
     dialect: Dialect,
+    reflector: Option<&mut dyn Reflector>,
+) -> Result<Vec<Statement>, SqlError> {
+    render_ops_with_memo(ops, dialect, reflector, &mut TypeMemo::new())
+}
+
+/// [`render_ops`] with the named types the run's tables created so far
+/// (`memo`, updated): SQLAlchemy's `CREATE TABLE` creates a table's enum and
+/// domain types through a DDL runner whose memo Alembic keeps for the whole
+/// run, so a type a table of the run already created is not created again.
+pub fn render_ops_with_memo(
+    ops: &[Op],
+    dialect: Dialect,
     mut reflector: Option<&mut dyn Reflector>,
+    memo: &mut TypeMemo,
 ) -> Result<Vec<Statement>, SqlError> {
     let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Render);
     let mut r = Renderer {
         d: dialect.sql(),
         online: reflector.is_some(),
         out: Vec::new(),
+        memo: std::mem::take(memo),
     };
+    let result = render_all(&mut r, ops, &mut reflector);
+    *memo = std::mem::take(&mut r.memo);
+    result
+}
+
+fn render_all(
+    r: &mut Renderer,
+    ops: &[Op],
+    reflector: &mut Option<&mut dyn Reflector>,
+) -> Result<Vec<Statement>, SqlError> {
     for op in ops {
-        let res = r.op(op, &mut reflector);
+        let res = r.op(op, reflector);
         if let Err(e) = res {
-            return Err(with_emitted(e, r.out));
+            return Err(with_emitted(e, std::mem::take(&mut r.out)));
         }
     }
-    Ok(r.out)
+    Ok(std::mem::take(&mut r.out))
 }
 
 fn with_emitted(e: Fail, emitted: Vec<Statement>) -> SqlError {
@@ -54,7 +78,14 @@ struct Renderer {
     /// changes how `bulk_insert` treats rows with differing keys.
     online: bool,
     out: Vec<Statement>,
+    /// The enum and domain types tables of the run created (see
+    /// [`render_ops_with_memo`]).
+    memo: TypeMemo,
 }
+
+/// The named types (`(is a domain, schema, name)`) that `CREATE TABLE`
+/// statements of a run created through SQLAlchemy's DDL runner.
+pub type TypeMemo = std::collections::BTreeSet<(bool, Option<String>, String)>;
 
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
 /// reserved word, not all lower case, or has characters outside
@@ -1023,9 +1054,9 @@ impl Renderer {
 
     /// The `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements a
     /// table's named types issue before it is created (PostgreSQL), in
-    /// column order, once per type name.
-    fn named_types_to_create(&self, t: &Table) -> Vec<String> {
-        let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    /// column order, once per type name and run (the memo of SQLAlchemy's
+    /// DDL runner, which Alembic keeps for the run).
+    fn named_types_to_create(&mut self, t: &Table) -> Vec<String> {
         let mut out = Vec::new();
         if !self.d.native_enum() {
             return out;
@@ -1039,24 +1070,21 @@ impl Renderer {
                     native: true,
                     create_type: true,
                     ..
-                } => {
-                    let key = (name.clone(), schema.clone());
-                    if !seen.contains(&key) {
-                        let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-                        out.push(format!(
-                            "CREATE TYPE {} AS ENUM ({})",
-                            self.table_name(name, schema),
-                            vals.join(", ")
-                        ));
-                        seen.push(key);
-                    }
+                    // A type is created at most once per run: the guard
+                    // records it in the memo.
+                } if self.memo.insert((false, schema.clone(), name.clone())) => {
+                    let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
+                    out.push(format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        self.table_name(name, schema),
+                        vals.join(", ")
+                    ));
                 }
-                SqlType::Domain(d) if d.create_type => {
-                    let key = (d.name.clone(), d.schema.clone());
-                    if !seen.contains(&key) {
-                        out.push(self.create_domain_sql(d));
-                        seen.push(key);
-                    }
+                SqlType::Domain(d)
+                    if d.create_type
+                        && self.memo.insert((true, d.schema.clone(), d.name.clone())) =>
+                {
+                    out.push(self.create_domain_sql(d));
                 }
                 _ => {}
             }
