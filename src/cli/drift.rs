@@ -242,14 +242,16 @@ pub fn run_steps_on(
     }
     let dialect = conn.dialect();
     let mut index = 0usize;
+    let mut type_memo = crate::sql::TypeMemo::new();
     let mut render = |_step: &Step,
                       conn: &mut dyn Connection|
      -> Result<Vec<crate::db::RunStatement>, CliError> {
         let ops = std::mem::take(&mut lowered[index]);
         index += 1;
         let mut reflector = super::migrate::ConnectionReflector(conn);
-        let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+        let statements =
+            crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
+                .map_err(|e| CliError::Failed(e.to_string()))?;
         Ok(statements.into_iter().map(run_statement).collect())
     };
     let options = crate::db::RunOptions {

@@ -1019,6 +1019,9 @@ fn online_run_locked(
         context_logged: true,
     };
     let dialect = context.dialect;
+    // One memo of created named types for the run, as Alembic's impl is one
+    // DDL runner for all its migrations.
+    let mut type_memo = crate::sql::TypeMemo::new();
     let mut render = |step: &Step,
                       conn: &mut dyn crate::db::Connection|
      -> Result<Vec<crate::db::RunStatement>, CliError> {
@@ -1031,8 +1034,9 @@ fn online_run_locked(
             None => step_ops(step, context.engine_name.as_deref(), &lower)?.0,
         };
         let mut reflector = ConnectionReflector(conn);
-        let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
-            .map_err(|e| render_failure(e).1)?;
+        let statements =
+            crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
+                .map_err(|e| render_failure(e).1)?;
         Ok(statements
             .into_iter()
             .map(|s| match s {

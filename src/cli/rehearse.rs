@@ -158,6 +158,7 @@ fn run(
     let dialect = conn.dialect();
     let mut done = Vec::new();
     let mut seen_locks: Vec<(String, String)> = Vec::new();
+    let mut type_memo = crate::sql::TypeMemo::new();
     for (i, step) in steps.iter().enumerate() {
         let started = Instant::now();
         let ops = if step.direction == plan::Direction::Stamp {
@@ -167,7 +168,7 @@ fn run(
         };
         let statements = {
             let mut reflector = super::migrate::ConnectionReflector(&mut *conn);
-            crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
+            crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| CliError::Failed(e.to_string()))?
         };
         let statements: Vec<RunStatement> = statements

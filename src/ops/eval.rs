@@ -237,7 +237,7 @@ enum Value {
     Type(SqlType),
     Column(Box<Column>),
     ForeignKey(ForeignKey),
-    Constraint(Constraint),
+    Constraint(Box<Constraint>),
     /// `sa.Index(name, *columns)`, its table not known yet.
     Index(Box<Index>),
     Table(Box<Table>),
@@ -250,11 +250,16 @@ enum Value {
     Exec(Box<Executable>),
     /// `sa.Sequence(...)`.
     Sequence(Box<Sequence>),
+    /// `sa.Identity(...)`.
+    Identity(Box<Identity>),
     /// A Python `Enum` class defined in the revision file.
     EnumClass(Rc<EnumClass>),
     /// One member of it (the index of its canonical member).
     EnumMember(Rc<EnumClass>, usize),
     Literal(Literal),
+    /// `datetime.timezone(offset)` / `datetime.timezone.utc`: its UTC
+    /// offset in seconds.
+    TimeZone(i32),
     Bind,
     Context,
     AutocommitBlock,
@@ -1511,6 +1516,7 @@ impl Evaluator {
             }
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
+            "sa.Identity" => Ok(Value::Identity(Box::new(identity(&args)?))),
             "sa.CreateSchema" => {
                 let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
@@ -1593,7 +1599,14 @@ impl Evaluator {
                         nulls_not_distinct: nulls_not_distinct(&b.extra)?,
                     }
                 };
-                Ok(Value::Constraint(Constraint { name: cname, kind }))
+                let mut options = constraint_options(&b.extra, name)?;
+                options.deferrable = b.bool(1, "deferrable")?;
+                options.initially = b.str(2, "initially")?;
+                Ok(Value::Constraint(Box::new(Constraint {
+                    name: cname,
+                    kind,
+                    options: Box::new(options),
+                })))
             }
             "sa.ForeignKeyConstraint" => {
                 let b = bind_to(
@@ -1604,8 +1617,11 @@ impl Evaluator {
                 let columns = b.str_list(0, "columns")?;
                 let refs = b.str_list(1, "refcolumns")?;
                 let (ref_schema, ref_table, ref_columns) = split_refs(&refs, b.span_of(1))?;
-                Ok(Value::Constraint(Constraint {
+                let mut options = constraint_options(&b.extra, "ForeignKeyConstraint")?;
+                options.match_ = b.str(9, "match")?;
+                Ok(Value::Constraint(Box::new(Constraint {
                     name: b.str(2, "name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::ForeignKey {
                         columns,
                         ref_table,
@@ -1616,16 +1632,20 @@ impl Evaluator {
                         deferrable: b.bool(5, "deferrable")?,
                         initially: b.str(6, "initially")?,
                     },
-                }))
+                })))
             }
             "sa.CheckConstraint" => {
                 let b = bind_to(&args, "CheckConstraint", signature("sa.CheckConstraint"))?;
-                Ok(Value::Constraint(Constraint {
+                let mut options = constraint_options(&b.extra, "CheckConstraint")?;
+                options.deferrable = b.bool(2, "deferrable")?;
+                options.initially = b.str(3, "initially")?;
+                Ok(Value::Constraint(Box::new(Constraint {
                     name: b.str(1, "name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::Check {
                         sqltext: text_of(b.get(0), b.span_of(0))?,
                     },
-                }))
+                })))
             }
             "sa.Index" => {
                 let b = bind_to(&args, "Index", signature("sa.Index"))?;
@@ -1735,7 +1755,7 @@ impl Evaluator {
             }
             "datetime.datetime" => {
                 let b = bind_to(&args, "datetime", signature("datetime.datetime"))?;
-                Ok(Value::Literal(Literal::DateTime(
+                let fields = (
                     b.int(0, "year")?.unwrap_or(1) as i64,
                     b.int(1, "month")?.unwrap_or(1),
                     b.int(2, "day")?.unwrap_or(1),
@@ -1743,7 +1763,37 @@ impl Evaluator {
                     b.int(4, "minute")?.unwrap_or(0),
                     b.int(5, "second")?.unwrap_or(0),
                     b.int(6, "microsecond")?.unwrap_or(0),
-                )))
+                );
+                let (y, mo, d, h, mi, s, us) = fields;
+                Ok(Value::Literal(match tz_offset(b.get(7), b.span_of(7))? {
+                    None => Literal::DateTime(y, mo, d, h, mi, s, us),
+                    Some(offset) => Literal::DateTimeTz(y as i32, mo, d, h, mi, s, us, offset),
+                }))
+            }
+            "datetime.timedelta" => {
+                let b = bind_to(&args, "timedelta", signature("datetime.timedelta"))?;
+                timedelta(&b, &self.ctx.dialect, args.span)
+            }
+            "datetime.timezone" => {
+                let b = bind_to(&args, "timezone", signature("datetime.timezone"))?;
+                match b.get(0) {
+                    Some(Value::Literal(Literal::Interval {
+                        days,
+                        seconds,
+                        micros: 0,
+                        ..
+                    })) if (*days == 0 || *days == -1) => {
+                        Ok(Value::TimeZone(days * 86_400 + seconds))
+                    }
+                    Some(Value::Literal(Literal::Interval { .. })) => Err(problem(
+                        b.span_of(0),
+                        "ValueError: offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), in whole seconds",
+                    )),
+                    _ => Err(problem(
+                        b.span_of(0),
+                        "TypeError: timezone() argument 1 must be datetime.timedelta",
+                    )),
+                }
             }
             "datetime.time" => {
                 let b = bind_to(&args, "time", signature("datetime.time"))?;
@@ -2060,7 +2110,7 @@ static SIGNATURES: &[Signature] = &[
         ],
         rest: false,
         extra: false,
-        unsupported: &["insert_before", "insert_after", "if_not_exists"],
+        unsupported: &["insert_before", "insert_after"],
     },
     Signature {
         path: "op.drop_column",
@@ -2629,14 +2679,14 @@ static SIGNATURES: &[Signature] = &[
             "match",
         ],
         rest: false,
-        extra: false,
+        extra: true,
         unsupported: &[],
     },
     Signature {
         path: "sa.CheckConstraint",
         params: &["sqltext", "name", "deferrable", "initially"],
         rest: false,
-        extra: false,
+        extra: true,
         unsupported: &[],
     },
     Signature {
@@ -2719,7 +2769,30 @@ static SIGNATURES: &[Signature] = &[
             "minute",
             "second",
             "microsecond",
+            "tzinfo",
         ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.timedelta",
+        params: &[
+            "days",
+            "seconds",
+            "microseconds",
+            "milliseconds",
+            "minutes",
+            "hours",
+            "weeks",
+        ],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "datetime.timezone",
+        params: &["offset"],
         rest: false,
         extra: false,
         unsupported: &[],
@@ -2863,6 +2936,25 @@ static SIGNATURES: &[Signature] = &[
         params: &[],
         rest: true,
         extra: true,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.Identity",
+        params: &[
+            "always",
+            "on_null",
+            "start",
+            "increment",
+            "minvalue",
+            "maxvalue",
+            "nominvalue",
+            "nomaxvalue",
+            "cycle",
+            "cache",
+            "order",
+        ],
+        rest: false,
+        extra: false,
         unsupported: &[],
     },
     Signature {
@@ -3255,6 +3347,9 @@ fn table_op(
                 table,
                 schema: schema_of(&b, &names)?,
                 column,
+                if_not_exists: b
+                    .bool(pos(&names, "if_not_exists").expect("i"), "if_not_exists")?
+                    .unwrap_or(false),
             }
         }
         "drop_column" => {
@@ -3266,6 +3361,9 @@ fn table_op(
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 column: b.req_str(pos(&names, "column_name").expect("c"), "column_name", f)?,
+                if_exists: b
+                    .bool(pos(&names, "if_exists").expect("i"), "if_exists")?
+                    .unwrap_or(false),
             }
         }
         "alter_column" => {
@@ -3401,11 +3499,15 @@ fn table_op(
                     nulls_not_distinct: nulls_not_distinct(&b.extra)?,
                 }
             };
+            let mut options = constraint_options(&b.extra, f)?;
+            options.deferrable = b.bool(pos(&names, "deferrable").expect("d"), "deferrable")?;
+            options.initially = b.str(pos(&names, "initially").expect("i"), "initially")?;
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind,
                 },
             }
@@ -3416,11 +3518,13 @@ fn table_op(
             let b = bind(args, f, &names, s.rest, s.extra)?;
             refuse_unsupported(&b, &names, f, s.unsupported)?;
             let ci = pos(&names, "condition").expect("c");
+            let options = constraint_options(&b.extra, f)?;
             Op::AddConstraint {
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::Check {
                         sqltext: text_of(b.get(ci), b.span_of(ci))?,
                     },
@@ -3437,6 +3541,8 @@ fn table_op(
                 Some(t) => t.clone(),
                 None => b.req_str(1, "source_table", f)?,
             };
+            let mut options = constraint_options(&b.extra, f)?;
+            options.match_ = b.str(i("match"), "match")?;
             Op::AddConstraint {
                 table,
                 schema: if in_batch {
@@ -3446,6 +3552,7 @@ fn table_op(
                 },
                 constraint: Constraint {
                     name: b.str(0, "constraint_name")?,
+                    options: Box::new(options),
                     kind: ConstraintKind::ForeignKey {
                         columns: b.str_list(i("local_cols"), "local_cols")?,
                         ref_table: b.req_str(i("referent_table"), "referent_table", f)?,
@@ -3591,12 +3698,14 @@ fn column(args: &Args) -> EResult<Column> {
     let mut foreign_keys = Vec::new();
     let mut checks = Vec::new();
     let mut default = None;
+    let mut identity = None;
     for (v, s) in it {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
             Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
+            Value::Identity(i) => identity = Some(i),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
-                checks.push(c)
+                checks.push(*c)
             }
             Value::Type(_) | Value::Path(_) | Value::DialectImplClass(_) if type_.is_none() => {
                 type_ = Some(as_type(&v, s)?)
@@ -3623,6 +3732,7 @@ fn column(args: &Args) -> EResult<Column> {
         foreign_keys,
         checks,
         default,
+        identity,
     };
     for (k, v, s) in b.extra {
         let as_bool = |v: &Value| -> EResult<bool> {
@@ -3699,6 +3809,54 @@ fn column(args: &Args) -> EResult<Column> {
 }
 
 /// `sa.Sequence(name, start=..., ...)`.
+/// `sa.Identity(always, on_null, start, increment, minvalue, maxvalue,
+/// nominvalue, nomaxvalue, cycle, cache, order)`; `on_null` and `order`
+/// render only on Oracle and are refused rather than dropped.
+fn identity(args: &Args) -> EResult<Identity> {
+    let signature = signature("sa.Identity");
+    let b = bind_to(args, "Identity", signature)?;
+    let int = |i: usize| -> EResult<Option<i64>> {
+        match b.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(other) => Err(problem(
+                b.span_of(i),
+                format!(
+                    "Identity() '{}' must be an integer, got {}",
+                    signature.params[i],
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    for i in [1, 10] {
+        if !matches!(b.get(i), None | Some(Value::None)) {
+            return Err(problem(
+                b.span_of(i),
+                format!(
+                    "Identity({}=...) renders only on Oracle; aurora does not support it",
+                    signature.params[i]
+                ),
+            ));
+        }
+    }
+    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    Ok(Identity {
+        always: b.bool(0, "always")?.unwrap_or(false),
+        options: Sequence {
+            start: int(2)?,
+            increment: int(3)?,
+            minvalue: int(4)?,
+            maxvalue: int(5)?,
+            nominvalue: given(6),
+            nomaxvalue: given(7),
+            cycle: b.bool(8, "cycle")?,
+            cache: int(9)?,
+            ..Sequence::default()
+        },
+    })
+}
+
 fn sequence(args: &Args) -> EResult<Sequence> {
     let signature = signature("sa.Sequence");
     let b = bind_to(args, "Sequence", signature)?;
@@ -3757,7 +3915,7 @@ fn build_table(
     for (v, s) in items {
         match v {
             Value::Column(c) => table.columns.push((**c).clone()),
-            Value::Constraint(c) => table.constraints.push(c.clone()),
+            Value::Constraint(c) => table.constraints.push((**c).clone()),
             Value::Index(i) => table.indexes.push((**i).clone()),
             Value::MetaData => {}
             other => {
@@ -4881,6 +5039,76 @@ pub(crate) fn py_float_repr(f: f64) -> String {
     }
 }
 
+/// The UTC offset of a `tzinfo=` argument: `None` for a naive datetime.
+fn tz_offset(v: Option<&Value>, span: Span) -> EResult<Option<i32>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::TimeZone(s)) => Ok(Some(*s)),
+        Some(Value::Path(p)) if p == "datetime.timezone.utc" => Ok(Some(0)),
+        Some(other) => Err(problem(
+            span,
+            format!(
+                "unsupported tzinfo {}: use datetime.timezone.utc or datetime.timezone(timedelta(...))",
+                describe(other)
+            ),
+        )),
+    }
+}
+
+/// `datetime.timedelta(days, seconds, microseconds, milliseconds, minutes,
+/// hours, weeks)` with whole-number arguments, normalised as Python does.
+/// Only PostgreSQL has an interval literal aurora renders as SQLAlchemy does
+/// (`make_interval(secs=>...)` offline, psycopg2's `'... days ... seconds'::interval`
+/// online); elsewhere SQLAlchemy stores `Interval` as a datetime, which aurora
+/// refuses rather than guesses.
+fn timedelta(b: &Bound, dialect: &str, span: Span) -> EResult<Value> {
+    const FACTORS: [i128; 7] = [
+        86_400_000_000,
+        1_000_000,
+        1,
+        1_000,
+        60_000_000,
+        3_600_000_000,
+        604_800_000_000,
+    ];
+    let mut total: i128 = 0;
+    for (i, factor) in FACTORS.iter().enumerate() {
+        match b.get(i) {
+            None => {}
+            Some(Value::Int(n)) => total += *n as i128 * factor,
+            Some(Value::Bool(x)) => total += *x as i128 * factor,
+            Some(other) => {
+                return Err(problem(
+                    b.span_of(i),
+                    format!(
+                        "unsupported timedelta argument {}: aurora takes whole numbers here",
+                        describe(other)
+                    ),
+                ))
+            }
+        }
+    }
+    if dialect != "postgresql" {
+        return Err(problem(
+            span,
+            format!("datetime.timedelta values are supported on PostgreSQL only; on {dialect} SQLAlchemy stores an Interval as a datetime since the epoch: write that datetime instead"),
+        ));
+    }
+    let days = total.div_euclid(86_400_000_000);
+    let rest = total.rem_euclid(86_400_000_000);
+    if days.abs() > 999_999_999 {
+        return Err(problem(
+            span,
+            "OverflowError: days must be in -999999999..999999999",
+        ));
+    }
+    Ok(Value::Literal(Literal::Interval {
+        days: days as i32,
+        seconds: (rest / 1_000_000) as i32,
+        micros: (rest % 1_000_000) as i32,
+    }))
+}
+
 /// `datetime.datetime.utcfromtimestamp(seconds)` / `fromtimestamp(seconds)`
 /// (the local time zone, as Python's `time.localtime`).
 fn from_timestamp(seconds: f64, utc: bool, span: Span) -> EResult<Value> {
@@ -4957,6 +5185,81 @@ pub(crate) fn module_names(
             })
         })
         .collect()
+}
+
+/// What a constraint's keywords add after its body: `deferrable`/`initially`
+/// when they come as keywords (`op.create_check_constraint(..., **kw)`; the
+/// callers read them where they are parameters), `match`, and PostgreSQL's
+/// `postgresql_not_valid` and `postgresql_include`. Another `postgresql_*`
+/// keyword (but `postgresql_nulls_not_distinct`, read into the unique kind)
+/// is refused: dropping it would change the constraint silently.
+fn constraint_options(extra: &[(String, Value, Span)], func: &str) -> EResult<ConstraintOptions> {
+    let mut options = ConstraintOptions::default();
+    for (k, v, span) in extra {
+        match k.as_str() {
+            "deferrable" => {
+                options.deferrable = match v {
+                    Value::None => None,
+                    v => Some(truthy(v)),
+                }
+            }
+            "initially" | "match" => {
+                let text = match v {
+                    Value::None => None,
+                    Value::Str(s) => Some(s.clone()),
+                    other => {
+                        return Err(problem(
+                            *span,
+                            format!("{func}(): {k} must be a string, got {}", describe(other)),
+                        ))
+                    }
+                };
+                if k == "initially" {
+                    options.initially = text;
+                } else {
+                    options.match_ = text;
+                }
+            }
+            "postgresql_not_valid" => options.not_valid = truthy(v),
+            "postgresql_include" => {
+                options.include = match v {
+                    Value::None => Vec::new(),
+                    Value::List(xs) | Value::Tuple(xs) => xs
+                        .iter()
+                        .map(|x| match x {
+                            Value::Str(s) => Ok(s.clone()),
+                            other => Err(problem(
+                                *span,
+                                format!(
+                                    "{func}(): postgresql_include takes column names, got {}",
+                                    describe(other)
+                                ),
+                            )),
+                        })
+                        .collect::<EResult<_>>()?,
+                    Value::Str(s) => vec![s.clone()],
+                    other => {
+                        return Err(problem(
+                            *span,
+                            format!(
+                                "{func}(): postgresql_include takes a list of column names, got {}",
+                                describe(other)
+                            ),
+                        ))
+                    }
+                }
+            }
+            "postgresql_nulls_not_distinct" => {}
+            k if k.starts_with("postgresql_") => {
+                return Err(problem(
+                    *span,
+                    format!("{func}(): the keyword {k} is not supported by aurora; remove it, or run this revision with Alembic"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
 }
 
 /// `postgresql_nulls_not_distinct=` of a unique constraint.

@@ -4,6 +4,7 @@
 
 mod eval;
 mod naming;
+pub(crate) use eval::py_float_repr;
 pub use naming::Convention;
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
@@ -287,11 +288,15 @@ pub enum Op {
         table: String,
         schema: Option<String>,
         column: Column,
+        /// `if_not_exists=True`: `ADD COLUMN IF NOT EXISTS`.
+        if_not_exists: bool,
     },
     DropColumn {
         table: String,
         schema: Option<String>,
         column: String,
+        /// `if_exists=True`: `DROP COLUMN IF EXISTS`.
+        if_exists: bool,
     },
     AlterColumn(AlterColumn),
     CreateIndex(Index),
@@ -391,6 +396,17 @@ pub struct Column {
     /// never rendered itself, but it decides whether the column is
     /// SQLAlchemy's autoincrement column and whether PostgreSQL says SERIAL.
     pub default: Option<PythonDefault>,
+    /// `sa.Identity(...)`: `GENERATED ... AS IDENTITY` where the dialect has
+    /// identity columns (PostgreSQL), nothing elsewhere (SQLite).
+    pub identity: Option<Box<Identity>>,
+}
+
+/// `sa.Identity(always=..., start=..., ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub always: bool,
+    /// The sequence options (`start`, `increment`, ...); the name is empty.
+    pub options: Sequence,
 }
 
 /// A column's client-side default.
@@ -542,6 +558,25 @@ pub struct Domain {
 pub struct Constraint {
     pub name: Option<String>,
     pub kind: ConstraintKind,
+    /// Boxed: most constraints have none, and a `Constraint` travels in the
+    /// evaluator's values.
+    pub options: Box<ConstraintOptions>,
+}
+
+/// What SQLAlchemy appends to a constraint besides its body. A foreign key
+/// keeps its `DEFERRABLE`/`INITIALLY` in [`ConstraintKind::ForeignKey`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConstraintOptions {
+    /// `deferrable=` of a primary key, unique or check constraint.
+    pub deferrable: Option<bool>,
+    /// `initially=` of a primary key, unique or check constraint.
+    pub initially: Option<String>,
+    /// `match=` of a foreign key (`MATCH FULL`).
+    pub match_: Option<String>,
+    /// `postgresql_not_valid=True` of a check or foreign key constraint.
+    pub not_valid: bool,
+    /// `postgresql_include=[...]` of a primary key or unique constraint.
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -726,7 +761,17 @@ pub enum Literal {
     Decimal(String),
     Date(i64, u32, u32),
     DateTime(i64, u32, u32, u32, u32, u32, u32),
+    /// A timezone-aware `datetime.datetime(..., tzinfo=...)`: the fields
+    /// as written and the UTC offset in seconds.
+    DateTimeTz(i32, u32, u32, u32, u32, u32, u32, i32),
     Time(u32, u32, u32, u32),
+    /// `datetime.timedelta(...)`, normalised as Python normalises it
+    /// (`0 <= seconds < 86400`, `0 <= micros < 1_000_000`).
+    Interval {
+        days: i32,
+        seconds: i32,
+        micros: i32,
+    },
     /// `uuid.UUID(...)`: lower-case hex with hyphens.
     Uuid(String),
     /// A Python list bound to an `ARRAY` column.

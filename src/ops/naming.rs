@@ -124,6 +124,7 @@ impl Namer<'_> {
                 table,
                 schema,
                 column,
+                ..
             } => self.add_column(table, schema, column),
             Op::CreateIndex(i) => self.index(i, None).map(|()| Vec::new()),
             Op::DropIndex {
@@ -240,6 +241,7 @@ impl Namer<'_> {
                 t.constraints.insert(
                     0,
                     Constraint {
+                        options: Default::default(),
                         name: Some(name),
                         kind: ConstraintKind::PrimaryKey { columns: pk_cols },
                     },
@@ -268,6 +270,7 @@ impl Namer<'_> {
             for c in &mut t.columns {
                 if c.unique && !c.index {
                     let mut u = Constraint {
+                        options: Default::default(),
                         name: None,
                         kind: ConstraintKind::Unique {
                             columns: vec![c.name.clone()],
@@ -338,6 +341,7 @@ impl Namer<'_> {
             // the column; named, the unique one is an operation of its own,
             // and the foreign keys after it keep their order.
             let mut u = Constraint {
+                options: Default::default(),
                 name: None,
                 kind: ConstraintKind::Unique {
                     columns: vec![col.clone()],
@@ -742,6 +746,7 @@ fn fk_constraint(column: &str, fk: super::ForeignKey) -> Constraint {
         _ => (None, fk.target.clone(), String::new()),
     };
     Constraint {
+        options: Default::default(),
         name: fk.name,
         kind: ConstraintKind::ForeignKey {
             columns: vec![column.to_string()],

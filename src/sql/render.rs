@@ -12,21 +12,45 @@ use crate::ops::*;
 pub fn render_ops(
     ops: &[Op],
     dialect: Dialect,
+    reflector: Option<&mut dyn Reflector>,
+) -> Result<Vec<Statement>, SqlError> {
+    render_ops_with_memo(ops, dialect, reflector, &mut TypeMemo::new())
+}
+
+/// [`render_ops`] with the named types the run's tables created so far
+/// (`memo`, updated): SQLAlchemy's `CREATE TABLE` creates a table's enum and
+/// domain types through a DDL runner whose memo Alembic keeps for the whole
+/// run, so a type a table of the run already created is not created again.
+pub fn render_ops_with_memo(
+    ops: &[Op],
+    dialect: Dialect,
     mut reflector: Option<&mut dyn Reflector>,
+    memo: &mut TypeMemo,
 ) -> Result<Vec<Statement>, SqlError> {
     let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Render);
     let mut r = Renderer {
         d: dialect.sql(),
         online: reflector.is_some(),
         out: Vec::new(),
+        memo: std::mem::take(memo),
     };
+    let result = render_all(&mut r, ops, &mut reflector);
+    *memo = std::mem::take(&mut r.memo);
+    result
+}
+
+fn render_all(
+    r: &mut Renderer,
+    ops: &[Op],
+    reflector: &mut Option<&mut dyn Reflector>,
+) -> Result<Vec<Statement>, SqlError> {
     for op in ops {
-        let res = r.op(op, &mut reflector);
+        let res = r.op(op, reflector);
         if let Err(e) = res {
-            return Err(with_emitted(e, r.out));
+            return Err(with_emitted(e, std::mem::take(&mut r.out)));
         }
     }
-    Ok(r.out)
+    Ok(std::mem::take(&mut r.out))
 }
 
 fn with_emitted(e: Fail, emitted: Vec<Statement>) -> SqlError {
@@ -54,7 +78,14 @@ struct Renderer {
     /// changes how `bulk_insert` treats rows with differing keys.
     online: bool,
     out: Vec<Statement>,
+    /// The enum and domain types tables of the run created (see
+    /// [`render_ops_with_memo`]).
+    memo: TypeMemo,
 }
+
+/// The named types (`(is a domain, schema, name)`) that `CREATE TABLE`
+/// statements of a run created through SQLAlchemy's DDL runner.
+pub type TypeMemo = std::collections::BTreeSet<(bool, Option<String>, String)>;
 
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
 /// reserved word, not all lower case, or has characters outside
@@ -116,15 +147,18 @@ impl Renderer {
                 table,
                 schema,
                 column,
-            } => self.add_column(table, schema, column)?,
+                if_not_exists,
+            } => self.add_column(table, schema, column, *if_not_exists)?,
             Op::DropColumn {
                 table,
                 schema,
                 column,
+                if_exists,
             } => {
                 let sql = format!(
-                    "ALTER TABLE {} DROP COLUMN {}",
+                    "ALTER TABLE {} DROP COLUMN {}{}",
                     self.table_name(table, schema),
+                    if *if_exists { "IF EXISTS " } else { "" },
                     self.q(column)
                 );
                 self.emit(sql);
@@ -163,6 +197,23 @@ impl Renderer {
                 }
                 if let Some(n) = &constraint.name {
                     self.limited_name(n, false)?;
+                }
+                // Alembic builds the constraint on a stub table of its own
+                // columns, where PostgreSQL's compiler cannot find another
+                // INCLUDE column.
+                if let ConstraintKind::PrimaryKey { columns }
+                | ConstraintKind::Unique { columns, .. } = &constraint.kind
+                {
+                    let missing = constraint
+                        .options
+                        .include
+                        .iter()
+                        .find(|c| !columns.contains(c));
+                    if let (Some(missing), true) =
+                        (missing, self.d.constraint_include_and_not_valid())
+                    {
+                        return Err(Fail::Exception("KeyError".into(), format!("'{missing}'")));
+                    }
                 }
                 let body = self.constraint(constraint, false);
                 let sql = format!("ALTER TABLE {} ADD {body}", self.table_name(table, schema));
@@ -454,31 +505,7 @@ impl Renderer {
                 s.push_str(&format!(" AS {}", self.type_sql(t)));
             }
         }
-        let mut options = Vec::new();
-        if let Some(n) = seq.increment {
-            options.push(format!("INCREMENT BY {n}"));
-        }
-        if let Some(n) = seq.start {
-            options.push(format!("START WITH {n}"));
-        }
-        if let Some(n) = seq.minvalue {
-            options.push(format!("MINVALUE {n}"));
-        }
-        if let Some(n) = seq.maxvalue {
-            options.push(format!("MAXVALUE {n}"));
-        }
-        if seq.nominvalue {
-            options.push("NO MINVALUE".into());
-        }
-        if seq.nomaxvalue {
-            options.push("NO MAXVALUE".into());
-        }
-        if let Some(n) = seq.cache {
-            options.push(format!("CACHE {n}"));
-        }
-        if let Some(c) = seq.cycle {
-            options.push(if c { "CYCLE" } else { "NO CYCLE" }.into());
-        }
+        let options = sequence_options(seq);
         if !options.is_empty() {
             s.push(' ');
             s.push_str(&options.join(" "));
@@ -512,6 +539,46 @@ impl Renderer {
                     format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
                 }
             }
+            Literal::DateTimeTz(y, mo, d, h, mi, s, us, offset) => {
+                // Online psycopg2 adapts an aware datetime as its isoformat
+                // cast to timestamptz; offline SQLAlchemy renders `str()` of it.
+                let fraction = if *us > 0 {
+                    format!(".{us:06}")
+                } else {
+                    String::new()
+                };
+                let sign = if *offset < 0 { '-' } else { '+' };
+                let o = offset.unsigned_abs();
+                let mut zone = format!("{sign}{:02}:{:02}", o / 3600, o / 60 % 60);
+                if o % 60 != 0 {
+                    zone.push_str(&format!(":{:02}", o % 60));
+                }
+                if self.online {
+                    format!("'{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}{zone}'::timestamptz")
+                } else {
+                    format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{fraction}{zone}'")
+                }
+            }
+            // psycopg2's adapter online, PostgreSQL's INTERVAL literal
+            // processor offline (the evaluator refuses other dialects).
+            Literal::Interval {
+                days,
+                seconds,
+                micros,
+            } => {
+                if self.online {
+                    format!("'{days} days {seconds}.{micros:06} seconds'::interval")
+                } else {
+                    // Python's `timedelta.total_seconds()`: one correctly
+                    // rounded division of the microseconds.
+                    let total =
+                        (*days as i64 * 86_400 + *seconds as i64) * 1_000_000 + *micros as i64;
+                    format!(
+                        "make_interval(secs=>{})",
+                        crate::ops::py_float_repr(total as f64 / 1e6)
+                    )
+                }
+            }
             Literal::Time(h, mi, s, us) => {
                 if short_us {
                     if *us > 0 {
@@ -528,7 +595,8 @@ impl Renderer {
             Literal::Uuid(u) if self.d.native_uuid() => quote_str(u),
             Literal::Uuid(u) => quote_str(&u.replace('-', "")),
             // psycopg2 adapts a list as ARRAY[...], the empty list as '{}'.
-            Literal::Array(xs) if xs.is_empty() => "'{}'".into(),
+            // SQLAlchemy's ARRAY literal processor renders `ARRAY[]` offline.
+            Literal::Array(xs) if xs.is_empty() && self.online => "'{}'".into(),
             Literal::Array(xs) => format!(
                 "ARRAY[{}]",
                 xs.iter()
@@ -629,6 +697,7 @@ impl Renderer {
     ) -> String {
         let in_pk = pk_cols.contains(&c.name);
         let nullable = c.nullable.unwrap_or(!in_pk);
+        let identity = c.identity.as_ref().filter(|_| self.d.identity_columns());
         let mut s = self.q(&c.name);
         s.push(' ');
         // SERIAL stands in for no client default or an optional Sequence.
@@ -637,7 +706,12 @@ impl Renderer {
             Some(PythonDefault::Sequence(seq)) => seq.optional,
             Some(PythonDefault::Other) => false,
         };
-        if self.d.serial_columns() && in_pk && autoinc == Some(c.name.as_str()) && serial_default {
+        if self.d.serial_columns()
+            && in_pk
+            && autoinc == Some(c.name.as_str())
+            && serial_default
+            && identity.is_none()
+        {
             s.push_str(match c.type_ {
                 SqlType::BigInteger => "BIGSERIAL",
                 SqlType::SmallInteger => "SMALLSERIAL",
@@ -658,7 +732,22 @@ impl Renderer {
                 }
             }
         }
-        if !nullable {
+        // SQLAlchemy's PostgreSQL column specification: an identity column
+        // is NOT NULL by itself, and says NULL when nullable.
+        if let Some(i) = identity {
+            s.push_str(if i.always {
+                " GENERATED ALWAYS AS IDENTITY"
+            } else {
+                " GENERATED BY DEFAULT AS IDENTITY"
+            });
+            let options = sequence_options(&i.options);
+            if !options.is_empty() {
+                s.push_str(&format!(" ({})", options.join(" ")));
+            }
+            if nullable {
+                s.push_str(" NULL");
+            }
+        } else if !nullable {
             s.push_str(" NOT NULL");
         }
         for check in &c.checks {
@@ -688,7 +777,9 @@ impl Renderer {
         let cols = |xs: &[String]| xs.iter().map(|x| self.q(x)).collect::<Vec<_>>().join(", ");
         match &c.kind {
             ConstraintKind::PrimaryKey { columns } => {
-                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)))
+                s.push_str(&format!("PRIMARY KEY ({})", cols(columns)));
+                s.push_str(&self.include_clause(&c.options));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
             }
             ConstraintKind::Unique {
                 columns,
@@ -699,9 +790,15 @@ impl Renderer {
                     (true, Some(false)) => "NULLS DISTINCT ",
                     _ => "",
                 };
-                s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)))
+                s.push_str(&format!("UNIQUE {nulls}({})", cols(columns)));
+                s.push_str(&self.include_clause(&c.options));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
             }
-            ConstraintKind::Check { sqltext } => s.push_str(&format!("CHECK ({sqltext})")),
+            ConstraintKind::Check { sqltext } => {
+                s.push_str(&format!("CHECK ({sqltext})"));
+                s.push_str(&deferrability(c.options.deferrable, &c.options.initially));
+                s.push_str(self.not_valid_clause(&c.options));
+            }
             ConstraintKind::ForeignKey {
                 columns,
                 ref_table,
@@ -723,24 +820,39 @@ impl Renderer {
                     cols(columns),
                     cols(ref_columns)
                 ));
+                if let Some(m) = &c.options.match_ {
+                    s.push_str(&format!(" MATCH {m}"));
+                }
                 if let Some(d) = ondelete {
                     s.push_str(&format!(" ON DELETE {d}"));
                 }
                 if let Some(u) = onupdate {
                     s.push_str(&format!(" ON UPDATE {u}"));
                 }
-                match deferrable {
-                    Some(true) => s.push_str(" DEFERRABLE"),
-                    Some(false) => s.push_str(" NOT DEFERRABLE"),
-                    None => {}
-                }
-                if let Some(i) = initially {
-                    s.push_str(&format!(" INITIALLY {i}"));
-                }
+                s.push_str(&deferrability(*deferrable, initially));
+                s.push_str(self.not_valid_clause(&c.options));
             }
         }
         let _ = in_table;
         s
+    }
+
+    /// ` INCLUDE (...)` of a PostgreSQL primary key or unique constraint.
+    fn include_clause(&self, o: &crate::ops::ConstraintOptions) -> String {
+        if o.include.is_empty() || !self.d.constraint_include_and_not_valid() {
+            return String::new();
+        }
+        let cols: Vec<String> = o.include.iter().map(|x| self.q(x)).collect();
+        format!(" INCLUDE ({})", cols.join(", "))
+    }
+
+    /// ` NOT VALID` of a PostgreSQL check or foreign key constraint.
+    fn not_valid_clause(&self, o: &crate::ops::ConstraintOptions) -> &'static str {
+        if o.not_valid && self.d.constraint_include_and_not_valid() {
+            " NOT VALID"
+        } else {
+            ""
+        }
     }
 
     /// The primary key columns of a table: from its PrimaryKeyConstraint, or
@@ -862,6 +974,7 @@ impl Renderer {
             let name = explicit_pk.and_then(|c| c.name.clone());
             constraints.push(self.constraint(
                 &Constraint {
+                    options: explicit_pk.map(|c| c.options.clone()).unwrap_or_default(),
                     name,
                     kind: ConstraintKind::PrimaryKey {
                         columns: pk_cols.clone(),
@@ -895,6 +1008,7 @@ impl Renderer {
             if col.unique && !col.index {
                 constraints.push(self.constraint(
                     &Constraint {
+                        options: Default::default(),
                         name: None,
                         kind: ConstraintKind::Unique {
                             columns: vec![col.name.clone()],
@@ -911,6 +1025,7 @@ impl Renderer {
                 }
                 constraints.push(self.constraint(
                     &Constraint {
+                        options: Default::default(),
                         name: fk.name.clone(),
                         kind: ConstraintKind::ForeignKey {
                             columns: vec![col.name.clone()],
@@ -939,9 +1054,9 @@ impl Renderer {
 
     /// The `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements a
     /// table's named types issue before it is created (PostgreSQL), in
-    /// column order, once per type name.
-    fn named_types_to_create(&self, t: &Table) -> Vec<String> {
-        let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    /// column order, once per type name and run (the memo of SQLAlchemy's
+    /// DDL runner, which Alembic keeps for the run).
+    fn named_types_to_create(&mut self, t: &Table) -> Vec<String> {
         let mut out = Vec::new();
         if !self.d.native_enum() {
             return out;
@@ -955,24 +1070,21 @@ impl Renderer {
                     native: true,
                     create_type: true,
                     ..
-                } => {
-                    let key = (name.clone(), schema.clone());
-                    if !seen.contains(&key) {
-                        let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-                        out.push(format!(
-                            "CREATE TYPE {} AS ENUM ({})",
-                            self.table_name(name, schema),
-                            vals.join(", ")
-                        ));
-                        seen.push(key);
-                    }
+                    // A type is created at most once per run: the guard
+                    // records it in the memo.
+                } if self.memo.insert((false, schema.clone(), name.clone())) => {
+                    let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
+                    out.push(format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        self.table_name(name, schema),
+                        vals.join(", ")
+                    ));
                 }
-                SqlType::Domain(d) if d.create_type => {
-                    let key = (d.name.clone(), d.schema.clone());
-                    if !seen.contains(&key) {
-                        out.push(self.create_domain_sql(d));
-                        seen.push(key);
-                    }
+                SqlType::Domain(d)
+                    if d.create_type
+                        && self.memo.insert((true, d.schema.clone(), d.name.clone())) =>
+                {
+                    out.push(self.create_domain_sql(d));
                 }
                 _ => {}
             }
@@ -1189,7 +1301,13 @@ impl Renderer {
         Ok(())
     }
 
-    fn add_column(&mut self, table: &str, schema: &Option<String>, c: &Column) -> Result<(), Fail> {
+    fn add_column(
+        &mut self,
+        table: &str,
+        schema: &Option<String>,
+        c: &Column,
+        if_not_exists: bool,
+    ) -> Result<(), Fail> {
         self.check_type(&c.name, &c.type_)?;
         let pk: Vec<String> = if c.primary_key {
             vec![c.name.clone()]
@@ -1214,8 +1332,9 @@ impl Renderer {
         };
         let spec = self.column_spec(c, &pk, autoinc.as_deref(), false);
         let sql = format!(
-            "ALTER TABLE {} ADD COLUMN {spec}",
-            self.table_name(table, schema)
+            "ALTER TABLE {} ADD COLUMN {}{spec}",
+            self.table_name(table, schema),
+            if if_not_exists { "IF NOT EXISTS " } else { "" }
         );
         self.emit(sql);
         // Alembic adds the constraints of the table it builds around the
@@ -1229,6 +1348,7 @@ impl Renderer {
             }
             let body = self.constraint(
                 &Constraint {
+                    options: Default::default(),
                     name: None,
                     kind: ConstraintKind::Unique {
                         columns: vec![c.name.clone()],
@@ -1253,6 +1373,7 @@ impl Renderer {
             let (rs, rt, rc) = split_target(&fk.target);
             let body = self.constraint(
                 &Constraint {
+                    options: Default::default(),
                     name: fk.name.clone(),
                     kind: ConstraintKind::ForeignKey {
                         columns: vec![c.name.clone()],
@@ -1493,6 +1614,11 @@ impl Renderer {
             .find(|(c, _)| c == column)
             .map(|(_, ty)| ty);
         if let Literal::Json(text) = v {
+            // Offline, `None` renders as NULL before the JSON type sees it;
+            // online psycopg2 binds the JSON `null` the type serialised.
+            if !self.online && text == "null" {
+                return Ok("NULL".into());
+            }
             if !self.online {
                 let datatype = match ty {
                     Some(SqlType::Jsonb) => "JSONB",
@@ -1505,6 +1631,46 @@ impl Renderer {
                         t.name
                     ),
                 ));
+            }
+        }
+        // Offline, PostgreSQL's network, range, text-search, MONEY, OID and
+        // HSTORE types have no literal processor: SQLAlchemy stops.
+        if let (false, Some(SqlType::PgOnly { class, .. })) = (self.online, ty) {
+            if !matches!(v, Literal::Null)
+                && !matches!(class.as_str(), "CITEXT" | "JSONPATH" | "BYTEA")
+            {
+                let shown = match v {
+                    Literal::Str(s) => format!("'{s}'"),
+                    other => self.literal(other),
+                };
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!("No literal value renderer is available for literal value \"{shown}\" with datatype {class}"),
+                ));
+            }
+        }
+        // Offline, SQLAlchemy's binary literal processor decodes the bytes
+        // as UTF-8 and quotes them as text; online they are bound as bytes.
+        if let (false, Literal::Bytes(b)) = (self.online, v) {
+            let binary = match ty {
+                Some(SqlType::LargeBinary) => true,
+                Some(SqlType::PgOnly { class, .. }) => class == "BYTEA",
+                Some(SqlType::Named(n)) => ["BYTEA", "BLOB", "BINARY", "VARBINARY"]
+                    .iter()
+                    .any(|p| n == p || n.starts_with(&format!("{p}("))),
+                _ => false,
+            };
+            if binary {
+                return match std::str::from_utf8(b) {
+                    Ok(text) => Ok(quote_str(text)),
+                    Err(e) => Err(Fail::Exception(
+                        "UnicodeDecodeError".into(),
+                        format!(
+                            "'utf-8' codec can't decode the bytes of column '{column}' of bulk_insert into '{}' offline: {e}",
+                            t.name
+                        ),
+                    )),
+                };
             }
         }
         if let (Literal::Uuid(u), Some(SqlType::Uuid { native: false, .. })) = (v, ty) {
@@ -1561,11 +1727,7 @@ impl Renderer {
                             vals.push(self.bound_literal(t, k, v)?);
                         }
                     }
-                    self.emit(format!(
-                        "INSERT INTO {name} ({}) VALUES ({})",
-                        cols.join(", "),
-                        vals.join(", ")
-                    ));
+                    self.emit(insert_sql(&name, &cols, &vals));
                 }
             }
             return Ok(());
@@ -1579,12 +1741,7 @@ impl Renderer {
                     vals.push(self.bound_literal(t, c, v)?);
                 }
             }
-            let sql = format!(
-                "INSERT INTO {name} ({}) VALUES ({})",
-                cols.join(", "),
-                vals.join(", ")
-            );
-            self.emit(sql);
+            self.emit(insert_sql(&name, &cols, &vals));
         }
         Ok(())
     }
@@ -1816,6 +1973,7 @@ impl Renderer {
                 _ => None,
             });
             constraints.push(Constraint {
+                options: Default::default(),
                 name: pk_name,
                 kind: ConstraintKind::PrimaryKey {
                     columns: pk_cols.clone(),
@@ -2081,11 +2239,13 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             default: None,
+            identity: None,
         });
     }
     pk.sort();
     if !pk.is_empty() {
         t.constraints.push(Constraint {
+            options: Default::default(),
             name: None,
             kind: ConstraintKind::PrimaryKey {
                 columns: pk.into_iter().map(|(_, n)| n).collect(),
@@ -2118,6 +2278,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
             None => by_id.push((
                 id,
                 Constraint {
+                    options: Default::default(),
                     name: None,
                     kind: ConstraintKind::ForeignKey {
                         columns: vec![from],
@@ -2153,6 +2314,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
     // are left out of a recreate, as Alembic does.
     for (name, body) in named_checks(&table_sql) {
         t.constraints.push(Constraint {
+            options: Default::default(),
             name: Some(name),
             kind: ConstraintKind::Check { sqltext: body },
         });
@@ -2182,6 +2344,7 @@ fn reflect_sqlite(r: &mut dyn Reflector, table: &str) -> Result<Table, String> {
         } else if origin == "u" {
             let cname = constraint_name_in_sql(&table_sql, "UNIQUE", &columns);
             t.constraints.push(Constraint {
+                options: Default::default(),
                 name: cname,
                 kind: ConstraintKind::Unique {
                     columns,
@@ -2311,6 +2474,64 @@ fn parse_decl_type(decl: &str) -> SqlType {
         "BLOB" => SqlType::LargeBinary,
         "" => SqlType::Null,
         other => SqlType::Named(other.to_string()),
+    }
+}
+
+/// SQLAlchemy's `get_identity_options`: what `CREATE SEQUENCE` and
+/// `GENERATED ... AS IDENTITY (...)` list.
+fn sequence_options(seq: &Sequence) -> Vec<String> {
+    let mut options = Vec::new();
+    if let Some(n) = seq.increment {
+        options.push(format!("INCREMENT BY {n}"));
+    }
+    if let Some(n) = seq.start {
+        options.push(format!("START WITH {n}"));
+    }
+    if let Some(n) = seq.minvalue {
+        options.push(format!("MINVALUE {n}"));
+    }
+    if let Some(n) = seq.maxvalue {
+        options.push(format!("MAXVALUE {n}"));
+    }
+    if seq.nominvalue {
+        options.push("NO MINVALUE".into());
+    }
+    if seq.nomaxvalue {
+        options.push("NO MAXVALUE".into());
+    }
+    if let Some(n) = seq.cache {
+        options.push(format!("CACHE {n}"));
+    }
+    if let Some(c) = seq.cycle {
+        options.push(if c { "CYCLE" } else { "NO CYCLE" }.into());
+    }
+    options
+}
+
+/// SQLAlchemy's `define_constraint_deferrability`.
+fn deferrability(deferrable: Option<bool>, initially: &Option<String>) -> String {
+    let mut s = String::new();
+    match deferrable {
+        Some(true) => s.push_str(" DEFERRABLE"),
+        Some(false) => s.push_str(" NOT DEFERRABLE"),
+        None => {}
+    }
+    if let Some(i) = initially {
+        s.push_str(&format!(" INITIALLY {i}"));
+    }
+    s
+}
+
+/// SQLAlchemy's INSERT of one row: `DEFAULT VALUES` when it names no column.
+fn insert_sql(table: &str, cols: &[String], vals: &[String]) -> String {
+    if cols.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            vals.join(", ")
+        )
     }
 }
 

@@ -185,6 +185,7 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             default: None,
+            identity: None,
         });
     }
     Ok(())
@@ -375,6 +376,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
         let columns = items(&row[3]);
         match text(&row[1]).as_str() {
             "p" => pk.push(Constraint {
+                options: Default::default(),
                 name,
                 kind: ConstraintKind::PrimaryKey { columns },
             }),
@@ -395,6 +397,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                     )));
                 }
                 fks.push(Constraint {
+                    options: Default::default(),
                     name,
                     kind: ConstraintKind::ForeignKey {
                         columns,
@@ -409,6 +412,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                 })
             }
             "u" => uniques.push(Constraint {
+                options: Default::default(),
                 name,
                 kind: ConstraintKind::Unique {
                     columns,
@@ -425,6 +429,7 @@ fn constraints(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(),
                     )));
                 };
                 checks.push(Constraint {
+                    options: Default::default(),
                     name,
                     kind: ConstraintKind::Check {
                         sqltext: body.to_string(),

@@ -207,6 +207,17 @@ pub trait SqlDialect: Sync {
     /// SQLAlchemy's DDL compiler class, as its errors name it.
     fn ddl_compiler_name(&self) -> &'static str;
 
+    /// Whether `sa.Identity` renders `GENERATED ... AS IDENTITY`
+    /// (`supports_identity_columns`); elsewhere it renders nothing.
+    fn identity_columns(&self) -> bool {
+        false
+    }
+
+    /// Whether constraints take PostgreSQL's `INCLUDE (...)` and `NOT VALID`.
+    fn constraint_include_and_not_valid(&self) -> bool {
+        false
+    }
+
     /// Whether `UNIQUE` renders `NULLS [NOT] DISTINCT`.
     fn unique_nulls_distinct(&self) -> bool {
         false

@@ -147,6 +147,14 @@ impl SqlDialect for Postgresql {
         true
     }
 
+    fn constraint_include_and_not_valid(&self) -> bool {
+        true
+    }
+
+    fn identity_columns(&self) -> bool {
+        true
+    }
+
     fn autoincrement_for_every_primary_key(&self) -> bool {
         true
     }
