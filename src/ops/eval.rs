@@ -1267,6 +1267,14 @@ impl Evaluator {
         if let Some(result) = builtins::plain_method(&recv, m, &args, &self.ctx) {
             return result;
         }
+        // A `sa.Table(...)` is a table clause for the DML methods, as in SQLAlchemy
+        // (`Table` subclasses `TableClause`): `person.update().where(...)`.
+        let recv = match recv {
+            Value::Table(t) if matches!(m, "insert" | "update" | "delete") => {
+                Value::TableClause(table_clause(&t))
+            }
+            other => other,
+        };
         match (recv, m) {
             (Value::BatchOp, _) => {
                 let (table, schema) = self.batch_target(frame, span)?;
@@ -1872,15 +1880,7 @@ impl Evaluator {
                 let b = bind_to(&args, f, signature("op.bulk_insert"))?;
                 let table = match b.get(0) {
                     Some(Value::TableClause(t)) => t.clone(),
-                    Some(Value::Table(t)) => TableClause {
-                        name: t.name.clone(),
-                        schema: t.schema.clone(),
-                        columns: t
-                            .columns
-                            .iter()
-                            .map(|c| (c.name.clone(), c.type_.clone()))
-                            .collect(),
-                    },
+                    Some(Value::Table(t)) => table_clause(t),
                     _ => return Err(problem(b.span_of(0), "bulk_insert() takes a table")),
                 };
                 let mut rows = Vec::new();
@@ -4591,6 +4591,20 @@ fn builtin(name: &str) -> Option<Value> {
         .then(|| Value::Path(name.to_string()))
 }
 
+/// The table clause of a `sa.Table(...)`: its name, schema and columns, which is all
+/// that `.c`, `insert()`, `update()`, `delete()` and `bulk_insert` use of it.
+fn table_clause(t: &Table) -> TableClause {
+    TableClause {
+        name: t.name.clone(),
+        schema: t.schema.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.type_.clone()))
+            .collect(),
+    }
+}
+
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
         Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
@@ -4619,6 +4633,9 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
         Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
+        Value::Table(t) if matches!(name, "c" | "columns") => {
+            Ok(Value::ColumnCollection(table_clause(&t)))
+        }
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
