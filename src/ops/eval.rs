@@ -37,6 +37,18 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
     // bound to that failure, reported where the name is used.
     for stmt in &module.body {
         match &stmt.kind {
+            // A decorator replaces the function with what it returns (a wrapper
+            // that may skip the body, or run it differently, and whose
+            // `__name__` Alembic prints): refused where it is, never ignored.
+            StmtKind::FunctionDef(def) if !def.decorators.is_empty() => {
+                ev.globals.insert(
+                    def.name.clone(),
+                    Value::Failed(Box::new(problem(
+                        def.decorators[0].span,
+                        "unsupported construct 'decorator'",
+                    ))),
+                );
+            }
             StmtKind::FunctionDef(def) => {
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
@@ -86,6 +98,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
     let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
         let def = match ev.globals.get(name).cloned() {
             Some(Value::Function(def)) => def,
+            // A decorated upgrade()/downgrade(): see the module-level loop.
+            Some(Value::Failed(p)) => {
+                let mut p = *p;
+                p.message.push_str(&format!(" on {name}()"));
+                problems.push(p);
+                return Vec::new();
+            }
             // The function the run needs is not defined: Python's
             // `module.downgrade()` raises. (A function left out on purpose
             // by `parse_migration_function` is never looked up.)
@@ -216,6 +235,10 @@ enum Value {
     /// A method bound to its receiver.
     Method(Box<Value>, String),
     Function(Rc<FunctionDef>),
+    /// A `lambda`: a value that SQLAlchemy keeps for later (a Column's
+    /// Python-side `default=`/`onupdate=`, which no DDL shows). Calling one is
+    /// refused: its body would need the enclosing scope as Python's closures see it.
+    Lambda(Rc<crate::syntax::ast::Lambda>),
     /// A project module (`import app.helpers`).
     Module(Rc<ModuleData>),
     /// A function defined in a project module.
@@ -485,6 +508,7 @@ fn describe(v: &Value) -> String {
         Value::Path(p) => format!("'{p}'"),
         Value::Method(_, m) => format!("method '{m}'"),
         Value::Function(f) => format!("function '{}'", f.name),
+        Value::Lambda(_) => "a lambda".into(),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
         Value::EnumClass(c) => format!("Enum class '{}'", c.name),
@@ -1047,7 +1071,7 @@ impl Evaluator {
             }
             ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
-            ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
+            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new((**l).clone()))),
             ExprKind::ListComp { elt, generators } | ExprKind::GeneratorExp { elt, generators } => {
                 let saved = frame.locals.clone();
                 let result = (|| {
@@ -1173,6 +1197,7 @@ impl Evaluator {
             Value::Function(def) => self.call_function(&def, args, sink),
             Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
+            Value::Lambda(_) => Err(problem(args.span, "unsupported call of a lambda")),
             Value::DialectImplClass(t) => typedecorator::instantiate(*t, &args),
             other => Err(problem(
                 args.span,
