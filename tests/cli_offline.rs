@@ -439,3 +439,26 @@ CREATE TABLE t (
 ";
     assert!(stdout.contains(want), "{stdout}");
 }
+
+/// `print()` in a revision writes its text among the `--sql` statements (the
+/// offline fixture `print_in_revision` checks the bytes); an online run
+/// refuses it while lowering, before it connects: nothing is applied.
+#[test]
+fn print_in_a_revision_is_offline_only() {
+    let body = "    print('creating t')\n    op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))";
+    let dir = project_with("sqlite:///./t.db", body);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("creating t\nCREATE TABLE t ("), "{stdout}");
+
+    let (code, _, stderr) = run(dir.path(), &["upgrade", "head"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("r1_rev.py:10:5: print() in a revision runs only offline (--sql)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Running upgrade"),
+        "refused before any step ran: {stderr}"
+    );
+}

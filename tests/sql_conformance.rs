@@ -268,6 +268,7 @@ fn render_text(stmts: &[Statement]) -> Vec<String> {
             Statement::Sql(x) => aurora::sql::offline_text(x),
             Statement::AutocommitBegin => "COMMIT".to_string(),
             Statement::AutocommitEnd => "BEGIN".to_string(),
+            Statement::Print(text) => text.clone(),
         })
         .collect()
 }

@@ -57,6 +57,7 @@ impl OfflineWriter<'_> {
                 Statement::AutocommitEnd if self.context.transactional_ddl => {
                     self.statement("BEGIN")
                 }
+                Statement::Print(text) => self.out.sql(text),
                 _ => {}
             }
         }
@@ -326,6 +327,10 @@ fn encode_statements(statements: &[Statement]) -> Vec<u8> {
             }
             Statement::AutocommitBegin => w.u64(1),
             Statement::AutocommitEnd => w.u64(2),
+            Statement::Print(text) => {
+                w.u64(3);
+                w.str(text);
+            }
         }
     }
     w.0
@@ -340,6 +345,7 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
             0 => Statement::Sql(r.str()?),
             1 => Statement::AutocommitBegin,
             2 => Statement::AutocommitEnd,
+            3 => Statement::Print(r.str()?),
             _ => return None,
         });
     }
@@ -1025,12 +1031,14 @@ fn online_run_locked(
         let mut reflector = ConnectionReflector(conn);
         let statements = crate::sql::render_ops(&ops, dialect, Some(&mut reflector))
             .map_err(|e| render_failure(e).1)?;
+        // (The renderer refuses print() online, so every statement runs.)
         Ok(statements
             .into_iter()
-            .map(|s| match s {
-                Statement::Sql(sql) => crate::db::RunStatement::Sql(sql),
-                Statement::AutocommitBegin => crate::db::RunStatement::AutocommitBegin,
-                Statement::AutocommitEnd => crate::db::RunStatement::AutocommitEnd,
+            .filter_map(|s| match s {
+                Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
+                Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
+                Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
+                Statement::Print(_) => None,
             })
             .collect())
     };

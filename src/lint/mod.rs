@@ -212,6 +212,7 @@ fn methods(op: &Op) -> &'static [&'static str] {
         Op::DropTableComment { .. } => &["drop_table_comment"],
         Op::CreateEnum { .. } => &["create"],
         Op::DropEnum { .. } => &["drop"],
+        Op::Print(_) => &["print"],
     }
 }
 

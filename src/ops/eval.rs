@@ -1823,6 +1823,49 @@ impl Evaluator {
                     _ => Err(problem(span, "len() of an unsupported value")),
                 }
             }
+            "print" => {
+                if !self.ctx.offline {
+                    return Err(problem(
+                        span,
+                        "print() in a revision runs only offline (--sql) in aurora: \
+                         log through logging instead, or remove it",
+                    ));
+                }
+                let mut sep = " ".to_string();
+                let mut end = "\n".to_string();
+                for (k, v, s) in &args.keywords {
+                    let slot = match k.as_str() {
+                        "sep" => &mut sep,
+                        "end" => &mut end,
+                        "flush" => continue,
+                        _ => {
+                            return Err(problem(
+                                *s,
+                                format!("print() got an unsupported keyword argument '{k}'"),
+                            ))
+                        }
+                    };
+                    match v {
+                        Value::Str(x) => *slot = x.clone(),
+                        Value::None => {}
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!(
+                                    "TypeError: {k} must be None or a string, not {}",
+                                    describe(other)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                let mut words = Vec::new();
+                for (v, s) in &args.positional {
+                    words.push(py_text(v, *s)?);
+                }
+                sink.push(Op::Print(words.join(&sep) + &end));
+                Ok(Value::None)
+            }
             "str" => {
                 let b = bind_to(&args, "str", signature("builtins.str"))?;
                 match b.get(0) {

@@ -351,6 +351,10 @@ pub enum Op {
     Batch(Batch),
     /// `with op.get_context().autocommit_block():`
     Autocommit(Vec<Op>),
+    /// `print(...)` in a revision: the text (with its `end`) goes to standard
+    /// output where it falls among the statements, as Python's print writes to
+    /// the `sys.stdout` Alembic's `--sql` output goes to. Offline only.
+    Print(String),
 }
 
 /// A table as `op.create_table` or `sa.Table` describes it.

@@ -43,6 +43,8 @@ pub enum Statement {
     /// The autocommit block ends: the caller starts a new transaction
     /// (offline on PostgreSQL: prints `BEGIN`).
     AutocommitEnd,
+    /// Text a revision printed (`print()`, offline only): written as it is.
+    Print(String),
 }
 
 /// A statement as Alembic's `--sql` writer prints it: SQLAlchemy's tabs become four spaces

@@ -252,6 +252,14 @@ impl Renderer {
                 multiinsert,
             } => self.bulk_insert(table, rows, *multiinsert)?,
             Op::Batch(b) => self.batch(b, reflector)?,
+            Op::Print(text) => {
+                if self.online {
+                    return Err(Fail::Failed(
+                        "print() in a revision runs only offline (--sql) in aurora".into(),
+                    ));
+                }
+                self.out.push(Statement::Print(text.clone()));
+            }
             Op::Autocommit(inner) => {
                 self.out.push(Statement::AutocommitBegin);
                 for o in inner {

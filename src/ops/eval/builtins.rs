@@ -24,6 +24,7 @@ pub(super) const BUILTINS: &[&str] = &[
     "set",
     "abs",
     "repr",
+    "print",
 ];
 
 fn items_of(v: &Value, span: Span, func: &str) -> EResult<Vec<Value>> {
@@ -82,7 +83,7 @@ fn to_int(v: &Value, span: Span) -> EResult<i64> {
 
 /// Calls builtin `name`; `None` when it is not a builtin aurora knows.
 pub(super) fn call_builtin(name: &str, args: &Args) -> Option<EResult<Value>> {
-    if !BUILTINS.contains(&name) || name == "len" || name == "str" {
+    if !BUILTINS.contains(&name) || name == "len" || name == "str" || name == "print" {
         return None;
     }
     Some(builtin_call(name, args))
