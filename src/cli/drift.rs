@@ -277,6 +277,6 @@ pub fn run_statement(s: crate::sql::Statement) -> Option<crate::db::RunStatement
         crate::sql::Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
         crate::sql::Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
         crate::sql::Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-        crate::sql::Statement::Print(_) => None,
+        crate::sql::Statement::Print(_) | crate::sql::Statement::Log { .. } => None,
     }
 }

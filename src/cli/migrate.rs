@@ -58,6 +58,11 @@ impl OfflineWriter<'_> {
                     self.statement("BEGIN")
                 }
                 Statement::Print(text) => self.out.sql(text),
+                Statement::Log {
+                    logger,
+                    level,
+                    message,
+                } => self.out.log_at(logger, *level, message),
                 _ => {}
             }
         }
@@ -331,6 +336,16 @@ fn encode_statements(statements: &[Statement]) -> Vec<u8> {
                 w.u64(3);
                 w.str(text);
             }
+            Statement::Log {
+                logger,
+                level,
+                message,
+            } => {
+                w.u64(4);
+                w.str(logger);
+                w.u64(u64::from(*level));
+                w.str(message);
+            }
         }
     }
     w.0
@@ -346,6 +361,11 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
             1 => Statement::AutocommitBegin,
             2 => Statement::AutocommitEnd,
             3 => Statement::Print(r.str()?),
+            4 => Statement::Log {
+                logger: r.str()?,
+                level: u32::try_from(r.u64()?).ok()?,
+                message: r.str()?,
+            },
             _ => return None,
         });
     }
@@ -1038,7 +1058,7 @@ fn online_run_locked(
                 Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
                 Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
                 Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-                Statement::Print(_) => None,
+                Statement::Print(_) | Statement::Log { .. } => None,
             })
             .collect())
     };

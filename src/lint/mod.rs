@@ -213,6 +213,9 @@ fn methods(op: &Op) -> &'static [&'static str] {
         Op::CreateEnum { .. } => &["create"],
         Op::DropEnum { .. } => &["drop"],
         Op::Print(_) => &["print"],
+        Op::Log { .. } => &[
+            "debug", "info", "warning", "warn", "error", "critical", "fatal",
+        ],
     }
 }
 

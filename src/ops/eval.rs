@@ -239,6 +239,8 @@ enum Value {
     /// Python-side `default=`/`onupdate=`, which no DDL shows). Calling one is
     /// refused: its body would need the enclosing scope as Python's closures see it.
     Lambda(Rc<crate::syntax::ast::Lambda>),
+    /// `logging.getLogger(name)`: a logger, by name.
+    Logger(String),
     /// A project module (`import app.helpers`).
     Module(Rc<ModuleData>),
     /// A function defined in a project module.
@@ -509,6 +511,7 @@ fn describe(v: &Value) -> String {
         Value::Method(_, m) => format!("method '{m}'"),
         Value::Function(f) => format!("function '{}'", f.name),
         Value::Lambda(_) => "a lambda".into(),
+        Value::Logger(n) => format!("logger '{n}'"),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
         Value::EnumClass(c) => format!("Enum class '{}'", c.name),
@@ -1301,6 +1304,56 @@ impl Evaluator {
             other => other,
         };
         match (recv, m) {
+            (Value::Logger(logger), m)
+                if matches!(
+                    m,
+                    "debug" | "info" | "warning" | "warn" | "error" | "critical" | "fatal"
+                ) =>
+            {
+                if !self.ctx.offline {
+                    return Err(problem(
+                        span,
+                        format!(
+                            "logging from a revision ({logger}.{m}()) runs only offline (--sql) \
+                             in aurora: remove it for online runs"
+                        ),
+                    ));
+                }
+                if let Some((k, _, s)) = args.keywords.first() {
+                    return Err(problem(
+                        *s,
+                        format!("{m}() got an unsupported keyword argument '{k}'"),
+                    ));
+                }
+                let mut pos = args.positional.into_iter();
+                let Some((msg, msg_span)) = pos.next() else {
+                    return Err(problem(
+                        span,
+                        format!("{m}() missing required argument 'msg'"),
+                    ));
+                };
+                let rest: Vec<Value> = pos.map(|(v, _)| v).collect();
+                // `LogRecord.getMessage()`: str(msg), then `% args` when any.
+                let text = py_text(&msg, msg_span)?;
+                let message = if rest.is_empty() {
+                    text
+                } else {
+                    percent_format(&text, Value::Tuple(rest), span)?
+                };
+                let level = match m {
+                    "debug" => crate::logging::DEBUG,
+                    "info" => crate::logging::INFO,
+                    "warning" | "warn" => crate::logging::WARNING,
+                    "error" => crate::logging::ERROR,
+                    _ => crate::logging::CRITICAL,
+                };
+                sink.push(Op::Log {
+                    logger,
+                    level,
+                    message,
+                });
+                Ok(Value::None)
+            }
             (Value::BatchOp, _) => {
                 let (table, schema) = self.batch_target(frame, span)?;
                 self.batch_op(m, table, schema, args, sink)
@@ -1523,6 +1576,23 @@ impl Evaluator {
             | "alembic_postgresql_enum.get_enum_data.TableReference"
             | "alembic_postgresql_enum.get_enum_data.types.TableReference" => {
                 plugins::table_reference(&args)
+            }
+            "logging.getLogger" => {
+                let name = match args.positional.first() {
+                    None | Some((Value::None, _)) => "root".to_string(),
+                    Some((Value::Str(n), _)) if n.is_empty() => "root".to_string(),
+                    Some((Value::Str(n), _)) => n.clone(),
+                    Some((other, s)) => {
+                        return Err(problem(
+                            *s,
+                            format!("getLogger() takes a name, got {}", describe(other)),
+                        ))
+                    }
+                };
+                if args.positional.len() > 1 || !args.keywords.is_empty() {
+                    return Err(problem(span, "getLogger() takes one argument, the name"));
+                }
+                Ok(Value::Logger(name))
             }
             "alembic.context.is_offline_mode" => {
                 bind_to(&args, name, signature("alembic.context.is_offline_mode"))?;
@@ -4715,7 +4785,11 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
                 format!("table '{}' has no column '{name}'", t.name),
             )),
         },
+        Value::Logger(n) if name == "name" => Ok(Value::Str(n)),
         Value::Context if name == "config" => Ok(Value::Config),
+        // `MigrationContext.bind` / `.connection`: what `op.get_bind()` gives
+        // (offline, Alembic's mock connection of the configured dialect).
+        Value::Context if matches!(name, "bind" | "connection") => Ok(Value::Bind),
         Value::Context | Value::Bind | Value::Dialect if matches!(name, "dialect" | "engine") => {
             Ok(Value::Dialect)
         }
@@ -4882,6 +4956,27 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Add, List(a), List(b)) => List(a.into_iter().chain(b).collect()),
         (BinOp::Add, Tuple(a), Tuple(b)) => Tuple(a.into_iter().chain(b).collect()),
         (BinOp::Mod, Str(fmt), args) => Str(percent_format(&fmt, args, span)?),
+        // An attribute aurora does not know (kept as an uncalled method) is
+        // never equal to anything by accident: `context.bind.dialect.name ==
+        // 'postgresql'` must take Alembic's branch or stop.
+        (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            Method(recv, name),
+            _,
+        )
+        | (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            _,
+            Method(recv, name),
+        ) => {
+            return Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of {} (compared here)",
+                    describe(&recv)
+                ),
+            ))
+        }
         (BinOp::Eq, a, b) => Bool(a == b),
         (BinOp::Ne, a, b) => Bool(a != b),
         (BinOp::Is, a, b) => Bool(a == b),

@@ -355,6 +355,14 @@ pub enum Op {
     /// output where it falls among the statements, as Python's print writes to
     /// the `sys.stdout` Alembic's `--sql` output goes to. Offline only.
     Print(String),
+    /// A record a revision logged (`logging.getLogger(name).info(...)`): the
+    /// logger's name, the level and the formatted message, handled by the
+    /// logging configuration env.py installed where it falls. Offline only.
+    Log {
+        logger: String,
+        level: u32,
+        message: String,
+    },
 }
 
 /// A table as `op.create_table` or `sa.Table` describes it.

@@ -45,6 +45,12 @@ pub enum Statement {
     AutocommitEnd,
     /// Text a revision printed (`print()`, offline only): written as it is.
     Print(String),
+    /// A record a revision logged (offline only): logger, level, message.
+    Log {
+        logger: String,
+        level: u32,
+        message: String,
+    },
 }
 
 /// A statement as Alembic's `--sql` writer prints it: SQLAlchemy's tabs become four spaces

@@ -260,6 +260,22 @@ impl Renderer {
                 }
                 self.out.push(Statement::Print(text.clone()));
             }
+            Op::Log {
+                logger,
+                level,
+                message,
+            } => {
+                if self.online {
+                    return Err(Fail::Failed(
+                        "logging from a revision runs only offline (--sql) in aurora".into(),
+                    ));
+                }
+                self.out.push(Statement::Log {
+                    logger: logger.clone(),
+                    level: *level,
+                    message: message.clone(),
+                });
+            }
             Op::Autocommit(inner) => {
                 self.out.push(Statement::AutocommitBegin);
                 for o in inner {
