@@ -239,6 +239,12 @@ enum Value {
     /// Python-side `default=`/`onupdate=`, which no DDL shows). Calling one is
     /// refused: its body would need the enclosing scope as Python's closures see it.
     Lambda(Rc<crate::syntax::ast::Lambda>),
+    /// `sa.MetaData(schema=..., naming_convention=...)`: the default schema of
+    /// its tables, and whether a naming convention was given.
+    MetaData {
+        schema: Option<String>,
+        convention: bool,
+    },
     /// `logging.getLogger(name)`: a logger, by name.
     Logger(String),
     /// A project module (`import app.helpers`).
@@ -266,7 +272,6 @@ enum Value {
     /// `sa.Index(name, *columns)`, its table not known yet.
     Index(Box<Index>),
     Table(Box<Table>),
-    MetaData,
     TableClause(TableClause),
     /// `table.c`.
     ColumnCollection(TableClause),
@@ -881,6 +886,18 @@ impl Evaluator {
                 }
                 Ok(())
             }
+            // `metadata.bind = conn`: SQLAlchemy 2's MetaData has no bind; the
+            // assignment sets a plain Python attribute nothing reads.
+            ExprKind::Attribute(obj, attr)
+                if attr == "bind"
+                    && matches!(
+                        &obj.kind,
+                        ExprKind::Name(n)
+                            if matches!(frame.locals.get(n), Some(Value::MetaData { .. }))
+                    ) =>
+            {
+                Ok(())
+            }
             _ => Err(problem(
                 target.span,
                 "unsupported construct 'assignment to an attribute or item'",
@@ -1459,6 +1476,42 @@ impl Evaluator {
                 }
                 Ok(Value::Text(sql, binds))
             }
+            // `Table.create(bind)`: SQLAlchemy's SchemaGenerator emits what
+            // op.create_table does for the same table (types, CREATE TABLE,
+            // indexes, comments).
+            (Value::Table(t), "create") => {
+                let b = bind_to(&args, "create", signature("Table.create"))?;
+                if !matches!(b.get(0), Some(Value::Bind)) {
+                    return Err(problem(
+                        b.span_of(0),
+                        "Table.create() takes the migration's connection (op.get_bind())",
+                    ));
+                }
+                // Offline, Alembic's mock connection runs the DDL visitor with
+                // checkfirst=False whatever was asked; online it would ask the
+                // database.
+                if b.bool(1, "checkfirst")?.unwrap_or(false) && !self.ctx.offline {
+                    return Err(problem(
+                        b.span_of(1),
+                        "Table.create(checkfirst=True) asks the database whether the table \
+                         exists; aurora cannot (use op.create_table, or checkfirst=False)",
+                    ));
+                }
+                if t.own_naming_convention || self.ctx.naming_convention.is_some() {
+                    return Err(problem(
+                        span,
+                        "Table.create() under a naming convention: SQLAlchemy names its \
+                         constraints by the table's own MetaData, which aurora does not \
+                         apply; use op.create_table",
+                    ));
+                }
+                sink.push(Op::CreateTable(*t));
+                Ok(Value::None)
+            }
+            (Value::Column(c), "copy" | "_copy") => {
+                bind_to(&args, m, signature("Column.copy"))?;
+                Ok(Value::Column(c))
+            }
             (Value::TableClause(t), "insert") => {
                 bind_to(&args, "insert", signature("TableClause.insert"))?;
                 Ok(Value::Exec(Box::new(Executable::Insert {
@@ -1752,12 +1805,22 @@ impl Evaluator {
             "sa.Table" => {
                 let b = bind_to(&args, "Table", signature("sa.Table"))?;
                 let name = b.req_str(0, "name", "Table")?;
-                let table = build_table(name, &b.rest, &b.extra, "Table")?;
+                let mut table = build_table(name, &b.rest, &b.extra, "Table")?;
+                if let Some(Value::MetaData { schema, convention }) = b.get(1) {
+                    // SQLAlchemy's Table: no schema (or schema=None) takes the MetaData's.
+                    if table.schema.is_none() {
+                        table.schema = schema.clone();
+                    }
+                    table.own_naming_convention = *convention;
+                }
                 Ok(Value::Table(Box::new(table)))
             }
             "sa.MetaData" => {
-                bind_to(&args, "MetaData", signature("sa.MetaData"))?;
-                Ok(Value::MetaData)
+                let b = bind_to(&args, "MetaData", signature("sa.MetaData"))?;
+                Ok(Value::MetaData {
+                    schema: b.str(0, "schema")?,
+                    convention: !matches!(b.get(1), None | Some(Value::None)),
+                })
             }
             "sa.table" => {
                 let b = bind_to(&args, "table", signature("sa.table"))?;
@@ -2927,6 +2990,20 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "Table.create",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Column.copy",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "TableClause.update",
         params: &[],
         rest: false,
@@ -3897,7 +3974,7 @@ fn build_table(
             Value::Column(c) => table.columns.push((**c).clone()),
             Value::Constraint(c) => table.constraints.push(c.clone()),
             Value::Index(i) => table.indexes.push((**i).clone()),
-            Value::MetaData => {}
+            Value::MetaData { .. } => {}
             other => {
                 return Err(problem(
                     *s,

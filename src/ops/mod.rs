@@ -378,6 +378,9 @@ pub struct Table {
     pub comment: Option<String>,
     /// `sqlite_autoincrement=True`.
     pub sqlite_autoincrement: bool,
+    /// A `sa.Table` of a `MetaData(naming_convention=...)`: its own convention
+    /// would name what `Table.create()` emits, which aurora does not apply.
+    pub own_naming_convention: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1872,6 +1872,7 @@ impl Renderer {
             indexes: Vec::new(),
             comment: None,
             sqlite_autoincrement: table.sqlite_autoincrement,
+            own_naming_convention: false,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
         // SQLAlchemy's CREATE TABLE creates the table's named types first,
