@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod builtins;
+mod compiles;
 mod lists;
 mod plugins;
 mod project;
@@ -33,6 +34,7 @@ pub(crate) struct Lowered {
 /// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
 pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]) -> Lowered {
     let mut ev = Evaluator::new(ctx);
+    ev.compile_hooks = compiles::scan(&module.body, &ctx.dialect);
     // Module level: bind what can be bound; a name whose statement fails is
     // bound to that failure, reported where the name is used.
     for stmt in &module.body {
@@ -52,6 +54,11 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
             StmtKind::FunctionDef(def) => {
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
+            }
+            StmtKind::ClassDef(def) if ev.type_subclass(def).is_some() => {
+                let class = ev.type_subclass(def).expect("checked");
+                ev.globals
+                    .insert(def.name.clone(), Value::TypeSubclass(Rc::new(class)));
             }
             StmtKind::ClassDef(def) => {
                 let v = match ev.enum_class(def, stmt.span) {
@@ -176,6 +183,15 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                 }
             }
         }
+        // A @compiles function of this module for a SQLAlchemy construct
+        // that these operations compile: their SQL is not what aurora renders.
+        for (target, p) in &ev.compile_hooks.unsupported {
+            if compiles::ops_compile(&sink, target) {
+                let mut p = p.clone();
+                p.message.push_str(&format!(" (running {name}())"));
+                problems.push(p);
+            }
+        }
         sink
     };
     let upgrade = run("upgrade", &mut ev);
@@ -245,6 +261,8 @@ enum Value {
         schema: Option<String>,
         convention: bool,
     },
+    /// A revision's own subclass of a SQLAlchemy type (see `compiles`).
+    TypeSubclass(Rc<compiles::TypeSubclass>),
     /// `logging.getLogger(name)`: a logger, by name.
     Logger(String),
     /// A project module (`import app.helpers`).
@@ -331,6 +349,8 @@ struct Evaluator {
     outside_inputs: bool,
     /// Names given as `op.f(...)`: final under a naming convention.
     conv_names: std::collections::HashSet<String>,
+    /// The module's `@compiles` functions.
+    compile_hooks: compiles::CompileHooks,
 }
 
 impl Evaluator {
@@ -352,6 +372,7 @@ impl Evaluator {
             modules: HashMap::new(),
             outside_inputs: false,
             conv_names: std::collections::HashSet::new(),
+            compile_hooks: compiles::CompileHooks::default(),
         }
     }
 
@@ -516,6 +537,7 @@ fn describe(v: &Value) -> String {
         Value::Method(_, m) => format!("method '{m}'"),
         Value::Function(f) => format!("function '{}'", f.name),
         Value::Lambda(_) => "a lambda".into(),
+        Value::TypeSubclass(c) => format!("type class '{}'", c.name),
         Value::Logger(n) => format!("logger '{n}'"),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
@@ -1218,6 +1240,7 @@ impl Evaluator {
             Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
             Value::Lambda(_) => Err(problem(args.span, "unsupported call of a lambda")),
+            Value::TypeSubclass(c) => self.instantiate_type_subclass(&c, args, sink),
             Value::DialectImplClass(t) => typedecorator::instantiate(*t, &args),
             other => Err(problem(
                 args.span,
@@ -1250,10 +1273,30 @@ impl Evaluator {
             module,
             ..Frame::default()
         };
+        let named: Vec<&str> = def
+            .params
+            .iter()
+            .filter(|p| p.stars == 0)
+            .map(|p| p.name.as_str())
+            .collect();
         let mut pos = args.positional.into_iter();
         for p in &def.params {
-            if p.stars > 0 {
-                return Err(problem(p.span, "unsupported construct 'star parameter'"));
+            // `*args` takes the positional arguments left, `**kwargs` the
+            // keywords no named parameter takes.
+            if p.stars == 1 {
+                let rest: Vec<Value> = pos.by_ref().map(|(v, _)| v).collect();
+                frame.locals.insert(p.name.clone(), Value::Tuple(rest));
+                continue;
+            }
+            if p.stars == 2 {
+                let extra = args
+                    .keywords
+                    .iter()
+                    .filter(|(k, _, _)| !named.contains(&k.as_str()))
+                    .map(|(k, v, _)| (Value::Str(k.clone()), v.clone()))
+                    .collect();
+                frame.locals.insert(p.name.clone(), Value::Dict(extra));
+                continue;
             }
             let v = if let Some((v, _)) = pos.next() {
                 v
@@ -1272,6 +1315,31 @@ impl Evaluator {
                 ));
             };
             frame.locals.insert(p.name.clone(), v);
+        }
+        // Python's TypeErrors for arguments no parameter takes.
+        if pos.next().is_some() {
+            return Err(problem(
+                args.span,
+                format!(
+                    "TypeError: {}() got too many positional arguments",
+                    def.name
+                ),
+            ));
+        }
+        if !def.params.iter().any(|p| p.stars == 2) {
+            if let Some((k, _, s)) = args
+                .keywords
+                .iter()
+                .find(|(k, _, _)| !named.contains(&k.as_str()))
+            {
+                return Err(problem(
+                    *s,
+                    format!(
+                        "TypeError: {}() got an unexpected keyword argument '{k}'",
+                        def.name
+                    ),
+                ));
+            }
         }
         self.depth += 1;
         let mut result = Ok(Value::None);
@@ -1435,9 +1503,12 @@ impl Evaluator {
                             span: *vs,
                         };
                         let made = self.call(v.clone(), no_args, frame, sink)?;
-                        as_type(&made, *vs)?
+                        Ok(as_type(&made, *vs)?)
                     }
-                    v => as_type(v, *vs)?,
+                    // A type whose text aurora cannot know for this dialect
+                    // matters only when its variant applies.
+                    Value::Failed(p) => Err(*p.clone()),
+                    v => Ok(as_type(v, *vs)?),
                 };
                 if names.is_empty() {
                     return Err(problem(
@@ -1460,7 +1531,7 @@ impl Evaluator {
                         }
                     }
                 }
-                Ok(Value::Type(if applies { variant } else { t }))
+                Ok(Value::Type(if applies { variant? } else { t }))
             }
             (Value::Dialect, "type_descriptor") => {
                 let b = bind(&args, "type_descriptor", &["typeobj"], false, false)?;
@@ -4433,6 +4504,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
 fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
     match v {
         Value::Type(t) => Ok(t.clone()),
+        Value::Failed(p) => Err((**p).clone()),
         Value::DialectImplClass(t) => Ok((**t).clone()),
         Value::Path(p) => {
             let name = canonical(p);
