@@ -1579,6 +1579,13 @@ impl Evaluator {
                 sink.push(Op::CreateTable(*t));
                 Ok(Value::None)
             }
+            (Value::Expr(e), "desc" | "asc") => {
+                bind_to(&args, m, signature("ColumnElement.desc"))?;
+                Ok(Value::Expr(SqlExpr::Ordered {
+                    expr: Box::new(e),
+                    modifier: if m == "desc" { "DESC" } else { "ASC" },
+                }))
+            }
             (Value::Column(c), "copy" | "_copy") => {
                 bind_to(&args, m, signature("Column.copy"))?;
                 Ok(Value::Column(c))
@@ -3063,6 +3070,13 @@ static SIGNATURES: &[Signature] = &[
     Signature {
         path: "Table.create",
         params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "ColumnElement.desc",
+        params: &[],
         rest: false,
         extra: false,
         unsupported: &[],

@@ -726,6 +726,11 @@ pub enum SqlExpr {
     Bool(bool),
     Text(String),
     Null,
+    /// `expr.desc()` / `expr.asc()`: the expression and its `DESC`/`ASC`.
+    Ordered {
+        expr: Box<SqlExpr>,
+        modifier: &'static str,
+    },
 }
 
 /// A Python value bound into SQL.

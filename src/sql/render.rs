@@ -432,6 +432,9 @@ impl Renderer {
             SqlExpr::Bool(b) => self.d.bool_literal(*b).into(),
             SqlExpr::Text(t) => t.clone(),
             SqlExpr::Null => "NULL".into(),
+            // SQLAlchemy's UnaryExpression does not group its operand here
+            // (`end_time - start_time DESC`).
+            SqlExpr::Ordered { expr, modifier } => format!("{} {modifier}", self.expr(expr)),
         }
     }
 
@@ -453,6 +456,10 @@ impl Renderer {
                 SqlExpr::Func { name, args } => SqlExpr::Func {
                     name: name.clone(),
                     args: args.iter().map(untabled).collect(),
+                },
+                SqlExpr::Ordered { expr, modifier } => SqlExpr::Ordered {
+                    expr: Box::new(untabled(expr)),
+                    modifier,
                 },
                 other => other.clone(),
             }
