@@ -543,6 +543,22 @@ fn describe(v: &Value) -> String {
         Value::Column(_) => "a Column".into(),
         Value::EnumClass(c) => format!("Enum class '{}'", c.name),
         Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
+        Value::Table(t) => format!("Table '{}'", t.name),
+        Value::TableClause(t) => format!("table '{}'", t.name),
+        Value::ColumnCollection(t) => format!("the columns of table '{}'", t.name),
+        Value::Expr(_) | Value::Literal(_) => "a SQL expression".into(),
+        Value::Text(..) => "a text() clause".into(),
+        Value::Constraint(_) => "a constraint".into(),
+        Value::Index(_) => "an Index".into(),
+        Value::ForeignKey(_) => "a ForeignKey".into(),
+        Value::Sequence(_) => "a Sequence".into(),
+        Value::MetaData { .. } => "a MetaData".into(),
+        Value::Module(_) => "a project module".into(),
+        Value::Context => "the migration context".into(),
+        Value::Bind => "the connection (op.get_bind())".into(),
+        Value::Dialect => "the dialect".into(),
+        Value::Impl => "the migration context's impl".into(),
+        Value::Config => "the Alembic Config".into(),
         _ => "an object".into(),
     }
 }
@@ -661,7 +677,7 @@ impl Evaluator {
             }
             StmtKind::If { test, body, orelse } => {
                 let t = self.eval(test, frame, sink)?;
-                let branch = if truthy(&t) { body } else { orelse };
+                let branch = if truthy(&t, test.span)? { body } else { orelse };
                 self.exec_block(branch, frame, sink)
             }
             StmtKind::For {
@@ -877,7 +893,7 @@ impl Evaluator {
             self.assign(&g.target, item, frame)?;
             let mut keep = true;
             for cond in &g.ifs {
-                if !truthy(&self.eval(cond, frame, sink)?) {
+                if !truthy(&self.eval(cond, frame, sink)?, cond.span)? {
                     keep = false;
                     break;
                 }
@@ -1055,7 +1071,7 @@ impl Evaluator {
             ExprKind::Unary(op, x) => {
                 let v = self.eval(x, frame, sink)?;
                 match (op, v) {
-                    (UnaryOp::Not, v) => Ok(Value::Bool(!truthy(&v))),
+                    (UnaryOp::Not, v) => Ok(Value::Bool(!truthy(&v, x.span)?)),
                     (UnaryOp::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
                     (UnaryOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
                     (UnaryOp::Pos, v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
@@ -1066,7 +1082,7 @@ impl Evaluator {
             ExprKind::Binary(op, l, r) => match op {
                 BinOp::And => {
                     let lv = self.eval(l, frame, sink)?;
-                    if !truthy(&lv) {
+                    if !truthy(&lv, l.span)? {
                         Ok(lv)
                     } else {
                         self.eval(r, frame, sink)
@@ -1074,7 +1090,7 @@ impl Evaluator {
                 }
                 BinOp::Or => {
                     let lv = self.eval(l, frame, sink)?;
-                    if truthy(&lv) {
+                    if truthy(&lv, l.span)? {
                         Ok(lv)
                     } else {
                         self.eval(r, frame, sink)
@@ -1096,7 +1112,7 @@ impl Evaluator {
                 for (op, right) in ops.iter().zip(comparators) {
                     let r = self.eval(right, frame, sink)?;
                     result = binary(*op, current, r.clone(), e.span)?;
-                    if !truthy(&result) {
+                    if !truthy(&result, e.span)? {
                         break;
                     }
                     current = r;
@@ -1105,7 +1121,7 @@ impl Evaluator {
             }
             ExprKind::IfElse { test, body, orelse } => {
                 let t = self.eval(test, frame, sink)?;
-                if truthy(&t) {
+                if truthy(&t, test.span)? {
                     self.eval(body, frame, sink)
                 } else {
                     self.eval(orelse, frame, sink)
@@ -3662,7 +3678,7 @@ fn table_op(
             let mut concurrently = false;
             for (k, v, s) in &b.extra {
                 match k.as_str() {
-                    "postgresql_concurrently" => concurrently = truthy(v),
+                    "postgresql_concurrently" => concurrently = truthy(v, *s)?,
                     k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {}
                     _ => {
                         return Err(problem(
@@ -4074,7 +4090,7 @@ fn build_table(
             ("schema", Value::None) => {}
             ("comment", Value::Str(x)) => table.comment = Some(x.clone()),
             ("comment", Value::None) => {}
-            ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v),
+            ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v, *s)?,
             (k, _)
                 if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p))
                     || k == "extend_existing"
@@ -4138,7 +4154,7 @@ fn index_dialect_kwargs(
         match k.as_str() {
             "postgresql_where" => index.postgresql_where = Some(text_of(Some(v), *s)?),
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
-            "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
+            "postgresql_concurrently" => index.postgresql_concurrently = truthy(v, *s)?,
             "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
             "postgresql_ops" => {
                 index.postgresql_ops = match v {
@@ -5002,17 +5018,74 @@ fn dict_set(out: &mut Vec<(Value, Value)>, k: Value, v: Value) {
     }
 }
 
-fn truthy(v: &Value) -> bool {
-    match v {
+/// Python's `bool(v)` where aurora knows it. A value aurora does not model
+/// (an attribute it does not know, a library name, a SQL clause whose
+/// `__bool__` raises) is refused rather than taken as true.
+fn truthy(v: &Value, span: Span) -> EResult<bool> {
+    Ok(match v {
         Value::None => false,
         Value::Bool(b) => *b,
         Value::Int(i) => *i != 0,
         Value::Float(f) => *f != 0.0,
-        Value::Str(s) => !s.is_empty(),
+        Value::Str(s) | Value::Conv(s) => !s.is_empty(),
+        Value::Bytes(b) => !b.is_empty(),
         Value::List(x) | Value::Tuple(x) => !x.is_empty(),
         Value::Dict(x) => !x.is_empty(),
-        _ => true,
-    }
+        Value::ColumnCollection(t) => !t.columns.is_empty(),
+        // typing.TYPE_CHECKING is False when the code runs.
+        Value::Path(p) if p == "TYPE_CHECKING" || p.ends_with(".TYPE_CHECKING") => false,
+        // Objects without __bool__/__len__: always true.
+        Value::Function(_)
+        | Value::Lambda(_)
+        | Value::Module(_)
+        | Value::ModuleFunction(..)
+        | Value::EnumClass(_)
+        | Value::TypeSubclass(_)
+        | Value::DialectImplClass(_)
+        | Value::Type(_)
+        | Value::ForeignKey(_)
+        | Value::Index(_)
+        | Value::MetaData { .. }
+        | Value::Logger(_)
+        | Value::Config
+        | Value::Dialect
+        | Value::Impl
+        | Value::Bind
+        | Value::Context => true,
+        Value::Method(recv, name) => {
+            return Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of {} (its truth value is tested here): \
+                     aurora does not know its value; compute the condition another way",
+                    describe(recv)
+                ),
+            ))
+        }
+        Value::Table(_)
+        | Value::TableClause(_)
+        | Value::Column(_)
+        | Value::Expr(_)
+        | Value::Text(..)
+        | Value::Literal(_) => {
+            return Err(problem(
+                span,
+                format!(
+                    "TypeError: Boolean value of this clause is not defined ({} as a condition)",
+                    describe(v)
+                ),
+            ))
+        }
+        other => {
+            return Err(problem(
+                span,
+                format!(
+                    "aurora does not know the truth value of {} (tested here)",
+                    describe(other)
+                ),
+            ))
+        }
+    })
 }
 
 /// What `for x in v` visits.
@@ -5137,6 +5210,26 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
                 format!(
                     "unsupported attribute '{name}' of {} (compared here)",
                     describe(&recv)
+                ),
+            ))
+        }
+        // A library name (`sa.__version__`, `util.sqla_2`) aurora knows only by
+        // its dotted path: its value is unknown, so is any comparison with it.
+        (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            Path(p),
+            _,
+        )
+        | (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            _,
+            Path(p),
+        ) => {
+            return Err(problem(
+                span,
+                format!(
+                    "aurora does not know the value of '{p}' (compared here); \
+                     compute the condition another way"
                 ),
             ))
         }

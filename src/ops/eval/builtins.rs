@@ -121,7 +121,10 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
             }),
             other => Err(problem(span, format!("float() of {}", describe(other)))),
         },
-        "bool" => Ok(Value::Bool(pos.first().is_some_and(|v| truthy(v)))),
+        "bool" => Ok(Value::Bool(match pos.first() {
+            Some(v) => truthy(v, span)?,
+            None => false,
+        })),
         "abs" => match one("argument")? {
             Value::Int(i) => Ok(Value::Int(i.abs())),
             Value::Float(f) => Ok(Value::Float(f.abs())),
@@ -170,7 +173,7 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
             let mut reverse = false;
             for (k, v, s) in &args.keywords {
                 match (k.as_str(), name) {
-                    ("reverse", "sorted") => reverse = truthy(v),
+                    ("reverse", "sorted") => reverse = truthy(v, *s)?,
                     _ => {
                         return Err(problem(
                             *s,
