@@ -5272,11 +5272,32 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
         }
         match chars.next() {
             Some('%') => out.push('%'),
-            Some('s') | Some('d') => {
+            Some('s') => {
                 let v = it
                     .next()
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 out.push_str(&py_text(&v, span)?);
+            }
+            // Python's int() of the number: `'%d' % 1.5 == '1'`.
+            Some(c @ ('d' | 'i')) => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                let n = match v {
+                    Value::Int(i) => i,
+                    Value::Bool(b) => b as i64,
+                    Value::Float(f) if f.is_finite() => f.trunc() as i64,
+                    other => {
+                        return Err(problem(
+                            span,
+                            format!(
+                                "TypeError: %{c} format: a real number is required, not {}",
+                                describe(&other)
+                            ),
+                        ))
+                    }
+                };
+                out.push_str(&n.to_string());
             }
             Some('r') => {
                 let v = it
