@@ -54,8 +54,10 @@ impl Step {
             self.from.join(", "),
             self.to.join(", ")
         );
+        // Alembic's `if self.doc:`: a revision without a docstring logs no ", ".
         match self.direction {
             Direction::Stamp => head,
+            _ if self.doc.is_empty() => head,
             _ => format!("{head}, {}", self.doc),
         }
     }

@@ -391,6 +391,25 @@ pub fn data_statements(
                 continue;
             }
             match op {
+                Op::Print(_) | Op::Log { .. } => {
+                    return Err(SquashError::Data {
+                        path: f.path.to_string(),
+                        line: place.0,
+                        col: place.1,
+                        message: format!(
+                            "{} in {}() writes output while the revision runs; aurora squash \
+                             does not carry output statements into the squash revision, so it \
+                             would be lost. Remove it, or end the squash range before this \
+                             revision",
+                            if matches!(op, Op::Print(_)) {
+                                "print()"
+                            } else {
+                                "a logging call"
+                            },
+                            f.function
+                        ),
+                    });
+                }
                 Op::Execute(_) | Op::BulkInsert { .. } => {
                     return Err(SquashError::Data {
                         path: f.path.to_string(),
@@ -551,6 +570,16 @@ fn method(op: &Op) -> &'static [&'static str] {
         Op::DropEnum { .. } => &["drop"],
         Op::Batch(_) => &["batch_alter_table"],
         Op::Autocommit(_) => &["autocommit_block"],
+        Op::Print(_) => &["print"],
+        Op::Log { .. } => &[
+            "debug",
+            "info",
+            "warning",
+            "error",
+            "critical",
+            "exception",
+            "log",
+        ],
     }
 }
 

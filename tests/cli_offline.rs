@@ -439,3 +439,69 @@ CREATE TABLE t (
 ";
     assert!(stdout.contains(want), "{stdout}");
 }
+
+/// `print()` in a revision writes its text among the `--sql` statements (the
+/// offline fixture `print_in_revision` checks the bytes); an online run
+/// refuses it while lowering, before it connects: nothing is applied.
+#[test]
+fn print_in_a_revision_is_offline_only() {
+    let body = "    print('creating t')\n    op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))";
+    let dir = project_with("sqlite:///./t.db", body);
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("creating t\nCREATE TABLE t ("), "{stdout}");
+
+    let (code, _, stderr) = run(dir.path(), &["upgrade", "head"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("r1_rev.py:10:5: print() in a revision runs only offline (--sql)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Running upgrade"),
+        "refused before any step ran: {stderr}"
+    );
+}
+
+/// A revision's own loggers (`logging.getLogger(__name__)`, named ones, the
+/// root) log through the logging configuration env.py installed, where they
+/// fall among the steps; `__name__` is Alembic's module name for the file.
+/// The expected lines are Alembic 1.20.1's for the same revision (which has no
+/// docstring, so its `Running upgrade` line has no ", doc").
+#[test]
+fn logging_in_a_revision_goes_through_the_logging_configuration() {
+    let dir = project_with("sqlite:///./t.db", "    pass");
+    std::fs::write(
+        dir.path().join("alembic/versions/r1_rev.py"),
+        "import logging\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+         revision = 'r1'\ndown_revision = None\n\n\
+         logger = logging.getLogger(__name__)\n\
+         log2 = logging.getLogger('alembic.runtime.migration')\n\n\n\
+         def upgrade():\n\
+         \x20   logger.info('creating %s', 't')\n\
+         \x20   logger.warning('module logger %s %d', logger.name, 7)\n\
+         \x20   log2.info('hello %d', 3)\n\
+         \x20   log2.debug('hidden')\n\
+         \x20   logging.getLogger('alembic').warning('warn %r', 'x')\n\
+         \x20   op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))\n\
+         \x20   logging.getLogger().error('root %s', [1])\n\n\n\
+         def downgrade():\n    pass\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "head", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("CREATE TABLE t ("), "{stdout}");
+    let want = "INFO  [alembic.runtime.migration] Running upgrade  -> r1\n\
+                WARNI [r1_rev_py] module logger r1_rev_py 7\n\
+                INFO  [alembic.runtime.migration] hello 3\n\
+                WARNI [alembic] warn 'x'\n\
+                ERROR [root] root [1]\n";
+    assert!(stderr.ends_with(want), "{stderr}");
+
+    let (code, _, stderr) = run(dir.path(), &["upgrade", "head"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("logging from a revision (r1_rev_py.info()) runs only offline"),
+        "{stderr}"
+    );
+}

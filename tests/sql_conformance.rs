@@ -264,10 +264,12 @@ fn dialect_of(project: &Path) -> Dialect {
 fn render_text(stmts: &[Statement]) -> Vec<String> {
     stmts
         .iter()
-        .map(|s| match s {
-            Statement::Sql(x) => aurora::sql::offline_text(x),
-            Statement::AutocommitBegin => "COMMIT".to_string(),
-            Statement::AutocommitEnd => "BEGIN".to_string(),
+        .filter_map(|s| match s {
+            Statement::Sql(x) => Some(aurora::sql::offline_text(x)),
+            Statement::AutocommitBegin => Some("COMMIT".to_string()),
+            Statement::AutocommitEnd => Some("BEGIN".to_string()),
+            Statement::Print(text) => Some(text.clone()),
+            Statement::Log { .. } => None,
         })
         .collect()
 }

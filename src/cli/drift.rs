@@ -252,7 +252,7 @@ pub fn run_steps_on(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-        Ok(statements.into_iter().map(run_statement).collect())
+        Ok(statements.into_iter().filter_map(run_statement).collect())
     };
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
@@ -273,11 +273,13 @@ pub fn run_steps_on(
     })
 }
 
-/// A rendered statement as the runner takes it.
-pub fn run_statement(s: crate::sql::Statement) -> crate::db::RunStatement {
+/// A rendered statement as the runner takes it (`None` for printed text, which
+/// only offline renderings hold: the renderer refuses `print()` online).
+pub fn run_statement(s: crate::sql::Statement) -> Option<crate::db::RunStatement> {
     match s {
-        crate::sql::Statement::Sql(sql) => crate::db::RunStatement::Sql(sql),
-        crate::sql::Statement::AutocommitBegin => crate::db::RunStatement::AutocommitBegin,
-        crate::sql::Statement::AutocommitEnd => crate::db::RunStatement::AutocommitEnd,
+        crate::sql::Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
+        crate::sql::Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
+        crate::sql::Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
+        crate::sql::Statement::Print(_) | crate::sql::Statement::Log { .. } => None,
     }
 }

@@ -57,6 +57,12 @@ impl OfflineWriter<'_> {
                 Statement::AutocommitEnd if self.context.transactional_ddl => {
                     self.statement("BEGIN")
                 }
+                Statement::Print(text) => self.out.sql(text),
+                Statement::Log {
+                    logger,
+                    level,
+                    message,
+                } => self.out.log_at(logger, *level, message),
                 _ => {}
             }
         }
@@ -326,6 +332,20 @@ fn encode_statements(statements: &[Statement]) -> Vec<u8> {
             }
             Statement::AutocommitBegin => w.u64(1),
             Statement::AutocommitEnd => w.u64(2),
+            Statement::Print(text) => {
+                w.u64(3);
+                w.str(text);
+            }
+            Statement::Log {
+                logger,
+                level,
+                message,
+            } => {
+                w.u64(4);
+                w.str(logger);
+                w.u64(u64::from(*level));
+                w.str(message);
+            }
         }
     }
     w.0
@@ -340,6 +360,12 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
             0 => Statement::Sql(r.str()?),
             1 => Statement::AutocommitBegin,
             2 => Statement::AutocommitEnd,
+            3 => Statement::Print(r.str()?),
+            4 => Statement::Log {
+                logger: r.str()?,
+                level: u32::try_from(r.u64()?).ok()?,
+                message: r.str()?,
+            },
             _ => return None,
         });
     }
@@ -1037,12 +1063,14 @@ fn online_run_locked(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| render_failure(e).1)?;
+        // (The renderer refuses print() online, so every statement runs.)
         Ok(statements
             .into_iter()
-            .map(|s| match s {
-                Statement::Sql(sql) => crate::db::RunStatement::Sql(sql),
-                Statement::AutocommitBegin => crate::db::RunStatement::AutocommitBegin,
-                Statement::AutocommitEnd => crate::db::RunStatement::AutocommitEnd,
+            .filter_map(|s| match s {
+                Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
+                Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
+                Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
+                Statement::Print(_) | Statement::Log { .. } => None,
             })
             .collect())
     };

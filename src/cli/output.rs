@@ -65,7 +65,12 @@ impl Output {
     /// Alembic. `-q` does not silence it (Alembic's `-q` is for stdout
     /// messages only).
     pub fn log(&mut self, logger: &str, message: &str) {
-        let lines = crate::logging::render(logger, crate::logging::INFO, message);
+        self.log_at(logger, crate::logging::INFO, message)
+    }
+
+    /// One record of `level` on `logger`, through the logging configuration.
+    pub fn log_at(&mut self, logger: &str, level: u32, message: &str) {
+        let lines = crate::logging::render(logger, level, message);
         if lines.is_empty() {
             return;
         }

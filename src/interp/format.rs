@@ -71,14 +71,39 @@ pub fn percent_format(interp: &mut Interp<'_>, text: &str, args: &Value) -> PyRe
             's' => interp.to_str(&value)?,
             'r' => interp.repr(&value)?,
             'd' | 'i' => match &value {
-                Value::Float(f) => (f.trunc() as i64).to_string(),
+                Value::Float(f) if f.is_finite() => (f.trunc() as i64).to_string(),
+                Value::Float(f) => {
+                    return Err(PyError::new(
+                        if f.is_nan() {
+                            "ValueError"
+                        } else {
+                            "OverflowError"
+                        },
+                        format!("cannot convert float {} to integer", float_repr(*f)),
+                    ))
+                }
                 v => v
                     .as_int()
                     .ok_or_else(|| {
-                        PyError::new("TypeError", "%d format: a real number is required")
+                        PyError::new(
+                            "TypeError",
+                            format!(
+                                "%{conv} format: a real number is required, not {}",
+                                v.type_name()
+                            ),
+                        )
                     })?
                     .to_string(),
             },
+            'x' | 'X' | 'o' if value.as_int().is_none() => {
+                return Err(PyError::new(
+                    "TypeError",
+                    format!(
+                        "%{conv} format: an integer is required, not {}",
+                        value.type_name()
+                    ),
+                ))
+            }
             'f' | 'e' | 'g' | 'x' | 'X' | 'o' => {
                 out.push_str(&format_spec(&value, &format!("{spec}{conv}"))?);
                 continue;
@@ -184,12 +209,12 @@ pub fn format_spec(value: &Value, spec: &str) -> PyResult<String> {
     let mut body = match kind {
         Some('d') => value
             .as_int()
-            .ok_or_else(|| PyError::new("ValueError", "Unknown format code 'd'"))?
+            .ok_or_else(|| unknown_code('d', value))?
             .to_string(),
         Some('f') | Some('F') | Some('%') => {
             let f = value
                 .as_float()
-                .ok_or_else(|| PyError::new("ValueError", "Unknown format code 'f'"))?;
+                .ok_or_else(|| unknown_code(kind.unwrap_or('f'), value))?;
             let f = if kind == Some('%') { f * 100.0 } else { f };
             let s = format!("{:.*}", precision.unwrap_or(6), f);
             if kind == Some('%') {
@@ -198,16 +223,30 @@ pub fn format_spec(value: &Value, spec: &str) -> PyResult<String> {
                 s
             }
         }
-        Some('e') => format!(
-            "{:.*e}",
-            precision.unwrap_or(6),
-            value.as_float().unwrap_or(0.0)
-        ),
-        Some('g') => float_repr(value.as_float().unwrap_or(0.0)),
-        Some('x') => format!("{:x}", value.as_int().unwrap_or(0)),
-        Some('X') => format!("{:X}", value.as_int().unwrap_or(0)),
-        Some('o') => format!("{:o}", value.as_int().unwrap_or(0)),
-        Some('b') => format!("{:b}", value.as_int().unwrap_or(0)),
+        Some(code @ ('e' | 'E' | 'g' | 'G')) => {
+            let f = value.as_float().ok_or_else(|| unknown_code(code, value))?;
+            let text = if code.eq_ignore_ascii_case(&'e') {
+                exponent_format(f, precision.unwrap_or(6))
+            } else {
+                general_format(f, precision.unwrap_or(6))
+            };
+            if code.is_ascii_uppercase() {
+                text.to_uppercase()
+            } else {
+                text
+            }
+        }
+        Some(code @ ('x' | 'X' | 'o' | 'b')) => {
+            let i = value.as_int().ok_or_else(|| unknown_code(code, value))?;
+            let (neg, n) = (i < 0, i.unsigned_abs());
+            let digits = match code {
+                'x' => format!("{n:x}"),
+                'X' => format!("{n:X}"),
+                'o' => format!("{n:o}"),
+                _ => format!("{n:b}"),
+            };
+            format!("{}{digits}", if neg { "-" } else { "" })
+        }
         Some('s') | None => {
             let s = value.to_str();
             match (precision, value) {
@@ -342,4 +381,89 @@ pub fn str_format(
         out.push_str(&interp.format_value(&value, &spec)?);
     }
     Ok(out)
+}
+
+/// Python's ValueError for a format code the value's type does not take.
+fn unknown_code(code: char, v: &Value) -> PyError {
+    PyError::new(
+        "ValueError",
+        format!(
+            "Unknown format code '{code}' for object of type '{}'",
+            v.type_name()
+        ),
+    )
+}
+
+/// Python's `'e'` presentation: `1.500000e+00` (the exponent signed, at
+/// least two digits).
+fn exponent_format(f: f64, precision: usize) -> String {
+    if !f.is_finite() {
+        return float_repr(f);
+    }
+    let text = format!("{f:.precision$e}");
+    let (mantissa, exp) = text.split_once('e').expect("Rust's {:e} has an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
+}
+
+/// Python's `'g'` presentation: `precision` significant digits (0 counts as
+/// 1), fixed-point when the exponent is in [-4, precision), trailing zeros
+/// and a trailing point removed.
+fn general_format(f: f64, precision: usize) -> String {
+    if !f.is_finite() {
+        return float_repr(f);
+    }
+    let p = precision.max(1);
+    let sci = format!("{f:.prec$e}", prec = p - 1);
+    let (_, exp) = sci.split_once('e').expect("Rust's {:e} has an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if exp >= -4 && exp < p as i32 {
+        strip(format!("{f:.prec$}", prec = (p as i32 - 1 - exp) as usize))
+    } else {
+        let (mantissa, _) = sci.split_once('e').expect("checked");
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", strip(mantissa.to_string()), exp.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected texts are CPython 3.11's.
+    #[test]
+    fn numeric_format_specs_follow_python() {
+        let f = |v: Value, spec: &str| format_spec(&v, spec).map_err(|e| e.to_string());
+        assert_eq!(f(Value::Float(1.5), "e").unwrap(), "1.500000e+00");
+        assert_eq!(f(Value::Int(3), "e").unwrap(), "3.000000e+00");
+        assert_eq!(f(Value::Float(0.000123), ".2e").unwrap(), "1.23e-04");
+        assert_eq!(f(Value::Int(3), "g").unwrap(), "3");
+        assert_eq!(f(Value::Float(1.5), "g").unwrap(), "1.5");
+        assert_eq!(f(Value::Float(1234567.0), "g").unwrap(), "1.23457e+06");
+        assert_eq!(f(Value::Float(0.0001), "g").unwrap(), "0.0001");
+        assert_eq!(f(Value::Float(0.00001), "g").unwrap(), "1e-05");
+        assert_eq!(f(Value::Float(100.0), ".2g").unwrap(), "1e+02");
+        assert_eq!(f(Value::Int(255), "x").unwrap(), "ff");
+        assert_eq!(f(Value::Int(-255), "X").unwrap(), "-FF");
+        assert_eq!(f(Value::Int(8), "o").unwrap(), "10");
+        assert_eq!(f(Value::Bool(true), "d").unwrap(), "1");
+        for code in ["d", "x", "o"] {
+            let err = f(Value::Float(1.5), code).unwrap_err();
+            assert!(
+                err.contains(&format!(
+                    "Unknown format code '{code}' for object of type 'float'"
+                )),
+                "{err}"
+            );
+        }
+        assert!(f(Value::Str("a".into()), "e").is_err());
+    }
 }

@@ -212,6 +212,10 @@ fn methods(op: &Op) -> &'static [&'static str] {
         Op::DropTableComment { .. } => &["drop_table_comment"],
         Op::CreateEnum { .. } => &["create"],
         Op::DropEnum { .. } => &["drop"],
+        Op::Print(_) => &["print"],
+        Op::Log { .. } => &[
+            "debug", "info", "warning", "warn", "error", "critical", "fatal",
+        ],
     }
 }
 

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod builtins;
+mod compiles;
 mod lists;
 mod plugins;
 mod project;
@@ -33,13 +34,31 @@ pub(crate) struct Lowered {
 /// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
 pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]) -> Lowered {
     let mut ev = Evaluator::new(ctx);
+    ev.compile_hooks = compiles::scan(&module.body, &ctx.dialect);
     // Module level: bind what can be bound; a name whose statement fails is
     // bound to that failure, reported where the name is used.
     for stmt in &module.body {
         match &stmt.kind {
+            // A decorator replaces the function with what it returns (a wrapper
+            // that may skip the body, or run it differently, and whose
+            // `__name__` Alembic prints): refused where it is, never ignored.
+            StmtKind::FunctionDef(def) if !def.decorators.is_empty() => {
+                ev.globals.insert(
+                    def.name.clone(),
+                    Value::Failed(Box::new(problem(
+                        def.decorators[0].span,
+                        "unsupported construct 'decorator'",
+                    ))),
+                );
+            }
             StmtKind::FunctionDef(def) => {
                 ev.globals
                     .insert(def.name.clone(), Value::Function(Rc::new(def.clone())));
+            }
+            StmtKind::ClassDef(def) if ev.type_subclass(def).is_some() => {
+                let class = ev.type_subclass(def).expect("checked");
+                ev.globals
+                    .insert(def.name.clone(), Value::TypeSubclass(Rc::new(class)));
             }
             StmtKind::ClassDef(def) => {
                 let v = match ev.enum_class(def, stmt.span) {
@@ -86,6 +105,13 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
     let mut run = |name: &str, ev: &mut Evaluator| -> Vec<Op> {
         let def = match ev.globals.get(name).cloned() {
             Some(Value::Function(def)) => def,
+            // A decorated upgrade()/downgrade(): see the module-level loop.
+            Some(Value::Failed(p)) => {
+                let mut p = *p;
+                p.message.push_str(&format!(" on {name}()"));
+                problems.push(p);
+                return Vec::new();
+            }
             // The function the run needs is not defined: Python's
             // `module.downgrade()` raises. (A function left out on purpose
             // by `parse_migration_function` is never looked up.)
@@ -157,6 +183,15 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                 }
             }
         }
+        // A @compiles function of this module for a SQLAlchemy construct
+        // that these operations compile: their SQL is not what aurora renders.
+        for (target, p) in &ev.compile_hooks.unsupported {
+            if compiles::ops_compile(&sink, target) {
+                let mut p = p.clone();
+                p.message.push_str(&format!(" (running {name}())"));
+                problems.push(p);
+            }
+        }
         sink
     };
     let upgrade = run("upgrade", &mut ev);
@@ -216,6 +251,20 @@ enum Value {
     /// A method bound to its receiver.
     Method(Box<Value>, String),
     Function(Rc<FunctionDef>),
+    /// A `lambda`: a value that SQLAlchemy keeps for later (a Column's
+    /// Python-side `default=`/`onupdate=`, which no DDL shows). Calling one is
+    /// refused: its body would need the enclosing scope as Python's closures see it.
+    Lambda(Rc<crate::syntax::ast::Lambda>),
+    /// `sa.MetaData(schema=..., naming_convention=...)`: the default schema of
+    /// its tables, and whether a naming convention was given.
+    MetaData {
+        schema: Option<String>,
+        convention: bool,
+    },
+    /// A revision's own subclass of a SQLAlchemy type (see `compiles`).
+    TypeSubclass(Rc<compiles::TypeSubclass>),
+    /// `logging.getLogger(name)`: a logger, by name.
+    Logger(String),
     /// A project module (`import app.helpers`).
     Module(Rc<ModuleData>),
     /// A function defined in a project module.
@@ -241,7 +290,6 @@ enum Value {
     /// `sa.Index(name, *columns)`, its table not known yet.
     Index(Box<Index>),
     Table(Box<Table>),
-    MetaData,
     TableClause(TableClause),
     /// `table.c`.
     ColumnCollection(TableClause),
@@ -306,6 +354,8 @@ struct Evaluator {
     outside_inputs: bool,
     /// Names given as `op.f(...)`: final under a naming convention.
     conv_names: std::collections::HashSet<String>,
+    /// The module's `@compiles` functions.
+    compile_hooks: compiles::CompileHooks,
 }
 
 impl Evaluator {
@@ -327,6 +377,7 @@ impl Evaluator {
             modules: HashMap::new(),
             outside_inputs: false,
             conv_names: std::collections::HashSet::new(),
+            compile_hooks: compiles::CompileHooks::default(),
         }
     }
 
@@ -490,10 +541,29 @@ fn describe(v: &Value) -> String {
         Value::Path(p) => format!("'{p}'"),
         Value::Method(_, m) => format!("method '{m}'"),
         Value::Function(f) => format!("function '{}'", f.name),
+        Value::Lambda(_) => "a lambda".into(),
+        Value::TypeSubclass(c) => format!("type class '{}'", c.name),
+        Value::Logger(n) => format!("logger '{n}'"),
         Value::Type(_) => "a type".into(),
         Value::Column(_) => "a Column".into(),
         Value::EnumClass(c) => format!("Enum class '{}'", c.name),
         Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
+        Value::Table(t) => format!("Table '{}'", t.name),
+        Value::TableClause(t) => format!("table '{}'", t.name),
+        Value::ColumnCollection(t) => format!("the columns of table '{}'", t.name),
+        Value::Expr(_) | Value::Literal(_) => "a SQL expression".into(),
+        Value::Text(..) => "a text() clause".into(),
+        Value::Constraint(_) => "a constraint".into(),
+        Value::Index(_) => "an Index".into(),
+        Value::ForeignKey(_) => "a ForeignKey".into(),
+        Value::Sequence(_) => "a Sequence".into(),
+        Value::MetaData { .. } => "a MetaData".into(),
+        Value::Module(_) => "a project module".into(),
+        Value::Context => "the migration context".into(),
+        Value::Bind => "the connection (op.get_bind())".into(),
+        Value::Dialect => "the dialect".into(),
+        Value::Impl => "the migration context's impl".into(),
+        Value::Config => "the Alembic Config".into(),
         _ => "an object".into(),
     }
 }
@@ -612,7 +682,7 @@ impl Evaluator {
             }
             StmtKind::If { test, body, orelse } => {
                 let t = self.eval(test, frame, sink)?;
-                let branch = if truthy(&t) { body } else { orelse };
+                let branch = if truthy(&t, test.span)? { body } else { orelse };
                 self.exec_block(branch, frame, sink)
             }
             StmtKind::For {
@@ -828,7 +898,7 @@ impl Evaluator {
             self.assign(&g.target, item, frame)?;
             let mut keep = true;
             for cond in &g.ifs {
-                if !truthy(&self.eval(cond, frame, sink)?) {
+                if !truthy(&self.eval(cond, frame, sink)?, cond.span)? {
                     keep = false;
                     break;
                 }
@@ -857,6 +927,18 @@ impl Evaluator {
                 for (t, x) in ts.iter().zip(items) {
                     self.assign(t, x, frame)?;
                 }
+                Ok(())
+            }
+            // `metadata.bind = conn`: SQLAlchemy 2's MetaData has no bind; the
+            // assignment sets a plain Python attribute nothing reads.
+            ExprKind::Attribute(obj, attr)
+                if attr == "bind"
+                    && matches!(
+                        &obj.kind,
+                        ExprKind::Name(n)
+                            if matches!(frame.locals.get(n), Some(Value::MetaData { .. }))
+                    ) =>
+            {
                 Ok(())
             }
             _ => Err(problem(
@@ -994,7 +1076,7 @@ impl Evaluator {
             ExprKind::Unary(op, x) => {
                 let v = self.eval(x, frame, sink)?;
                 match (op, v) {
-                    (UnaryOp::Not, v) => Ok(Value::Bool(!truthy(&v))),
+                    (UnaryOp::Not, v) => Ok(Value::Bool(!truthy(&v, x.span)?)),
                     (UnaryOp::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
                     (UnaryOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
                     (UnaryOp::Pos, v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
@@ -1005,7 +1087,7 @@ impl Evaluator {
             ExprKind::Binary(op, l, r) => match op {
                 BinOp::And => {
                     let lv = self.eval(l, frame, sink)?;
-                    if !truthy(&lv) {
+                    if !truthy(&lv, l.span)? {
                         Ok(lv)
                     } else {
                         self.eval(r, frame, sink)
@@ -1013,7 +1095,7 @@ impl Evaluator {
                 }
                 BinOp::Or => {
                     let lv = self.eval(l, frame, sink)?;
-                    if truthy(&lv) {
+                    if truthy(&lv, l.span)? {
                         Ok(lv)
                     } else {
                         self.eval(r, frame, sink)
@@ -1035,7 +1117,7 @@ impl Evaluator {
                 for (op, right) in ops.iter().zip(comparators) {
                     let r = self.eval(right, frame, sink)?;
                     result = binary(*op, current, r.clone(), e.span)?;
-                    if !truthy(&result) {
+                    if !truthy(&result, e.span)? {
                         break;
                     }
                     current = r;
@@ -1044,7 +1126,7 @@ impl Evaluator {
             }
             ExprKind::IfElse { test, body, orelse } => {
                 let t = self.eval(test, frame, sink)?;
-                if truthy(&t) {
+                if truthy(&t, test.span)? {
                     self.eval(body, frame, sink)
                 } else {
                     self.eval(orelse, frame, sink)
@@ -1052,7 +1134,7 @@ impl Evaluator {
             }
             ExprKind::Slice { .. } => Err(problem(e.span, "unsupported construct 'slice'")),
             ExprKind::Ellipsis => Err(problem(e.span, "unsupported construct 'ellipsis'")),
-            ExprKind::Lambda(_) => Err(problem(e.span, "unsupported construct 'lambda'")),
+            ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new((**l).clone()))),
             ExprKind::ListComp { elt, generators } | ExprKind::GeneratorExp { elt, generators } => {
                 let saved = frame.locals.clone();
                 let result = (|| {
@@ -1178,6 +1260,8 @@ impl Evaluator {
             Value::Function(def) => self.call_function(&def, args, sink),
             Value::ModuleFunction(m, def) => self.call_module_function(&m, &def, args, sink),
             Value::BatchOp => Err(problem(args.span, "batch_op is not callable")),
+            Value::Lambda(_) => Err(problem(args.span, "unsupported call of a lambda")),
+            Value::TypeSubclass(c) => self.instantiate_type_subclass(&c, args, sink),
             Value::DialectImplClass(t) => typedecorator::instantiate(*t, &args),
             other => Err(problem(
                 args.span,
@@ -1210,10 +1294,30 @@ impl Evaluator {
             module,
             ..Frame::default()
         };
+        let named: Vec<&str> = def
+            .params
+            .iter()
+            .filter(|p| p.stars == 0)
+            .map(|p| p.name.as_str())
+            .collect();
         let mut pos = args.positional.into_iter();
         for p in &def.params {
-            if p.stars > 0 {
-                return Err(problem(p.span, "unsupported construct 'star parameter'"));
+            // `*args` takes the positional arguments left, `**kwargs` the
+            // keywords no named parameter takes.
+            if p.stars == 1 {
+                let rest: Vec<Value> = pos.by_ref().map(|(v, _)| v).collect();
+                frame.locals.insert(p.name.clone(), Value::Tuple(rest));
+                continue;
+            }
+            if p.stars == 2 {
+                let extra = args
+                    .keywords
+                    .iter()
+                    .filter(|(k, _, _)| !named.contains(&k.as_str()))
+                    .map(|(k, v, _)| (Value::Str(k.clone()), v.clone()))
+                    .collect();
+                frame.locals.insert(p.name.clone(), Value::Dict(extra));
+                continue;
             }
             let v = if let Some((v, _)) = pos.next() {
                 v
@@ -1232,6 +1336,31 @@ impl Evaluator {
                 ));
             };
             frame.locals.insert(p.name.clone(), v);
+        }
+        // Python's TypeErrors for arguments no parameter takes.
+        if pos.next().is_some() {
+            return Err(problem(
+                args.span,
+                format!(
+                    "TypeError: {}() got too many positional arguments",
+                    def.name
+                ),
+            ));
+        }
+        if !def.params.iter().any(|p| p.stars == 2) {
+            if let Some((k, _, s)) = args
+                .keywords
+                .iter()
+                .find(|(k, _, _)| !named.contains(&k.as_str()))
+            {
+                return Err(problem(
+                    *s,
+                    format!(
+                        "TypeError: {}() got an unexpected keyword argument '{k}'",
+                        def.name
+                    ),
+                ));
+            }
         }
         self.depth += 1;
         let mut result = Ok(Value::None);
@@ -1272,7 +1401,65 @@ impl Evaluator {
         if let Some(result) = builtins::plain_method(&recv, m, &args, &self.ctx) {
             return result;
         }
+        // A `sa.Table(...)` is a table clause for the DML methods, as in SQLAlchemy
+        // (`Table` subclasses `TableClause`): `person.update().where(...)`.
+        let recv = match recv {
+            Value::Table(t) if matches!(m, "insert" | "update" | "delete") => {
+                Value::TableClause(table_clause(&t))
+            }
+            other => other,
+        };
         match (recv, m) {
+            (Value::Logger(logger), m)
+                if matches!(
+                    m,
+                    "debug" | "info" | "warning" | "warn" | "error" | "critical" | "fatal"
+                ) =>
+            {
+                if !self.ctx.offline {
+                    return Err(problem(
+                        span,
+                        format!(
+                            "logging from a revision ({logger}.{m}()) runs only offline (--sql) \
+                             in aurora: remove it for online runs"
+                        ),
+                    ));
+                }
+                if let Some((k, _, s)) = args.keywords.first() {
+                    return Err(problem(
+                        *s,
+                        format!("{m}() got an unsupported keyword argument '{k}'"),
+                    ));
+                }
+                let mut pos = args.positional.into_iter();
+                let Some((msg, msg_span)) = pos.next() else {
+                    return Err(problem(
+                        span,
+                        format!("{m}() missing required argument 'msg'"),
+                    ));
+                };
+                let rest: Vec<Value> = pos.map(|(v, _)| v).collect();
+                // `LogRecord.getMessage()`: str(msg), then `% args` when any.
+                let text = py_text(&msg, msg_span)?;
+                let message = if rest.is_empty() {
+                    text
+                } else {
+                    percent_format(&text, Value::Tuple(rest), span)?
+                };
+                let level = match m {
+                    "debug" => crate::logging::DEBUG,
+                    "info" => crate::logging::INFO,
+                    "warning" | "warn" => crate::logging::WARNING,
+                    "error" => crate::logging::ERROR,
+                    _ => crate::logging::CRITICAL,
+                };
+                sink.push(Op::Log {
+                    logger,
+                    level,
+                    message,
+                });
+                Ok(Value::None)
+            }
             (Value::BatchOp, _) => {
                 let (table, schema) = self.batch_target(frame, span)?;
                 self.batch_op(m, table, schema, args, sink)
@@ -1337,9 +1524,12 @@ impl Evaluator {
                             span: *vs,
                         };
                         let made = self.call(v.clone(), no_args, frame, sink)?;
-                        as_type(&made, *vs)?
+                        Ok(as_type(&made, *vs)?)
                     }
-                    v => as_type(v, *vs)?,
+                    // A type whose text aurora cannot know for this dialect
+                    // matters only when its variant applies.
+                    Value::Failed(p) => Err(*p.clone()),
+                    v => Ok(as_type(v, *vs)?),
                 };
                 if names.is_empty() {
                     return Err(problem(
@@ -1362,7 +1552,7 @@ impl Evaluator {
                         }
                     }
                 }
-                Ok(Value::Type(if applies { variant } else { t }))
+                Ok(Value::Type(if applies { variant? } else { t }))
             }
             (Value::Dialect, "type_descriptor") => {
                 let b = bind(&args, "type_descriptor", &["typeobj"], false, false)?;
@@ -1377,6 +1567,49 @@ impl Evaluator {
                     binds.push((k, literal(&v, s)?));
                 }
                 Ok(Value::Text(sql, binds))
+            }
+            // `Table.create(bind)`: SQLAlchemy's SchemaGenerator emits what
+            // op.create_table does for the same table (types, CREATE TABLE,
+            // indexes, comments).
+            (Value::Table(t), "create") => {
+                let b = bind_to(&args, "create", signature("Table.create"))?;
+                if !matches!(b.get(0), Some(Value::Bind)) {
+                    return Err(problem(
+                        b.span_of(0),
+                        "Table.create() takes the migration's connection (op.get_bind())",
+                    ));
+                }
+                // Offline, Alembic's mock connection runs the DDL visitor with
+                // checkfirst=False whatever was asked; online it would ask the
+                // database.
+                if b.bool(1, "checkfirst")?.unwrap_or(false) && !self.ctx.offline {
+                    return Err(problem(
+                        b.span_of(1),
+                        "Table.create(checkfirst=True) asks the database whether the table \
+                         exists; aurora cannot (use op.create_table, or checkfirst=False)",
+                    ));
+                }
+                if t.own_naming_convention || self.ctx.naming_convention.is_some() {
+                    return Err(problem(
+                        span,
+                        "Table.create() under a naming convention: SQLAlchemy names its \
+                         constraints by the table's own MetaData, which aurora does not \
+                         apply; use op.create_table",
+                    ));
+                }
+                sink.push(Op::CreateTable(*t));
+                Ok(Value::None)
+            }
+            (Value::Expr(e), "desc" | "asc") => {
+                bind_to(&args, m, signature("ColumnElement.desc"))?;
+                Ok(Value::Expr(SqlExpr::Ordered {
+                    expr: Box::new(e),
+                    modifier: if m == "desc" { "DESC" } else { "ASC" },
+                }))
+            }
+            (Value::Column(c), "copy" | "_copy") => {
+                bind_to(&args, m, signature("Column.copy"))?;
+                Ok(Value::Column(c))
             }
             (Value::TableClause(t), "insert") => {
                 bind_to(&args, "insert", signature("TableClause.insert"))?;
@@ -1495,6 +1728,23 @@ impl Evaluator {
             | "alembic_postgresql_enum.get_enum_data.TableReference"
             | "alembic_postgresql_enum.get_enum_data.types.TableReference" => {
                 plugins::table_reference(&args)
+            }
+            "logging.getLogger" => {
+                let name = match args.positional.first() {
+                    None | Some((Value::None, _)) => "root".to_string(),
+                    Some((Value::Str(n), _)) if n.is_empty() => "root".to_string(),
+                    Some((Value::Str(n), _)) => n.clone(),
+                    Some((other, s)) => {
+                        return Err(problem(
+                            *s,
+                            format!("getLogger() takes a name, got {}", describe(other)),
+                        ))
+                    }
+                };
+                if args.positional.len() > 1 || !args.keywords.is_empty() {
+                    return Err(problem(span, "getLogger() takes one argument, the name"));
+                }
+                Ok(Value::Logger(name))
             }
             "alembic.context.is_offline_mode" => {
                 bind_to(&args, name, signature("alembic.context.is_offline_mode"))?;
@@ -1669,12 +1919,22 @@ impl Evaluator {
             "sa.Table" => {
                 let b = bind_to(&args, "Table", signature("sa.Table"))?;
                 let name = b.req_str(0, "name", "Table")?;
-                let table = build_table(name, &b.rest, &b.extra, "Table")?;
+                let mut table = build_table(name, &b.rest, &b.extra, "Table")?;
+                if let Some(Value::MetaData { schema, convention }) = b.get(1) {
+                    // SQLAlchemy's Table: no schema (or schema=None) takes the MetaData's.
+                    if table.schema.is_none() {
+                        table.schema = schema.clone();
+                    }
+                    table.own_naming_convention = *convention;
+                }
                 Ok(Value::Table(Box::new(table)))
             }
             "sa.MetaData" => {
-                bind_to(&args, "MetaData", signature("sa.MetaData"))?;
-                Ok(Value::MetaData)
+                let b = bind_to(&args, "MetaData", signature("sa.MetaData"))?;
+                Ok(Value::MetaData {
+                    schema: b.str(0, "schema")?,
+                    convention: !matches!(b.get(1), None | Some(Value::None)),
+                })
             }
             "sa.table" => {
                 let b = bind_to(&args, "table", signature("sa.table"))?;
@@ -1840,6 +2100,49 @@ impl Evaluator {
                     _ => Err(problem(span, "len() of an unsupported value")),
                 }
             }
+            "print" => {
+                if !self.ctx.offline {
+                    return Err(problem(
+                        span,
+                        "print() in a revision runs only offline (--sql) in aurora: \
+                         log through logging instead, or remove it",
+                    ));
+                }
+                let mut sep = " ".to_string();
+                let mut end = "\n".to_string();
+                for (k, v, s) in &args.keywords {
+                    let slot = match k.as_str() {
+                        "sep" => &mut sep,
+                        "end" => &mut end,
+                        "flush" => continue,
+                        _ => {
+                            return Err(problem(
+                                *s,
+                                format!("print() got an unsupported keyword argument '{k}'"),
+                            ))
+                        }
+                    };
+                    match v {
+                        Value::Str(x) => *slot = x.clone(),
+                        Value::None => {}
+                        other => {
+                            return Err(problem(
+                                *s,
+                                format!(
+                                    "TypeError: {k} must be None or a string, not {}",
+                                    describe(other)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                let mut words = Vec::new();
+                for (v, s) in &args.positional {
+                    words.push(py_text(v, *s)?);
+                }
+                sink.push(Op::Print(words.join(&sep) + &end));
+                Ok(Value::None)
+            }
             "str" => {
                 let b = bind_to(&args, "str", signature("builtins.str"))?;
                 match b.get(0) {
@@ -1922,15 +2225,7 @@ impl Evaluator {
                 let b = bind_to(&args, f, signature("op.bulk_insert"))?;
                 let table = match b.get(0) {
                     Some(Value::TableClause(t)) => t.clone(),
-                    Some(Value::Table(t)) => TableClause {
-                        name: t.name.clone(),
-                        schema: t.schema.clone(),
-                        columns: t
-                            .columns
-                            .iter()
-                            .map(|c| (c.name.clone(), c.type_.clone()))
-                            .collect(),
-                    },
+                    Some(Value::Table(t)) => table_clause(t),
                     _ => return Err(problem(b.span_of(0), "bulk_insert() takes a table")),
                 };
                 let mut rows = Vec::new();
@@ -2862,6 +3157,27 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "Table.create",
+        params: &["bind", "checkfirst"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "ColumnElement.desc",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "Column.copy",
+        params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "TableClause.update",
         params: &[],
         rest: false,
@@ -3460,7 +3776,7 @@ fn table_op(
             let mut concurrently = false;
             for (k, v, s) in &b.extra {
                 match k.as_str() {
-                    "postgresql_concurrently" => concurrently = truthy(v),
+                    "postgresql_concurrently" => concurrently = truthy(v, *s)?,
                     k if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {}
                     _ => {
                         return Err(problem(
@@ -3917,7 +4233,7 @@ fn build_table(
             Value::Column(c) => table.columns.push((**c).clone()),
             Value::Constraint(c) => table.constraints.push((**c).clone()),
             Value::Index(i) => table.indexes.push((**i).clone()),
-            Value::MetaData => {}
+            Value::MetaData { .. } => {}
             other => {
                 return Err(problem(
                     *s,
@@ -3932,7 +4248,7 @@ fn build_table(
             ("schema", Value::None) => {}
             ("comment", Value::Str(x)) => table.comment = Some(x.clone()),
             ("comment", Value::None) => {}
-            ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v),
+            ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v, *s)?,
             (k, _)
                 if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p))
                     || k == "extend_existing"
@@ -3996,7 +4312,7 @@ fn index_dialect_kwargs(
         match k.as_str() {
             "postgresql_where" => index.postgresql_where = Some(text_of(Some(v), *s)?),
             "postgresql_using" => index.postgresql_using = Some(text_of(Some(v), *s)?),
-            "postgresql_concurrently" => index.postgresql_concurrently = truthy(v),
+            "postgresql_concurrently" => index.postgresql_concurrently = truthy(v, *s)?,
             "sqlite_where" => index.sqlite_where = Some(text_of(Some(v), *s)?),
             "postgresql_ops" => {
                 index.postgresql_ops = match v {
@@ -4376,6 +4692,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
 fn as_type(v: &Value, span: Span) -> EResult<SqlType> {
     match v {
         Value::Type(t) => Ok(t.clone()),
+        Value::Failed(p) => Err((**p).clone()),
         Value::DialectImplClass(t) => Ok((**t).clone()),
         Value::Path(p) => {
             let name = canonical(p);
@@ -4749,6 +5066,20 @@ fn builtin(name: &str) -> Option<Value> {
         .then(|| Value::Path(name.to_string()))
 }
 
+/// The table clause of a `sa.Table(...)`: its name, schema and columns, which is all
+/// that `.c`, `insert()`, `update()`, `delete()` and `bulk_insert` use of it.
+fn table_clause(t: &Table) -> TableClause {
+    TableClause {
+        name: t.name.clone(),
+        schema: t.schema.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.type_.clone()))
+            .collect(),
+    }
+}
+
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
         Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
@@ -4777,6 +5108,9 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
         Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
+        Value::Table(t) if matches!(name, "c" | "columns") => {
+            Ok(Value::ColumnCollection(table_clause(&t)))
+        }
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
@@ -4788,7 +5122,11 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
                 format!("table '{}' has no column '{name}'", t.name),
             )),
         },
+        Value::Logger(n) if name == "name" => Ok(Value::Str(n)),
         Value::Context if name == "config" => Ok(Value::Config),
+        // `MigrationContext.bind` / `.connection`: what `op.get_bind()` gives
+        // (offline, Alembic's mock connection of the configured dialect).
+        Value::Context if matches!(name, "bind" | "connection") => Ok(Value::Bind),
         Value::Context | Value::Bind | Value::Dialect if matches!(name, "dialect" | "engine") => {
             Ok(Value::Dialect)
         }
@@ -4838,17 +5176,74 @@ fn dict_set(out: &mut Vec<(Value, Value)>, k: Value, v: Value) {
     }
 }
 
-fn truthy(v: &Value) -> bool {
-    match v {
+/// Python's `bool(v)` where aurora knows it. A value aurora does not model
+/// (an attribute it does not know, a library name, a SQL clause whose
+/// `__bool__` raises) is refused rather than taken as true.
+fn truthy(v: &Value, span: Span) -> EResult<bool> {
+    Ok(match v {
         Value::None => false,
         Value::Bool(b) => *b,
         Value::Int(i) => *i != 0,
         Value::Float(f) => *f != 0.0,
-        Value::Str(s) => !s.is_empty(),
+        Value::Str(s) | Value::Conv(s) => !s.is_empty(),
+        Value::Bytes(b) => !b.is_empty(),
         Value::List(x) | Value::Tuple(x) => !x.is_empty(),
         Value::Dict(x) => !x.is_empty(),
-        _ => true,
-    }
+        Value::ColumnCollection(t) => !t.columns.is_empty(),
+        // typing.TYPE_CHECKING is False when the code runs.
+        Value::Path(p) if p == "TYPE_CHECKING" || p.ends_with(".TYPE_CHECKING") => false,
+        // Objects without __bool__/__len__: always true.
+        Value::Function(_)
+        | Value::Lambda(_)
+        | Value::Module(_)
+        | Value::ModuleFunction(..)
+        | Value::EnumClass(_)
+        | Value::TypeSubclass(_)
+        | Value::DialectImplClass(_)
+        | Value::Type(_)
+        | Value::ForeignKey(_)
+        | Value::Index(_)
+        | Value::MetaData { .. }
+        | Value::Logger(_)
+        | Value::Config
+        | Value::Dialect
+        | Value::Impl
+        | Value::Bind
+        | Value::Context => true,
+        Value::Method(recv, name) => {
+            return Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of {} (its truth value is tested here): \
+                     aurora does not know its value; compute the condition another way",
+                    describe(recv)
+                ),
+            ))
+        }
+        Value::Table(_)
+        | Value::TableClause(_)
+        | Value::Column(_)
+        | Value::Expr(_)
+        | Value::Text(..)
+        | Value::Literal(_) => {
+            return Err(problem(
+                span,
+                format!(
+                    "TypeError: Boolean value of this clause is not defined ({} as a condition)",
+                    describe(v)
+                ),
+            ))
+        }
+        other => {
+            return Err(problem(
+                span,
+                format!(
+                    "aurora does not know the truth value of {} (tested here)",
+                    describe(other)
+                ),
+            ))
+        }
+    })
 }
 
 /// What `for x in v` visits.
@@ -4955,6 +5350,47 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Add, List(a), List(b)) => List(a.into_iter().chain(b).collect()),
         (BinOp::Add, Tuple(a), Tuple(b)) => Tuple(a.into_iter().chain(b).collect()),
         (BinOp::Mod, Str(fmt), args) => Str(percent_format(&fmt, args, span)?),
+        // An attribute aurora does not know (kept as an uncalled method) is
+        // never equal to anything by accident: `context.bind.dialect.name ==
+        // 'postgresql'` must take Alembic's branch or stop.
+        (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            Method(recv, name),
+            _,
+        )
+        | (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            _,
+            Method(recv, name),
+        ) => {
+            return Err(problem(
+                span,
+                format!(
+                    "unsupported attribute '{name}' of {} (compared here)",
+                    describe(&recv)
+                ),
+            ))
+        }
+        // A library name (`sa.__version__`, `util.sqla_2`) aurora knows only by
+        // its dotted path: its value is unknown, so is any comparison with it.
+        (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            Path(p),
+            _,
+        )
+        | (
+            BinOp::Eq | BinOp::Ne | BinOp::Is | BinOp::IsNot | BinOp::In | BinOp::NotIn,
+            _,
+            Path(p),
+        ) => {
+            return Err(problem(
+                span,
+                format!(
+                    "aurora does not know the value of '{p}' (compared here); \
+                     compute the condition another way"
+                ),
+            ))
+        }
         (BinOp::Eq, a, b) => Bool(a == b),
         (BinOp::Ne, a, b) => Bool(a != b),
         (BinOp::Is, a, b) => Bool(a == b),
@@ -4994,11 +5430,32 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
         }
         match chars.next() {
             Some('%') => out.push('%'),
-            Some('s') | Some('d') => {
+            Some('s') => {
                 let v = it
                     .next()
                     .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
                 out.push_str(&py_text(&v, span)?);
+            }
+            // Python's int() of the number: `'%d' % 1.5 == '1'`.
+            Some(c @ ('d' | 'i')) => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+                let n = match v {
+                    Value::Int(i) => i,
+                    Value::Bool(b) => b as i64,
+                    Value::Float(f) if f.is_finite() => f.trunc() as i64,
+                    other => {
+                        return Err(problem(
+                            span,
+                            format!(
+                                "TypeError: %{c} format: a real number is required, not {}",
+                                describe(&other)
+                            ),
+                        ))
+                    }
+                };
+                out.push_str(&n.to_string());
             }
             Some('r') => {
                 let v = it
@@ -5200,7 +5657,7 @@ fn constraint_options(extra: &[(String, Value, Span)], func: &str) -> EResult<Co
             "deferrable" => {
                 options.deferrable = match v {
                     Value::None => None,
-                    v => Some(truthy(v)),
+                    v => Some(truthy(v, *span)?),
                 }
             }
             "initially" | "match" => {
@@ -5220,7 +5677,7 @@ fn constraint_options(extra: &[(String, Value, Span)], func: &str) -> EResult<Co
                     options.match_ = text;
                 }
             }
-            "postgresql_not_valid" => options.not_valid = truthy(v),
+            "postgresql_not_valid" => options.not_valid = truthy(v, *span)?,
             "postgresql_include" => {
                 options.include = match v {
                     Value::None => Vec::new(),

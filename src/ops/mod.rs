@@ -356,6 +356,18 @@ pub enum Op {
     Batch(Batch),
     /// `with op.get_context().autocommit_block():`
     Autocommit(Vec<Op>),
+    /// `print(...)` in a revision: the text (with its `end`) goes to standard
+    /// output where it falls among the statements, as Python's print writes to
+    /// the `sys.stdout` Alembic's `--sql` output goes to. Offline only.
+    Print(String),
+    /// A record a revision logged (`logging.getLogger(name).info(...)`): the
+    /// logger's name, the level and the formatted message, handled by the
+    /// logging configuration env.py installed where it falls. Offline only.
+    Log {
+        logger: String,
+        level: u32,
+        message: String,
+    },
 }
 
 /// A table as `op.create_table` or `sa.Table` describes it.
@@ -371,6 +383,9 @@ pub struct Table {
     pub comment: Option<String>,
     /// `sqlite_autoincrement=True`.
     pub sqlite_autoincrement: bool,
+    /// A `sa.Table` of a `MetaData(naming_convention=...)`: its own convention
+    /// would name what `Table.create()` emits, which aurora does not apply.
+    pub own_naming_convention: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -746,6 +761,11 @@ pub enum SqlExpr {
     Bool(bool),
     Text(String),
     Null,
+    /// `expr.desc()` / `expr.asc()`: the expression and its `DESC`/`ASC`.
+    Ordered {
+        expr: Box<SqlExpr>,
+        modifier: &'static str,
+    },
 }
 
 /// A Python value bound into SQL.

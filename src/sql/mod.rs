@@ -43,6 +43,14 @@ pub enum Statement {
     /// The autocommit block ends: the caller starts a new transaction
     /// (offline on PostgreSQL: prints `BEGIN`).
     AutocommitEnd,
+    /// Text a revision printed (`print()`, offline only): written as it is.
+    Print(String),
+    /// A record a revision logged (offline only): logger, level, message.
+    Log {
+        logger: String,
+        level: u32,
+        message: String,
+    },
 }
 
 /// A statement as Alembic's `--sql` writer prints it: SQLAlchemy's tabs become four spaces

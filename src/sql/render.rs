@@ -303,6 +303,30 @@ impl Renderer {
                 multiinsert,
             } => self.bulk_insert(table, rows, *multiinsert)?,
             Op::Batch(b) => self.batch(b, reflector)?,
+            Op::Print(text) => {
+                if self.online {
+                    return Err(Fail::Failed(
+                        "print() in a revision runs only offline (--sql) in aurora".into(),
+                    ));
+                }
+                self.out.push(Statement::Print(text.clone()));
+            }
+            Op::Log {
+                logger,
+                level,
+                message,
+            } => {
+                if self.online {
+                    return Err(Fail::Failed(
+                        "logging from a revision runs only offline (--sql) in aurora".into(),
+                    ));
+                }
+                self.out.push(Statement::Log {
+                    logger: logger.clone(),
+                    level: *level,
+                    message: message.clone(),
+                });
+            }
             Op::Autocommit(inner) => {
                 self.out.push(Statement::AutocommitBegin);
                 for o in inner {
@@ -459,6 +483,9 @@ impl Renderer {
             SqlExpr::Bool(b) => self.d.bool_literal(*b).into(),
             SqlExpr::Text(t) => t.clone(),
             SqlExpr::Null => "NULL".into(),
+            // SQLAlchemy's UnaryExpression does not group its operand here
+            // (`end_time - start_time DESC`).
+            SqlExpr::Ordered { expr, modifier } => format!("{} {modifier}", self.expr(expr)),
         }
     }
 
@@ -480,6 +507,10 @@ impl Renderer {
                 SqlExpr::Func { name, args } => SqlExpr::Func {
                     name: name.clone(),
                     args: args.iter().map(untabled).collect(),
+                },
+                SqlExpr::Ordered { expr, modifier } => SqlExpr::Ordered {
+                    expr: Box::new(untabled(expr)),
+                    modifier,
                 },
                 other => other.clone(),
             }
@@ -2006,6 +2037,7 @@ impl Renderer {
             indexes: Vec::new(),
             comment: None,
             sqlite_autoincrement: table.sqlite_autoincrement,
+            own_naming_convention: false,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
         // SQLAlchemy's CREATE TABLE creates the table's named types first,

@@ -24,6 +24,7 @@ pub(super) const BUILTINS: &[&str] = &[
     "set",
     "abs",
     "repr",
+    "print",
 ];
 
 fn items_of(v: &Value, span: Span, func: &str) -> EResult<Vec<Value>> {
@@ -82,7 +83,7 @@ fn to_int(v: &Value, span: Span) -> EResult<i64> {
 
 /// Calls builtin `name`; `None` when it is not a builtin aurora knows.
 pub(super) fn call_builtin(name: &str, args: &Args) -> Option<EResult<Value>> {
-    if !BUILTINS.contains(&name) || name == "len" || name == "str" {
+    if !BUILTINS.contains(&name) || name == "len" || name == "str" || name == "print" {
         return None;
     }
     Some(builtin_call(name, args))
@@ -120,7 +121,10 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
             }),
             other => Err(problem(span, format!("float() of {}", describe(other)))),
         },
-        "bool" => Ok(Value::Bool(pos.first().is_some_and(|v| truthy(v)))),
+        "bool" => Ok(Value::Bool(match pos.first() {
+            Some(v) => truthy(v, span)?,
+            None => false,
+        })),
         "abs" => match one("argument")? {
             Value::Int(i) => Ok(Value::Int(i.abs())),
             Value::Float(f) => Ok(Value::Float(f.abs())),
@@ -169,7 +173,7 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
             let mut reverse = false;
             for (k, v, s) in &args.keywords {
                 match (k.as_str(), name) {
-                    ("reverse", "sorted") => reverse = truthy(v),
+                    ("reverse", "sorted") => reverse = truthy(v, *s)?,
                     _ => {
                         return Err(problem(
                             *s,
