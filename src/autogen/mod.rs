@@ -134,6 +134,9 @@ pub struct ForeignKey {
     pub ondelete: Option<String>,
     /// `onupdate`, if given.
     pub onupdate: Option<String>,
+    /// Whether the name is SQLAlchemy's `conv` (made by the naming convention, or reflected),
+    /// which Alembic renders as `op.f('...')`.
+    pub generated_name: bool,
 }
 
 /// A unique constraint.
@@ -143,6 +146,20 @@ pub struct UniqueConstraint {
     pub name: Option<String>,
     /// Its columns.
     pub columns: Vec<String>,
+    /// Whether the name is SQLAlchemy's `conv` (made by the naming convention, or reflected),
+    /// which Alembic renders as `op.f('...')`.
+    pub generated_name: bool,
+}
+
+/// A CHECK constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckConstraint {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Its SQL text.
+    pub sqltext: String,
+    /// Whether the name is SQLAlchemy's `conv` (rendered as `op.f('...')`).
+    pub generated_name: bool,
 }
 
 /// A table.
@@ -158,9 +175,9 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Its unique constraints.
     pub uniques: Vec<UniqueConstraint>,
-    /// Its CHECK constraints: the name, if any, and the SQL text. Autogenerate renders them
-    /// in `create_table` but, like Alembic by default, does not compare them.
-    pub checks: Vec<(Option<String>, String)>,
+    /// Its CHECK constraints. Autogenerate renders them in `create_table` but, like Alembic
+    /// by default, does not compare them.
+    pub checks: Vec<CheckConstraint>,
     /// Dialect options from `__table_args__` (`sqlite_autoincrement`, ...): each name with
     /// the Python source of its value.
     pub options: Vec<(String, String)>,

@@ -4,7 +4,7 @@
 
 mod eval;
 mod naming;
-pub use naming::Convention;
+pub use naming::{Convention, Kind as ConventionKind};
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
 use std::fmt;
