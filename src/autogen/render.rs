@@ -194,6 +194,23 @@ fn optional_name(name: &Option<String>) -> String {
     name.as_deref().map_or_else(|| "None".to_string(), repr_str)
 }
 
+/// The tables of the unnamed constraints `ops` drop, in rendering order: Alembic warns
+/// (`UserWarning`) as it renders each such `drop_constraint()`.
+pub fn unnamed_constraint_drops(ops: &[Op]) -> Vec<String> {
+    let mut tables = Vec::new();
+    for op in ops {
+        match op {
+            Op::DropUnique { table, unique } if unique.name.is_none() => tables.push(table.clone()),
+            Op::DropForeignKey { table, foreign_key } if foreign_key.name.is_none() => {
+                tables.push(table.clone())
+            }
+            Op::ModifyTable { ops, .. } => tables.extend(unnamed_constraint_drops(ops)),
+            _ => {}
+        }
+    }
+    tables
+}
+
 /// Alembic's `_render_gen_name`: a `conv` name (made by the naming convention, or
 /// reflected) as `op.f('...')`, another as a string, none as `None`.
 fn gen_name(name: &Option<String>, generated: bool) -> String {
