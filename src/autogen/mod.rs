@@ -134,6 +134,9 @@ pub struct ForeignKey {
     pub ondelete: Option<String>,
     /// `onupdate`, if given.
     pub onupdate: Option<String>,
+    /// Whether the name is SQLAlchemy's `conv` (made by the naming convention, or reflected),
+    /// which Alembic renders as `op.f('...')`.
+    pub generated_name: bool,
 }
 
 /// A unique constraint.
@@ -143,6 +146,20 @@ pub struct UniqueConstraint {
     pub name: Option<String>,
     /// Its columns.
     pub columns: Vec<String>,
+    /// Whether the name is SQLAlchemy's `conv` (made by the naming convention, or reflected),
+    /// which Alembic renders as `op.f('...')`.
+    pub generated_name: bool,
+}
+
+/// A CHECK constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckConstraint {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Its SQL text.
+    pub sqltext: String,
+    /// Whether the name is SQLAlchemy's `conv` (rendered as `op.f('...')`).
+    pub generated_name: bool,
 }
 
 /// A table.
@@ -158,9 +175,9 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Its unique constraints.
     pub uniques: Vec<UniqueConstraint>,
-    /// Its CHECK constraints: the name, if any, and the SQL text. Autogenerate renders them
-    /// in `create_table` but, like Alembic by default, does not compare them.
-    pub checks: Vec<(Option<String>, String)>,
+    /// Its CHECK constraints. Autogenerate renders them in `create_table` but, like Alembic
+    /// by default, does not compare them.
+    pub checks: Vec<CheckConstraint>,
     /// Dialect options from `__table_args__` (`sqlite_autoincrement`, ...): each name with
     /// the Python source of its value.
     pub options: Vec<(String, String)>,
@@ -673,7 +690,7 @@ pub fn compare_with_options(
                 }
             }
         }
-        table_ops.extend(compare_indexes(name, Some(db), meta));
+        table_ops.extend(compare_indexes_and_uniques(name, db, meta));
         let (db_comment, meta_comment) = (
             db.comment.clone().filter(|c| !c.is_empty()),
             meta.comment.clone().filter(|c| !c.is_empty()),
@@ -684,7 +701,6 @@ pub fn compare_with_options(
                 comment: meta_comment,
                 existing: db_comment,
             });
-        table_ops.extend(compare_uniques(name, db, meta));
         table_ops.extend(compare_foreign_keys(name, db, meta));
         for column in &db.columns {
             if meta.column(&column.name).is_none() {
@@ -705,24 +721,89 @@ pub fn compare_with_options(
     ops
 }
 
-/// Unique constraint changes of one table, matched by their columns: added ones, then
-/// removed ones.
-fn compare_uniques(table: &str, db: &Table, meta: &Table) -> Vec<Op> {
+/// Index and unique constraint changes of an existing table, as Alembic's
+/// `_compare_indexes_and_uniques`: both kinds by name, removed ones (sorted by name) first,
+/// then changed ones, then added ones (sorted by name), then the model's unnamed unique
+/// constraints that no reflected one has the columns of. A reflected unnamed unique
+/// constraint (SQLite's inline `UNIQUE (x)`) has no name to drop it by, so, as in Alembic,
+/// it is never removed.
+fn compare_indexes_and_uniques(table: &str, db: &Table, meta: &Table) -> Vec<Op> {
+    #[derive(Clone, Copy)]
+    enum Obj<'a> {
+        Ix(&'a Index),
+        Uq(&'a UniqueConstraint),
+    }
+    fn by_name(t: &Table) -> BTreeMap<&str, Obj<'_>> {
+        let mut names: BTreeMap<&str, Obj<'_>> = BTreeMap::new();
+        for u in &t.uniques {
+            if let Some(n) = &u.name {
+                names.insert(n.as_str(), Obj::Uq(u));
+            }
+        }
+        for i in &t.indexes {
+            names.insert(i.name.as_str(), Obj::Ix(i));
+        }
+        names
+    }
+    let t = || table.to_string();
+    let removed = |o: Obj<'_>| match o {
+        Obj::Ix(i) => Op::DropIndex {
+            table: t(),
+            index: i.clone(),
+        },
+        Obj::Uq(u) => Op::DropUnique {
+            table: t(),
+            unique: u.clone(),
+        },
+    };
+    let added = |o: Obj<'_>| match o {
+        Obj::Ix(i) => Op::CreateIndex {
+            table: t(),
+            index: i.clone(),
+        },
+        Obj::Uq(u) => Op::AddUnique {
+            table: t(),
+            unique: u.clone(),
+        },
+    };
+    let conn_names = by_name(db);
+    let meta_names = by_name(meta);
+    let unnamed_meta: Vec<&UniqueConstraint> =
+        meta.uniques.iter().filter(|u| u.name.is_none()).collect();
     let mut ops = Vec::new();
-    for unique in &meta.uniques {
-        if !db.uniques.iter().any(|u| u.columns == unique.columns) {
-            ops.push(Op::AddUnique {
-                table: table.to_string(),
-                unique: unique.clone(),
-            });
+    for (name, conn) in &conn_names {
+        if meta_names.contains_key(name) {
+            continue;
+        }
+        if let Obj::Uq(u) = conn {
+            if unnamed_meta.iter().any(|m| m.columns == u.columns) {
+                continue;
+            }
+        }
+        ops.push(removed(*conn));
+    }
+    for (name, m) in &meta_names {
+        let Some(conn) = conn_names.get(name) else {
+            continue;
+        };
+        let changed = match (conn, m) {
+            (Obj::Ix(c), Obj::Ix(m)) => c.columns != m.columns || c.unique != m.unique,
+            (Obj::Uq(c), Obj::Uq(m)) => c.columns != m.columns,
+            _ => true,
+        };
+        if changed {
+            ops.push(removed(*conn));
+            ops.push(added(*m));
         }
     }
-    for unique in &db.uniques {
-        if !meta.uniques.iter().any(|u| u.columns == unique.columns) {
-            ops.push(Op::DropUnique {
-                table: table.to_string(),
-                unique: unique.clone(),
-            });
+    for (name, m) in &meta_names {
+        if !conn_names.contains_key(name) {
+            ops.push(added(*m));
+        }
+    }
+    for u in unnamed_meta {
+        if !db.uniques.iter().any(|c| c.columns == u.columns) {
+            ops.push(added(Obj::Uq(u)));
         }
     }
     ops

@@ -16,7 +16,9 @@
 
 use std::rc::Rc;
 
-use super::{Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint};
+use super::{
+    CheckConstraint, Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint,
+};
 use crate::env::schema::{is_type_decorator, Construct, MappedClass, MetaData};
 use crate::env::sqlalchemy::TextClause;
 use crate::interp::{Args, Class, Interp, Value};
@@ -986,6 +988,7 @@ impl Reader<'_> {
                 table.uniques.push(UniqueConstraint {
                     name: None,
                     columns: vec![d.column.name.clone()],
+                    generated_name: false,
                 });
             }
             if let Some(fk) = d.foreign_key {
@@ -1539,6 +1542,7 @@ fn read_foreign_key(c: &Construct) -> Result<ForeignKey, String> {
         ref_columns: vec![column.to_string()],
         ondelete: string_keyword(&args, "ondelete")?,
         onupdate: string_keyword(&args, "onupdate")?,
+        generated_name: false,
     })
 }
 
@@ -1621,6 +1625,7 @@ fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> R
             table.uniques.push(UniqueConstraint {
                 name: string_keyword(&args, "name")?,
                 columns,
+                generated_name: false,
             });
         }
         "CheckConstraint" => {
@@ -1632,7 +1637,11 @@ fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> R
                 }
                 _ => return Err("CheckConstraint needs its SQL text as a string".into()),
             };
-            table.checks.push((string_keyword(&args, "name")?, sqltext));
+            table.checks.push(CheckConstraint {
+                name: string_keyword(&args, "name")?,
+                sqltext,
+                generated_name: false,
+            });
         }
         "ForeignKeyConstraint" => {
             check_keywords(
@@ -1674,6 +1683,7 @@ fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> R
                 ref_columns,
                 ondelete: string_keyword(&args, "ondelete")?,
                 onupdate: string_keyword(&args, "onupdate")?,
+                generated_name: false,
             });
         }
         other => return Err(format!("'{other}' in __table_args__ is not supported")),

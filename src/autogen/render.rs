@@ -134,15 +134,17 @@ pub fn render_op(op: &Op) -> Vec<String> {
         Op::AlterColumn(alter) => vec![alter_column(alter)],
         Op::AddUnique { table, unique } => vec![format!(
             "op.create_unique_constraint({}, {}, [{}])",
-            optional_name(&unique.name),
+            gen_name(&unique.name, unique.generated_name),
             repr_str(table),
             name_list(&unique.columns)
         )],
-        Op::DropUnique { table, unique } => drop_constraint(&unique.name, table, "unique"),
+        Op::DropUnique { table, unique } => {
+            drop_constraint(&unique.name, unique.generated_name, table, "unique")
+        }
         Op::AddForeignKey { table, foreign_key } => {
             let mut s = format!(
                 "op.create_foreign_key({}, {}, {}, [{}], [{}]",
-                optional_name(&foreign_key.name),
+                gen_name(&foreign_key.name, foreign_key.generated_name),
                 repr_str(table),
                 repr_str(&foreign_key.ref_table),
                 name_list(&foreign_key.columns),
@@ -158,7 +160,12 @@ pub fn render_op(op: &Op) -> Vec<String> {
             vec![s]
         }
         Op::DropForeignKey { table, foreign_key } => {
-            drop_constraint(&foreign_key.name, table, "foreignkey")
+            drop_constraint(
+                &foreign_key.name,
+                foreign_key.generated_name,
+                table,
+                "foreignkey",
+            )
         }
         Op::TableComment {
             table,
@@ -187,8 +194,34 @@ fn optional_name(name: &Option<String>) -> String {
     name.as_deref().map_or_else(|| "None".to_string(), repr_str)
 }
 
+/// The tables of the unnamed constraints `ops` drop, in rendering order: Alembic warns
+/// (`UserWarning`) as it renders each such `drop_constraint()`.
+pub fn unnamed_constraint_drops(ops: &[Op]) -> Vec<String> {
+    let mut tables = Vec::new();
+    for op in ops {
+        match op {
+            Op::DropUnique { table, unique } if unique.name.is_none() => tables.push(table.clone()),
+            Op::DropForeignKey { table, foreign_key } if foreign_key.name.is_none() => {
+                tables.push(table.clone())
+            }
+            Op::ModifyTable { ops, .. } => tables.extend(unnamed_constraint_drops(ops)),
+            _ => {}
+        }
+    }
+    tables
+}
+
+/// Alembic's `_render_gen_name`: a `conv` name (made by the naming convention, or
+/// reflected) as `op.f('...')`, another as a string, none as `None`.
+fn gen_name(name: &Option<String>, generated: bool) -> String {
+    match name {
+        Some(n) if generated => format!("op.f({})", repr_str(n)),
+        _ => optional_name(name),
+    }
+}
+
 /// `op.drop_constraint(...)`, with Alembic's warning when the constraint has no name.
-fn drop_constraint(name: &Option<String>, table: &str, kind: &str) -> Vec<String> {
+fn drop_constraint(name: &Option<String>, generated: bool, table: &str, kind: &str) -> Vec<String> {
     let mut lines = Vec::new();
     if name.is_none() {
         lines.push(
@@ -200,7 +233,7 @@ fn drop_constraint(name: &Option<String>, table: &str, kind: &str) -> Vec<String
     }
     lines.push(format!(
         "op.drop_constraint({}, {}, type_={})",
-        optional_name(name),
+        gen_name(name, generated),
         repr_str(table),
         repr_str(kind)
     ));
@@ -365,8 +398,8 @@ fn render_foreign_key(fk: &ForeignKey) -> String {
         .map(|c| format!("{}.{c}", fk.ref_table))
         .collect();
     let mut opts = Vec::new();
-    if let Some(name) = &fk.name {
-        opts.push(format!("name={}", repr_str(name)));
+    if fk.name.is_some() {
+        opts.push(format!("name={}", gen_name(&fk.name, fk.generated_name)));
     }
     if let Some(v) = &fk.onupdate {
         opts.push(format!("onupdate={}", repr_str(v)));
@@ -403,16 +436,16 @@ fn create_table(table: &Table) -> String {
     constraints.extend(table.foreign_keys.iter().map(render_foreign_key));
     for uq in &table.uniques {
         let mut s = format!("sa.UniqueConstraint({}", name_list(&uq.columns));
-        if let Some(name) = &uq.name {
-            s.push_str(&format!(", name={}", repr_str(name)));
+        if uq.name.is_some() {
+            s.push_str(&format!(", name={}", gen_name(&uq.name, uq.generated_name)));
         }
         s.push(')');
         constraints.push(s);
     }
-    for (name, sqltext) in &table.checks {
-        let mut s = format!("sa.CheckConstraint({}", repr_str(sqltext));
-        if let Some(name) = name {
-            s.push_str(&format!(", name={}", repr_str(name)));
+    for ck in &table.checks {
+        let mut s = format!("sa.CheckConstraint({}", repr_str(&ck.sqltext));
+        if ck.name.is_some() {
+            s.push_str(&format!(", name={}", gen_name(&ck.name, ck.generated_name)));
         }
         s.push(')');
         constraints.push(s);

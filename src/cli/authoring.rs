@@ -200,6 +200,7 @@ pub fn revision(
         if let Some(message) = &directives.message {
             request.message = Some(message.clone());
         }
+        let mut warned = std::collections::HashSet::new();
         for comparison in &comparisons {
             add_template_args(&mut request, comparison.template_args.clone())?;
             let downgrade_ops = crate::autogen::reverse_ops(&comparison.ops);
@@ -215,6 +216,21 @@ pub fn revision(
                     crate::autogen::render::render_body(&downgrade_ops),
                 )
             };
+            // Python shows one warning message once.
+            for table in crate::autogen::render::unnamed_constraint_drops(&comparison.ops)
+                .into_iter()
+                .chain(crate::autogen::render::unnamed_constraint_drops(
+                    &downgrade_ops,
+                ))
+            {
+                let message = format!(
+                    "Autogenerate rendered a drop_constraint() directive for an unnamed constraint on table {}; the migration will fail unless a constraint name is added to the directive.  Consider using a naming convention so that constraint names are known ahead of time.",
+                    crate::template::repr_str(&table)
+                );
+                if warned.insert(message.clone()) {
+                    out.python_warning("UserWarning", &message);
+                }
+            }
             for (token, body) in [
                 (&comparison.upgrade_token, upgrades),
                 (&comparison.downgrade_token, downgrades),

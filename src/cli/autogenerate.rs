@@ -873,77 +873,109 @@ fn env_models(
                 lines.join("\n")
             ))
         })?;
-    let convention = naming_convention(hooks);
-    if let Some(convention) = convention {
-        apply_naming_convention(&mut schema, &convention)?;
+    let mut conventions = metadatas
+        .iter()
+        .map(super::environment::naming_convention)
+        .collect::<Vec<_>>();
+    conventions.dedup();
+    match conventions.as_slice() {
+        [] | [None] => {}
+        [Some(convention)] => apply_naming_convention(&mut schema, convention)?,
+        _ => {
+            return Err(CliError::Crash(
+                "env.py: target_metadata is several MetaData objects with different naming \
+                 conventions; aurora applies one convention to all tables; give them the same \
+                 naming_convention"
+                    .into(),
+            ))
+        }
     }
     Ok(schema)
 }
 
-/// The `naming_convention` of env.py's target MetaData, as (key, template) pairs.
-fn naming_convention(hooks: &super::environment::Hooks<'_, '_>) -> Option<Vec<(String, String)>> {
-    let target = hooks.configured.as_ref()?.target_metadata.clone();
-    let metadata = target.downcast::<crate::env::schema::MetaData>()?;
-    let crate::interp::Value::Dict(d) = metadata.naming_convention.as_ref()? else {
-        return None;
-    };
-    let pairs = d
-        .borrow()
-        .items
-        .iter()
-        .map(|(k, v)| (k.to_str(), v.to_str()))
-        .collect();
-    Some(pairs)
-}
-
-/// Names constraints from a naming convention as SQLAlchemy does: `pk`
-/// (with `%(table_name)s`) and `ix` (SQLAlchemy's own default); another key
-/// that would name an object in these models is refused.
+/// Names the models' constraints and indexes from env.py's naming convention as SQLAlchemy
+/// does when they join their table (`sqlalchemy/sql/naming.py`), with the evaluation the
+/// revision runner uses ([`crate::ops::Convention::name_for`]); a name it makes is a `conv`,
+/// rendered as `op.f('...')`.
 fn apply_naming_convention(
     schema: &mut Schema,
-    convention: &[(String, String)],
+    convention: &crate::ops::Convention,
 ) -> Result<(), CliError> {
-    for (key, template) in convention {
-        match key.as_str() {
-            "pk" => {
-                for table in &mut schema.tables {
-                    if table.primary_key().is_empty() {
-                        continue;
-                    }
-                    let name = expand_convention(template, &table.name, &table.primary_key())?;
-                    table.primary_key_name = Some(name);
+    use crate::ops::ConventionKind as Kind;
+    let fail = |table: &str, what: &str, e: String| {
+        CliError::Crash(format!(
+            "env.py: the naming convention of target_metadata cannot name {what} of table '{table}': {e}"
+        ))
+    };
+    for table in &mut schema.tables {
+        let t = table.name.clone();
+        let pk: Vec<String> = table
+            .primary_key()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if !pk.is_empty() && table.primary_key_name.is_none() {
+            table.primary_key_name = convention
+                .name_for(Kind::Pk, None, &t, &pk, None)
+                .map_err(|e| fail(&t, "the primary key", e))?;
+        }
+        for uq in &mut table.uniques {
+            let what = format!("the unique constraint on ({})", uq.columns.join(", "));
+            if let Some(name) = convention
+                .name_for(Kind::Uq, uq.name.as_deref(), &t, &uq.columns, None)
+                .map_err(|e| fail(&t, &what, e))?
+            {
+                uq.name = Some(name);
+                uq.generated_name = true;
+            }
+        }
+        for fk in &mut table.foreign_keys {
+            let what = format!("the foreign key on ({})", fk.columns.join(", "));
+            let referred = Some((fk.ref_table.as_str(), fk.ref_columns.as_slice()));
+            if let Some(name) = convention
+                .name_for(Kind::Fk, fk.name.as_deref(), &t, &fk.columns, referred)
+                .map_err(|e| fail(&t, &what, e))?
+            {
+                fk.name = Some(name);
+                fk.generated_name = true;
+            }
+        }
+        for ck in &mut table.checks {
+            let what = format!("the CHECK constraint {:?}", ck.sqltext);
+            // A CHECK given as SQL text has no columns for SQLAlchemy.
+            if let Some(name) = convention
+                .name_for(Kind::Ck, ck.name.as_deref(), &t, &[], None)
+                .map_err(|e| fail(&t, &what, e))?
+            {
+                ck.name = Some(name);
+                ck.generated_name = true;
+            }
+        }
+        for ix in &mut table.indexes {
+            // `index=True` (generated_name) has no name of its own until the convention
+            // gives it one; models name it with SQLAlchemy's default beforehand.
+            let current = (!ix.generated_name).then(|| ix.name.clone());
+            let what = format!("the index on ({})", ix.columns.join(", "));
+            match convention
+                .name_for(Kind::Ix, current.as_deref(), &t, &ix.columns, None)
+                .map_err(|e| fail(&t, &what, e))?
+            {
+                Some(name) => {
+                    ix.name = name;
+                    ix.generated_name = true;
                 }
-            }
-            "ix" if template == "ix_%(column_0_label)s" => {}
-            "uq" if schema.tables.iter().all(|t| t.uniques.iter().all(|u| u.name.is_some())) => {}
-            "fk" if schema.tables.iter().all(|t| t.foreign_keys.iter().all(|f| f.name.is_some())) => {}
-            "ck" if schema.tables.iter().all(|t| t.checks.iter().all(|(n, _)| n.is_some())) => {}
-            "ix" | "uq" | "fk" | "ck" => {
-                return Err(CliError::Crash(format!(
-                    "env.py: the naming convention {key:?}: {template:?} would name constraints of these models; aurora applies only \"pk\" conventions so far"
-                )))
-            }
-            other => {
-                return Err(CliError::Crash(format!(
-                    "env.py: naming convention key {other:?} is not supported"
-                )))
+                None if current.is_none() => {
+                    return Err(fail(
+                        &t,
+                        &what,
+                        "the convention has no \"ix\" key, so SQLAlchemy leaves this index=True index unnamed; add \"ix\" to the convention".into(),
+                    ))
+                }
+                None => {}
             }
         }
     }
     Ok(())
-}
-
-fn expand_convention(template: &str, table: &str, columns: &[&str]) -> Result<String, CliError> {
-    let mut out = template.replace("%(table_name)s", table);
-    if let Some(first) = columns.first() {
-        out = out.replace("%(column_0_name)s", first);
-    }
-    if out.contains("%(") {
-        return Err(CliError::Crash(format!(
-            "env.py: naming convention {template:?} uses a token aurora does not expand"
-        )));
-    }
-    Ok(out)
 }
 
 /// The `Detected ...` lines Alembic logs while comparing, each under the logger of the

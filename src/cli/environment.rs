@@ -470,7 +470,7 @@ pub fn engine_functions(
 
 /// `target_metadata.naming_convention` as lowering reads it: `None` when
 /// env.py gives no `MetaData` or an empty convention (SQLAlchemy's default).
-fn naming_convention(target: &Value) -> Option<crate::ops::Convention> {
+pub(crate) fn naming_convention(target: &Value) -> Option<crate::ops::Convention> {
     let metadata = target.downcast::<crate::env::schema::MetaData>()?;
     let Value::Dict(d) = metadata.naming_convention.as_ref()? else {
         return None;

@@ -5,7 +5,7 @@
 mod eval;
 mod naming;
 pub(crate) use eval::py_float_repr;
-pub use naming::Convention;
+pub use naming::{Convention, Kind as ConventionKind};
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
 use std::fmt;

@@ -49,18 +49,60 @@ impl Convention {
         }
     }
 
+    /// SQLAlchemy's `_constraint_name_for_table` for a constraint or index of a model's
+    /// table (autogenerate): `Ok(Some(name))` when the convention names it (a `conv`, which
+    /// Alembic renders as `op.f('...')`), `Ok(None)` when its name stays as it is, `Err` with
+    /// SQLAlchemy's error or what aurora cannot evaluate. `columns` are the constrained
+    /// columns (none for a CHECK constraint given as SQL text); `referred`, a foreign key's
+    /// table and columns. The name is not cut to the dialect's length: Alembic renders it whole.
+    pub fn name_for(
+        &self,
+        kind: Kind,
+        current: Option<&str>,
+        table: &str,
+        columns: &[String],
+        referred: Option<(&str, &[String])>,
+    ) -> Result<Option<String>, String> {
+        let conv_names = HashSet::new();
+        let namer = Namer {
+            convention: self,
+            conv_names: &conv_names,
+            max_identifier_length: usize::MAX,
+            postgresql: false,
+        };
+        let subject = Subject {
+            table,
+            schema: None,
+            columns: Some(columns.to_vec()),
+            referred: referred.map(|(t, c)| (t.to_string(), c.to_vec())),
+            placeholder_referent: false,
+        };
+        namer.name(kind, current, &subject)
+    }
+
+    /// Whether the convention has a template for `kind`.
+    pub fn has(&self, kind: Kind) -> bool {
+        self.get(kind.key()).is_some()
+    }
+
     /// Whether "ix" is SQLAlchemy's default template.
     fn is_default_ix(&self) -> bool {
         matches!(self.get("ix"), Some(Ok(t)) if t == "ix_%(column_0_label)s")
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
+/// Which convention key names an object.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Kind {
+    /// `ix`: an index.
     Ix,
+    /// `uq`: a unique constraint.
     Uq,
+    /// `ck`: a CHECK constraint.
     Ck,
+    /// `fk`: a foreign key constraint.
     Fk,
+    /// `pk`: a primary key constraint.
     Pk,
 }
 

@@ -520,7 +520,8 @@ pub(super) fn schema(
     log: &mut Vec<String>,
 ) -> Result<crate::autogen::Schema, ReflectError> {
     use crate::autogen::{
-        Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable, UniqueConstraint,
+        CheckConstraint, Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable,
+        UniqueConstraint,
     };
     let names = table_names(conn, None)?;
     let mut schema = Schema::default();
@@ -581,14 +582,18 @@ pub(super) fn schema(
                     ref_columns: ref_columns.clone(),
                     ondelete: ondelete.clone(),
                     onupdate: onupdate.clone(),
+                    generated_name: c.name.is_some(),
                 }),
                 ConstraintKind::Unique { columns, .. } => table.uniques.push(UniqueConstraint {
                     name: c.name.clone(),
                     columns: columns.clone(),
+                    generated_name: c.name.is_some(),
                 }),
-                ConstraintKind::Check { sqltext } => {
-                    table.checks.push((c.name.clone(), sqltext.clone()))
-                }
+                ConstraintKind::Check { sqltext } => table.checks.push(CheckConstraint {
+                    name: c.name.clone(),
+                    sqltext: sqltext.clone(),
+                    generated_name: c.name.is_some(),
+                }),
                 ConstraintKind::PrimaryKey { .. } => {}
             }
         }

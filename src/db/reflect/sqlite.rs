@@ -69,6 +69,7 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
             rendered: None,
         });
     }
+    let named = named_constraints(conn, name)?;
     // seq, name, unique, origin, partial
     for row in conn.query(&format!("PRAGMA index_list({lit})"))? {
         let index_name = text(&row[1]);
@@ -79,8 +80,14 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
             .map(|r| text(&r[2]))
             .collect();
         if origin == "u" {
+            // SQLAlchemy reads the name from the table's SQL; a reflected name is a `conv`.
+            let name = named
+                .iter()
+                .find(|n| n.kind == NamedKind::Unique && n.columns == columns)
+                .map(|n| n.name.clone());
             table.uniques.push(UniqueConstraint {
-                name: None,
+                generated_name: name.is_some(),
+                name,
                 columns,
             });
         } else if !index_name.starts_with("sqlite_autoindex") && origin != "pk" {
@@ -112,6 +119,7 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
                     ref_columns: vec![text(&row[4])],
                     onupdate: rule(&row[5]),
                     ondelete: rule(&row[6]),
+                    generated_name: false,
                 },
             )),
         }
@@ -119,7 +127,166 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
     // The pragma lists foreign keys last declared first.
     foreign_keys.sort_by_key(|(id, _)| -*id);
     table.foreign_keys = foreign_keys.into_iter().map(|(_, fk)| fk).collect();
+    for fk in &mut table.foreign_keys {
+        fk.name = named
+            .iter()
+            .find(|n| {
+                n.kind == NamedKind::ForeignKey
+                    && n.columns == fk.columns
+                    && n.ref_table.as_deref() == Some(fk.ref_table.as_str())
+                    && n.ref_columns == fk.ref_columns
+            })
+            .map(|n| n.name.clone());
+        fk.generated_name = fk.name.is_some();
+    }
     Ok(table)
+}
+
+#[derive(PartialEq)]
+enum NamedKind {
+    Unique,
+    ForeignKey,
+}
+
+/// A `CONSTRAINT name UNIQUE (...)` or `CONSTRAINT name FOREIGN KEY (...) REFERENCES t (...)`
+/// of a table's SQL.
+struct Named {
+    kind: NamedKind,
+    name: String,
+    columns: Vec<String>,
+    ref_table: Option<String>,
+    ref_columns: Vec<String>,
+}
+
+/// The named unique and foreign key constraints of a table, read from its `CREATE TABLE`
+/// text as SQLAlchemy's SQLite dialect does (the pragmas give no constraint names).
+fn named_constraints(conn: &mut dyn Connection, name: &str) -> Result<Vec<Named>, ReflectError> {
+    let sql = conn
+        .query(&format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {}",
+            sql_literal(name)
+        ))?
+        .first()
+        .and_then(|r| r.first())
+        .map(text)
+        .unwrap_or_default();
+    Ok(parse_named_constraints(&sql))
+}
+
+fn parse_named_constraints(sql: &str) -> Vec<Named> {
+    let mut out = Vec::new();
+    let upper = sql.to_ascii_uppercase();
+    let mut from = 0;
+    while let Some(p) = upper[from..].find("CONSTRAINT") {
+        let start = from + p + "CONSTRAINT".len();
+        from = start;
+        let mut cur = Cursor { s: sql, pos: start };
+        if !cur.space() {
+            continue;
+        }
+        let Some(name) = cur.ident() else { continue };
+        cur.space();
+        let (kind, columns) = if cur.keyword("UNIQUE") {
+            cur.space();
+            (NamedKind::Unique, cur.list())
+        } else if cur.keyword("FOREIGN") && cur.space() && cur.keyword("KEY") {
+            cur.space();
+            (NamedKind::ForeignKey, cur.list())
+        } else {
+            continue;
+        };
+        let Some(columns) = columns else { continue };
+        let mut named = Named {
+            kind,
+            name,
+            columns,
+            ref_table: None,
+            ref_columns: Vec::new(),
+        };
+        if named.kind == NamedKind::ForeignKey {
+            cur.space();
+            if !cur.keyword("REFERENCES") {
+                continue;
+            }
+            cur.space();
+            named.ref_table = cur.ident();
+            cur.space();
+            named.ref_columns = cur.list().unwrap_or_default();
+        }
+        out.push(named);
+    }
+    out
+}
+
+/// A position in a table's SQL text.
+struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a str {
+        &self.s[self.pos..]
+    }
+
+    /// Skips whitespace; whether there was any.
+    fn space(&mut self) -> bool {
+        let n = self.rest().len() - self.rest().trim_start().len();
+        self.pos += n;
+        n > 0
+    }
+
+    fn keyword(&mut self, word: &str) -> bool {
+        let rest = self.rest();
+        if rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word) {
+            self.pos += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A quoted (`"x"`, `` `x` ``, `[x]`) or bare identifier, unquoted.
+    fn ident(&mut self) -> Option<String> {
+        let rest = self.rest();
+        let close = match rest.chars().next()? {
+            '"' => '"',
+            '`' => '`',
+            '[' => ']',
+            _ => {
+                let n = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .unwrap_or(rest.len());
+                if n == 0 {
+                    return None;
+                }
+                self.pos += n;
+                return Some(rest[..n].to_string());
+            }
+        };
+        let end = rest[1..].find(close)? + 1;
+        self.pos += end + 1;
+        Some(rest[1..end].to_string())
+    }
+
+    /// `(a, "b")`: the identifiers of a parenthesised list.
+    fn list(&mut self) -> Option<Vec<String>> {
+        if !self.keyword("(") {
+            return None;
+        }
+        let mut items = Vec::new();
+        loop {
+            self.space();
+            items.push(self.ident()?);
+            self.space();
+            if self.keyword(")") {
+                return Some(items);
+            }
+            if !self.keyword(",") {
+                return None;
+            }
+        }
+    }
 }
 
 /// SQLAlchemy's SQLite type reflection: the declared type's name and arguments, as the `repr`
