@@ -1749,6 +1749,7 @@ mod tests {
             branch_labels: vec![],
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: format!("doc {id}"),
+            compile_hooks: vec![],
         }
     }
 

@@ -182,6 +182,7 @@ mod tests {
                 branch_labels: label.iter().map(|l| l.to_string()).collect(),
                 path: format!("/p/{id}.py").into(),
                 longdoc: String::new(),
+                compile_hooks: Vec::new(),
             })
             .collect();
         RevisionMap::build(scripts).unwrap()

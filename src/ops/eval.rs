@@ -23,6 +23,10 @@ mod textwrap;
 mod typedecorator;
 use project::ModuleData;
 
+pub(crate) fn construct_hooks(source: &str, body: &[Stmt]) -> Vec<crate::ops::ConstructHook> {
+    compiles::construct_hooks(source, body)
+}
+
 pub(crate) struct Lowered {
     pub upgrade: Vec<Op>,
     pub downgrade: Vec<Op>,
@@ -148,6 +152,28 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         for stmt in &def.body {
             let before = sink.len();
             let flow = ev.exec(stmt, &mut frame, &mut sink);
+            // A @compiles function of another revision file (Alembic imported
+            // it with the revision map) for a construct this statement compiles.
+            for (file, hook) in ev.ctx.compile_hooks.get().into_iter().flatten() {
+                if *file != ev.ctx.path
+                    && hook.applies_to(&ev.ctx.dialect)
+                    && compiles::ops_compile(&sink[before..], &hook.target)
+                {
+                    problems.push(problem(
+                        stmt.span,
+                        format!(
+                            "this compiles '{}', for which {}:{}:{} defines a @compiles \
+                             function: Alembic imports every revision file, so it changes \
+                             the SQL of every revision; aurora cannot apply it (remove the \
+                             hook or run these revisions with Alembic)",
+                            hook.target,
+                            file.display(),
+                            hook.line,
+                            hook.col
+                        ),
+                    ));
+                }
+            }
             let namer = naming::Namer {
                 convention: ev
                     .ctx
