@@ -1987,6 +1987,7 @@ impl Evaluator {
                 };
                 Ok(Value::Expr(SqlExpr::Column {
                     table: None,
+                    schema: None,
                     name,
                     type_,
                 }))
@@ -4548,6 +4549,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
         // A `Column` of no table renders as its name.
         Value::Column(c) => Ok(SqlExpr::Column {
             table: None,
+            schema: None,
             name: c.name,
             type_: c.type_,
         }),
@@ -4982,6 +4984,7 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
+                schema: t.schema.clone(),
                 name: n.clone(),
                 type_: ty.clone(),
             })),

@@ -749,6 +749,9 @@ pub struct TableClause {
 pub enum SqlExpr {
     Column {
         table: Option<String>,
+        /// The schema of its table (`sa.table(..., schema='s')`): SQLAlchemy
+        /// qualifies the column with it (`s.t.x`).
+        schema: Option<String>,
         name: String,
         type_: SqlType,
     },
