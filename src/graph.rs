@@ -1750,6 +1750,7 @@ mod tests {
             replaces: Vec::new(),
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: format!("doc {id}"),
+            compile_hooks: vec![],
         }
     }
 

@@ -78,6 +78,9 @@ pub struct Script {
     pub path: PathBuf,
     /// The docstring, stripped (Alembic's `longdoc`).
     pub longdoc: String,
+    /// Its module-level `@compiles` functions for SQLAlchemy constructs,
+    /// which importing the file installs for every revision.
+    pub compile_hooks: Vec<crate::ops::ConstructHook>,
 }
 
 impl Script {
@@ -90,6 +93,21 @@ impl Script {
         w.strs(&self.branch_labels);
         w.strs(&self.replaces);
         w.str(&self.longdoc);
+        w.strs(&[self.compile_hooks.len().to_string()]);
+        for h in &self.compile_hooks {
+            w.str(&h.target);
+            match &h.dialects {
+                Some(d) => {
+                    w.str("literal");
+                    w.strs(d);
+                }
+                None => {
+                    w.str("computed");
+                    w.strs(&[]);
+                }
+            }
+            w.strs(&[h.line.to_string(), h.col.to_string()]);
+        }
         w.0
     }
 
@@ -104,7 +122,22 @@ impl Script {
             replaces: r.strs()?,
             longdoc: r.str()?,
             path: path.to_path_buf(),
+            compile_hooks: Vec::new(),
         };
+        let mut script = script;
+        let count: usize = r.strs()?.first()?.parse().ok()?;
+        for _ in 0..count {
+            let target = r.str()?;
+            let literal = r.str()? == "literal";
+            let dialects = r.strs()?;
+            let place = r.strs()?;
+            script.compile_hooks.push(crate::ops::ConstructHook {
+                target,
+                dialects: literal.then_some(dialects),
+                line: place.first()?.parse().ok()?,
+                col: place.get(1)?.parse().ok()?,
+            });
+        }
         r.is_done().then_some(script)
     }
 
@@ -169,6 +202,7 @@ impl Script {
             .unwrap_or_default()
             .to_string();
         Ok(Script {
+            compile_hooks: Vec::new(),
             revision,
             down_revision,
             dependencies,
@@ -508,7 +542,11 @@ fn load_script_reading_body<T>(
             return (script, None);
         }
     };
-    let script = script_of_header(path, &text, &header, module_path);
+    let hooks = crate::ops::construct_compile_hooks(&text, &module);
+    let script = script_of_header(path, &text, &header, module_path).map(|mut s| {
+        s.compile_hooks = hooks;
+        s
+    });
     // The body reader reads the file as UTF-8 and fails otherwise: only a
     // file it would read the same is lowered here.
     let body = match (bodies, &text) {
@@ -610,6 +648,7 @@ fn evaluated_script(
     let branch_labels = lists.next().flatten().unwrap_or_default();
     let replaces = lists.next().flatten().unwrap_or_default();
     Ok(Script {
+        compile_hooks: Vec::new(),
         revision,
         down_revision,
         dependencies,
@@ -685,6 +724,7 @@ mod tests {
             replaces: Vec::new(),
             path: PathBuf::new(),
             longdoc: "first\n\nRevision ID: a".into(),
+            compile_hooks: Vec::new(),
         };
         assert_eq!(script.doc(), "first");
     }

@@ -732,6 +732,7 @@ mod tests {
             replaces: replaces.iter().map(|s| s.to_string()).collect(),
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: String::new(),
+            compile_hooks: Vec::new(),
         }
     }
 

@@ -505,3 +505,91 @@ fn logging_in_a_revision_goes_through_the_logging_configuration() {
         "{stderr}"
     );
 }
+
+/// Alembic imports every revision file for the revision map, so a
+/// module-level `@compiles(sa.ForeignKeyConstraint, 'postgresql')` in one
+/// file changes the foreign keys of every revision (the reference prints
+/// `FOREIGN KEY(t_id) REFERENCES t (id)` without the name for r2 below).
+/// aurora refuses a run that compiles the construct, naming the hook's
+/// place, also when the headers come from the cache; on another dialect
+/// the hook does not apply.
+#[test]
+fn a_compiles_hook_in_another_revision_file_refuses_the_run() {
+    let dir = project_with(
+        "postgresql://u:p@localhost/db",
+        "    op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))",
+    );
+    let versions = dir.path().join("alembic/versions");
+    let first = std::fs::read_to_string(versions.join("r1_rev.py")).unwrap();
+    std::fs::write(
+        versions.join("r1_rev.py"),
+        first.replace(
+            "\n\n\ndef upgrade():",
+            "\nfrom sqlalchemy.ext import compiler\n\n\n\
+             @compiler.compiles(sa.ForeignKeyConstraint, 'postgresql')\n\
+             def _fk(element, compiler, **kw):\n    element.name = None\n    \
+             return compiler.visit_foreign_key_constraint(element, **kw)\n\n\ndef upgrade():",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        versions.join("r2_fk.py"),
+        "\"\"\"r2\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+         revision = 'r2'\ndown_revision = 'r1'\n\n\ndef upgrade():\n    \
+         op.create_table('u', sa.Column('t_id', sa.Integer, sa.ForeignKey('t.id', name='u_t_fk')))\n\n\n\
+         def downgrade():\n    op.drop_table('u')\n",
+    )
+    .unwrap();
+    let hook = versions.join("r1_rev.py");
+    let expect_refusal = |stdout: &str| {
+        let failed = stdout
+            .lines()
+            .find(|l| l.starts_with("FAILED: "))
+            .unwrap_or_else(|| panic!("a FAILED line in {stdout}"));
+        assert!(failed.contains("r2_fk.py:10:5: "), "{failed}");
+        assert!(
+            failed.contains(&format!(
+                "this compiles 'sa.ForeignKeyConstraint', for which {}:10:2 defines a @compiles function",
+                hook.display()
+            )),
+            "{failed}"
+        );
+    };
+    let (code, stdout, _) = run(dir.path(), &["upgrade", "r1:r2", "--sql"]);
+    assert_eq!(code, 255);
+    expect_refusal(&stdout);
+    // Dropping a table compiles no foreign key: Alembic's output is aurora's.
+    let (code, stdout, stderr) = run(dir.path(), &["downgrade", "r2:r1", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("DROP TABLE u;"), "{stdout}");
+
+    // With the header cache (files older than two seconds are cached).
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let cache = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_aurora"))
+            .args(["upgrade", "r1:r2", "--sql"])
+            .current_dir(dir.path())
+            .env("AURORA_CACHE_DIR", cache.path())
+            .env_remove("AURORA_NO_CACHE")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255));
+        expect_refusal(&String::from_utf8_lossy(&out.stdout));
+    }
+
+    // The hook is for PostgreSQL only.
+    let ini = std::fs::read_to_string(dir.path().join("alembic.ini")).unwrap();
+    std::fs::write(
+        dir.path().join("alembic.ini"),
+        ini.replace("postgresql://u:p@localhost/db", "sqlite:///./t.db"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1:r2", "--sql"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("CONSTRAINT u_t_fk FOREIGN KEY(t_id) REFERENCES t (id)"),
+        "{stdout}"
+    );
+}

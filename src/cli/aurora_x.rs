@@ -183,6 +183,7 @@ mod tests {
                 replaces: Vec::new(),
                 path: format!("/p/{id}.py").into(),
                 longdoc: String::new(),
+                compile_hooks: Vec::new(),
             })
             .collect();
         RevisionMap::build(scripts).unwrap()

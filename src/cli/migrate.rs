@@ -30,6 +30,7 @@ pub(super) fn lower_context(
             .filter_map(|k| Some((k.clone(), project.config.main_option(&k).ok()??)))
             .collect(),
         naming_convention: None,
+        compile_hooks: project.compile_hooks.clone(),
     })
 }
 
@@ -219,6 +220,25 @@ fn render_offline(
     scope.sort();
     scope.dedup();
     let mut cache = crate::cache::Cache::open(kind, &scope);
+    // @compiles functions of the script directory for SQLAlchemy constructs
+    // (on this dialect): bodies lowered while the map loaded did not see
+    // them, and the SQL cached for a file depends on them too.
+    let hooks: Vec<String> = lower
+        .compile_hooks
+        .get()
+        .into_iter()
+        .flatten()
+        .filter(|(_, h)| h.applies_to(&lower.dialect))
+        .map(|(f, h)| format!("{}:{}:{}:{}", f.display(), h.line, h.col, h.target))
+        .collect();
+    if !hooks.is_empty() {
+        read.clear();
+    }
+    let hooks_key = if hooks.is_empty() {
+        String::new()
+    } else {
+        format!("#ch{}", hooks.join("|"))
+    };
     let keys: Vec<Option<(String, crate::cache::FileStamp)>> = steps
         .iter()
         .map(|step| {
@@ -237,7 +257,7 @@ fn render_offline(
                 .map(|c| format!("#nc{}", c.fingerprint()))
                 .unwrap_or_default();
             Some((
-                format!("{}#{direction}{engine}{naming}", path.display()),
+                format!("{}#{direction}{engine}{naming}{hooks_key}", path.display()),
                 stamp,
             ))
         })

@@ -33,6 +33,9 @@ pub struct Project {
     body_reader: Option<Box<BodyReader<RenderedFile>>>,
     /// What `body_reader` made of each file, by path.
     bodies: HashMap<PathBuf, RenderedFile>,
+    /// The `@compiles` functions for SQLAlchemy constructs of every revision
+    /// file, set when the map loads; shared with the run's lowering context.
+    pub compile_hooks: crate::ops::CompileHooks,
 }
 
 impl Project {
@@ -68,6 +71,7 @@ impl Project {
             squash_targets: Vec::new(),
             body_reader: None,
             bodies: HashMap::new(),
+            compile_hooks: Default::default(),
         })
     }
 
@@ -88,6 +92,12 @@ impl Project {
                 .script_directory()?
                 .load_scripts_reading_bodies(reader.as_deref())?;
             self.bodies = bodies;
+            let hooks: Vec<_> = scripts
+                .iter()
+                .flat_map(|s| s.compile_hooks.iter().map(|h| (s.path.clone(), h.clone())))
+                .collect();
+            // Set once: a second map load reads the same files.
+            let _ = self.compile_hooks.set(hooks);
             self.scripts = scripts.clone();
             self.map = Some(RevisionMap::build(crate::squash::view(
                 scripts,

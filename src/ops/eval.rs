@@ -23,6 +23,10 @@ mod textwrap;
 mod typedecorator;
 use project::ModuleData;
 
+pub(crate) fn construct_hooks(source: &str, body: &[Stmt]) -> Vec<crate::ops::ConstructHook> {
+    compiles::construct_hooks(source, body)
+}
+
 pub(crate) struct Lowered {
     pub upgrade: Vec<Op>,
     pub downgrade: Vec<Op>,
@@ -148,6 +152,28 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         for stmt in &def.body {
             let before = sink.len();
             let flow = ev.exec(stmt, &mut frame, &mut sink);
+            // A @compiles function of another revision file (Alembic imported
+            // it with the revision map) for a construct this statement compiles.
+            for (file, hook) in ev.ctx.compile_hooks.get().into_iter().flatten() {
+                if *file != ev.ctx.path
+                    && hook.applies_to(&ev.ctx.dialect)
+                    && compiles::ops_compile(&sink[before..], &hook.target)
+                {
+                    problems.push(problem(
+                        stmt.span,
+                        format!(
+                            "this compiles '{}', for which {}:{}:{} defines a @compiles \
+                             function: Alembic imports every revision file, so it changes \
+                             the SQL of every revision; aurora cannot apply it (remove the \
+                             hook or run these revisions with Alembic)",
+                            hook.target,
+                            file.display(),
+                            hook.line,
+                            hook.col
+                        ),
+                    ));
+                }
+            }
             let namer = naming::Namer {
                 convention: ev
                     .ctx
@@ -1981,6 +2007,7 @@ impl Evaluator {
                 };
                 Ok(Value::Expr(SqlExpr::Column {
                     table: None,
+                    schema: None,
                     name,
                     type_,
                 }))
@@ -4680,6 +4707,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
         // A `Column` of no table renders as its name.
         Value::Column(c) => Ok(SqlExpr::Column {
             table: None,
+            schema: None,
             name: c.name,
             type_: c.type_,
         }),
@@ -5114,6 +5142,7 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
         Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
+                schema: t.schema.clone(),
                 name: n.clone(),
                 type_: ty.clone(),
             })),

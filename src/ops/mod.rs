@@ -64,6 +64,44 @@ pub fn module_docstring(source: &str) -> Option<String> {
     eval::module_docstring(source)
 }
 
+/// A module-level `@compiles(Construct, ...)` function of a revision file
+/// for a SQLAlchemy construct (not a class of the file): Alembic imports
+/// every revision file for the revision map, so it changes how that
+/// construct renders in every revision of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstructHook {
+    /// The construct as written (`sa.ForeignKeyConstraint`).
+    pub target: String,
+    /// The dialect names given (empty: every dialect); `None` when they are
+    /// not all literal strings.
+    pub dialects: Option<Vec<String>>,
+    /// Where the decorator is (1-based).
+    pub line: usize,
+    pub col: usize,
+}
+
+impl ConstructHook {
+    /// Whether the hook applies on `dialect` (when unsure: it does).
+    pub fn applies_to(&self, dialect: &str) -> bool {
+        match &self.dialects {
+            Some(names) => names.is_empty() || names.iter().any(|d| d == dialect),
+            None => true,
+        }
+    }
+}
+
+/// The construct hooks a parsed revision file defines (see [`ConstructHook`]).
+pub fn construct_compile_hooks(
+    source: &str,
+    module: &crate::syntax::ast::Module,
+) -> Vec<ConstructHook> {
+    eval::construct_hooks(source, &module.body)
+}
+
+/// The construct hooks of a script directory (see [`LowerContext::compile_hooks`]).
+pub type CompileHooks =
+    std::sync::Arc<std::sync::OnceLock<Vec<(std::path::PathBuf, ConstructHook)>>>;
+
 /// What lowering a revision file may consult besides the file itself.
 #[derive(Debug, Clone, Default)]
 pub struct LowerContext {
@@ -81,6 +119,11 @@ pub struct LowerContext {
     /// env.py's `target_metadata.naming_convention` (`None`: SQLAlchemy's
     /// default, which names only indexes).
     pub naming_convention: Option<Convention>,
+    /// The construct hooks of every revision file of the script directory,
+    /// with their files, set once the revision map is loaded (bodies lowered
+    /// while it loads see none; a run discards those when there are hooks):
+    /// an operation of the run compiling one of those constructs is refused.
+    pub compile_hooks: CompileHooks,
 }
 
 impl LowerContext {
@@ -741,6 +784,9 @@ pub struct TableClause {
 pub enum SqlExpr {
     Column {
         table: Option<String>,
+        /// The schema of its table (`sa.table(..., schema='s')`): SQLAlchemy
+        /// qualifies the column with it (`s.t.x`).
+        schema: Option<String>,
         name: String,
         type_: SqlType,
     },

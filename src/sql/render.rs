@@ -451,9 +451,15 @@ impl Renderer {
 
     fn expr(&self, e: &SqlExpr) -> String {
         match e {
-            SqlExpr::Column { table, name, .. } => match table {
-                Some(t) => format!("{}.{}", self.q(t), self.q(name)),
-                None => self.q(name),
+            SqlExpr::Column {
+                table,
+                schema,
+                name,
+                ..
+            } => match (schema, table) {
+                (Some(s), Some(t)) => format!("{}.{}.{}", self.q(s), self.q(t), self.q(name)),
+                (None, Some(t)) => format!("{}.{}", self.q(t), self.q(name)),
+                (_, None) => self.q(name),
             },
             SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l),
             SqlExpr::Binary { op, left, right } => {
@@ -496,6 +502,7 @@ impl Renderer {
             match e {
                 SqlExpr::Column { name, type_, .. } => SqlExpr::Column {
                     table: None,
+                    schema: None,
                     name: name.clone(),
                     type_: type_.clone(),
                 },

@@ -39,6 +39,10 @@ pub(super) struct CompileHooks {
     /// `@compiles` functions aurora cannot apply, on the configured dialect:
     /// the construct's name (`ForeignKeyConstraint`) and the problem.
     pub unsupported: Vec<(String, RawProblem)>,
+    /// Every `@compiles` decorator for a SQLAlchemy construct, whatever its
+    /// dialects: the construct as written, its dialect names (`None`: not
+    /// all literal), the decorator's place.
+    pub construct_decorators: Vec<(String, Option<Vec<String>>, Span)>,
 }
 
 /// Finds the module-level `@compiles(...)` functions of `body` (SQLAlchemy's
@@ -103,6 +107,16 @@ pub(super) fn scan(body: &[Stmt], dialect: &str) -> CompileHooks {
                 })) if classes.contains(n) => Some(n.clone()),
                 _ => None,
             };
+            if target.is_none() {
+                hooks.construct_decorators.push((
+                    match args.first() {
+                        Some(Arg::Positional(e)) => dotted(e),
+                        _ => String::new(),
+                    },
+                    literal.then(|| dialects.clone()),
+                    deco.span,
+                ));
+            }
             match target {
                 Some(class) if literal => hooks
                     .by_class
@@ -125,6 +139,27 @@ pub(super) fn scan(body: &[Stmt], dialect: &str) -> CompileHooks {
         }
     }
     hooks
+}
+
+/// The module-level `@compiles(...)` functions of `body` for anything but a
+/// class of the module (a SQLAlchemy construct): what the file, once Alembic
+/// imports it for the revision map, changes in every revision's SQL.
+pub(crate) fn construct_hooks(source: &str, body: &[Stmt]) -> Vec<crate::ops::ConstructHook> {
+    // Cheap when there is nothing to find: no import of the compiler.
+    if !source.contains("compiles") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (target, dialects, span) in scan(body, "").construct_decorators {
+        let (line, col) = crate::syntax::body::line_col(source, span.start);
+        out.push(crate::ops::ConstructHook {
+            target,
+            dialects,
+            line,
+            col,
+        });
+    }
+    out
 }
 
 fn dotted(e: &Expr) -> String {
