@@ -438,5 +438,17 @@ fn backup_before_a_destructive_revision_restores_the_data_it_dropped() {
         assert!(reset.status.success(), "{}", backend.name);
         let after = aurora(&dir, &["upgrade", "a1", "--backup=explicit"]);
         assert!(backup_path(&after, "a1").starts_with(dir.join("explicit")));
+
+        // The helper verb `downgrade all` backs up by default (into backup_dir), as `reset` does.
+        assert!(aurora(&dir, &["upgrade", "head"]).status.success());
+        let all = aurora(&dir, &["downgrade", "all", "--yes"]);
+        assert!(all.status.success(), "{}", backend.name);
+        assert!(backup_path(&all, "c3").starts_with(dir.join("saved")));
+        assert_eq!(
+            backend
+                .rows("SELECT count(*) FROM alembic_version")
+                .concat(),
+            "0"
+        );
     }
 }

@@ -352,7 +352,12 @@ fn run_command(
             yes,
             backup,
         } => {
-            project.backup = backup::requested(project, backup.as_deref(), false)?;
+            // The helper verb `downgrade all` (no revision or label of that name) empties the
+            // database, so it backs up first, as `reset` does.
+            let all = revision == "all"
+                && !*sql
+                && aurora_x::downgrade_target(project, revision)? == "base";
+            project.backup = backup::requested(project, backup.as_deref(), all)?;
             aurora_x::downgrade(project, out, revision, *sql, tag.as_deref(), *yes, false)
         }
         Command::Stamp {

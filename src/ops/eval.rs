@@ -1623,7 +1623,9 @@ impl Evaluator {
                          apply; use op.create_table",
                     ));
                 }
-                sink.push(Op::CreateTable(*t));
+                let mut t = *t;
+                t.own_ddl_memo = true;
+                sink.push(Op::CreateTable(t));
                 Ok(Value::None)
             }
             (Value::Expr(e), "desc" | "asc") => {

@@ -429,6 +429,10 @@ pub struct Table {
     /// A `sa.Table` of a `MetaData(naming_convention=...)`: its own convention
     /// would name what `Table.create()` emits, which aurora does not apply.
     pub own_naming_convention: bool,
+    /// Made by `Table.create(bind)`: SQLAlchemy's SchemaGenerator has a DDL
+    /// memo of its own, so the table's enum types are created again even when
+    /// the run created them before, and the run's memo does not learn of them.
+    pub own_ddl_memo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

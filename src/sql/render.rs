@@ -1172,7 +1172,15 @@ impl Renderer {
             }
         }
         self.check_table_types(t)?;
-        for sql in self.named_types_to_create(t) {
+        let types = if t.own_ddl_memo {
+            let run_memo = std::mem::take(&mut self.memo);
+            let types = self.named_types_to_create(t);
+            self.memo = run_memo;
+            types
+        } else {
+            self.named_types_to_create(t)
+        };
+        for sql in types {
             self.emit(sql);
         }
         let name = self.table_name(&t.name, &t.schema);
@@ -2045,6 +2053,7 @@ impl Renderer {
             comment: None,
             sqlite_autoincrement: table.sqlite_autoincrement,
             own_naming_convention: false,
+            own_ddl_memo: false,
         };
         let tmp_name = self.table_name(&temp, &table.schema);
         // SQLAlchemy's CREATE TABLE creates the table's named types first,
