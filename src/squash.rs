@@ -483,7 +483,7 @@ fn render_bulk_insert(
             SqlType::SmallInteger => "sa.SmallInteger()".to_string(),
             SqlType::String(n) => format!("sa.String({})", opt("length", n).unwrap_or_default()),
             SqlType::Text => "sa.Text()".to_string(),
-            SqlType::Boolean => "sa.Boolean()".to_string(),
+            SqlType::Boolean { .. } => "sa.Boolean()".to_string(),
             SqlType::Float { precision } => format!(
                 "sa.Float({})",
                 opt("precision", precision).unwrap_or_default()

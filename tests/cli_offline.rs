@@ -397,47 +397,53 @@ fn a_naming_convention_that_cannot_be_applied_names_the_operation() {
     );
 }
 
-/// `Boolean(create_constraint=True)` and `Enum(..., create_constraint=True)`
-/// get a CHECK constraint from SQLAlchemy where the dialect has no native
-/// type (SQLite; PostgreSQL with `native_enum=False`). aurora does not emit
-/// it, so it stops at the keyword instead of leaving it out; where the type
-/// is native the output is Alembic 1.20.1's.
+/// The CHECK constraint of a `create_constraint=True` type is emitted in
+/// create_table and PostgreSQL's add_column (fixtures offline/
+/// type_check_constraints and pg_online/type_check_constraints). Where
+/// aurora does not do what Alembic does with it, it stops at the call:
+/// SQLite's add_column (Alembic skips the CHECK with a UserWarning),
+/// alter_column (Alembic drops and adds the CHECKs around the ALTER) and a
+/// "ck" naming convention (SQLAlchemy names the CHECK by it).
 #[test]
-fn a_type_that_would_add_a_check_constraint_is_refused_where_it_would() {
-    let body = "    op.create_table('t',\n        sa.Column('id', sa.Integer, primary_key=True),\n        sa.Column('flag', sa.Boolean(create_constraint=True)),\n    )";
-    let dir = project_with("sqlite:///./t.db", body);
-    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
-    assert_eq!(code, 255, "{stderr}");
-    assert!(!stdout.contains("CREATE TABLE t"), "{stdout}");
-    assert!(
-        stderr.contains("r1_rev.py:12:38: Boolean(create_constraint=True): on SQLite SQLAlchemy adds a CHECK constraint (like CHECK (<column> IN (0, 1))) to the table for this type, which aurora does not emit; drop create_constraint (use sa.Boolean()) and, if the CHECK is wanted, write it as sa.CheckConstraint(...) with an explicit name"),
-        "{stderr}"
-    );
-
-    let body = "    op.create_table('t',\n        sa.Column('n', sa.Enum('a', 'b', name='nn', native_enum=False, create_constraint=True)),\n    )";
-    let dir = project_with("postgresql://u@h/d", body);
-    let (code, _, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
-    assert_eq!(code, 255, "{stderr}");
-    assert!(
-        stderr.contains("r1_rev.py:11:72: Enum(create_constraint=True): on PostgreSQL SQLAlchemy adds a CHECK constraint"),
-        "{stderr}"
-    );
-
-    // Native on PostgreSQL: no CHECK, nothing to refuse.
-    let body = "    op.create_table('t',\n        sa.Column('id', sa.Integer, primary_key=True),\n        sa.Column('flag', sa.Boolean(create_constraint=True)),\n        sa.Column('e', sa.Enum('a', 'b', name='ee', create_constraint=True)),\n    )";
-    let dir = project_with("postgresql://u@h/d", body);
-    let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
-    assert_eq!(code, 0, "{stderr}");
-    let want = "CREATE TYPE ee AS ENUM ('a', 'b');
-
-CREATE TABLE t (
-    id SERIAL NOT NULL, 
-    flag BOOLEAN, 
-    e ee, 
-    PRIMARY KEY (id)
-);
-";
-    assert!(stdout.contains(want), "{stdout}");
+fn type_check_constraints_aurora_does_not_emit_are_refused() {
+    let cases = [
+        (
+            "sqlite:///./t.db",
+            "    op.add_column('t', sa.Column('flag', sa.Boolean(create_constraint=True)))",
+            None,
+            "add_column of 'flag': its create_constraint=True type has a CHECK constraint SQLite cannot add",
+        ),
+        (
+            "postgresql://u@h/d",
+            "    op.alter_column('t', 'e', type_=sa.Enum('a', 'b', native_enum=False, create_constraint=True))",
+            None,
+            "alter_column type_= with create_constraint=True",
+        ),
+        (
+            "postgresql://u@h/d",
+            "    op.create_table('t', sa.Column('e', sa.Enum('a', 'b', name='ee', native_enum=False, create_constraint=True)))",
+            Some("MetaData(naming_convention={'ck': 'ck_%(table_name)s_%(constraint_name)s'})"),
+            "column 'e': the CHECK constraint of its create_constraint=True type would be named by the naming convention's \"ck\" template",
+        ),
+    ];
+    for (url, body, metadata, error) in cases {
+        let dir = project_with(url, body);
+        if let Some(metadata) = metadata {
+            let env_py = include_str!("../assets/init/generic/env.py").replacen(
+                "target_metadata = None",
+                &format!("from sqlalchemy import MetaData\ntarget_metadata = {metadata}"),
+                1,
+            );
+            std::fs::write(dir.path().join("alembic/env.py"), env_py).unwrap();
+        }
+        let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+        assert_ne!(code, 0, "{stderr}");
+        assert!(!stdout.contains("CHECK ("), "{stdout}");
+        assert!(
+            format!("{stdout}{stderr}").contains(error),
+            "{body}: {stdout}{stderr}"
+        );
+    }
 }
 
 /// `print()` in a revision writes its text among the `--sql` statements (the

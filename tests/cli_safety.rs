@@ -497,6 +497,55 @@ fn a_bad_body_in_a_later_revision_means_nothing_is_applied() {
     }
 }
 
+/// A revision file that is not valid Python, or a body aurora cannot lower,
+/// stops `upgrade`, `downgrade` and `stamp` before anything is written: no
+/// `alembic_version` table, and for a syntax error not even the SQLite file
+/// (the scripts are parsed before connecting). Alembic exits 1 too, but
+/// only after connecting and creating `alembic_version` (SQLite keeps it).
+#[test]
+fn an_unparsable_or_unlowerable_file_leaves_the_database_untouched() {
+    let syntax = Project::new(&[
+        "    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.create_table('t2',",
+    ]);
+    let unlowerable = Project::new(&[
+        "    op.create_table('t1', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.frobnicate('t2')",
+    ]);
+    for backend in backends(syntax.dir.path(), "untouched") {
+        let cases: [(&Project, &str, &[&str]); 5] = [
+            (&syntax, "r2_rev.py:12:", &["upgrade", "head"]),
+            (&syntax, "r2_rev.py:12:", &["downgrade", "base"]),
+            (&syntax, "r2_rev.py:12:", &["stamp", "head"]),
+            (&syntax, "r2_rev.py:12:", &["stamp", "--purge", "r1"]),
+            (&unlowerable, "r2_rev.py", &["upgrade", "head"]),
+        ];
+        for (project, place, args) in cases {
+            backend.reset();
+            let run = project.command(&backend, args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            println!(
+                "{} {args:?}: exit {:?}, file exists {:?}",
+                backend.name,
+                run.status.code(),
+                backend.file.as_ref().map(|f| f.exists())
+            );
+            assert!(!run.status.success(), "{args:?}: {stderr}");
+            assert!(stderr.contains(place), "{args:?}: {stderr}");
+            let parse_error = std::ptr::eq(project, &syntax);
+            if parse_error {
+                // Alembic's exit status for the SyntaxError.
+                assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
+                assert!(stderr.contains("SyntaxError"), "{stderr}");
+            }
+            match &backend.file {
+                Some(file) if parse_error => assert!(!file.exists(), "{args:?}"),
+                _ => assert!(!backend.has_table("alembic_version"), "{args:?}"),
+            }
+        }
+    }
+}
+
 /// Every 4-character window of `secret` that appears in `text`.
 fn leaks(secret: &str, text: &str) -> Vec<String> {
     let chars: Vec<char> = secret.chars().collect();

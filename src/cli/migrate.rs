@@ -910,6 +910,15 @@ impl crate::sql::Reflector for ConnectionReflector<'_> {
     }
 }
 
+/// Reads and parses every revision file before an online run connects: a
+/// file that is not valid Python stops the run before the database is
+/// opened (Alembic connects, creates `alembic_version`, and only then loads
+/// the scripts). Errors of the map itself (a missing down revision, a cycle)
+/// are still raised where Alembic raises them, after connecting.
+fn parse_scripts_before_connecting(project: &mut Project) -> Result<(), CliError> {
+    project.try_map()?.map(|_| ()).or(Ok(()))
+}
+
 /// Runs planned steps against the database: each revision's body and its
 /// version-table change in one transaction, under the migration lock
 /// (`crate::db::acquire_lock`), with SIGINT/SIGTERM cancelling the running
@@ -922,6 +931,7 @@ fn online_run(
     purge: bool,
     replannable: bool,
 ) -> Result<(), CliError> {
+    parse_scripts_before_connecting(project)?;
     environment::with_environment(
         project,
         out,
@@ -1015,14 +1025,26 @@ fn online_run_locked(
     };
     // Alembic creates a missing version table before planning; without
     // transactional DDL (SQLite) that creation is committed at once and
-    // survives a planning error.
-    if (heads.is_empty() || purge) && !context.transactional_ddl {
-        crate::db::ensure_version_table(&mut *conn, &context.version_table).map_err(db_failure)?;
-    }
-    project.choose_squash_views(&heads)?;
-    let plan = {
-        let map = project.map(&catch)?;
-        plan_steps(map, &heads)?
+    // survives a planning error. Aurora creates it only once the plan is made
+    // and every body it runs is lowered, so a revision file aurora cannot
+    // run leaves the database untouched (the files were parsed before
+    // connecting, see `parse_scripts_before_connecting`).
+    let create_version_table = (heads.is_empty() || purge) && !context.transactional_ddl;
+    let ensure_version_table = |conn: &mut dyn crate::db::Connection| {
+        if create_version_table {
+            crate::db::ensure_version_table(conn, &context.version_table).map_err(db_failure)?;
+        }
+        Ok::<(), CliError>(())
+    };
+    let planned = project
+        .choose_squash_views(&heads)
+        .and_then(|()| project.map(&catch).and_then(|map| plan_steps(map, &heads)));
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(error) => {
+            ensure_version_table(&mut *conn)?;
+            return Err(error);
+        }
     };
     for warning in &plan.warnings {
         out.python_warning("UserWarning", warning);
@@ -1055,6 +1077,7 @@ fn online_run_locked(
             }
         }
     }
+    ensure_version_table(&mut *conn)?;
     if let Some(url) = &context.url {
         super::backup::before_run(&project.backup, out, &mut *conn, url, steps, &lowered)?;
     }

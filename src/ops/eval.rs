@@ -1732,7 +1732,6 @@ impl Evaluator {
             return self.call_op(op, args, frame, sink);
         }
         if let Some(t) = type_call(name, &args)? {
-            refuse_type_check_constraint(name, &args, self.ctx.dialect == "postgresql")?;
             return Ok(Value::Type(t));
         }
         if let Some(f) = name.strip_prefix("sa.func.") {
@@ -2292,7 +2291,7 @@ impl Evaluator {
             }
             _ => {
                 // Table-bound operations share their shapes with batch_op.
-                let o = table_op(op, None, None, &args, f)?;
+                let o = table_op(op, None, None, &args, f, self.ctx.dialect == "postgresql")?;
                 match o {
                     // `op.create_table` returns the Table it made (for
                     // `op.bulk_insert`); the other operations return None.
@@ -2332,7 +2331,14 @@ impl Evaluator {
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
-            _ => match table_op(m, Some(table), schema, &args, &f)? {
+            _ => match table_op(
+                m,
+                Some(table),
+                schema,
+                &args,
+                &f,
+                self.ctx.dialect == "postgresql",
+            )? {
                 Some(o) => {
                     sink.push(o);
                     Ok(Value::None)
@@ -3624,6 +3630,7 @@ fn table_op(
     batch_schema: Option<String>,
     args: &Args,
     f: &str,
+    postgresql: bool,
 ) -> EResult<Option<Op>> {
     let in_batch = batch.is_some();
     // The signature, with `table_name` left out in batch mode.
@@ -3720,7 +3727,24 @@ fn table_op(
             let type_at = |n: &str| -> EResult<Option<SqlType>> {
                 match b.get(i(n)) {
                     None | Some(Value::None) => Ok(None),
-                    Some(v) => as_type(v, b.span_of(i(n))).map(Some),
+                    Some(v) => {
+                        let t = as_type(v, b.span_of(i(n)))?;
+                        // Alembic drops the CHECK of a create_constraint=True
+                        // existing_type and adds the one of type_ around the
+                        // ALTER; aurora does not, so it stops.
+                        if t.check_constraint(postgresql).is_some() {
+                            return Err(problem(
+                                b.span_of(i(n)),
+                                format!(
+                                    "alter_column {n}= with create_constraint=True: Alembic \
+                                     drops/adds the type's CHECK constraint around the ALTER, \
+                                     which aurora does not do; drop create_constraint and \
+                                     write the CHECK with op.drop_constraint/op.create_check_constraint"
+                                ),
+                            ));
+                        }
+                        Ok(Some(t))
+                    }
                 }
             };
             let server_default = match b.get(i("server_default")) {
@@ -4594,18 +4618,18 @@ fn bound_literal(v: &Value, ty: Option<&SqlType>, span: Span) -> EResult<Literal
         }
         // `Boolean`'s processors accept what is equal to None, True or
         // False (so 0, 1, 1.0) and render it as a boolean.
-        (Some(SqlType::Boolean), Value::Int(i @ (0 | 1))) => Ok(Literal::Bool(*i == 1)),
-        (Some(SqlType::Boolean), Value::Float(f)) if *f == 0.0 || *f == 1.0 => {
+        (Some(SqlType::Boolean { .. }), Value::Int(i @ (0 | 1))) => Ok(Literal::Bool(*i == 1)),
+        (Some(SqlType::Boolean { .. }), Value::Float(f)) if *f == 0.0 || *f == 1.0 => {
             Ok(Literal::Bool(*f == 1.0))
         }
-        (Some(SqlType::Boolean), v @ (Value::Int(_) | Value::Float(_))) => Err(problem(
+        (Some(SqlType::Boolean { .. }), v @ (Value::Int(_) | Value::Float(_))) => Err(problem(
             span,
             format!(
                 "ValueError: Value {} is not None, True, or False",
                 builtins::py_repr(v)
             ),
         )),
-        (Some(SqlType::Boolean), v @ (Value::Str(_) | Value::Bytes(_))) => Err(problem(
+        (Some(SqlType::Boolean { .. }), v @ (Value::Str(_) | Value::Bytes(_))) => Err(problem(
             span,
             format!("TypeError: Not a boolean value: {}", builtins::py_repr(v)),
         )),
@@ -4797,8 +4821,11 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             SqlType::Text
         }
         "Boolean" | "BOOLEAN" => {
-            bind_to(args, short, signature(&format!("type.{short}")))?;
-            SqlType::Boolean
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            SqlType::Boolean {
+                create_constraint: b.bool(0, "create_constraint")?.unwrap_or(false),
+                name: b.str(1, "name")?,
+            }
         }
         "DateTime" | "DATETIME" => {
             let b = bind_to(args, short, signature(&format!("type.{short}")))?;
@@ -4959,6 +4986,7 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
                 native: b.bool(2, "native_enum")?.unwrap_or(true),
                 create_type: b.bool(3, "create_type")?.unwrap_or(true),
                 length: b.int(4, "length")?,
+                create_constraint: b.bool(5, "create_constraint")?.unwrap_or(false),
             }
         }
         "DOMAIN" if pg => domain_type(args)?,
@@ -4969,55 +4997,6 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
         _ => return Ok(None),
     };
     Ok(Some(t))
-}
-
-/// `Boolean(create_constraint=True)` and `Enum(..., create_constraint=True)`
-/// make SQLAlchemy add a CHECK constraint to the table wherever the dialect
-/// has no native type for them: SQLite for both, PostgreSQL for an `Enum`
-/// with `native_enum=False` (`postgresql.ENUM` is always native there).
-/// aurora does not emit that constraint, so it refuses the type at its call
-/// rather than leave the CHECK out.
-fn refuse_type_check_constraint(name: &str, args: &Args, postgresql: bool) -> EResult<()> {
-    let short = name.rsplit('.').next().unwrap_or(name);
-    let (index, what) = match short {
-        "Boolean" | "BOOLEAN" => (0, "Boolean"),
-        "Enum" | "ENUM" => (5, "Enum"),
-        _ => return Ok(()),
-    };
-    let b = bind_to(args, short, signature(&format!("type.{short}")))?;
-    if b.bool(index, "create_constraint")? != Some(true) {
-        return Ok(());
-    }
-    let native = match what {
-        "Boolean" => postgresql,
-        _ => {
-            postgresql
-                && (name.starts_with("postgresql.") || b.bool(2, "native_enum")?.unwrap_or(true))
-        }
-    };
-    if native {
-        return Ok(());
-    }
-    let dialect = if postgresql { "PostgreSQL" } else { "SQLite" };
-    let (column_sql, fix) = match what {
-        "Boolean" => ("<column> IN (0, 1)", "sa.Boolean()"),
-        _ => ("<column> IN (<the values>)", "sa.Enum(...)"),
-    };
-    let span = args
-        .keywords
-        .iter()
-        .find(|(k, _, _)| k == "create_constraint")
-        .map(|(_, _, s)| *s)
-        .unwrap_or(args.span);
-    Err(problem(
-        span,
-        format!(
-            "{short}(create_constraint=True): on {dialect} SQLAlchemy adds a CHECK constraint \
-             (like CHECK ({column_sql})) to the table for this type, which aurora does not emit; \
-             drop create_constraint (use {fix}) and, if the CHECK is wanted, write it as \
-             sa.CheckConstraint(...) with an explicit name"
-        ),
-    ))
 }
 
 /// The types of SQLAlchemy's PostgreSQL dialect that no other dialect

@@ -501,6 +501,36 @@ pub struct Sequence {
     pub optional: bool,
 }
 
+impl SqlType {
+    /// The CHECK constraint SQLAlchemy adds to a table for a
+    /// `create_constraint=True` type where the dialect has no native type
+    /// for it (`Boolean` outside PostgreSQL, `Enum` unless it is a native
+    /// enum on PostgreSQL): its name (the type's `name=`) and the allowed
+    /// values as SQL literals, for `CHECK (col IN (...))`.
+    pub fn check_constraint(&self, postgresql: bool) -> Option<(Option<String>, Vec<String>)> {
+        match self {
+            SqlType::Boolean {
+                create_constraint: true,
+                name,
+            } if !postgresql => Some((name.clone(), vec!["0".into(), "1".into()])),
+            SqlType::Enum {
+                create_constraint: true,
+                native,
+                name,
+                values,
+                ..
+            } if !(postgresql && *native) => Some((
+                name.clone(),
+                values
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// A server default.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DefaultValue {
@@ -533,7 +563,12 @@ pub enum SqlType {
     Char(Option<u32>),
     /// `Text` and `UnicodeText`.
     Text,
-    Boolean,
+    /// `create_constraint=True` adds SQLAlchemy's `CHECK (col IN (0, 1))`
+    /// (named `name`) where the dialect has no native boolean (SQLite).
+    Boolean {
+        create_constraint: bool,
+        name: Option<String>,
+    },
     DateTime {
         timezone: bool,
     },
@@ -562,6 +597,9 @@ pub enum SqlType {
         native: bool,
         create_type: bool,
         length: Option<u32>,
+        /// `create_constraint=True`: SQLAlchemy's `CHECK (col IN (...))`,
+        /// named `name`, where the enum is not native.
+        create_constraint: bool,
     },
     /// `sa.Uuid` (`UUID` where the dialect has it, else `CHAR(32)`), or the
     /// `UUID` class (`class_uuid`), which renders `UUID` everywhere.

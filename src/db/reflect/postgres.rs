@@ -236,6 +236,7 @@ pub fn sql_type(conn: &mut dyn Connection, oid: i64, typmod: i64) -> Result<SqlT
                 // table, as Alembic's batch mode then tries to.
                 create_type: true,
                 length: None,
+                create_constraint: false,
             })
         }
         "d" => {
@@ -301,7 +302,10 @@ pub fn builtin_type(formatted: &str) -> SqlType {
         "character varying" => SqlType::String(first),
         "character" | "bpchar" => SqlType::Char(first),
         "text" => SqlType::Text,
-        "boolean" => SqlType::Boolean,
+        "boolean" => SqlType::Boolean {
+            create_constraint: false,
+            name: None,
+        },
         "timestamp without time zone" => SqlType::Timestamp {
             timezone: false,
             precision: first,
@@ -651,7 +655,7 @@ fn pg_type_repr(t: &crate::ops::SqlType) -> String {
         T::String(n) => format!("sa.VARCHAR({})", args(vec![opt("length", *n)])),
         T::Char(n) => format!("sa.CHAR({})", args(vec![opt("length", *n)])),
         T::Text => "sa.TEXT()".into(),
-        T::Boolean => "sa.BOOLEAN()".into(),
+        T::Boolean { .. } => "sa.BOOLEAN()".into(),
         T::Timestamp {
             timezone,
             precision,
