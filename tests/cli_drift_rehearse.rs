@@ -433,22 +433,34 @@ fn backup_before_a_destructive_revision_restores_the_data_it_dropped() {
         }
         assert_eq!(backend.rows(emails), before, "{}", backend.name);
 
-        // An explicit --backup=DIR backs up a run that only adds, too.
-        let reset = aurora(&dir, &["downgrade", "base", "--backup=explicit"]);
-        assert!(reset.status.success(), "{}", backend.name);
-        let after = aurora(&dir, &["upgrade", "a1", "--backup=explicit"]);
-        assert!(backup_path(&after, "a1").starts_with(dir.join("explicit")));
-
-        // The helper verb `downgrade all` backs up by default (into backup_dir), as `reset` does.
-        assert!(aurora(&dir, &["upgrade", "head"]).status.success());
+        // The helper verb `downgrade all` backs up by default (into backup_dir), as `reset`
+        // does, before its first step.
         let all = aurora(&dir, &["downgrade", "all", "--yes"]);
-        assert!(all.status.success(), "{}", backend.name);
-        assert!(backup_path(&all, "c3").starts_with(dir.join("saved")));
+        assert!(
+            all.status.success(),
+            "{}: {}",
+            backend.name,
+            String::from_utf8_lossy(&all.stderr)
+        );
+        let line = stdout(&all)
+            .lines()
+            .find(|l| l.starts_with("Backup before "))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{}: no backup line in {:?}", backend.name, stdout(&all)));
+        let saved = PathBuf::from(line.split_once(": ").unwrap().1);
+        assert!(saved.starts_with(dir.join("saved")), "{saved:?}");
+        assert!(saved.exists(), "{saved:?}");
         assert_eq!(
             backend
                 .rows("SELECT count(*) FROM alembic_version")
                 .concat(),
             "0"
         );
+
+        // An explicit --backup=DIR backs up a run that only adds, too.
+        let reset = aurora(&dir, &["downgrade", "base", "--backup=explicit"]);
+        assert!(reset.status.success(), "{}", backend.name);
+        let after = aurora(&dir, &["upgrade", "a1", "--backup=explicit"]);
+        assert!(backup_path(&after, "a1").starts_with(dir.join("explicit")));
     }
 }
