@@ -330,11 +330,11 @@ pub fn data_statements(
     let mut schema_seen: Option<(String, usize, usize, &'static str, String)> = None;
     let mut carried: Vec<(String, String, usize, usize)> = Vec::new();
     for f in functions {
-        let mut calls = Calls::scan(f.source, f.function);
+        let mut calls = crate::ops::CallPlaces::scan(f.source, f.function);
         let mut flat = Vec::new();
         flatten(f.ops, &mut flat);
         for op in flat {
-            let place = calls.place(method(op));
+            let place = calls.place(op.method_names());
             let text_call = match op {
                 Op::Execute(Executable::Sql(sql)) => {
                     Some(format!("op.execute({})", crate::template::repr_str(sql)))
@@ -420,7 +420,7 @@ pub fn data_statements(
                              op.execute() of SQL text (a string or sa.text() without bound \
                              parameters) or op.bulk_insert() only; rewrite it as such, or end \
                              the squash range before this revision",
-                            method(op).first().copied().unwrap_or("execute"),
+                            op.method_names().first().copied().unwrap_or("execute"),
                             f.function
                         ),
                     });
@@ -431,7 +431,7 @@ pub fn data_statements(
                             f.path.to_string(),
                             place.0,
                             place.1,
-                            method(op).first().copied().unwrap_or("?"),
+                            op.method_names().first().copied().unwrap_or("?"),
                             f.function.to_string(),
                         ));
                     }
@@ -452,7 +452,7 @@ pub fn data_statements(
                                 f.path,
                                 place.0,
                                 place.1,
-                                method(op).first().copied().unwrap_or("?"),
+                                op.method_names().first().copied().unwrap_or("?"),
                                 f.function
                             ),
                         });
@@ -541,113 +541,6 @@ fn flatten<'a>(ops: &'a [Op], out: &mut Vec<&'a Op>) {
             Op::Autocommit(inner) => flatten(inner, out),
             other => out.push(other),
         }
-    }
-}
-
-/// The method names an operation can be written with.
-fn method(op: &Op) -> &'static [&'static str] {
-    match op {
-        Op::Execute(_) => &["execute"],
-        Op::BulkInsert { .. } => &["bulk_insert"],
-        Op::CreateTable(_) => &["create_table"],
-        Op::DropTable { .. } => &["drop_table"],
-        Op::AddColumn { .. } => &["add_column"],
-        Op::DropColumn { .. } => &["drop_column"],
-        Op::AlterColumn(_) => &["alter_column"],
-        Op::CreateIndex(_) => &["create_index"],
-        Op::DropIndex { .. } => &["drop_index"],
-        Op::AddConstraint { .. } => &[
-            "create_foreign_key",
-            "create_check_constraint",
-            "create_unique_constraint",
-            "create_primary_key",
-        ],
-        Op::DropConstraint { .. } => &["drop_constraint"],
-        Op::RenameTable { .. } => &["rename_table"],
-        Op::CreateTableComment { .. } => &["create_table_comment"],
-        Op::DropTableComment { .. } => &["drop_table_comment"],
-        Op::CreateEnum { .. } => &["create"],
-        Op::DropEnum { .. } => &["drop"],
-        Op::Batch(_) => &["batch_alter_table"],
-        Op::Autocommit(_) => &["autocommit_block"],
-        Op::Print(_) => &["print"],
-        Op::Log { .. } => &[
-            "debug",
-            "info",
-            "warning",
-            "error",
-            "critical",
-            "exception",
-            "log",
-        ],
-    }
-}
-
-/// Where the `.<method>(` calls of one top-level function are, in order.
-struct Calls {
-    by_method: std::collections::BTreeMap<String, Vec<(usize, usize)>>,
-    used: std::collections::BTreeMap<String, usize>,
-    def_line: (usize, usize),
-}
-
-impl Calls {
-    fn scan(source: &str, function: &str) -> Calls {
-        let mut calls = Calls {
-            by_method: Default::default(),
-            used: Default::default(),
-            def_line: (1, 1),
-        };
-        let def = format!("def {function}(");
-        let mut inside = false;
-        for (i, line) in source.lines().enumerate() {
-            let number = i + 1;
-            if !line.starts_with([' ', '\t']) && !line.trim().is_empty() {
-                let trimmed = line.trim_start();
-                if trimmed.starts_with(&def) {
-                    inside = true;
-                    calls.def_line = (number, 1);
-                    continue;
-                } else if !trimmed.starts_with('#') && !trimmed.starts_with(')') {
-                    inside = false;
-                }
-            }
-            if !inside {
-                continue;
-            }
-            let code = line.split('#').next().unwrap_or("");
-            let mut at = 0;
-            while let Some(dot) = code[at..].find('.') {
-                let start = at + dot + 1;
-                let end = start
-                    + code[start..]
-                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .unwrap_or(code.len() - start);
-                if end > start && code.as_bytes().get(end) == Some(&b'(') {
-                    let receiver = code[..at + dot]
-                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .map_or(0, |p| p + 1);
-                    calls
-                        .by_method
-                        .entry(code[start..end].to_string())
-                        .or_default()
-                        .push((number, code[..receiver].chars().count() + 1));
-                }
-                at = start;
-            }
-        }
-        calls
-    }
-
-    fn place(&mut self, methods: &[&str]) -> (usize, usize) {
-        let mut all: Vec<(usize, usize)> = methods
-            .iter()
-            .flat_map(|m| self.by_method.get(*m).cloned().unwrap_or_default())
-            .collect();
-        all.sort();
-        let n = self.used.entry(methods.join("|")).or_insert(0);
-        let place = all.get(*n).or(all.last()).copied().unwrap_or(self.def_line);
-        *n += 1;
-        place
     }
 }
 

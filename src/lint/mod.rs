@@ -11,7 +11,7 @@
 
 pub mod rules;
 
-use crate::ops::Op;
+use crate::ops::{CallPlaces, Op};
 use rules::{Scope, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,32 +99,22 @@ pub struct SchemaState {
     pub created: BTreeSet<String>,
 }
 
-/// Where the calls of `upgrade()` are: for each method name, the
-/// (line, col) of each `.<name>(`, in order.
+/// Where the calls of `upgrade()` are ([`CallPlaces`]), and the
+/// `# aurora: allow[...]` comments by line.
 struct Calls {
-    by_method: BTreeMap<String, Vec<(usize, usize)>>,
-    used: BTreeMap<String, usize>,
-    def_line: (usize, usize),
-    /// `# aurora: allow[...]` comments by line.
+    places: CallPlaces,
     allows: BTreeMap<usize, Vec<String>>,
 }
 
 impl Calls {
     fn scan(source: &str) -> Calls {
-        let mut calls = Calls {
-            by_method: BTreeMap::new(),
-            used: BTreeMap::new(),
-            def_line: (1, 1),
-            allows: BTreeMap::new(),
-        };
-        let mut inside = false;
+        let mut allows = BTreeMap::new();
         for (i, line) in source.lines().enumerate() {
-            let number = i + 1;
             if let Some(pos) = line.find("# aurora: allow[") {
                 let rest = &line[pos + "# aurora: allow[".len()..];
                 if let Some(end) = rest.find(']') {
-                    calls.allows.insert(
-                        number,
+                    allows.insert(
+                        i + 1,
                         rest[..end]
                             .split(',')
                             .map(|s| s.trim().to_string())
@@ -132,90 +122,15 @@ impl Calls {
                     );
                 }
             }
-            let starts_at_col0 = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
-            if starts_at_col0 {
-                let trimmed = line.trim_start();
-                if trimmed.starts_with("def upgrade(") {
-                    inside = true;
-                    calls.def_line = (number, 1);
-                    continue;
-                } else if !trimmed.starts_with('#') && !trimmed.starts_with(')') {
-                    inside = false;
-                }
-            }
-            if !inside {
-                continue;
-            }
-            let code = line.split('#').next().unwrap_or("");
-            let bytes = code.as_bytes();
-            let mut at = 0;
-            while let Some(dot) = code[at..].find('.') {
-                let start = at + dot + 1;
-                let end = start
-                    + code[start..]
-                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .unwrap_or(code.len() - start);
-                if end > start && bytes.get(end) == Some(&b'(') {
-                    let name = &code[start..end];
-                    let receiver = code[..at + dot]
-                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .map_or(0, |p| p + 1);
-                    let col = code[..receiver].chars().count() + 1;
-                    calls
-                        .by_method
-                        .entry(name.to_string())
-                        .or_default()
-                        .push((number, col));
-                }
-                at = start;
-            }
         }
-        calls
+        Calls {
+            places: CallPlaces::scan(source, "upgrade"),
+            allows,
+        }
     }
 
     fn place(&mut self, methods: &[&str]) -> (usize, usize) {
-        let mut all: Vec<(usize, usize)> = methods
-            .iter()
-            .flat_map(|m| self.by_method.get(*m).cloned().unwrap_or_default())
-            .collect();
-        all.sort();
-        let key = methods.join("|");
-        let n = self.used.entry(key).or_insert(0);
-        let place = all.get(*n).or(all.last()).copied().unwrap_or(self.def_line);
-        *n += 1;
-        place
-    }
-}
-
-fn methods(op: &Op) -> &'static [&'static str] {
-    match op {
-        Op::CreateTable(_) => &["create_table"],
-        Op::DropTable { .. } => &["drop_table"],
-        Op::AddColumn { .. } => &["add_column"],
-        Op::DropColumn { .. } => &["drop_column"],
-        Op::AlterColumn(_) => &["alter_column"],
-        Op::CreateIndex(_) => &["create_index"],
-        Op::DropIndex { .. } => &["drop_index"],
-        Op::AddConstraint { .. } => &[
-            "create_foreign_key",
-            "create_check_constraint",
-            "create_unique_constraint",
-            "create_primary_key",
-        ],
-        Op::DropConstraint { .. } => &["drop_constraint"],
-        Op::RenameTable { .. } => &["rename_table"],
-        Op::Execute(_) => &["execute"],
-        Op::BulkInsert { .. } => &["bulk_insert"],
-        Op::Batch(_) => &["batch_alter_table"],
-        Op::Autocommit(_) => &["autocommit_block"],
-        Op::CreateTableComment { .. } => &["create_table_comment"],
-        Op::DropTableComment { .. } => &["drop_table_comment"],
-        Op::CreateEnum { .. } => &["create"],
-        Op::DropEnum { .. } => &["drop"],
-        Op::Print(_) => &["print"],
-        Op::Log { .. } => &[
-            "debug", "info", "warning", "warn", "error", "critical", "fatal",
-        ],
+        self.places.place(methods)
     }
 }
 
@@ -259,7 +174,7 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn walk(&mut self, ops: &[Op], in_autocommit: bool, in_batch: bool) {
         for op in ops {
-            let (line, col) = self.calls.place(methods(op));
+            let (line, col) = self.calls.place(op.method_names());
             let scope = Scope {
                 postgresql: self.postgresql,
                 created: &self.state.created,
@@ -397,7 +312,7 @@ mod tests {
     fn calls_are_placed_in_upgrade_in_order() {
         let source = "def downgrade():\n    op.add_column('x')\n\n\ndef upgrade():\n    op.add_column('a')  # aurora: allow[ban-drop-column, renaming-table]\n    with op.batch_alter_table('t') as batch_op:\n        batch_op.add_column('b')\n";
         let mut calls = Calls::scan(source);
-        assert_eq!(calls.def_line, (5, 1));
+        assert_eq!(calls.places.def_line, (5, 1));
         assert_eq!(calls.place(&["add_column"]), (6, 5));
         assert_eq!(calls.place(&["add_column"]), (8, 9));
         // A loop lowering more operations than calls: the last call.

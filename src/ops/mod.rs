@@ -4,8 +4,10 @@
 
 mod eval;
 mod naming;
+mod places;
 pub(crate) use eval::py_float_repr;
 pub use naming::{Convention, Kind as ConventionKind};
+pub use places::CallPlaces;
 
 use crate::syntax::body::{line_col, parse_module, parse_module_skipping, Span};
 use std::fmt;
