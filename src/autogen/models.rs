@@ -19,7 +19,9 @@ use std::rc::Rc;
 use super::{
     CheckConstraint, Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint,
 };
-use crate::env::schema::{is_type_decorator, Construct, MappedClass, MetaData};
+use crate::env::schema::{
+    is_type_decorator, type_decorator_args, Construct, MappedClass, MetaData,
+};
 use crate::env::sqlalchemy::TextClause;
 use crate::interp::{Args, Class, Interp, Value};
 use crate::sql::Dialect;
@@ -857,27 +859,7 @@ impl Reader<'_> {
                 self.custom_type(class, Args::default())
             }
             Value::Instance(instance) if is_type_decorator(&instance.class) => {
-                let attrs = instance.attrs.borrow();
-                let positional = match attrs.get("__type_args__") {
-                    Some(Value::Tuple(t)) => t.as_ref().clone(),
-                    _ => Vec::new(),
-                };
-                let keywords = match attrs.get("__type_kwargs__") {
-                    Some(Value::Dict(d)) => d
-                        .borrow()
-                        .items
-                        .iter()
-                        .map(|(k, v)| (k.to_str(), v.clone()))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                self.custom_type(
-                    &instance.class,
-                    Args {
-                        positional,
-                        keywords,
-                    },
-                )
+                self.custom_type(&instance.class, type_decorator_args(instance))
             }
             other => match construct(other) {
                 Some(c) => sqlalchemy_type(c, self.dialect),

@@ -661,20 +661,10 @@ fn type_decorator_repr(this: &crate::interp::Instance) -> String {
         "DateTime" | "Time" | "TIMESTAMP" => &["timezone"],
         _ => &[],
     };
-    let attrs = this.attrs.borrow();
-    let positional = match attrs.get("__type_args__") {
-        Some(Value::Tuple(t)) => t.as_ref().clone(),
-        _ => Vec::new(),
-    };
-    let keywords: Vec<(String, Value)> = match attrs.get("__type_kwargs__") {
-        Some(Value::Dict(d)) => d
-            .borrow()
-            .items
-            .iter()
-            .map(|(k, v)| (k.to_str(), v.clone()))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let Args {
+        positional,
+        keywords,
+    } = type_decorator_args(this);
     let mut parts = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let value = keywords
@@ -688,6 +678,29 @@ fn type_decorator_repr(this: &crate::interp::Instance) -> String {
         }
     }
     format!("{}({})", this.class.name, parts.join(", "))
+}
+
+/// The arguments a project `TypeDecorator` instance was made with (its
+/// `__init__` keeps them for its impl and its `repr`).
+pub fn type_decorator_args(this: &crate::interp::Instance) -> Args {
+    let attrs = this.attrs.borrow();
+    let positional = match attrs.get("__type_args__") {
+        Some(Value::Tuple(t)) => t.as_ref().clone(),
+        _ => Vec::new(),
+    };
+    let keywords = match attrs.get("__type_kwargs__") {
+        Some(Value::Dict(d)) => d
+            .borrow()
+            .items
+            .iter()
+            .map(|(k, v)| (k.to_str(), v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Args {
+        positional,
+        keywords,
+    }
 }
 
 /// Whether `class` is a project `TypeDecorator` subclass.

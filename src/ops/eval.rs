@@ -523,6 +523,25 @@ impl Bound {
             )),
         }
     }
+    /// An integer of any sign, for `func`'s parameter `what` (sequence and
+    /// identity options).
+    fn signed_int(&self, i: usize, func: &str, what: &str) -> EResult<Option<i64>> {
+        match self.get(i) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(other) => Err(problem(
+                self.span_of(i),
+                format!(
+                    "{func}() '{what}' must be an integer, got {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+    /// Whether the argument was given as something other than `None`.
+    fn given(&self, i: usize) -> bool {
+        !matches!(self.get(i), None | Some(Value::None))
+    }
     fn str_list(&self, i: usize, what: &str) -> EResult<Vec<String>> {
         match self.get(i) {
             None | Some(Value::None) => Ok(Vec::new()),
@@ -4184,20 +4203,7 @@ fn column(args: &Args) -> EResult<Column> {
 fn identity(args: &Args) -> EResult<Identity> {
     let signature = signature("sa.Identity");
     let b = bind_to(args, "Identity", signature)?;
-    let int = |i: usize| -> EResult<Option<i64>> {
-        match b.get(i) {
-            None | Some(Value::None) => Ok(None),
-            Some(Value::Int(n)) => Ok(Some(*n)),
-            Some(other) => Err(problem(
-                b.span_of(i),
-                format!(
-                    "Identity() '{}' must be an integer, got {}",
-                    signature.params[i],
-                    describe(other)
-                ),
-            )),
-        }
-    };
+    let int = |i: usize| b.signed_int(i, "Identity", signature.params[i]);
     for i in [1, 10] {
         if !matches!(b.get(i), None | Some(Value::None)) {
             return Err(problem(
@@ -4209,7 +4215,7 @@ fn identity(args: &Args) -> EResult<Identity> {
             ));
         }
     }
-    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    let given = |i: usize| b.given(i);
     Ok(Identity {
         always: b.bool(0, "always")?.unwrap_or(false),
         options: Sequence {
@@ -4229,20 +4235,7 @@ fn identity(args: &Args) -> EResult<Identity> {
 fn sequence(args: &Args) -> EResult<Sequence> {
     let signature = signature("sa.Sequence");
     let b = bind_to(args, "Sequence", signature)?;
-    let int = |i: usize| -> EResult<Option<i64>> {
-        match b.get(i) {
-            None | Some(Value::None) => Ok(None),
-            Some(Value::Int(n)) => Ok(Some(*n)),
-            Some(other) => Err(problem(
-                b.span_of(i),
-                format!(
-                    "Sequence() '{}' must be an integer, got {}",
-                    signature.params[i],
-                    describe(other)
-                ),
-            )),
-        }
-    };
+    let int = |i: usize| b.signed_int(i, "Sequence", signature.params[i]);
     // `order` only renders on Oracle; refused rather than dropped.
     if !matches!(b.get(10), None | Some(Value::None)) {
         return Err(problem(
@@ -4250,7 +4243,7 @@ fn sequence(args: &Args) -> EResult<Sequence> {
             "Sequence(order=...) renders only on Oracle; aurora does not support it",
         ));
     }
-    let given = |i: usize| !matches!(b.get(i), None | Some(Value::None));
+    let given = |i: usize| b.given(i);
     Ok(Sequence {
         name: b.req_str(0, "name", "Sequence")?,
         schema: b.str(8, "schema")?,
