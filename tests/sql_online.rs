@@ -303,8 +303,8 @@ fn run(conn: &rusqlite::Connection, path: &Path, upgrade: bool) -> bool {
         }
     };
     for s in stmts {
-        if let Statement::Sql(sql) = s {
-            if conn.execute_batch(&sql).is_err() {
+        if let Some(sql) = s.sql() {
+            if conn.execute_batch(sql).is_err() {
                 return false;
             }
         }

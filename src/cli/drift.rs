@@ -277,7 +277,9 @@ pub fn run_steps_on(
 /// only offline renderings hold: the renderer refuses `print()` online).
 pub fn run_statement(s: crate::sql::Statement) -> Option<crate::db::RunStatement> {
     match s {
-        crate::sql::Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
+        crate::sql::Statement::Sql(sql) | crate::sql::Statement::NamedType { sql, .. } => {
+            Some(crate::db::RunStatement::Sql(sql))
+        }
         crate::sql::Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
         crate::sql::Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
         crate::sql::Statement::Print(_) | crate::sql::Statement::Log { .. } => None,

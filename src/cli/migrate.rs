@@ -38,9 +38,21 @@ pub(super) fn lower_context(
 struct OfflineWriter<'a> {
     out: &'a mut Output,
     context: &'a RunContext,
+    /// The named types the run's tables created so far: revisions render
+    /// apart (and from the cache), but Alembic's DDL runner and its memo
+    /// last the whole run (see [`Statement::NamedType`]).
+    created_types: crate::sql::TypeMemo,
 }
 
-impl OfflineWriter<'_> {
+impl<'a> OfflineWriter<'a> {
+    fn new(out: &'a mut Output, context: &'a RunContext) -> Self {
+        OfflineWriter {
+            out,
+            context,
+            created_types: crate::sql::TypeMemo::new(),
+        }
+    }
+
     fn statement(&mut self, sql: &str) {
         self.out
             .sql(&format!("{};\n\n", crate::sql::offline_text(sql).trim()));
@@ -52,6 +64,11 @@ impl OfflineWriter<'_> {
         for statement in statements {
             match statement {
                 Statement::Sql(sql) => self.statement(sql),
+                Statement::NamedType { key, sql } => {
+                    if self.created_types.insert(key.clone()) {
+                        self.statement(sql)
+                    }
+                }
                 Statement::AutocommitBegin if self.context.transactional_ddl => {
                     self.statement("COMMIT")
                 }
@@ -352,6 +369,17 @@ fn encode_statements(statements: &[Statement]) -> Vec<u8> {
             }
             Statement::AutocommitBegin => w.u64(1),
             Statement::AutocommitEnd => w.u64(2),
+            Statement::NamedType {
+                key: (domain, schema, name),
+                sql,
+            } => {
+                w.u64(5);
+                w.u64(u64::from(*domain));
+                w.u64(u64::from(schema.is_some()));
+                w.str(schema.as_deref().unwrap_or_default());
+                w.str(name);
+                w.str(sql);
+            }
             Statement::Print(text) => {
                 w.u64(3);
                 w.str(text);
@@ -386,6 +414,16 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
                 level: u32::try_from(r.u64()?).ok()?,
                 message: r.str()?,
             },
+            5 => {
+                let domain = r.u64()? == 1;
+                let has_schema = r.u64()? == 1;
+                let schema = r.str()?;
+                let name = r.str()?;
+                Statement::NamedType {
+                    key: (domain, has_schema.then_some(schema), name),
+                    sql: r.str()?,
+                }
+            }
             _ => return None,
         });
     }
@@ -509,7 +547,7 @@ fn offline_body(
         }
         _ => None,
     };
-    let mut writer = OfflineWriter { out, context };
+    let mut writer = OfflineWriter::new(out, context);
     if outer_transaction {
         writer.statement("BEGIN");
     }
@@ -807,7 +845,7 @@ pub fn ensure_version(project: &mut Project, out: &mut Output, sql: bool) -> Res
         &mut |_, out, context, conn, _| {
             if sql {
                 let create = context.version_table.create_sql();
-                let mut writer = OfflineWriter { out, context };
+                let mut writer = OfflineWriter::new(out, context);
                 writer.statement(&create);
                 return Ok(());
             }
@@ -1109,12 +1147,7 @@ fn online_run_locked(
         // (The renderer refuses print() online, so every statement runs.)
         Ok(statements
             .into_iter()
-            .filter_map(|s| match s {
-                Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
-                Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
-                Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-                Statement::Print(_) | Statement::Log { .. } => None,
-            })
+            .filter_map(super::drift::run_statement)
             .collect())
     };
     // A long run on a terminal also shows a progress bar under the log lines.
@@ -1200,5 +1233,35 @@ fn online_run_locked(
         )))
         }
         Err(crate::db::RunError::Db(error)) => Err(db_failure(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_statements_decode_as_encoded() {
+        let statements = vec![
+            Statement::Sql("CREATE TABLE t (id INTEGER)".into()),
+            Statement::NamedType {
+                key: (false, Some("s".into()), "mood".into()),
+                sql: "CREATE TYPE s.mood AS ENUM ('a')".into(),
+            },
+            Statement::NamedType {
+                key: (true, None, "kind".into()),
+                sql: "CREATE DOMAIN kind AS INTEGER ".into(),
+            },
+            Statement::AutocommitBegin,
+            Statement::AutocommitEnd,
+            Statement::Print("hello\n".into()),
+            Statement::Log {
+                logger: "alembic.x".into(),
+                level: 20,
+                message: "m".into(),
+            },
+        ];
+        let decoded = decode_statements(&encode_statements(&statements));
+        assert_eq!(decoded, Some(statements));
     }
 }
