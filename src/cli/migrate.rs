@@ -64,10 +64,9 @@ impl<'a> OfflineWriter<'a> {
         for statement in statements {
             match statement {
                 Statement::Sql(sql) => self.statement(sql),
-                Statement::NamedType { key, sql } => {
-                    if self.created_types.insert(key.clone()) {
-                        self.statement(sql)
-                    }
+                // A repeat of a type an earlier revision created is dropped.
+                Statement::NamedType { key, sql } if self.created_types.insert(key.clone()) => {
+                    self.statement(sql)
                 }
                 Statement::AutocommitBegin if self.context.transactional_ddl => {
                     self.statement("COMMIT")
