@@ -10,7 +10,7 @@
 //! `AURORA_WRITE_PASS=1` rewrites it.
 
 use aurora::ops::parse_migration;
-use aurora::sql::{render_ops, Dialect, Reflector, SqlError, Statement, Value};
+use aurora::sql::{render_ops, Dialect, Reflector, SqlError, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
