@@ -221,7 +221,8 @@ pub fn replay(
 }
 
 /// Runs planned steps on `conn` as an online run does (every body lowered first, then each
-/// step's statements and version change), without the migration lock or env.py's hooks.
+/// step's statements and version change), without the migration lock or env.py's hooks, and
+/// without writing what the revisions print or log.
 pub fn run_steps_on(
     conn: &mut dyn Connection,
     context: &super::environment::RunContext,
@@ -252,7 +253,7 @@ pub fn run_steps_on(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-        Ok(statements.into_iter().filter_map(run_statement).collect())
+        Ok(statements.into_iter().map(run_statement).collect())
     };
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
@@ -265,7 +266,13 @@ pub fn run_steps_on(
         steps,
         &options,
         &mut render,
-        log,
+        // A replay into a scratch database shows the `Running` lines only:
+        // what the revisions print or log belongs to real runs.
+        &mut |event| {
+            if let crate::db::RunOutput::Migration(line) = event {
+                log(line)
+            }
+        },
     )
     .map_err(|e| match e {
         crate::db::RunError::Render { error, .. } => error,
@@ -273,15 +280,23 @@ pub fn run_steps_on(
     })
 }
 
-/// A rendered statement as the runner takes it (`None` for printed text, which
-/// only offline renderings hold: the renderer refuses `print()` online).
-pub fn run_statement(s: crate::sql::Statement) -> Option<crate::db::RunStatement> {
+/// A rendered statement as the runner takes it.
+pub fn run_statement(s: crate::sql::Statement) -> crate::db::RunStatement {
+    use crate::db::RunStatement as Run;
+    use crate::sql::Statement;
     match s {
-        crate::sql::Statement::Sql(sql) | crate::sql::Statement::NamedType { sql, .. } => {
-            Some(crate::db::RunStatement::Sql(sql))
-        }
-        crate::sql::Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
-        crate::sql::Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-        crate::sql::Statement::Print(_) | crate::sql::Statement::Log { .. } => None,
+        Statement::Sql(sql) | Statement::NamedType { sql, .. } => Run::Sql(sql),
+        Statement::AutocommitBegin => Run::AutocommitBegin,
+        Statement::AutocommitEnd => Run::AutocommitEnd,
+        Statement::Print(text) => Run::Print(text),
+        Statement::Log {
+            logger,
+            level,
+            message,
+        } => Run::Log {
+            logger,
+            level,
+            message,
+        },
     }
 }

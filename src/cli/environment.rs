@@ -277,7 +277,7 @@ impl env::Driver for CommandDriver<'_, '_> {
     }
 
     fn print(&mut self, text: &str) {
-        self.out.sql(text);
+        self.out.python_print(text);
     }
 
     fn set_state(&mut self, state: Rc<std::cell::RefCell<crate::env::alembic::ContextState>>) {

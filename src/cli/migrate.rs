@@ -1143,10 +1143,9 @@ fn online_run_locked(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| render_failure(e).1)?;
-        // (The renderer refuses print() online, so every statement runs.)
         Ok(statements
             .into_iter()
-            .filter_map(super::drift::run_statement)
+            .map(super::drift::run_statement)
             .collect())
     };
     // A long run on a terminal also shows a progress bar under the log lines.
@@ -1154,7 +1153,16 @@ fn online_run_locked(
     let total = steps.len();
     let mut done = 0usize;
     let journal = super::journal::recorder(project, context, conn)?;
-    let mut log = |line: &str| {
+    let mut log = |event: crate::db::RunOutput<'_>| {
+        let line = match event {
+            crate::db::RunOutput::Migration(line) => line,
+            crate::db::RunOutput::Print(text) => return out.python_print(text),
+            crate::db::RunOutput::Log {
+                logger,
+                level,
+                message,
+            } => return out.log_at(logger, level, message),
+        };
         out.log(MIGRATION_LOGGER, line);
         if let (Some(j), true) = (&journal, line.starts_with("Running ")) {
             j.step_started();
