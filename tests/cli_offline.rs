@@ -591,3 +591,54 @@ fn a_compiles_hook_in_another_revision_file_refuses_the_run() {
         "{stdout}"
     );
 }
+
+/// Arguments that would change the SQL and that aurora does not model stop
+/// the run at the argument, before any database work, instead of being
+/// dropped: batch mode's table_args/table_kwargs/reflect_args/reflect_kwargs/
+/// naming_convention, a string type's collation, and a dialect keyword of a
+/// table that the dialect does not accept (SQLAlchemy's ArgumentError).
+/// Online, nothing is written: the database stays empty.
+#[test]
+fn arguments_that_would_change_the_sql_are_refused_not_dropped() {
+    let cases = [
+        (
+            "    with op.batch_alter_table('t', table_kwargs={'sqlite_autoincrement': True}) as b:\n        b.add_column(sa.Column('c', sa.Integer))",
+            "r1_rev.py:10:36: op.batch_alter_table(table_kwargs=...) is not supported by aurora yet",
+        ),
+        (
+            "    with op.batch_alter_table('t', recreate='always', table_args=(sa.UniqueConstraint('a', name='uq'),)) as b:\n        b.add_column(sa.Column('c', sa.Integer))",
+            "op.batch_alter_table(table_args=...) is not supported by aurora yet",
+        ),
+        (
+            "    with op.batch_alter_table('t', reflect_args=[sa.Column('a', sa.Boolean())]) as b:\n        b.add_column(sa.Column('c', sa.Integer))",
+            "op.batch_alter_table(reflect_args=...) is not supported by aurora yet",
+        ),
+        (
+            "    with op.batch_alter_table('t', naming_convention={'uq': 'uq_%(table_name)s_%(column_0_name)s'}) as b:\n        b.drop_constraint('uq_t_a', type_='unique')",
+            "op.batch_alter_table(naming_convention=...) is not supported by aurora yet",
+        ),
+        (
+            "    op.add_column('t', sa.Column('a', sa.String(20, collation='C')))",
+            "r1_rev.py:10:53: String(collation=...) is not supported by aurora yet",
+        ),
+        (
+            "    op.create_table('t', sa.Column('id', sa.Integer), sqlite_without_rowid=True)",
+            "ArgumentError: Argument 'sqlite_without_rowid' is not accepted by dialect 'sqlite' on behalf of <class 'sqlalchemy.sql.schema.Table'>",
+        ),
+    ];
+    for (body, error) in cases {
+        let dir = project_with("sqlite:///./t.db", body);
+        let (code, _, stderr) = run(dir.path(), &["upgrade", "head"]);
+        assert_eq!(code, 255, "{body}: {stderr}");
+        assert!(stderr.contains(error), "{body}: {stderr}");
+        let size = std::fs::metadata(dir.path().join("t.db")).map_or(0, |m| m.len());
+        assert_eq!(size, 0, "{body}: database written");
+    }
+    // An empty batch argument changes nothing and is accepted.
+    let dir = project_with(
+        "sqlite:///./t.db",
+        "    op.create_table('t', sa.Column('id', sa.Integer))\n    with op.batch_alter_table('t', table_args=(), table_kwargs={}) as b:\n        b.add_column(sa.Column('c', sa.Integer))",
+    );
+    let (code, _, stderr) = run(dir.path(), &["upgrade", "head"]);
+    assert_eq!(code, 0, "{stderr}");
+}

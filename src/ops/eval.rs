@@ -450,7 +450,13 @@ fn refuse_unsupported(b: &Bound, names: &[&str], func: &str, unsupported: &[&str
             continue;
         };
         if let Some(v) = b.get(i) {
-            if !matches!(v, Value::None | Value::Bool(false)) {
+            let empty = match v {
+                Value::None | Value::Bool(false) => true,
+                Value::List(xs) | Value::Tuple(xs) => xs.is_empty(),
+                Value::Dict(kv) => kv.is_empty(),
+                _ => false,
+            };
+            if !empty {
                 return Err(problem(
                     b.span_of(i),
                     format!(
@@ -2415,7 +2421,17 @@ static SIGNATURES: &[Signature] = &[
         ],
         rest: false,
         extra: false,
-        unsupported: &["partial_reordering"],
+        // Each of these changes the recreated table (its extra columns and
+        // constraints, its dialect options, the reflected columns, the names
+        // of its unnamed constraints): refused rather than ignored.
+        unsupported: &[
+            "partial_reordering",
+            "table_args",
+            "table_kwargs",
+            "reflect_args",
+            "reflect_kwargs",
+            "naming_convention",
+        ],
     },
     Signature {
         path: "op.execute",
@@ -2655,7 +2671,7 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.DECIMAL",
@@ -2676,49 +2692,49 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.Unicode",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.VARCHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.CHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.Text",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.UnicodeText",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.TEXT",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.Boolean",
@@ -3369,7 +3385,7 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.MONEY",
@@ -3530,28 +3546,28 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.NCHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.BINARY",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.VARBINARY",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &[],
+        unsupported: &["collation"],
     },
     Signature {
         path: "type.DOMAIN",
@@ -3954,6 +3970,9 @@ fn table_op(
                 table: table_of(&b, pos(&names, "table_name"))?,
                 schema: schema_of(&b, &names)?,
                 type_: b.str(pos(&names, "type_").expect("t"), "type_")?,
+                if_exists: b
+                    .bool(pos(&names, "if_exists").expect("if_exists"), "if_exists")?
+                    .unwrap_or(false),
             }
         }
         "rename_table" if !in_batch => {
@@ -4279,6 +4298,9 @@ fn build_table(
             ("comment", Value::Str(x)) => table.comment = Some(x.clone()),
             ("comment", Value::None) => {}
             ("sqlite_autoincrement", v) => table.sqlite_autoincrement = truthy(v, *s)?,
+            (k, v) if k.starts_with("postgresql_") || k.starts_with("sqlite_") => {
+                table_dialect_option(&mut table.options, k, v, *s)?
+            }
             (k, _)
                 if CREATE_TABLE_PREFIXES.iter().any(|p| k.starts_with(p))
                     || k == "extend_existing"
@@ -4299,6 +4321,88 @@ fn build_table(
         default_index_name(i, kwargs.first().map_or(Span::default(), |k| k.2))?;
     }
     Ok(table)
+}
+
+/// One `postgresql_*`/`sqlite_*` keyword of a table (SQLAlchemy's
+/// `construct_arguments` for `Table` of each dialect); an unknown one is
+/// SQLAlchemy's ArgumentError.
+fn table_dialect_option(o: &mut TableOptions, key: &str, v: &Value, span: Span) -> EResult<()> {
+    let text = |what: &str| b_str(v, what, span);
+    match key {
+        "postgresql_ignore_search_path" => {}
+        "postgresql_inherits" => {
+            o.postgresql_inherits = match v {
+                Value::None => Vec::new(),
+                Value::List(xs) | Value::Tuple(xs) => xs
+                    .iter()
+                    .map(|x| Ok(b_str(x, key, span)?.unwrap_or_default()))
+                    .collect::<EResult<_>>()?,
+                other => vec![b_str(other, key, span)?.unwrap_or_default()],
+            }
+        }
+        "postgresql_partition_by" => o.postgresql_partition_by = text(key)?,
+        "postgresql_using" => o.postgresql_using = text(key)?,
+        "postgresql_on_commit" => o.postgresql_on_commit = text(key)?,
+        "postgresql_tablespace" => o.postgresql_tablespace = text(key)?,
+        "postgresql_with_oids" => {
+            o.postgresql_with_oids = match v {
+                Value::None => None,
+                Value::Bool(b) => Some(*b),
+                other => {
+                    return Err(problem(
+                        span,
+                        format!(
+                            "postgresql_with_oids takes True, False or None, got {}",
+                            describe(other)
+                        ),
+                    ))
+                }
+            }
+        }
+        "postgresql_with" => {
+            o.postgresql_with = match v {
+                Value::None => None,
+                Value::Dict(kv) => Some(
+                    kv.iter()
+                        .map(|(k, v)| {
+                            let Value::Str(k) = k else {
+                                return Err(problem(span, "postgresql_with keys must be strings"));
+                            };
+                            Ok(match v {
+                                Value::None => k.clone(),
+                                Value::Bool(b) => format!("{k} = {b}"),
+                                Value::Int(i) => format!("{k} = {i}"),
+                                Value::Str(x) => format!("{k} = {x}"),
+                                other => {
+                                    return Err(problem(
+                                        span,
+                                        format!("postgresql_with value of {}", describe(other)),
+                                    ))
+                                }
+                            })
+                        })
+                        .collect::<EResult<_>>()?,
+                ),
+                _ => return Err(problem(span, "postgresql_with must be a dict")),
+            }
+        }
+        "sqlite_with_rowid" => o.sqlite_without_rowid = !truthy(v, span)?,
+        "sqlite_strict" => o.sqlite_strict = truthy(v, span)?,
+        _ => {
+            let dialect = if key.starts_with("sqlite_") {
+                "sqlite"
+            } else {
+                "postgresql"
+            };
+            return Err(problem(
+                span,
+                format!(
+                    "ArgumentError: Argument '{key}' is not accepted by dialect '{dialect}' on behalf of <class 'sqlalchemy.sql.schema.Table'>"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn names_of(items: &[(Value, Span)]) -> EResult<Vec<String>> {

@@ -366,6 +366,9 @@ pub enum Op {
         table: String,
         schema: Option<String>,
         type_: Option<String>,
+        /// `if_exists=True`: `DROP CONSTRAINT IF EXISTS` (outside batch
+        /// recreation, where Alembic ignores it).
+        if_exists: bool,
     },
     RenameTable {
         old: String,
@@ -415,6 +418,31 @@ pub enum Op {
     },
 }
 
+/// A table's `postgresql_*` and `sqlite_*` keywords that add clauses after
+/// its `CREATE TABLE (...)`, as each dialect's `post_create_table` renders
+/// them. Keywords of other dialects do not change the SQL aurora renders.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableOptions {
+    /// `postgresql_inherits`: the parent tables.
+    pub postgresql_inherits: Vec<String>,
+    /// `postgresql_partition_by`: the text after `PARTITION BY`.
+    pub postgresql_partition_by: Option<String>,
+    /// `postgresql_using`: the table access method.
+    pub postgresql_using: Option<String>,
+    /// `postgresql_with`: storage parameters, each rendered (`p`, `p = v`).
+    pub postgresql_with: Option<Vec<String>>,
+    /// `postgresql_with_oids`: `WITH OIDS` / `WITHOUT OIDS`.
+    pub postgresql_with_oids: Option<bool>,
+    /// `postgresql_on_commit`, as written (`drop`, `delete_rows`, ...).
+    pub postgresql_on_commit: Option<String>,
+    /// `postgresql_tablespace`.
+    pub postgresql_tablespace: Option<String>,
+    /// `sqlite_with_rowid=False`.
+    pub sqlite_without_rowid: bool,
+    /// `sqlite_strict=True`.
+    pub sqlite_strict: bool,
+}
+
 /// A table as `op.create_table` or `sa.Table` describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
@@ -428,6 +456,8 @@ pub struct Table {
     pub comment: Option<String>,
     /// `sqlite_autoincrement=True`.
     pub sqlite_autoincrement: bool,
+    /// The other dialect keywords that change `CREATE TABLE`.
+    pub options: TableOptions,
     /// A `sa.Table` of a `MetaData(naming_convention=...)`: its own convention
     /// would name what `Table.create()` emits, which aurora does not apply.
     pub own_naming_convention: bool,

@@ -209,6 +209,7 @@ impl Namer<'_> {
                 table,
                 schema,
                 type_,
+                ..
             } => {
                 // Alembic's generic_constraint: an empty constraint of the type.
                 let kind = match type_.as_deref() {

@@ -234,6 +234,7 @@ impl Renderer {
                 name,
                 table,
                 schema,
+                if_exists,
                 ..
             } => {
                 if !self.d.alter_constraints() {
@@ -250,8 +251,9 @@ impl Renderer {
                 };
                 self.limited_name(name, false)?;
                 let sql = format!(
-                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    "ALTER TABLE {} DROP CONSTRAINT {}{}",
                     self.table_name(table, schema),
+                    if *if_exists { "IF EXISTS " } else { "" },
                     self.q(name)
                 );
                 self.emit(sql);
@@ -1101,9 +1103,10 @@ impl Renderer {
             lines.push(format!("\t{c}"));
         }
         Ok(format!(
-            "CREATE TABLE {} (\n{}\n)",
+            "CREATE TABLE {} (\n{}\n){}",
             display_name,
-            lines.join(", \n")
+            lines.join(", \n"),
+            self.d.post_create_table(&t.options, &|name| self.q(name))
         ))
     }
 
@@ -2094,6 +2097,9 @@ impl Renderer {
             indexes: Vec::new(),
             comment: None,
             sqlite_autoincrement: table.sqlite_autoincrement,
+            // Alembic builds the new table with batch_alter_table's
+            // `table_kwargs` only (which aurora refuses): no dialect options.
+            options: Default::default(),
             own_naming_convention: false,
             own_ddl_memo: false,
         };

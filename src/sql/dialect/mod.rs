@@ -68,6 +68,16 @@ pub trait SqlDialect: Sync {
         false
     }
 
+    /// SQLAlchemy's `post_create_table`: what follows `CREATE TABLE t (...)`
+    /// for the table's dialect options (`quote` quotes an identifier).
+    fn post_create_table(
+        &self,
+        _options: &crate::ops::TableOptions,
+        _quote: &dyn Fn(&str) -> String,
+    ) -> String {
+        String::new()
+    }
+
     // ----- types -----
 
     /// `DateTime(timezone=...)`.

@@ -45,6 +45,46 @@ impl SqlDialect for Postgresql {
         true
     }
 
+    fn post_create_table(
+        &self,
+        o: &crate::ops::TableOptions,
+        quote: &dyn Fn(&str) -> String,
+    ) -> String {
+        let mut out = String::new();
+        if !o.postgresql_inherits.is_empty() {
+            let parents: Vec<String> = o.postgresql_inherits.iter().map(|p| quote(p)).collect();
+            out.push_str(&format!("\n INHERITS ({})", parents.join(", ")));
+        }
+        if let Some(p) = o
+            .postgresql_partition_by
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            out.push_str(&format!("\n PARTITION BY {p}"));
+        }
+        if let Some(u) = o.postgresql_using.as_deref().filter(|u| !u.is_empty()) {
+            out.push_str(&format!("\n USING {u}"));
+        }
+        if let Some(w) = o.postgresql_with.as_ref().filter(|w| !w.is_empty()) {
+            out.push_str(&format!("\n WITH ({})", w.join(", ")));
+        }
+        match o.postgresql_with_oids {
+            Some(true) => out.push_str("\n WITH OIDS"),
+            Some(false) => out.push_str("\n WITHOUT OIDS"),
+            None => {}
+        }
+        if let Some(c) = o.postgresql_on_commit.as_deref().filter(|c| !c.is_empty()) {
+            out.push_str(&format!(
+                "\n ON COMMIT {}",
+                c.replace('_', " ").to_uppercase()
+            ));
+        }
+        if let Some(t) = o.postgresql_tablespace.as_deref().filter(|t| !t.is_empty()) {
+            out.push_str(&format!("\n TABLESPACE {}", quote(t)));
+        }
+        out
+    }
+
     fn datetime_type(&self, timezone: bool) -> String {
         format!("TIMESTAMP {} TIME ZONE", with_time_zone(timezone))
     }

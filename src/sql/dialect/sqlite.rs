@@ -7,6 +7,25 @@ use crate::sql::Dialect;
 pub struct Sqlite;
 
 impl SqlDialect for Sqlite {
+    fn post_create_table(
+        &self,
+        o: &crate::ops::TableOptions,
+        _quote: &dyn Fn(&str) -> String,
+    ) -> String {
+        let mut options = Vec::new();
+        if o.sqlite_without_rowid {
+            options.push("WITHOUT ROWID");
+        }
+        if o.sqlite_strict {
+            options.push("STRICT");
+        }
+        if options.is_empty() {
+            String::new()
+        } else {
+            format!("\n {}", options.join(",\n "))
+        }
+    }
+
     fn kind(&self) -> Dialect {
         Dialect::Sqlite
     }
