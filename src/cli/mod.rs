@@ -1,5 +1,6 @@
 //! The command line: argument parsing, the commands, and every byte printed.
-//! Errors become Alembic's `FAILED: ...` line (exit 255), or, where Python
+//! A command's [`crate::Error`] comes back to `main` as a [`Report`], which
+//! prints it as Alembic's `FAILED: ...` line (exit 255) or, where Python
 //! Alembic would crash with a traceback, a clear message on stderr (exit 1).
 
 mod args;
