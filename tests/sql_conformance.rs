@@ -265,7 +265,9 @@ fn render_text(stmts: &[Statement]) -> Vec<String> {
     stmts
         .iter()
         .filter_map(|s| match s {
-            Statement::Sql(x) => Some(aurora::sql::offline_text(x)),
+            Statement::Sql(x) | Statement::NamedType { sql: x, .. } => {
+                Some(aurora::sql::offline_text(x))
+            }
             Statement::AutocommitBegin => Some("COMMIT".to_string()),
             Statement::AutocommitEnd => Some("BEGIN".to_string()),
             Statement::Print(text) => Some(text.clone()),

@@ -10,7 +10,7 @@
 //! `AURORA_WRITE_PASS=1` rewrites it.
 
 use aurora::ops::parse_migration;
-use aurora::sql::{render_ops, Dialect, Reflector, SqlError, Statement, Value};
+use aurora::sql::{render_ops, Dialect, Reflector, SqlError, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -303,8 +303,8 @@ fn run(conn: &rusqlite::Connection, path: &Path, upgrade: bool) -> bool {
         }
     };
     for s in stmts {
-        if let Statement::Sql(sql) = s {
-            if conn.execute_batch(&sql).is_err() {
+        if let Some(sql) = s.sql() {
+            if conn.execute_batch(sql).is_err() {
                 return false;
             }
         }

@@ -15,6 +15,8 @@ use super::{CliError, Output, Project};
 use crate::autogen::{self, Op, Schema};
 use crate::db::{Connection, DatabaseUrl};
 use crate::plan::{self, Step};
+pub use crate::run::online::run_statement;
+
 use crate::sql::Dialect;
 
 /// What a drift run found.
@@ -271,15 +273,4 @@ pub fn run_steps_on(
         crate::db::RunError::Render { error, .. } => error,
         other => CliError::Crash(other.to_string()),
     })
-}
-
-/// A rendered statement as the runner takes it (`None` for printed text, which
-/// only offline renderings hold: the renderer refuses `print()` online).
-pub fn run_statement(s: crate::sql::Statement) -> Option<crate::db::RunStatement> {
-    match s {
-        crate::sql::Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
-        crate::sql::Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
-        crate::sql::Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-        crate::sql::Statement::Print(_) | crate::sql::Statement::Log { .. } => None,
-    }
 }

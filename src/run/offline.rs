@@ -10,11 +10,23 @@ use crate::Error;
 
 /// Offline output: the run's SQL as Alembic writes it with `--sql`.
 pub struct OfflineWriter<'a> {
-    pub out: &'a mut dyn Sink,
-    pub context: &'a RunContext,
+    out: &'a mut dyn Sink,
+    context: &'a RunContext,
+    /// The named types the run's tables created so far: revisions render
+    /// apart (and from the cache), but Alembic's DDL runner and its memo
+    /// last the whole run (see [`Statement::NamedType`]).
+    created_types: crate::sql::TypeMemo,
 }
 
-impl OfflineWriter<'_> {
+impl<'a> OfflineWriter<'a> {
+    pub fn new(out: &'a mut dyn Sink, context: &'a RunContext) -> Self {
+        OfflineWriter {
+            out,
+            context,
+            created_types: crate::sql::TypeMemo::new(),
+        }
+    }
+
     pub fn statement(&mut self, sql: &str) {
         self.out
             .sql(&format!("{};\n\n", crate::sql::offline_text(sql).trim()));
@@ -26,6 +38,10 @@ impl OfflineWriter<'_> {
         for statement in statements {
             match statement {
                 Statement::Sql(sql) => self.statement(sql),
+                // A repeat of a type an earlier revision created is dropped.
+                Statement::NamedType { key, sql } if self.created_types.insert(key.clone()) => {
+                    self.statement(sql)
+                }
                 Statement::AutocommitBegin if self.context.transactional_ddl => {
                     self.statement("COMMIT")
                 }
@@ -326,6 +342,17 @@ fn encode_statements(statements: &[Statement]) -> Vec<u8> {
             }
             Statement::AutocommitBegin => w.u64(1),
             Statement::AutocommitEnd => w.u64(2),
+            Statement::NamedType {
+                key: (domain, schema, name),
+                sql,
+            } => {
+                w.u64(5);
+                w.u64(u64::from(*domain));
+                w.u64(u64::from(schema.is_some()));
+                w.str(schema.as_deref().unwrap_or_default());
+                w.str(name);
+                w.str(sql);
+            }
             Statement::Print(text) => {
                 w.u64(3);
                 w.str(text);
@@ -360,6 +387,16 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
                 level: u32::try_from(r.u64()?).ok()?,
                 message: r.str()?,
             },
+            5 => {
+                let domain = r.u64()? == 1;
+                let has_schema = r.u64()? == 1;
+                let schema = r.str()?;
+                let name = r.str()?;
+                Statement::NamedType {
+                    key: (domain, has_schema.then_some(schema), name),
+                    sql: r.str()?,
+                }
+            }
             _ => return None,
         });
     }
@@ -418,7 +455,7 @@ fn offline_body(
         }
         _ => None,
     };
-    let mut writer = OfflineWriter { out, context };
+    let mut writer = OfflineWriter::new(out, context);
     if outer_transaction {
         writer.statement("BEGIN");
     }
@@ -461,4 +498,34 @@ fn offline_body(
         writer.statement("COMMIT");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_statements_decode_as_encoded() {
+        let statements = vec![
+            Statement::Sql("CREATE TABLE t (id INTEGER)".into()),
+            Statement::NamedType {
+                key: (false, Some("s".into()), "mood".into()),
+                sql: "CREATE TYPE s.mood AS ENUM ('a')".into(),
+            },
+            Statement::NamedType {
+                key: (true, None, "kind".into()),
+                sql: "CREATE DOMAIN kind AS INTEGER ".into(),
+            },
+            Statement::AutocommitBegin,
+            Statement::AutocommitEnd,
+            Statement::Print("hello\n".into()),
+            Statement::Log {
+                logger: "alembic.x".into(),
+                level: 20,
+                message: "m".into(),
+            },
+        ];
+        let decoded = decode_statements(&encode_statements(&statements));
+        assert_eq!(decoded, Some(statements));
+    }
 }

@@ -22,7 +22,7 @@ pub fn ensure_version(project: &mut Project, out: &mut dyn Sink, sql: bool) -> R
         &mut |_, out, context, conn, _| {
             if sql {
                 let create = context.version_table.create_sql();
-                let mut writer = OfflineWriter { out, context };
+                let mut writer = OfflineWriter::new(out, context);
                 writer.statement(&create);
                 return Ok(());
             }
@@ -304,15 +304,7 @@ fn online_run_locked(
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| render_failure(e).1)?;
         // (The renderer refuses print() online, so every statement runs.)
-        Ok(statements
-            .into_iter()
-            .filter_map(|s| match s {
-                Statement::Sql(sql) => Some(crate::db::RunStatement::Sql(sql)),
-                Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
-                Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-                Statement::Print(_) | Statement::Log { .. } => None,
-            })
-            .collect())
+        Ok(statements.into_iter().filter_map(run_statement).collect())
     };
     // A long run on a terminal also shows a progress bar under the log lines.
     let show_progress = out.wants_progress() && steps.len() >= 20;
@@ -397,5 +389,18 @@ fn online_run_locked(
         )))
         }
         Err(crate::db::RunError::Db(error)) => Err(db_failure(error)),
+    }
+}
+
+/// A rendered statement as the runner takes it (`None` for printed text, which
+/// only offline renderings hold: the renderer refuses `print()` online).
+pub fn run_statement(s: Statement) -> Option<crate::db::RunStatement> {
+    match s {
+        Statement::Sql(sql) | Statement::NamedType { sql, .. } => {
+            Some(crate::db::RunStatement::Sql(sql))
+        }
+        Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
+        Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
+        Statement::Print(_) | Statement::Log { .. } => None,
     }
 }

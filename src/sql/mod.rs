@@ -31,12 +31,21 @@ impl Dialect {
 
 mod render;
 
-pub use render::{render_ops, render_ops_with_memo, TypeMemo};
+pub use render::{render_ops, render_ops_with_memo, TypeKey, TypeMemo};
 
 /// One rendered statement, without its trailing `;`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
     Sql(String),
+    /// A `CREATE TYPE`/`CREATE DOMAIN` that `CREATE TABLE` issues for one of
+    /// the table's named types through SQLAlchemy's DDL runner. Alembic keeps
+    /// that runner's memo for the whole run, so a run issues it once: a
+    /// caller rendering revisions apart (the `--sql` writer) drops the
+    /// statement when an earlier revision of the run issued the same `key`.
+    NamedType {
+        key: TypeKey,
+        sql: String,
+    },
     /// `with op.get_context().autocommit_block():` starts: the caller ends
     /// the running transaction (offline on PostgreSQL: prints `COMMIT`).
     AutocommitBegin,
@@ -51,6 +60,16 @@ pub enum Statement {
         level: u32,
         message: String,
     },
+}
+
+impl Statement {
+    /// The SQL to execute, for the statements that are SQL.
+    pub fn sql(&self) -> Option<&str> {
+        match self {
+            Statement::Sql(sql) | Statement::NamedType { sql, .. } => Some(sql),
+            _ => None,
+        }
+    }
 }
 
 /// A statement as Alembic's `--sql` writer prints it: SQLAlchemy's tabs become four spaces

@@ -85,7 +85,10 @@ struct Renderer {
 
 /// The named types (`(is a domain, schema, name)`) that `CREATE TABLE`
 /// statements of a run created through SQLAlchemy's DDL runner.
-pub type TypeMemo = std::collections::BTreeSet<(bool, Option<String>, String)>;
+pub type TypeMemo = std::collections::BTreeSet<TypeKey>;
+
+/// A named type in a [`TypeMemo`]: is it a domain, its schema, its name.
+pub type TypeKey = (bool, Option<String>, String);
 
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
 /// reserved word, not all lower case, or has characters outside
@@ -129,6 +132,14 @@ impl Renderer {
     /// data); offline output turns tabs into four spaces as Alembic's `--sql` writer does.
     fn emit(&mut self, sql: String) {
         self.out.push(Statement::Sql(sql.trim().to_string()));
+    }
+
+    /// A named type's DDL under the run's memo (see [`Statement::NamedType`]).
+    fn emit_named_type(&mut self, key: TypeKey, sql: String) {
+        self.out.push(Statement::NamedType {
+            key,
+            sql: sql.trim().to_string(),
+        });
     }
 
     fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
@@ -1112,7 +1123,7 @@ impl Renderer {
     /// table's named types issue before it is created (PostgreSQL), in
     /// column order, once per type name and run (the memo of SQLAlchemy's
     /// DDL runner, which Alembic keeps for the run).
-    fn named_types_to_create(&mut self, t: &Table) -> Vec<String> {
+    fn named_types_to_create(&mut self, t: &Table) -> Vec<(TypeKey, String)> {
         let mut out = Vec::new();
         if !self.d.native_enum() {
             return out;
@@ -1130,17 +1141,19 @@ impl Renderer {
                     // records it in the memo.
                 } if self.memo.insert((false, schema.clone(), name.clone())) => {
                     let vals: Vec<String> = values.iter().map(|v| quote_str(v)).collect();
-                    out.push(format!(
+                    let sql = format!(
                         "CREATE TYPE {} AS ENUM ({})",
                         self.table_name(name, schema),
                         vals.join(", ")
-                    ));
+                    );
+                    out.push(((false, schema.clone(), name.clone()), sql));
                 }
                 SqlType::Domain(d)
                     if d.create_type
                         && self.memo.insert((true, d.schema.clone(), d.name.clone())) =>
                 {
-                    out.push(self.create_domain_sql(d));
+                    let key = (true, d.schema.clone(), d.name.clone());
+                    out.push((key, self.create_domain_sql(d)));
                 }
                 _ => {}
             }
@@ -1190,16 +1203,18 @@ impl Renderer {
             }
         }
         self.check_table_types(t)?;
-        let types = if t.own_ddl_memo {
+        if t.own_ddl_memo {
+            // `Table.create(bind)`: a DDL runner of its own, whose memo the
+            // run never sees.
             let run_memo = std::mem::take(&mut self.memo);
-            let types = self.named_types_to_create(t);
+            for (_, sql) in self.named_types_to_create(t) {
+                self.emit(sql);
+            }
             self.memo = run_memo;
-            types
         } else {
-            self.named_types_to_create(t)
-        };
-        for sql in types {
-            self.emit(sql);
+            for (key, sql) in self.named_types_to_create(t) {
+                self.emit_named_type(key, sql);
+            }
         }
         let name = self.table_name(&t.name, &t.schema);
         let sql = self.create_table_sql(t, &name)?;
@@ -2098,8 +2113,8 @@ impl Renderer {
         // SQLAlchemy's CREATE TABLE creates the table's named types first,
         // without checking whether they exist (a reflected ENUM's type
         // exists, so PostgreSQL refuses, as under Alembic).
-        for sql in self.named_types_to_create(&new_table) {
-            self.emit(sql);
+        for (key, sql) in self.named_types_to_create(&new_table) {
+            self.emit_named_type(key, sql);
         }
         let sql = self.create_table_sql(&new_table, &tmp_name)?;
         self.emit(sql);
@@ -2277,12 +2292,12 @@ fn split_target(target: &str) -> (Option<String>, String, String) {
 /// end and begin transactions; the reflection then sees the database as it
 /// was before them.
 fn flush_pending(out: &mut Vec<Statement>, r: &mut dyn Reflector) -> Result<(), String> {
-    if out.iter().any(|s| !matches!(s, Statement::Sql(_))) {
+    if out.iter().any(|s| s.sql().is_none()) {
         return Ok(());
     }
     for statement in out.drain(..) {
-        if let Statement::Sql(sql) = statement {
-            r.execute(&sql)?;
+        if let Some(sql) = statement.sql() {
+            r.execute(sql)?;
         }
     }
     Ok(())
