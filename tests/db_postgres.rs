@@ -72,6 +72,7 @@ on_server!(
     render_error_is_reported,
     render_sees_earlier_steps,
     purge_option_empties_the_table,
+    revision_output_follows_its_statements,
 );
 
 #[test]

@@ -22,6 +22,10 @@ impl Sink for Collected {
         self.stdout.push_str(text);
     }
 
+    fn python_print(&mut self, text: &str) {
+        self.stdout.push_str(text);
+    }
+
     fn redirect_sql(&mut self, _sink: Option<Box<SqlSink>>) {}
 
     fn log_at(&mut self, logger: &str, level: u32, message: &str) {

@@ -223,7 +223,8 @@ pub fn replay(
 }
 
 /// Runs planned steps on `conn` as an online run does (every body lowered first, then each
-/// step's statements and version change), without the migration lock or env.py's hooks.
+/// step's statements and version change), without the migration lock or env.py's hooks, and
+/// without writing what the revisions print or log.
 pub fn run_steps_on(
     conn: &mut dyn Connection,
     context: &super::environment::RunContext,
@@ -254,7 +255,7 @@ pub fn run_steps_on(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-        Ok(statements.into_iter().filter_map(run_statement).collect())
+        Ok(statements.into_iter().map(run_statement).collect())
     };
     let options = crate::db::RunOptions {
         transaction_per_migration: context.transaction_per_migration,
@@ -267,7 +268,13 @@ pub fn run_steps_on(
         steps,
         &options,
         &mut render,
-        log,
+        // A replay into a scratch database shows the `Running` lines only:
+        // what the revisions print or log belongs to real runs.
+        &mut |event| {
+            if let crate::db::RunOutput::Migration(line) = event {
+                log(line)
+            }
+        },
     )
     .map_err(|e| match e {
         crate::db::RunError::Render { error, .. } => error,

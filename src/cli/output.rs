@@ -54,6 +54,19 @@ impl Output {
         }
     }
 
+    /// Text the project's Python printed (env.py, or a revision online):
+    /// stdout, as `print()` writes it, or `output_buffer` while env.py
+    /// redirects it; under `--format json` stderr, so that stdout stays
+    /// one JSON document.
+    pub fn python_print(&mut self, text: &str) {
+        if self.json && self.sql_sink.is_none() {
+            self.flush();
+            eprint!("{text}");
+        } else {
+            self.sql(text);
+        }
+    }
+
     /// Sends offline SQL to `sink` (or back to stdout with `None`).
     pub fn redirect_sql(&mut self, sink: Option<Box<SqlSink>>) {
         self.sql_sink = sink;
@@ -169,6 +182,10 @@ impl crate::run::Sink for Output {
 
     fn sql(&mut self, text: &str) {
         Output::sql(self, text)
+    }
+
+    fn python_print(&mut self, text: &str) {
+        Output::python_print(self, text)
     }
 
     fn redirect_sql(&mut self, sink: Option<Box<SqlSink>>) {

@@ -173,7 +173,7 @@ fn run(
         };
         let statements: Vec<RunStatement> = statements
             .into_iter()
-            .filter_map(super::drift::run_statement)
+            .map(super::drift::run_statement)
             .collect();
         let name = step.log_line().trim_start_matches("Running ").to_string();
         if statements

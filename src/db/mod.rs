@@ -68,7 +68,7 @@ mod version;
 pub use lock::{acquire as acquire_lock, advisory_key, LockSettings, MigrationLock};
 pub use runner::{
     context_log_lines, run_online, run_online_with_hook, AfterStep, RenderStep, RunError,
-    RunOptions, RunStatement,
+    RunOptions, RunOutput, RunStatement,
 };
 pub use url::{DatabaseUrl, SqliteTarget};
 pub use version::{apply_version_change, current_heads, ensure_version_table, purge_version_table};

@@ -54,6 +54,32 @@ pub enum RunStatement {
     AutocommitBegin,
     /// Leaving `autocommit_block()`: open a transaction again.
     AutocommitEnd,
+    /// Text the revision's body printed (`print()`), written when the run
+    /// reaches it: after the statements before it ran, and not at all when
+    /// one of those failed, as the Python body would have.
+    Print(String),
+    /// A record one of the revision's own loggers emitted, at the same point.
+    Log {
+        logger: String,
+        level: u32,
+        message: String,
+    },
+}
+
+/// What a run hands its caller to write (the runner itself never prints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutput<'a> {
+    /// A line of Alembic's `alembic.runtime.migration` logger
+    /// (`Running upgrade a -> b, doc`, the context lines).
+    Migration(&'a str),
+    /// Text a revision printed.
+    Print(&'a str),
+    /// A record a revision's logger emitted.
+    Log {
+        logger: &'a str,
+        level: u32,
+        message: &'a str,
+    },
 }
 
 /// The callback that renders one step's statements. It is handed the
@@ -193,7 +219,7 @@ pub fn run_online<E: fmt::Display + fmt::Debug>(
     steps: &[Step],
     options: &RunOptions,
     render: &mut RenderStep<'_, E>,
-    log: &mut dyn FnMut(&str),
+    log: &mut dyn FnMut(RunOutput<'_>),
 ) -> Result<(), RunError<E>> {
     run_online_with_hook(conn, table, steps, options, render, log, &mut |_, _| Ok(()))
 }
@@ -209,13 +235,13 @@ pub fn run_online_with_hook<E: fmt::Display + fmt::Debug>(
     steps: &[Step],
     options: &RunOptions,
     render: &mut RenderStep<'_, E>,
-    log: &mut dyn FnMut(&str),
+    log: &mut dyn FnMut(RunOutput<'_>),
     after_step: &mut AfterStep<'_, E>,
 ) -> Result<(), RunError<E>> {
     let dialect = conn.dialect();
     if !options.context_logged {
         for line in context_log_lines(dialect) {
-            log(&line);
+            log(RunOutput::Migration(&line));
         }
     }
     let single_transaction = dialect.transactional_ddl() && !options.transaction_per_migration;
@@ -255,7 +281,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
     steps: &[Step],
     options: &RunOptions,
     render: &mut RenderStep<'_, E>,
-    log: &mut dyn FnMut(&str),
+    log: &mut dyn FnMut(RunOutput<'_>),
     after_step: &mut AfterStep<'_, E>,
     single_transaction: bool,
     tx: &mut TxState,
@@ -321,7 +347,7 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                 }
             }
         }
-        log(&step.log_line());
+        log(RunOutput::Migration(&step.log_line()));
         // A stamp runs no revision body: only its version changes.
         let statements = if step.direction == Direction::Stamp {
             Vec::new()
@@ -352,6 +378,16 @@ fn run_steps<E: fmt::Display + fmt::Debug>(
                     partly_committed = true;
                 }
                 RunStatement::AutocommitEnd => tx.begin(conn)?,
+                RunStatement::Print(text) => log(RunOutput::Print(text)),
+                RunStatement::Log {
+                    logger,
+                    level,
+                    message,
+                } => log(RunOutput::Log {
+                    logger,
+                    level: *level,
+                    message,
+                }),
             }
         }
         // An autocommit block left open at the end of the body still gets

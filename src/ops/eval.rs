@@ -1462,15 +1462,6 @@ impl Evaluator {
                     "debug" | "info" | "warning" | "warn" | "error" | "critical" | "fatal"
                 ) =>
             {
-                if !self.ctx.offline {
-                    return Err(problem(
-                        span,
-                        format!(
-                            "logging from a revision ({logger}.{m}()) runs only offline (--sql) \
-                             in aurora: remove it for online runs"
-                        ),
-                    ));
-                }
                 if let Some((k, _, s)) = args.keywords.first() {
                     return Err(problem(
                         *s,
@@ -2149,13 +2140,6 @@ impl Evaluator {
                 }
             }
             "print" => {
-                if !self.ctx.offline {
-                    return Err(problem(
-                        span,
-                        "print() in a revision runs only offline (--sql) in aurora: \
-                         log through logging instead, or remove it",
-                    ));
-                }
                 let mut sep = " ".to_string();
                 let mut end = "\n".to_string();
                 for (k, v, s) in &args.keywords {

@@ -271,7 +271,7 @@ impl<O: Sink + ?Sized> env::Driver for CommandDriver<'_, '_, O> {
     }
 
     fn print(&mut self, text: &str) {
-        self.out.sql(text);
+        self.out.python_print(text);
     }
 
     fn set_state(&mut self, state: Rc<std::cell::RefCell<crate::env::alembic::ContextState>>) {

@@ -33,6 +33,8 @@ pub trait Sink {
     fn print(&mut self, text: &str);
     /// SQL written in offline mode (`--sql`): never silenced.
     fn sql(&mut self, text: &str);
+    /// Text the project's Python printed (env.py, or a revision online).
+    fn python_print(&mut self, text: &str);
     /// Sends offline SQL to `sink` (or back to stdout with `None`).
     fn redirect_sql(&mut self, sink: Option<Box<SqlSink>>);
     /// One record of `level` on `logger`, through the logging configuration.

@@ -303,15 +303,23 @@ fn online_run_locked(
         let statements =
             crate::sql::render_ops_with_memo(&ops, dialect, Some(&mut reflector), &mut type_memo)
                 .map_err(|e| render_failure(e).1)?;
-        // (The renderer refuses print() online, so every statement runs.)
-        Ok(statements.into_iter().filter_map(run_statement).collect())
+        Ok(statements.into_iter().map(run_statement).collect())
     };
     // A long run on a terminal also shows a progress bar under the log lines.
     let show_progress = out.wants_progress() && steps.len() >= 20;
     let total = steps.len();
     let mut done = 0usize;
     let journal = super::journal::recorder(project, context, conn)?;
-    let mut log = |line: &str| {
+    let mut log = |event: crate::db::RunOutput<'_>| {
+        let line = match event {
+            crate::db::RunOutput::Migration(line) => line,
+            crate::db::RunOutput::Print(text) => return out.python_print(text),
+            crate::db::RunOutput::Log {
+                logger,
+                level,
+                message,
+            } => return out.log_at(logger, level, message),
+        };
         out.log(MIGRATION_LOGGER, line);
         if let (Some(j), true) = (&journal, line.starts_with("Running ")) {
             j.step_started();
@@ -392,15 +400,22 @@ fn online_run_locked(
     }
 }
 
-/// A rendered statement as the runner takes it (`None` for printed text, which
-/// only offline renderings hold: the renderer refuses `print()` online).
-pub fn run_statement(s: Statement) -> Option<crate::db::RunStatement> {
+/// A rendered statement as the runner takes it.
+pub fn run_statement(s: Statement) -> crate::db::RunStatement {
+    use crate::db::RunStatement as Run;
     match s {
-        Statement::Sql(sql) | Statement::NamedType { sql, .. } => {
-            Some(crate::db::RunStatement::Sql(sql))
-        }
-        Statement::AutocommitBegin => Some(crate::db::RunStatement::AutocommitBegin),
-        Statement::AutocommitEnd => Some(crate::db::RunStatement::AutocommitEnd),
-        Statement::Print(_) | Statement::Log { .. } => None,
+        Statement::Sql(sql) | Statement::NamedType { sql, .. } => Run::Sql(sql),
+        Statement::AutocommitBegin => Run::AutocommitBegin,
+        Statement::AutocommitEnd => Run::AutocommitEnd,
+        Statement::Print(text) => Run::Print(text),
+        Statement::Log {
+            logger,
+            level,
+            message,
+        } => Run::Log {
+            logger,
+            level,
+            message,
+        },
     }
 }

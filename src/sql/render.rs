@@ -314,24 +314,12 @@ impl Renderer {
                 multiinsert,
             } => self.bulk_insert(table, rows, *multiinsert)?,
             Op::Batch(b) => self.batch(b, reflector)?,
-            Op::Print(text) => {
-                if self.online {
-                    return Err(Fail::Failed(
-                        "print() in a revision runs only offline (--sql) in aurora".into(),
-                    ));
-                }
-                self.out.push(Statement::Print(text.clone()));
-            }
+            Op::Print(text) => self.out.push(Statement::Print(text.clone())),
             Op::Log {
                 logger,
                 level,
                 message,
             } => {
-                if self.online {
-                    return Err(Fail::Failed(
-                        "logging from a revision runs only offline (--sql) in aurora".into(),
-                    ));
-                }
                 self.out.push(Statement::Log {
                     logger: logger.clone(),
                     level: *level,

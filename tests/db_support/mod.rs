@@ -6,7 +6,7 @@
 
 use aurora::db::{
     apply_version_change, current_heads, ensure_version_table, purge_version_table, run_online,
-    Connection, DbError, RunError, RunOptions, RunStatement, Value,
+    Connection, DbError, RunError, RunOptions, RunOutput, RunStatement, Value,
 };
 use aurora::plan::{Direction, Step, VersionChange};
 use aurora::sql::version::VersionTable;
@@ -56,7 +56,9 @@ pub fn sql(s: &str) -> RunStatement {
     RunStatement::Sql(s.to_string())
 }
 
-/// Runs `steps`, rendering step `i` as `bodies[i]`; returns the log and the result.
+/// Runs `steps`, rendering step `i` as `bodies[i]`; returns the log (the
+/// migration lines as they are, a revision's prints and records marked) and
+/// the result.
 pub fn run(
     conn: &mut dyn Connection,
     table: &VersionTable,
@@ -76,7 +78,17 @@ pub fn run(
             index += 1;
             Ok(body)
         },
-        &mut |line| log.push(line.to_string()),
+        &mut |event| {
+            log.push(match event {
+                RunOutput::Migration(line) => line.to_string(),
+                RunOutput::Print(text) => format!("print: {text}"),
+                RunOutput::Log {
+                    logger,
+                    level,
+                    message,
+                } => format!("log {logger} {level}: {message}"),
+            })
+        },
     );
     (log, result)
 }
@@ -250,6 +262,51 @@ pub fn run_without_steps_creates_the_version_table(conn: &mut dyn Connection) {
 
 /// The second step's second statement fails: the first step stays, the
 /// second leaves no trace. `options` must give one transaction per step.
+/// What a revision prints or logs is handed out where the run reaches it:
+/// after the statements before it ran, and never after a failed statement.
+pub fn revision_output_follows_its_statements(conn: &mut dyn Connection) {
+    let table = VersionTable::default();
+    let steps = [upgrade("r1", None, "one"), upgrade("r2", Some("r1"), "two")];
+    let record = |message: &str| RunStatement::Log {
+        logger: "migrations".to_string(),
+        level: 20,
+        message: message.to_string(),
+    };
+    let bodies = [
+        vec![
+            RunStatement::Print("before\n".to_string()),
+            sql("CREATE TABLE one (id INTEGER)"),
+            record("created one"),
+        ],
+        vec![
+            RunStatement::Print("two starts\n".to_string()),
+            sql("INSERT INTO no_such_table (id) VALUES (1)"),
+            RunStatement::Print("never\n".to_string()),
+            record("never logged"),
+        ],
+    ];
+    let (log, result) = run(conn, &table, &steps, &bodies, RunOptions::default());
+    assert!(
+        matches!(result, Err(RunError::Statement { .. })),
+        "{result:?}"
+    );
+    let from_run: Vec<&str> = log
+        .iter()
+        .map(String::as_str)
+        .skip_while(|l| !l.starts_with("Running upgrade"))
+        .collect();
+    assert_eq!(
+        from_run,
+        [
+            "Running upgrade  -> r1, one",
+            "print: before\n",
+            "log migrations 20: created one",
+            "Running upgrade r1 -> r2, two",
+            "print: two starts\n",
+        ]
+    );
+}
+
 pub fn failing_step_is_rolled_back_whole(conn: &mut dyn Connection, options: RunOptions) {
     let table = VersionTable::default();
     let steps = [
