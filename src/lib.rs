@@ -12,6 +12,8 @@
 //! | `ops`     | the typed operation model lowered from a body AST             | render SQL            |
 //! | `sql`     | dialect renderers: operations → SQL text                      | touch a database      |
 //! | `db`      | database connections, the version table, online runs          | print                 |
+//! | `run`     | the run: plan → render offline or execute online, env.py      | print (a `Sink` does) |
+//! | `error`   | the typed error carried to `main`: kind, exit status, source  |                       |
 //! | `logging` | Python logging as env.py configures it (fileConfig)         | read revision files   |
 //! | `cli`     | argument parsing, commands, every byte printed                 |                       |
 //! | `template`| `script.py.mako`: Mako's lexer, Python by `syntax` + `interp`  | read files            |
@@ -28,6 +30,7 @@ pub mod config;
 pub mod db;
 pub mod diagnostics;
 pub mod env;
+pub mod error;
 pub mod fleet;
 pub mod graph;
 pub mod interp;
@@ -37,8 +40,11 @@ pub mod logging;
 pub mod modules;
 pub mod ops;
 pub mod plan;
+pub mod run;
 pub mod script;
 pub mod sql;
 pub mod squash;
 pub mod syntax;
 pub mod template;
+
+pub use error::Error;

@@ -1,3 +1,6 @@
-fn main() {
-    std::process::exit(aurora::cli::run());
+fn main() -> std::process::ExitCode {
+    match aurora::cli::run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(report) => report.exit(),
+    }
 }

@@ -72,14 +72,3 @@ pub fn hash(project: &mut Project, out: &mut Output, check: bool) -> Result<(), 
     }
     Ok(())
 }
-
-/// Refuses a run, before anything connects, when a file listed in an
-/// `aurora.sum` is missing or changed in meaning.
-pub fn guard(project: &mut Project) -> Result<(), CliError> {
-    let locations = project.script_directory()?.version_locations.clone();
-    let (problems, _) = checksum::verify(&locations);
-    match problems.first() {
-        Some(first) => Err(CliError::Failed(first.to_string())),
-        None => Ok(()),
-    }
-}

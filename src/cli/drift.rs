@@ -15,6 +15,8 @@ use super::{CliError, Output, Project};
 use crate::autogen::{self, Op, Schema};
 use crate::db::{Connection, DatabaseUrl};
 use crate::plan::{self, Step};
+pub use crate::run::online::run_statement;
+
 use crate::sql::Dialect;
 
 /// What a drift run found.
@@ -278,25 +280,4 @@ pub fn run_steps_on(
         crate::db::RunError::Render { error, .. } => error,
         other => CliError::Crash(other.to_string()),
     })
-}
-
-/// A rendered statement as the runner takes it.
-pub fn run_statement(s: crate::sql::Statement) -> crate::db::RunStatement {
-    use crate::db::RunStatement as Run;
-    use crate::sql::Statement;
-    match s {
-        Statement::Sql(sql) | Statement::NamedType { sql, .. } => Run::Sql(sql),
-        Statement::AutocommitBegin => Run::AutocommitBegin,
-        Statement::AutocommitEnd => Run::AutocommitEnd,
-        Statement::Print(text) => Run::Print(text),
-        Statement::Log {
-            logger,
-            level,
-            message,
-        } => Run::Log {
-            logger,
-            level,
-            message,
-        },
-    }
 }

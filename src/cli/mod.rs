@@ -1,5 +1,6 @@
 //! The command line: argument parsing, the commands, and every byte printed.
-//! Errors become Alembic's `FAILED: ...` line (exit 255), or, where Python
+//! A command's [`crate::Error`] comes back to `main` as a [`Report`], which
+//! prints it as Alembic's `FAILED: ...` line (exit 255) or, where Python
 //! Alembic would crash with a traceback, a clear message on stderr (exit 1).
 
 mod args;
@@ -9,7 +10,6 @@ mod autogenerate;
 mod backup;
 mod checksum;
 mod drift;
-mod environment;
 mod fleet;
 mod format;
 mod history;
@@ -18,18 +18,20 @@ mod json;
 mod lint;
 mod migrate;
 mod output;
-mod project;
 mod rehearse;
 mod squash;
 
 use clap::Parser;
 
+pub use crate::error::Catch;
+pub use crate::run::Project;
+/// The commands' error: the crate's typed [`crate::Error`], under the name the
+/// commands have always used.
+pub use crate::Error as CliError;
 pub use args::{Cli, Command, OutputFormat};
 pub use output::Output;
-pub use project::Project;
 
-use crate::graph::RevisionError;
-use crate::script::ScriptError;
+use crate::run::{environment, project};
 
 /// The version aurora reports, with the Alembic release whose behaviour it follows.
 pub const VERSION_LINE: &str = concat!(
@@ -38,159 +40,133 @@ pub const VERSION_LINE: &str = concat!(
     " (alembic 1.20.1 compatible)"
 );
 
-/// How a command failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CliError {
-    /// Alembic's `CommandError`: `FAILED: <message>` on stdout, exit 255.
-    Failed(String),
-    /// Where Python Alembic dies with a traceback: a message on stderr, exit 1.
-    Crash(String),
-    /// SIGINT or SIGTERM ended an online run: one line on stderr, exit 130 or 143.
-    Interrupted { signal: i32, message: String },
+/// A failed command line, on its way to `main`: the typed error, and what
+/// printing it needs (the command's output, `--raiseerr`, the `AURORA_LOG=debug`
+/// report that follows it).
+pub struct Report(Box<Failure>);
+
+struct Failure {
+    error: CliError,
+    out: Option<Output>,
+    raiseerr: bool,
+    trailer: Vec<String>,
 }
 
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliError::Failed(message)
-            | CliError::Crash(message)
-            | CliError::Interrupted { message, .. } => f.write_str(message),
-        }
+impl Report {
+    fn new(error: CliError) -> Report {
+        Report::with_output(error, None, false)
     }
-}
 
-impl CliError {
-    pub fn failed(message: impl Into<String>) -> CliError {
-        CliError::Failed(message.into())
+    fn with_output(error: CliError, out: Option<Output>, raiseerr: bool) -> Report {
+        Report(Box::new(Failure {
+            error,
+            out,
+            raiseerr,
+            trailer: Vec::new(),
+        }))
     }
-}
 
-impl From<ScriptError> for CliError {
-    fn from(error: ScriptError) -> CliError {
-        if let ScriptError::Config(config) = error {
-            return CliError::from(config);
-        }
-        if error.is_crash_in_alembic() {
-            CliError::Crash(error.to_string())
+    /// The error the command ended with.
+    pub fn error(&self) -> &CliError {
+        &self.0.error
+    }
+
+    /// The exit status: the error's, except that `--raiseerr` makes a
+    /// `CommandError` a raised exception (exit 1).
+    pub fn exit_status(&self) -> u8 {
+        if self.0.raiseerr && self.0.error.is_command_error() {
+            1
         } else {
-            CliError::Failed(error.to_string())
+            self.0.error.exit_status()
         }
+    }
+
+    /// Prints the error as Alembic does (a `FAILED:` line through the
+    /// command's output and logging, or one line on stderr) and gives the
+    /// exit status.
+    pub fn exit(self) -> std::process::ExitCode {
+        let status = self.exit_status();
+        let Failure {
+            error,
+            out,
+            raiseerr,
+            trailer,
+        } = *self.0;
+        let mut out = out.unwrap_or_else(|| Output::new(false));
+        if error.is_command_error() && !raiseerr {
+            out.failed(&error.to_string());
+            out.flush();
+        } else {
+            out.flush();
+            if error.is_command_error() {
+                eprintln!("aurora: error: {error}");
+            } else if let Some(line) = error.printed() {
+                eprintln!("{line}");
+            }
+        }
+        drop(out);
+        for line in &trailer {
+            eprintln!("{line}");
+        }
+        std::process::ExitCode::from(status)
     }
 }
 
-impl From<crate::config::ConfigError> for CliError {
-    /// Alembic's own checks are `CommandError`s; a malformed file or option
-    /// value is a Python exception there (exit status 1).
-    fn from(error: crate::config::ConfigError) -> CliError {
-        use crate::config::ConfigError as E;
-        match error {
-            E::NoScriptLocation | E::MissingSection { .. } | E::TomlBoolean(_) => {
-                CliError::Failed(error.to_string())
-            }
-            _ => CliError::Crash(error.to_string()),
-        }
-    }
-}
-
-/// The wording rules of Alembic's `ScriptDirectory._catch_revision_errors`.
-#[derive(Debug, Default, Clone)]
-pub struct Catch<'a> {
-    /// Message for `RangeNotAncestorError`, with `%(start)s` / `%(end)s`.
-    pub ancestor: Option<&'a str>,
-    /// Message for `MultipleHeads`, with `%(head_arg)s`.
-    pub multiple_heads: Option<&'a str>,
-    pub start: Option<&'a str>,
-    pub end: Option<&'a str>,
-    pub resolution: Option<&'a str>,
-}
-
-impl Catch<'_> {
-    /// Words a revision error as Alembic's command layer does.
-    pub fn word(&self, error: RevisionError) -> CliError {
-        match error {
-            RevisionError::RangeNotAncestor { lower, upper } => {
-                let start = self
-                    .start
-                    .map(str::to_string)
-                    .or(lower)
-                    .unwrap_or_else(|| "None".to_string());
-                let end = self
-                    .end
-                    .map(str::to_string)
-                    .or(upper)
-                    .unwrap_or_else(|| "None".to_string());
-                let template = self.ancestor.unwrap_or(
-                    "Requested range %(start)s:%(end)s does not refer to ancestor/descendant revisions along the same branch",
-                );
-                CliError::Failed(
-                    template
-                        .replace("%(start)s", &start)
-                        .replace("%(end)s", &end),
-                )
-            }
-            RevisionError::MultipleHeads { heads, argument } => {
-                let template = self.multiple_heads.unwrap_or(
-                    "Multiple head revisions are present for given argument '%(head_arg)s'; please specify a specific target revision, '<branchname>@%(head_arg)s' to narrow to a specific head, or 'heads' for all heads",
-                );
-                let head_arg = self.end.map(str::to_string).unwrap_or(argument);
-                CliError::Failed(
-                    template
-                        .replace("%(head_arg)s", &head_arg)
-                        .replace("%(heads)s", &heads.join(", ")),
-                )
-            }
-            RevisionError::Resolution { argument, .. } => match self.resolution {
-                Some(message) => CliError::Failed(message.to_string()),
-                None => {
-                    CliError::Failed(format!("Can't locate revision identified by '{argument}'"))
-                }
-            },
-            RevisionError::Broken(message) => CliError::Crash(message),
-            other => CliError::Failed(other.to_string()),
-        }
-    }
-}
-
-/// Runs the command line and returns the process exit status.
-pub fn run() -> i32 {
+/// Runs the command line; a failure comes back as a [`Report`] for `main`
+/// to print.
+pub fn run() -> Result<(), Report> {
     let argv: Vec<String> = std::env::args().collect();
     run_with(&argv)
 }
 
 /// Runs the command line with explicit arguments (`argv[0]` is the program name).
 /// With `AURORA_LOG=debug`, the time spent in each phase follows on stderr.
-pub fn run_with(argv: &[String]) -> i32 {
+pub fn run_with(argv: &[String]) -> Result<(), Report> {
     if let Err(e) = crate::diagnostics::init_from_env() {
-        eprintln!("aurora: error: {e}");
-        return 2;
+        return Err(Report::new(CliError::Usage(Some(e.to_string()))));
     }
     let start = std::time::Instant::now();
-    let code = run_command_line(argv);
-    if crate::diagnostics::enabled() {
-        for line in crate::diagnostics::report(start.elapsed()) {
-            eprintln!("{line}");
+    let result = run_command_line(argv);
+    let trailer = if crate::diagnostics::enabled() {
+        crate::diagnostics::report(start.elapsed())
+    } else {
+        Vec::new()
+    };
+    match result {
+        Ok(()) => {
+            for line in trailer {
+                eprintln!("{line}");
+            }
+            Ok(())
+        }
+        Err(mut report) => {
+            report.0.trailer = trailer;
+            Err(report)
         }
     }
-    code
 }
 
-fn run_command_line(argv: &[String]) -> i32 {
+fn run_command_line(argv: &[String]) -> Result<(), Report> {
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { 2 } else { 0 };
             let _ = error.print();
-            return code;
+            return if error.use_stderr() {
+                Err(Report::new(CliError::Usage(None)))
+            } else {
+                Ok(())
+            };
         }
     };
     if cli.version {
         println!("{VERSION_LINE}");
-        return 0;
+        return Ok(());
     }
     let Some(command) = cli.command.as_ref() else {
         eprintln!("usage: aurora [-h] [--version] [-c CONFIG] [-n NAME] [-x X] [--raiseerr] [-q] <command> ...");
-        eprintln!("aurora: error: too few arguments");
-        return 2;
+        return Err(Report::new(CliError::Usage(Some(
+            "too few arguments".to_string(),
+        ))));
     };
     let mut out = Output::new(cli.quiet);
     out.json = cli.format == OutputFormat::Json;
@@ -210,43 +186,19 @@ fn run_command_line(argv: &[String]) -> i32 {
                 | Command::Fleet { .. }
         )
     {
-        eprintln!(
-            "aurora: error: --format json is available for current, heads, branches, history, show, status, check, drift, lint, journal and fleet, not for {}",
+        return Err(Report::new(CliError::Usage(Some(format!(
+            "--format json is available for current, heads, branches, history, show, status, check, drift, lint, journal and fleet, not for {}",
             command_name(command)
-        );
-        return 2;
+        )))));
     }
     if cli.format == OutputFormat::Github && !matches!(command, Command::Lint { .. }) {
-        eprintln!(
-            "aurora: error: --format github is available for lint, not for {}",
+        return Err(Report::new(CliError::Usage(Some(format!(
+            "--format github is available for lint, not for {}",
             command_name(command)
-        );
-        return 2;
+        )))));
     }
-    let result = dispatch(&cli, command, &mut out);
-    match result {
-        Ok(()) => 0,
-        Err(CliError::Failed(message)) => {
-            if cli.raiseerr {
-                out.flush();
-                eprintln!("aurora: error: {message}");
-                return 1;
-            }
-            out.failed(&message);
-            out.flush();
-            255
-        }
-        Err(CliError::Crash(message)) => {
-            out.flush();
-            eprintln!("aurora: error: {message}");
-            1
-        }
-        Err(CliError::Interrupted { signal, message }) => {
-            out.flush();
-            eprintln!("aurora: {message}");
-            crate::db::interrupt::exit_status(signal)
-        }
-    }
+    dispatch(&cli, command, &mut out)
+        .map_err(|error| Report::with_output(error, Some(out), cli.raiseerr))
 }
 
 fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliError> {
@@ -287,7 +239,16 @@ fn dispatch(cli: &Cli, command: &Command, out: &mut Output) -> Result<(), CliErr
     {
         return authoring::init(cli, &cwd, out, directory, template, *package);
     }
-    let mut project = Project::open(cli, &cwd)?;
+    let options = project::Options {
+        config: cli.config.clone(),
+        name: cli.name.clone(),
+        x: cli.x.clone(),
+        lock: crate::db::LockSettings {
+            enabled: !cli.no_lock,
+            timeout: std::time::Duration::from_secs(cli.lock_timeout),
+        },
+    };
+    let mut project = Project::open(&options, &cwd)?;
     let result = run_command(cli, command, out, &mut project);
     // The process ends right after: freeing a large revision map one node at
     // a time would only delay the exit.

@@ -3,8 +3,7 @@
 
 use std::io::Write;
 
-/// A receiver of offline SQL text.
-pub type SqlSink = dyn FnMut(&str);
+pub use crate::run::SqlSink;
 
 /// Where command output goes.
 pub struct Output {
@@ -173,6 +172,51 @@ pub fn decorations_allowed() -> bool {
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     !dumb && !no_color
+}
+
+/// A run's output is the command's: the library's runs print through this.
+impl crate::run::Sink for Output {
+    fn print(&mut self, text: &str) {
+        Output::print(self, text)
+    }
+
+    fn sql(&mut self, text: &str) {
+        Output::sql(self, text)
+    }
+
+    fn python_print(&mut self, text: &str) {
+        Output::python_print(self, text)
+    }
+
+    fn redirect_sql(&mut self, sink: Option<Box<SqlSink>>) {
+        Output::redirect_sql(self, sink)
+    }
+
+    fn log_at(&mut self, logger: &str, level: u32, message: &str) {
+        Output::log_at(self, logger, level, message)
+    }
+
+    fn python_warning(&mut self, category: &str, message: &str) {
+        Output::python_warning(self, category, message)
+    }
+
+    fn warn(&mut self, message: &str) {
+        Output::warn(self, message)
+    }
+
+    /// `aurora: <line>` on stderr, after what stdout holds so far.
+    fn notice(&mut self, line: &str) {
+        self.flush();
+        eprintln!("aurora: {line}");
+    }
+
+    fn wants_progress(&self) -> bool {
+        Output::wants_progress(self)
+    }
+
+    fn progress(&mut self, done: usize, total: usize) {
+        Output::progress(self, done, total)
+    }
 }
 
 impl Drop for Output {

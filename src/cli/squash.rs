@@ -27,7 +27,7 @@ pub fn squash(
     message: Option<&str>,
     rev_id: Option<&str>,
 ) -> Result<(), CliError> {
-    super::checksum::guard(project)?;
+    crate::run::guard(project)?;
     project.script_directory()?;
     let scripts = project.scripts()?.to_vec();
     let range = {
@@ -431,7 +431,7 @@ fn prove(
 /// to name the squash revision in `down_revision` (so Alembic sees `S` where END was) and
 /// removes the replaced files. Every check comes before the first file is touched.
 pub fn finalize(project: &mut Project, out: &mut Output) -> Result<(), CliError> {
-    super::checksum::guard(project)?;
+    crate::run::guard(project)?;
     project.script_directory()?;
     let scripts = project.scripts()?.to_vec();
     let present: BTreeSet<&str> = scripts.iter().map(|s| s.revision.as_str()).collect();

@@ -79,7 +79,7 @@ pub trait Driver {
         interp: &mut Interp<'_>,
         request: &RunRequest,
         connection: Option<&mut dyn crate::db::Connection>,
-    ) -> Result<(), crate::cli::CliError>;
+    ) -> Result<(), crate::Error>;
 
     /// Shows what env.py printed.
     fn print(&mut self, text: &str);
@@ -108,10 +108,47 @@ pub struct Inputs {
 
 /// Why env.py did not finish.
 pub enum EnvError {
-    /// Python raised or hit code aurora cannot evaluate: the one-line description.
-    Python(String),
+    /// Python raised or hit code aurora cannot evaluate: the one-line
+    /// description, and the module name of a `ModuleNotFoundError`.
+    Python {
+        description: String,
+        missing_module: Option<String>,
+    },
     /// The driver failed; passed on unchanged.
-    Command(crate::cli::CliError),
+    Command(crate::Error),
+}
+
+impl EnvError {
+    fn python(error: &PyError) -> EnvError {
+        let missing_module = match &error.kind {
+            ErrorKind::Exception {
+                type_name, message, ..
+            } if type_name == "ModuleNotFoundError" => message
+                .strip_prefix("No module named '")
+                .and_then(|m| m.strip_suffix('\''))
+                .map(str::to_string),
+            _ => None,
+        };
+        EnvError::Python {
+            description: error.describe(),
+            missing_module,
+        }
+    }
+}
+
+impl From<EnvError> for crate::Error {
+    fn from(error: EnvError) -> crate::Error {
+        match error {
+            EnvError::Command(e) => e,
+            EnvError::Python {
+                description,
+                missing_module,
+            } => crate::Error::Python {
+                description,
+                missing_module,
+            },
+        }
+    }
 }
 
 struct DriverHost<'d> {
@@ -226,10 +263,10 @@ impl crate::db::Connection for SharedConnection {
 pub fn run(inputs: Inputs, driver: &mut dyn Driver) -> Result<(), EnvError> {
     let env_path = inputs.script_dir.join("env.py");
     if !env_path.is_file() {
-        return Err(EnvError::Python(format!(
-            "ImportError: Can't find Python file {}",
-            env_path.display()
-        )));
+        return Err(EnvError::Python {
+            description: format!("ImportError: Can't find Python file {}", env_path.display()),
+            missing_module: None,
+        });
     }
     let state = Rc::new(std::cell::RefCell::new(alembic::ContextState::new(&inputs)));
     driver.set_state(state.clone());
@@ -250,12 +287,11 @@ pub fn run(inputs: Inputs, driver: &mut dyn Driver) -> Result<(), EnvError> {
     match result {
         Ok(_) => Ok(()),
         Err(error) => Err(match &error.kind {
-            ErrorKind::Host { payload, .. } => match payload.downcast_ref::<crate::cli::CliError>()
-            {
+            ErrorKind::Host { payload, .. } => match payload.downcast_ref::<crate::Error>() {
                 Some(e) => EnvError::Command(e.clone()),
-                None => EnvError::Python(error.describe()),
+                None => EnvError::python(&error),
             },
-            _ => EnvError::Python(error.describe()),
+            _ => EnvError::python(&error),
         }),
     }
 }

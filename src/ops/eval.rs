@@ -254,6 +254,7 @@ fn problem(span: Span, message: impl Into<String>) -> RawProblem {
     RawProblem {
         span,
         message: message.into(),
+        located_in: None,
     }
 }
 

@@ -314,6 +314,9 @@ impl MigrationError {
 pub(crate) struct RawProblem {
     pub span: Span,
     pub message: String,
+    /// The project module whose `file:line:col` begins `message`, when one
+    /// does (a call into that module does not place the problem again).
+    pub located_in: Option<std::path::PathBuf>,
 }
 
 /// One migration operation.

@@ -61,6 +61,14 @@ const KNOWN_LIBRARIES: &[&str] = &[
     "__future__",
 ];
 
+/// A problem whose message begins with a place in module `m` (`m.location(...)`).
+pub(super) fn located(m: &ModuleData, span: Span, message: String) -> RawProblem {
+    RawProblem {
+        located_in: Some(m.file.path.clone()),
+        ..problem(span, message)
+    }
+}
+
 pub(super) fn is_known_library(dotted: &str) -> bool {
     let top = dotted.split('.').next().unwrap_or(dotted);
     KNOWN_LIBRARIES.contains(&top)
@@ -241,7 +249,8 @@ impl Evaluator {
             _ => {}
         }
         if let Some(e) = &m.syntax_error {
-            return Err(problem(
+            return Err(located(
+                m,
                 span,
                 format!(
                     "{}: {}: {} (in module '{}')",
@@ -260,7 +269,8 @@ impl Evaluator {
                 }
             }
             if let Some(inner) = (0..limit).rev().find(|&i| binds_inside(&m.body[i], name)) {
-                return Err(problem(
+                return Err(located(
+                    m,
                     span,
                     format!(
                         "{}: '{name}' of module '{}' is bound inside a block aurora does not run at import time",
@@ -295,7 +305,8 @@ impl Evaluator {
         let result = self.eval_binding(m, index, name);
         self.depth -= 1;
         let value = result.map_err(|p| {
-            problem(
+            located(
+                m,
                 span,
                 format!(
                     "{}: {} (in module '{}')",
@@ -386,10 +397,11 @@ impl Evaluator {
         let span = args.span;
         self.call_function_in(def, args, Some(m.clone()), sink)
             .map_err(|p| {
-                if p.message.starts_with(&m.file.path.display().to_string()) && p.span == span {
+                if p.located_in.as_deref() == Some(m.file.path.as_path()) && p.span == span {
                     return p;
                 }
-                problem(
+                located(
+                    m,
                     span,
                     format!(
                         "{}: {} (in {}() of module '{}')",

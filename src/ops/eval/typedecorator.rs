@@ -116,7 +116,8 @@ impl Evaluator {
         let v = self.call_module_function(m, def, args, &mut sink)?;
         match v {
             Value::Type(t) if sink.is_empty() => Ok(Value::DialectImplClass(Box::new(t))),
-            other => Err(problem(
+            other => Err(super::project::located(
+                m,
                 span,
                 format!(
                     "{}: load_dialect_impl() gave {}: aurora supports one that returns a SQLAlchemy type instance",

@@ -3,12 +3,27 @@
 
 use std::path::{Path, PathBuf};
 
-use super::migrate::RenderedFile;
-use super::{Catch, Cli, CliError};
-use crate::config::{Config, ConfigError, ConfigSources};
+use super::offline::RenderedFile;
+use crate::config::{Config, ConfigSources};
+use crate::error::Catch;
 use crate::graph::{RevisionError, RevisionMap};
 use crate::script::{BodyReader, ScriptDirectory};
 use std::collections::HashMap;
+
+use crate::Error;
+
+/// What the command line says about the project: `-c`, `-n`, `-x`, `--no-lock`,
+/// `--lock-timeout`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The `-c` arguments, in order.
+    pub config: Vec<String>,
+    /// `-n`: the ini section.
+    pub name: String,
+    /// The `-x` arguments.
+    pub x: Vec<String>,
+    pub lock: crate::db::LockSettings,
+}
 
 /// The configuration and revisions of the project a command runs on.
 pub struct Project {
@@ -41,28 +56,23 @@ pub struct Project {
 impl Project {
     /// Reads the configuration and checks the script location, as
     /// `ScriptDirectory.from_config` does at the start of every command.
-    pub fn open(cli: &Cli, cwd: &Path) -> Result<Project, CliError> {
+    pub fn open(options: &Options, cwd: &Path) -> Result<Project, Error> {
         let sources = ConfigSources {
-            config_args: cli.config.clone(),
-            section: Some(cli.name.clone()),
+            config_args: options.config.clone(),
+            section: Some(options.name.clone()),
             alembic_config_env: std::env::var("ALEMBIC_CONFIG")
                 .ok()
                 .filter(|v| !v.is_empty()),
         };
         // Alembic checks the -c arguments before its error handling starts,
-        // so these two are crashes (exit status 1) there, not FAILED lines.
-        let config = Config::load(&sources, cwd).map_err(|e| match e {
-            ConfigError::IniTwice | ConfigError::TomlTwice => CliError::Crash(e.to_string()),
-            other => CliError::from(other),
-        })?;
+        // so `IniTwice` and `TomlTwice` are crashes (exit status 1) there, not
+        // FAILED lines: `Error::Config` says so.
+        let config = Config::load(&sources, cwd)?;
         Ok(Project {
             config,
             cwd: cwd.to_path_buf(),
-            x_arguments: cli.x.clone(),
-            lock: crate::db::LockSettings {
-                enabled: !cli.no_lock,
-                timeout: std::time::Duration::from_secs(cli.lock_timeout),
-            },
+            x_arguments: options.x.clone(),
+            lock: options.lock,
             backup: super::backup::Backup::Off,
             script_directory: None,
             map: None,
@@ -76,7 +86,7 @@ impl Project {
     }
 
     /// The script directory (fails when `script_location` is missing or absent on disk).
-    pub fn script_directory(&mut self) -> Result<&ScriptDirectory, CliError> {
+    pub fn script_directory(&mut self) -> Result<&ScriptDirectory, Error> {
         if self.script_directory.is_none() {
             self.script_directory = Some(ScriptDirectory::from_config(&self.config, &self.cwd)?);
         }
@@ -85,7 +95,7 @@ impl Project {
 
     /// The revision map, or the error building it raised, as Alembic's lazy
     /// `_revision_map` does: the caller decides how the error is worded.
-    pub fn try_map(&mut self) -> Result<Result<&RevisionMap, RevisionError>, CliError> {
+    pub fn try_map(&mut self) -> Result<Result<&RevisionMap, RevisionError>, Error> {
         if self.map.is_none() {
             let reader = self.body_reader.take();
             let (scripts, bodies) = self
@@ -114,7 +124,7 @@ impl Project {
 
     /// The scripts as their files say (squash revisions and the revisions they replace both
     /// present), once the map is loaded.
-    pub fn scripts(&mut self) -> Result<&[crate::script::Script], CliError> {
+    pub fn scripts(&mut self) -> Result<&[crate::script::Script], Error> {
         let _ = self.try_map()?;
         Ok(&self.scripts)
     }
@@ -122,7 +132,7 @@ impl Project {
     /// Reads each squash revision in the view a run with these version rows (and this
     /// command's [`Self::squash_targets`]) needs: the replaced view when one of them names a
     /// revision the squash replaced, the squash view otherwise. Rebuilds the map on a change.
-    pub fn choose_squash_views(&mut self, heads: &[String]) -> Result<(), CliError> {
+    pub fn choose_squash_views(&mut self, heads: &[String]) -> Result<(), Error> {
         let _ = self.try_map()?;
         if crate::squash::squashes(&self.scripts).is_empty() {
             return Ok(());
@@ -130,7 +140,7 @@ impl Project {
         let mut ids: Vec<String> = heads.to_vec();
         ids.extend(self.squash_targets.iter().cloned());
         let views = crate::squash::replaced_views(&self.scripts, &ids)
-            .map_err(|e| CliError::failed(e.to_string()))?;
+            .map_err(|e| Error::failed(e.to_string()))?;
         if views != self.replaced_views {
             self.replaced_views = views;
             self.map = Some(RevisionMap::build(crate::squash::view(
@@ -163,7 +173,7 @@ impl Project {
     }
 
     /// The revision map, with build errors worded by `catch`.
-    pub fn map(&mut self, catch: &Catch<'_>) -> Result<&RevisionMap, CliError> {
+    pub fn map(&mut self, catch: &Catch<'_>) -> Result<&RevisionMap, Error> {
         match self.try_map()? {
             Ok(map) => Ok(map),
             Err(error) => Err(catch.word(error)),
@@ -172,10 +182,10 @@ impl Project {
 
     /// The revision map where Alembic builds it outside any error handling:
     /// build errors are crashes (exit 1).
-    pub fn map_uncaught(&mut self) -> Result<&RevisionMap, CliError> {
+    pub fn map_uncaught(&mut self) -> Result<&RevisionMap, Error> {
         match self.try_map()? {
             Ok(map) => Ok(map),
-            Err(error) => Err(CliError::Crash(error.to_string())),
+            Err(error) => Err(Error::Crash(error.to_string())),
         }
     }
 }

@@ -5,12 +5,13 @@
 
 use std::rc::Rc;
 
-use super::{CliError, Output, Project};
+use super::{Project, Sink};
 use crate::env::{self, Configured, RunRequest};
 use crate::interp::{Args, Interp, Value};
 use crate::plan::{Direction, Step};
 use crate::sql::version::VersionTable;
 use crate::sql::Dialect;
+use crate::Error;
 
 /// What the environment says about one run.
 pub struct RunContext {
@@ -27,10 +28,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    fn from_configured(
-        c: &Configured,
-        engine_name: Option<String>,
-    ) -> Result<RunContext, CliError> {
+    fn from_configured(c: &Configured, engine_name: Option<String>) -> Result<RunContext, Error> {
         let url = match &c.connection {
             Some(conn) => Some(conn.engine.url.clone()),
             None => c.url.clone(),
@@ -40,11 +38,11 @@ impl RunContext {
             (None, Some("sqlite")) => Dialect::Sqlite,
             (None, Some("postgresql")) => Dialect::Postgresql,
             (None, Some(other)) => {
-                return Err(CliError::Failed(format!(
+                return Err(Error::Failed(format!(
                     "Can't load plugin: sqlalchemy.dialects:{other}"
                 )))
             }
-            (None, None) => return Err(CliError::Crash("env.py configured no database".into())),
+            (None, None) => return Err(Error::Crash("env.py configured no database".into())),
         };
         Ok(RunContext {
             dialect,
@@ -93,15 +91,13 @@ impl Hooks<'_, '_> {
     }
 
     /// Calls a Python callable env.py gave; its exceptions are crashes.
-    pub fn call(&mut self, f: &Value, args: Args) -> Result<Value, CliError> {
+    pub fn call(&mut self, f: &Value, args: Args) -> Result<Value, Error> {
         let Some(interp) = self.interp.as_deref_mut() else {
-            return Err(CliError::Crash(
+            return Err(Error::Crash(
                 "no env.py is running to call back into".into(),
             ));
         };
-        interp
-            .call(f, args)
-            .map_err(|e| CliError::Crash(e.describe()))
+        interp.call(f, args).map_err(|e| Error::Crash(e.describe()))
     }
 
     /// Runs the models file `path` (the `[aurora] models = ...` override) as
@@ -109,7 +105,7 @@ impl Hooks<'_, '_> {
     /// and imported modules), else in a fresh one with SQLAlchemy's names
     /// and the file's folder on `sys.path`; the `MetaData` values its
     /// globals reach.
-    pub fn run_models_file(&mut self, path: &std::path::Path) -> Result<Vec<Value>, CliError> {
+    pub fn run_models_file(&mut self, path: &std::path::Path) -> Result<Vec<Value>, Error> {
         let mut fresh;
         let interp: &mut Interp<'_> = match self.interp.as_deref_mut() {
             Some(interp) => interp,
@@ -128,9 +124,7 @@ impl Hooks<'_, '_> {
         };
         let module = interp
             .run_file(path, "aurora_models", Vec::new())
-            .map_err(|e| {
-                CliError::Failed(format!("models = {}: {}", path.display(), e.describe()))
-            })?;
+            .map_err(|e| Error::Failed(format!("models = {}: {}", path.display(), e.describe())))?;
         let globals = module.globals.borrow();
         Ok(crate::autogen::models::module_metadata(globals.values()))
     }
@@ -142,13 +136,13 @@ impl Hooks<'_, '_> {
         step: &Step,
         conn: &mut dyn crate::db::Connection,
         table: &VersionTable,
-    ) -> Result<(), CliError> {
+    ) -> Result<(), Error> {
         let (Some(interp), Some(hook)) = (self.interp.as_deref_mut(), &self.on_version_apply)
         else {
             return Ok(());
         };
         let heads =
-            crate::db::current_heads(conn, table).map_err(|e| CliError::Crash(e.to_string()))?;
+            crate::db::current_heads(conn, table).map_err(|e| Error::Crash(e.to_string()))?;
         let (is_upgrade, is_stamp) = match step.direction {
             Direction::Upgrade => (true, false),
             Direction::Downgrade => (false, false),
@@ -200,46 +194,46 @@ impl Hooks<'_, '_> {
         interp
             .call(hook, args)
             .map(|_| ())
-            .map_err(|e| CliError::Crash(e.describe()))
+            .map_err(|e| Error::Crash(e.describe()))
     }
 }
 
 /// The command's work for one run: given the context, the connection
 /// (online) and the hooks.
-pub type Work<'w> = dyn FnMut(
+pub type Work<'w, O> = dyn FnMut(
         &mut Project,
-        &mut Output,
+        &mut O,
         &RunContext,
         Option<&mut dyn crate::db::Connection>,
         &mut Hooks<'_, '_>,
-    ) -> Result<(), CliError>
+    ) -> Result<(), Error>
     + 'w;
 
-struct CommandDriver<'a, 'w> {
+struct CommandDriver<'a, 'w, O: Sink + ?Sized> {
     project: &'a mut Project,
-    out: &'a mut Output,
+    out: &'a mut O,
     offline: bool,
-    work: &'a mut Work<'w>,
+    work: &'a mut Work<'w, O>,
     state: Option<Rc<std::cell::RefCell<crate::env::alembic::ContextState>>>,
 }
 
-impl env::Driver for CommandDriver<'_, '_> {
+impl<O: Sink + ?Sized> env::Driver for CommandDriver<'_, '_, O> {
     fn run_migrations(
         &mut self,
         interp: &mut Interp<'_>,
         request: &RunRequest,
         connection: Option<&mut dyn crate::db::Connection>,
-    ) -> Result<(), CliError> {
+    ) -> Result<(), Error> {
         let mut context =
             RunContext::from_configured(&request.options, request.engine_name.clone())?;
-        context.lower = super::migrate::lower_context(self.project, context.dialect)?;
+        context.lower = super::lower_context(self.project, context.dialect)?;
         context.lower.naming_convention = naming_convention(&request.options.target_metadata);
         let buffer = match &request.options.output_buffer {
             None => None,
             Some(value) => match value.downcast_rc::<crate::interp::stdlib::File>() {
                 Some(file) => Some(file),
                 None => {
-                    return Err(CliError::Crash(format!(
+                    return Err(Error::Crash(format!(
                         "env.py: context.configure(output_buffer=<{}>): aurora writes SQL only to files opened with open()",
                         value.type_name()
                     )))
@@ -252,7 +246,7 @@ impl env::Driver for CommandDriver<'_, '_> {
             match connection {
                 Some(c) => Some(c),
                 None => {
-                    return Err(CliError::Crash(
+                    return Err(Error::Crash(
                         "env.py ran an online migration without a connection: pass \
                          connection= to context.configure() (a url= alone is for --sql)"
                             .into(),
@@ -295,14 +289,14 @@ pub struct CommandLine {
 
 /// Runs env.py (or the explicit `[aurora]` settings) with `work` doing the
 /// command's part at each `run_migrations()`.
-pub fn with_environment(
+pub fn with_environment<O: Sink + ?Sized>(
     project: &mut Project,
-    out: &mut Output,
+    out: &mut O,
     offline: bool,
     command: CommandLine,
-    work: &mut Work<'_>,
-) -> Result<(), CliError> {
-    if let Some(explicit) = env::Explicit::from_config(&project.config).map_err(CliError::Failed)? {
+    work: &mut Work<'_, O>,
+) -> Result<(), Error> {
+    if let Some(explicit) = env::Explicit::from_config(&project.config).map_err(Error::Failed)? {
         return run_explicit(project, out, offline, &explicit, work);
     }
     let script_dir = project.script_directory()?.dir.clone();
@@ -334,50 +328,25 @@ pub fn with_environment(
         work,
         state: None,
     };
-    match env::run(inputs, &mut driver) {
-        Ok(()) => Ok(()),
-        Err(env::EnvError::Command(e)) => Err(e),
-        Err(env::EnvError::Python(message)) => Err(CliError::Crash(with_import_hint(message))),
-    }
+    env::run(inputs, &mut driver).map_err(Error::from)
 }
 
-/// An import env.py makes that aurora's interpreter cannot satisfy (a package of the
-/// application's runtime: Flask-Migrate's `current_app`, a settings library) is a Python
-/// error here too, but Alembic in the project's virtualenv may well have it: the message says
-/// how to run such a project anyway.
-fn with_import_hint(message: String) -> String {
-    if !message.contains("ModuleNotFoundError: No module named") {
-        return message;
-    }
-    let flask = message.contains("No module named 'flask");
-    format!(
-        "{message}; aurora runs env.py with its own interpreter, which has no packages of your \
-         application{}: set the database URL and options explicitly in an [aurora] section of \
-         the ini file or with AURORA_* environment variables (see docs/env-py.md)",
-        if flask {
-            " (Flask-Migrate's env.py reads the URL and metadata from current_app)"
-        } else {
-            ""
-        }
-    )
-}
-
-fn run_explicit(
+fn run_explicit<O: Sink + ?Sized>(
     project: &mut Project,
-    out: &mut Output,
+    out: &mut O,
     offline: bool,
     explicit: &env::Explicit,
-    work: &mut Work<'_>,
-) -> Result<(), CliError> {
+    work: &mut Work<'_, O>,
+) -> Result<(), Error> {
     let url = crate::db::DatabaseUrl::parse(&explicit.url).map_err(|e| match e {
-        crate::db::DbError::InvalidUrl { reason } => CliError::Failed(reason),
-        other => CliError::Crash(other.to_string()),
+        crate::db::DbError::InvalidUrl { reason } => Error::Failed(reason),
+        other => Error::Crash(other.to_string()),
     })?;
     // Without env.py, logging is set up as the templates' env.py does it:
     // `fileConfig(config.config_file_name)` when the ini configures loggers.
     if project.config.has_section("loggers") {
         let ini = project.config.ini_path.to_string_lossy().into_owned();
-        crate::logging::file_config(&ini, true).map_err(CliError::Crash)?;
+        crate::logging::file_config(&ini, true).map_err(Error::Crash)?;
     }
     let dialect = url.dialect();
     let context = RunContext {
@@ -395,13 +364,13 @@ fn run_explicit(
             .unwrap_or(dialect.transactional_ddl()),
         transaction_per_migration: explicit.transaction_per_migration,
         engine_name: None,
-        lower: super::migrate::lower_context(project, dialect)?,
+        lower: super::lower_context(project, dialect)?,
     };
     let mut hooks = Hooks::none();
     if offline {
         return work(project, out, &context, None, &mut hooks);
     }
-    let mut conn = crate::db::connect(&url).map_err(|e| CliError::Crash(e.to_string()))?;
+    let mut conn = crate::db::connect(&url).map_err(|e| Error::Crash(e.to_string()))?;
     work(project, out, &context, Some(conn.as_mut()), &mut hooks)
 }
 
@@ -438,7 +407,7 @@ pub fn engine_functions(
     source: &str,
     engine: &str,
     direction: Direction,
-) -> Result<String, CliError> {
+) -> Result<String, Error> {
     let verb = if direction == Direction::Downgrade {
         "downgrade"
     } else {
@@ -447,7 +416,7 @@ pub fn engine_functions(
     let dispatch = format!("globals()[\"{verb}_%s\" % engine_name]()");
     let dispatch_single = format!("globals()['{verb}_%s' % engine_name]()");
     if !source.contains(&dispatch) && !source.contains(&dispatch_single) {
-        return Err(CliError::Crash(format!(
+        return Err(Error::Crash(format!(
             "{}: env.py passes engine_name={engine:?} to {verb}(), but {verb}() is not the \
              multidb template's `{dispatch}` dispatch",
             path.display()
@@ -455,7 +424,7 @@ pub fn engine_functions(
     }
     let target = format!("def {verb}_{engine}(");
     if !source.contains(&target) {
-        return Err(CliError::Crash(format!(
+        return Err(Error::Crash(format!(
             "{}: KeyError: '{verb}_{engine}' (the revision has no {verb}_{engine}() function)",
             path.display()
         )));
