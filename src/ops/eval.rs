@@ -5400,8 +5400,57 @@ fn py_str(v: &Value) -> String {
     }
 }
 
+/// Whether `left + right` is SQLAlchemy's `concat_op`: the left operand's
+/// type decides (a String-affine column), or, for an untyped column
+/// (NullType), the right operand's. Operands whose type aurora does not
+/// know there are refused rather than guessed.
+fn concatenates(left: &SqlExpr, right: &SqlExpr, span: Span) -> EResult<bool> {
+    fn stringy(e: &SqlExpr) -> Option<bool> {
+        match e {
+            SqlExpr::Column { type_, .. } => match type_ {
+                SqlType::String(_) | SqlType::Char(_) | SqlType::Text => Some(true),
+                SqlType::Null => None,
+                _ => Some(false),
+            },
+            SqlExpr::Literal(Literal::Str(_)) | SqlExpr::InlineLiteral(Literal::Str(_)) => {
+                Some(true)
+            }
+            SqlExpr::Literal(_) | SqlExpr::InlineLiteral(_) => Some(false),
+            _ => None,
+        }
+    }
+    match (stringy(left), left) {
+        (Some(known), _) => Ok(known),
+        (None, SqlExpr::Column { .. }) => match stringy(right) {
+            Some(known) => Ok(known),
+            None => Err(problem(
+                span,
+                "'+' between columns without a type: aurora cannot tell addition from concatenation; give the columns a type",
+            )),
+        },
+        (None, _) => Err(problem(
+            span,
+            "'+' on a SQL expression whose type aurora does not know (addition or concatenation); \
+             not supported by aurora yet",
+        )),
+    }
+}
+
 fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
     let right = sql_expr(r, span)?;
+    // SQLAlchemy casts a divisor by its type; aurora knows the type of a
+    // column or a literal only.
+    if op == BinOp::Div
+        && !matches!(
+            right,
+            SqlExpr::Column { .. } | SqlExpr::Literal(_) | SqlExpr::InlineLiteral(_)
+        )
+    {
+        return Err(problem(
+            span,
+            "division by a SQL expression other than a column or a literal is not supported by aurora yet",
+        ));
+    }
     let (sym, right) = match (op, &right) {
         (BinOp::Eq, SqlExpr::Literal(Literal::Null)) => ("IS", SqlExpr::Null),
         (BinOp::Ne, SqlExpr::Literal(Literal::Null)) => ("IS NOT", SqlExpr::Null),
@@ -5413,6 +5462,8 @@ fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Le, _) => ("<=", right),
         (BinOp::Gt, _) => (">", right),
         (BinOp::Ge, _) => (">=", right),
+        // `+` on strings is SQLAlchemy's concatenation.
+        (BinOp::Add, _) if concatenates(&l, &right, span)? => ("||", right),
         (BinOp::Add, _) => ("+", right),
         (BinOp::Sub, _) => ("-", right),
         (BinOp::Mul, _) => ("*", right),

@@ -90,6 +90,42 @@ pub type TypeMemo = std::collections::BTreeSet<TypeKey>;
 /// A named type in a [`TypeMemo`]: is it a domain, its schema, its name.
 pub type TypeKey = (bool, Option<String>, String);
 
+/// Whether a type has SQLAlchemy's `Numeric` or `Float` affinity (its own
+/// type is the divisor's cast then).
+fn is_float_or_numeric(t: &SqlType) -> bool {
+    match t {
+        SqlType::Float { .. } | SqlType::Numeric { .. } | SqlType::Double => true,
+        SqlType::Named(n) => matches!(n.as_str(), "REAL" | "DOUBLE" | "DOUBLE PRECISION" | "FLOAT"),
+        _ => false,
+    }
+}
+
+/// SQLAlchemy's `_PRECEDENCE` for the operators aurora's expressions use
+/// (an unknown one binds loosest, so it is always grouped).
+fn precedence(op: &str) -> i32 {
+    match op {
+        "*" | "/" | "%" => 8,
+        "+" | "-" => 7,
+        "||" | "=" | "!=" | "<" | "<=" | ">" | ">=" | "IS" | "IS NOT" | "LIKE" | "NOT LIKE"
+        | "ILIKE" | "NOT ILIKE" | "IN" | "NOT IN" => 5,
+        "AND" => 3,
+        "OR" => 2,
+        _ => i32::MIN,
+    }
+}
+
+/// SQLAlchemy's `operators.is_precedent`: whether an expression of `op`
+/// placed under `against` is parenthesized. The associative operators
+/// (`+`, `*`, `||`, `AND`, `OR`) are not under themselves: SQLAlchemy
+/// flattens `a + (b + c)` into one list.
+fn is_precedent(op: &str, against: Option<&str>) -> bool {
+    match against {
+        Some(a) if a == op && matches!(op, "+" | "*" | "||" | "AND" | "OR") => false,
+        None => true,
+        Some(a) => precedence(op) <= precedence(a),
+    }
+}
+
 /// Quotes an identifier the way SQLAlchemy's preparer does: when it is a
 /// reserved word, not all lower case, or has characters outside
 /// `[a-z0-9_$]` or a leading digit or `$`.
@@ -463,9 +499,34 @@ impl Renderer {
                 (_, None) => self.q(name),
             },
             SqlExpr::Literal(l) | SqlExpr::InlineLiteral(l) => self.literal(l),
-            SqlExpr::Binary { op, left, right } => {
-                format!("{} {op} {}", self.expr(left), self.expr(right))
+            // SQLAlchemy 2's true division: the divisor cast to a
+            // non-integer type (`visit_truediv_binary`).
+            SqlExpr::Binary {
+                op: "/",
+                left,
+                right,
+            } => {
+                let divisor = self.grouped(right, Some("/"));
+                let cast_to = match right.as_ref() {
+                    SqlExpr::Column { type_, .. } if is_float_or_numeric(type_) => {
+                        self.type_sql(type_)
+                    }
+                    // A Python float is bound as `Double`.
+                    SqlExpr::Literal(Literal::Float(_))
+                    | SqlExpr::InlineLiteral(Literal::Float(_)) => self.d.double_type(),
+                    _ => "NUMERIC".to_string(),
+                };
+                format!(
+                    "{} / {}",
+                    self.grouped(left, Some("/")),
+                    self.d.true_divisor(&divisor, &cast_to)
+                )
             }
+            SqlExpr::Binary { op, left, right } => format!(
+                "{} {op} {}",
+                self.grouped(left, Some(op)),
+                self.grouped(right, Some(op))
+            ),
             SqlExpr::Func { name, args } => {
                 let lname = name.to_lowercase();
                 if self.d.now_is_current_timestamp() && lname == "now" && args.is_empty() {
@@ -493,6 +554,19 @@ impl Renderer {
             // SQLAlchemy's UnaryExpression does not group its operand here
             // (`end_time - start_time DESC`).
             SqlExpr::Ordered { expr, modifier } => format!("{} {modifier}", self.expr(expr)),
+        }
+    }
+
+    /// `e` as SQLAlchemy places it under an operator (`against`; `None`:
+    /// standing alone, as a value of `SET` or `VALUES`): a binary
+    /// expression is parenthesized when its operator does not bind tighter
+    /// (`self_group`), so `(a + 1) * 2` and `(x OR y) AND z` keep their meaning.
+    fn grouped(&self, e: &SqlExpr, against: Option<&str>) -> String {
+        match e {
+            SqlExpr::Binary { op, .. } if is_precedent(op, against) => {
+                format!("({})", self.expr(e))
+            }
+            _ => self.expr(e),
         }
     }
 
@@ -1593,7 +1667,7 @@ impl Renderer {
             Executable::Text { sql, binds } => self.text_with_binds(sql, binds),
             Executable::Insert { table, values } => {
                 let cols: Vec<String> = values.iter().map(|(k, _)| self.q(k)).collect();
-                let vals: Vec<String> = values.iter().map(|(_, v)| self.expr(v)).collect();
+                let vals: Vec<String> = values.iter().map(|(_, v)| self.grouped(v, None)).collect();
                 format!(
                     "INSERT INTO {} ({}) VALUES ({})",
                     self.table_name(&table.name, &table.schema),
@@ -1608,7 +1682,7 @@ impl Renderer {
             } => {
                 let sets: Vec<String> = values
                     .iter()
-                    .map(|(k, v)| format!("{}={}", self.q(k), self.expr(v)))
+                    .map(|(k, v)| format!("{}={}", self.q(k), self.grouped(v, None)))
                     .collect();
                 let mut s = format!(
                     "UPDATE {} SET {}",

@@ -68,6 +68,13 @@ pub trait SqlDialect: Sync {
         false
     }
 
+    /// The divisor of `a / b` (true division): the generic compiler, whose
+    /// dialects divide integers by flooring, casts it (`cast_to` is its
+    /// type when it has Numeric or Float affinity, else `NUMERIC`).
+    fn true_divisor(&self, divisor: &str, cast_to: &str) -> String {
+        format!("CAST({divisor} AS {cast_to})")
+    }
+
     /// SQLAlchemy's `post_create_table`: what follows `CREATE TABLE t (...)`
     /// for the table's dialect options (`quote` quotes an identifier).
     fn post_create_table(

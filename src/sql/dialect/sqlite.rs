@@ -7,6 +7,11 @@ use crate::sql::Dialect;
 pub struct Sqlite;
 
 impl SqlDialect for Sqlite {
+    /// SQLite's compiler adds `0.0` instead of casting.
+    fn true_divisor(&self, divisor: &str, _cast_to: &str) -> String {
+        format!("({divisor} + 0.0)")
+    }
+
     fn post_create_table(
         &self,
         o: &crate::ops::TableOptions,
