@@ -18,7 +18,9 @@
 //! rather than left out, since a table recreated without it would differ.
 //!
 //! Autogenerate, `check` and `drift` read a whole schema as autogenerate's
-//! model through [`schema`], which picks the backend's inspector:
+//! model through [`schema`] (or several, [`schemas`], for
+//! `include_schemas=True`, named by [`schema_names`]), which picks the
+//! backend's inspector:
 //! [`postgres`] (built on [`reflect_table`]) or [`sqlite`] (SQLAlchemy's
 //! `PRAGMA` reads). SQLite's batch reflection still lives in the renderer
 //! (`sql::render`), which reads it through `sql::Reflector`.
@@ -98,10 +100,35 @@ pub fn reflect_table(
 pub fn schema(
     conn: &mut dyn Connection,
 ) -> Result<(crate::autogen::Schema, Vec<String>), ReflectError> {
+    schemas(conn, &[None])
+}
+
+/// [`schema`] over several schemas (`None`: the default one), as
+/// `include_schemas=True` compares them (PostgreSQL only: SQLite's attached
+/// databases are not read).
+pub fn schemas(
+    conn: &mut dyn Connection,
+    names: &[Option<String>],
+) -> Result<(crate::autogen::Schema, Vec<String>), ReflectError> {
     let mut log = Vec::new();
     let schema = match conn.dialect() {
-        Dialect::Sqlite => sqlite::schema(conn)?,
-        Dialect::Postgresql => postgres::schema(conn, &mut log)?,
+        Dialect::Sqlite if names.iter().all(Option::is_none) => sqlite::schema(conn)?,
+        Dialect::Sqlite => {
+            return Err(ReflectError::Unsupported(
+                "aurora reflects SQLite's main schema only".to_string(),
+            ))
+        }
+        Dialect::Postgresql => postgres::schema(conn, names, &mut log)?,
     };
     Ok((schema, log))
+}
+
+/// The schemas `include_schemas=True` compares, the default one as `None`
+/// first (see [`postgres::schema_names`]); on SQLite, `main` alone, as
+/// `None`.
+pub fn schema_names(conn: &mut dyn Connection) -> Result<Vec<Option<String>>, ReflectError> {
+    match conn.dialect() {
+        Dialect::Postgresql => postgres::schema_names(conn),
+        Dialect::Sqlite => Ok(vec![None]),
+    }
 }

@@ -516,21 +516,43 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
 
 // ----- the autogenerate view -------------------------------------------------------------
 
-/// Reads every table of the default schema as Alembic's autogenerate sees it
-/// ([`crate::autogen::Schema`]), adding Alembic's `alembic.ddl.postgresql`
-/// lines to `log`.
+/// The schemas `include_schemas=True` makes Alembic compare, as its
+/// `_produce_net_changes` gathers them: `Inspector.get_schema_names()` (every
+/// schema but `pg_*`) without `information_schema` and without the default
+/// schema, which stands as `None`, first, then the others by name.
+pub(super) fn schema_names(conn: &mut dyn Connection) -> Result<Vec<Option<String>>, ReflectError> {
+    let rows = conn.query(
+        "SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname NOT LIKE 'pg~_%' ESCAPE '~' \
+         AND n.nspname <> 'information_schema' AND n.nspname <> current_schema() ORDER BY n.nspname",
+    )?;
+    let mut names = vec![None];
+    names.extend(rows.iter().map(|r| Some(text(&r[0]))));
+    Ok(names)
+}
+
+/// Reads every table of `schemas` (`None`: the default schema) as Alembic's
+/// autogenerate sees it ([`crate::autogen::Schema`]), adding Alembic's
+/// `alembic.ddl.postgresql` lines to `log`. A foreign key names a table of
+/// another schema by its key, `schema.table`, as SQLAlchemy reflects it
+/// (`referred_schema` is set when the table is not on the search path).
 pub(super) fn schema(
     conn: &mut dyn Connection,
+    schemas: &[Option<String>],
     log: &mut Vec<String>,
 ) -> Result<crate::autogen::Schema, ReflectError> {
     use crate::autogen::{
         CheckConstraint, Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable,
         UniqueConstraint,
     };
-    let names = table_names(conn, None)?;
+    let mut names = Vec::new();
+    for s in schemas {
+        for name in table_names(conn, s.as_deref())? {
+            names.push((s.clone(), name));
+        }
+    }
     let mut schema = Schema::default();
-    for name in names {
-        let reflected = reflect_table(conn, None, &name)?;
+    for (in_schema, name) in names {
+        let reflected = reflect_table(conn, in_schema.as_deref(), &name)?;
         log.extend(reflected.log);
         let t = reflected.table;
         let pk: Vec<String> = t
@@ -543,6 +565,7 @@ pub(super) fn schema(
             .unwrap_or_default();
         let mut table = ATable {
             name: t.name.clone(),
+            schema: t.schema.clone(),
             comment: t.comment.clone(),
             primary_key_name: t.constraints.iter().find_map(|c| match c.kind {
                 ConstraintKind::PrimaryKey { .. } => c.name.clone(),
@@ -575,6 +598,7 @@ pub(super) fn schema(
                 ConstraintKind::ForeignKey {
                     columns,
                     ref_table,
+                    ref_schema,
                     ref_columns,
                     ondelete,
                     onupdate,
@@ -582,7 +606,7 @@ pub(super) fn schema(
                 } => table.foreign_keys.push(ForeignKey {
                     name: c.name.clone(),
                     columns: columns.clone(),
-                    ref_table: ref_table.clone(),
+                    ref_table: crate::autogen::table_key(ref_schema.as_deref(), ref_table),
                     ref_columns: ref_columns.clone(),
                     ondelete: ondelete.clone(),
                     onupdate: onupdate.clone(),
