@@ -227,6 +227,12 @@ fn column_repr(table: &str, column: &Column, foreign_keys: &[String]) -> String 
     if let Some(default) = &column.python_default {
         parts.push(format!("default={default}"));
     }
+    if let Some(generated) = &column.generated {
+        parts.push(format!(
+            "server_default={}",
+            default_clause_repr(Some(generated))
+        ));
+    }
     if let Some(comment) = &column.comment {
         parts.push(format!("comment={}", repr_str(comment)));
     }
@@ -361,6 +367,17 @@ fn existing_comment_repr(alter: &AlterColumn) -> String {
 fn default_clause_repr(rendered: Option<&str>) -> String {
     match rendered {
         None => "None".to_string(),
+        // A reflected identity or generated column's server default is the construct.
+        // SQLAlchemy's `repr` leaves out `always=False`, its default.
+        Some(text) if text.starts_with("sa.Identity(") => text["sa.".len()..]
+            .replace("(always=False, ", "(")
+            .replace("(always=False)", "()"),
+        Some(text) if text.starts_with("sa.Computed(") => {
+            let persisted = text.rsplit_once("persisted=").map_or("None)", |(_, p)| p);
+            format!(
+                "Computed(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, persisted={persisted}"
+            )
+        }
         Some(text) if text.starts_with("sa.text(") => {
             "DefaultClause(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, for_update=False)"
                 .to_string()

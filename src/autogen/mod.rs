@@ -714,8 +714,18 @@ pub fn compare_with_options(
         for column in &meta.columns {
             if let Some(existing) = db.column(&column.name) {
                 let type_changed = ddl_type_name(&existing.ty) != ddl_type_name(&column.ty);
-                // A primary key column's nullability is implied; Alembic leaves it alone.
-                let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
+                // A primary key column's nullability is implied; Alembic leaves it alone, and
+                // ignores it on an identity column ("Ignoring nullable change on identity
+                // column").
+                let identity = |c: &Column| {
+                    c.generated
+                        .as_deref()
+                        .is_some_and(|g| g.starts_with("sa.Identity("))
+                };
+                let nullable_changed = existing.nullable != column.nullable
+                    && !column.primary_key
+                    && !identity(existing)
+                    && !identity(column);
                 let server_default_changed = default_changed(existing, column);
                 let (existing_comment, comment_changed) = if options.comments {
                     let (db, model) = (
@@ -734,9 +744,18 @@ pub fn compare_with_options(
                         existing_nullable: existing.nullable,
                         modify_type: type_changed.then(|| column.ty.clone()),
                         modify_nullable: nullable_changed.then_some(column.nullable),
+                        // A reflected Identity or Computed is the column's server default
+                        // for Alembic.
                         existing_server_default: (existing.server_default.is_some()
-                            || column.server_default.is_some())
-                        .then(|| existing.server_default.clone()),
+                            || existing.generated.is_some()
+                            || column.server_default.is_some()
+                            || column.generated.is_some())
+                        .then(|| {
+                            existing
+                                .server_default
+                                .clone()
+                                .or_else(|| existing.generated.clone())
+                        }),
                         modify_server_default: server_default_changed
                             .then(|| column.server_default.clone()),
                         existing_comment,

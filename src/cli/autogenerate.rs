@@ -209,6 +209,7 @@ fn compare_in_env(
             )))
         }
     }
+    refuse_computed_nullable_changes(&metadata, &compared)?;
     let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
@@ -256,6 +257,47 @@ fn compare_in_env(
         template_args: configured.template_args.clone(),
         imports,
     })
+}
+
+/// A generated (`Computed`) column whose nullability differs between the models and the
+/// database: Alembic ignores the change when the model column's nullability was not given
+/// explicitly (`_nullability_might_be_unset`), which aurora's models do not record.
+fn refuse_computed_nullable_changes(metadata: &Schema, database: &Schema) -> Result<(), CliError> {
+    let computed = |c: &autogen::Column| {
+        c.generated
+            .as_deref()
+            .is_some_and(|g| g.starts_with("sa.Computed("))
+    };
+    for table in &metadata.tables {
+        let Some(db) = database.table_in(table.schema.as_deref(), &table.name) else {
+            continue;
+        };
+        for column in &table.columns {
+            let Some(existing) = db.columns.iter().find(|c| c.name == column.name) else {
+                continue;
+            };
+            if (computed(column) || computed(existing))
+                && column.nullable != existing.nullable
+                && !column.primary_key
+            {
+                return Err(CliError::failed(format!(
+                    "generated column '{}.{}' is {} in the models and {} in the database; \
+                     aurora cannot tell whether Alembic would ignore this nullability change \
+                     (it does when the model leaves nullable= unset); give the model column \
+                     the database's nullability, or alter it by hand",
+                    table.key(),
+                    column.name,
+                    if column.nullable { "NULL" } else { "NOT NULL" },
+                    if existing.nullable {
+                        "NULL"
+                    } else {
+                        "NOT NULL"
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `autogen_context` as render_item receives it: `imports` is the set of import lines the

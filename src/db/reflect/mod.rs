@@ -13,9 +13,12 @@
 //!   Alembic's `column_reflect` adjustments (a PostgreSQL `SERIAL`'s
 //!   `nextval(...)` default is dropped).
 //!
-//! What the model cannot hold (identity and generated columns, `INCLUDE`
-//! columns, sorted index columns) is refused with [`ReflectError::Unsupported`]
-//! rather than left out, since a table recreated without it would differ.
+//! What the model cannot hold (in batch mode identity and generated columns;
+//! `INCLUDE` columns, sorted index columns) is refused with
+//! [`ReflectError::Unsupported`] rather than left out, since a table recreated
+//! without it would differ. Autogenerate's view reads identity and generated
+//! columns as Alembic renders them (`sa.Identity(...)` with every option of
+//! the identity's sequence, `sa.Computed('expr', persisted=True)`).
 //!
 //! Autogenerate, `check` and `drift` read a whole schema as autogenerate's
 //! model through [`schema`] (or several, [`schemas`], for

@@ -82,6 +82,18 @@ pub(super) fn reflect_table(
     schema: Option<&str>,
     name: &str,
 ) -> Result<Reflected, ReflectError> {
+    reflect_table_as(conn, schema, name, None)
+}
+
+/// [`reflect_table`]; `generated` given (autogenerate), identity and generated
+/// columns are read into it as Alembic renders them (`sa.Identity(...)`,
+/// `sa.Computed(...)`, by column name) instead of being refused.
+fn reflect_table_as(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+    name: &str,
+    generated: Option<&mut Vec<(String, String)>>,
+) -> Result<Reflected, ReflectError> {
     let found = conn.query(&format!(
         "SELECT c.oid, obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -106,17 +118,22 @@ pub(super) fn reflect_table(
         },
         log: Vec::new(),
     };
-    columns(conn, oid, &mut out)?;
+    columns(conn, oid, &mut out, generated)?;
     constraints(conn, oid, &mut out.table)?;
     indexes(conn, oid, &mut out.table)?;
     Ok(out)
 }
 
-fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(), ReflectError> {
+fn columns(
+    conn: &mut dyn Connection,
+    oid: i64,
+    out: &mut Reflected,
+    mut generated: Option<&mut Vec<(String, String)>>,
+) -> Result<(), ReflectError> {
     let rows = conn.query(&format!(
         "SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
          a.attnotnull, pg_catalog.col_description(a.attrelid, a.attnum), a.attidentity::text, \
-         a.attgenerated::text \
+         a.attgenerated::text, a.attnum \
          FROM pg_catalog.pg_attribute a \
          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attrelid = {oid} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
@@ -124,18 +141,46 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
     let table_name = out.table.name.clone();
     for row in rows {
         let name = text(&row[0]);
-        if !text(&row[6]).is_empty() {
-            return Err(ReflectError::Unsupported(format!(
-                "column \"{table_name}.{name}\" is an identity column, which aurora cannot reflect yet"
-            )));
-        }
-        if !text(&row[7]).is_empty() {
-            return Err(ReflectError::Unsupported(format!(
-                "column \"{table_name}.{name}\" is a generated column, which aurora cannot reflect yet"
-            )));
+        let identity = text(&row[6]);
+        let computed = text(&row[7]);
+        let mut default = opt_text(&row[3]);
+        let mut autoincrement = Some(false);
+        match (&mut generated, identity.is_empty(), computed.is_empty()) {
+            (_, true, true) => {}
+            (None, false, _) => {
+                return Err(ReflectError::Unsupported(format!(
+                    "column \"{table_name}.{name}\" is an identity column, which aurora's batch mode cannot reflect yet"
+                )))
+            }
+            (None, _, false) => {
+                return Err(ReflectError::Unsupported(format!(
+                    "column \"{table_name}.{name}\" is a generated column, which aurora's batch mode cannot reflect yet"
+                )))
+            }
+            (Some(generated), false, _) => {
+                // SQLAlchemy reads the identity's sequence options; the column is
+                // autoincrement.
+                generated.push((name.clone(), identity_repr(conn, oid, int(&row[8]), &identity)?));
+                autoincrement = Some(true);
+            }
+            (Some(generated), _, false) => {
+                // The expression is the column's pg_attrdef entry, not a server default.
+                let Some(expr) = default.take() else {
+                    return Err(ReflectError::Unsupported(format!(
+                        "generated column \"{table_name}.{name}\" has no expression"
+                    )));
+                };
+                generated.push((
+                    name.clone(),
+                    format!(
+                        "sa.Computed({}, persisted={})",
+                        crate::template::repr_str(&expr),
+                        if computed == "s" { "True" } else { "False" }
+                    ),
+                ));
+            }
         }
         let ty = sql_type(conn, int(&row[1]), int(&row[2]))?;
-        let mut default = opt_text(&row[3]);
         if default.is_none() {
             // A domain's default stands for the column's (SQLAlchemy).
             if let SqlType::Domain(d) = &ty {
@@ -144,7 +189,6 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
                 }
             }
         }
-        let mut autoincrement = Some(false);
         if let Some(d) = &default {
             if let Some(seq) = serial_sequence(d) {
                 if matches!(ty, SqlType::Integer | SqlType::BigInteger) {
@@ -189,6 +233,39 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
         });
     }
     Ok(())
+}
+
+/// An identity column's `sa.Identity(...)` as Alembic renders the reflected
+/// one: every option SQLAlchemy reads from the identity's sequence, in
+/// `Identity`'s order.
+fn identity_repr(
+    conn: &mut dyn Connection,
+    table: i64,
+    attnum: i64,
+    kind: &str,
+) -> Result<String, ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, s.seqcache \
+         FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
+         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass \
+         AND d.refobjid = {table} AND d.refobjsubid = {attnum} AND d.deptype = 'i'"
+    ))?;
+    let Some(r) = rows.first() else {
+        return Err(ReflectError::Unsupported(format!(
+            "the sequence of identity column number {attnum} of table oid {table} was not found"
+        )));
+    };
+    let py_bool = |b: bool| if b { "True" } else { "False" };
+    Ok(format!(
+        "sa.Identity(always={}, start={}, increment={}, minvalue={}, maxvalue={}, cycle={}, cache={})",
+        py_bool(kind == "a"),
+        int(&r[0]),
+        int(&r[1]),
+        int(&r[2]),
+        int(&r[3]),
+        py_bool(flag(&r[4])),
+        int(&r[5])
+    ))
 }
 
 /// `nextval('seq'::regclass)` → `seq`.
@@ -552,7 +629,8 @@ pub(super) fn schema(
     }
     let mut schema = Schema::default();
     for (in_schema, name) in names {
-        let reflected = reflect_table(conn, in_schema.as_deref(), &name)?;
+        let mut generated = Vec::new();
+        let reflected = reflect_table_as(conn, in_schema.as_deref(), &name, Some(&mut generated))?;
         log.extend(reflected.log);
         let t = reflected.table;
         let pk: Vec<String> = t
@@ -587,7 +665,10 @@ pub(super) fn schema(
                 },
                 autoincrement: c.autoincrement,
                 comment: c.comment.clone(),
-                generated: None,
+                generated: generated
+                    .iter()
+                    .find(|(n, _)| *n == c.name)
+                    .map(|(_, g)| g.clone()),
                 python_default: None,
                 model_id: None,
                 rendered: None,
