@@ -186,3 +186,77 @@ fn public_autogen_cases_replayed_on_postgresql_match_alembic() {
     );
     assert!(differing.is_empty(), "{}", differing.join("\n\n"));
 }
+
+/// A generated column whose nullability differs between the models and the database:
+/// Alembic ignores the change or not depending on whether the model gave `nullable=`,
+/// which aurora's models do not record, so aurora refuses before writing anything.
+#[test]
+fn generated_column_nullability_change_is_refused_before_anything_is_written() {
+    let Ok(base) = std::env::var("AURORA_TEST_POSTGRES_URL") else {
+        not_run("AURORA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = fresh_database(&base, "aurora_computed_nullable");
+    let mut conn = db::connect(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+    conn.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL, \
+         twice INTEGER GENERATED ALWAYS AS (qty * 2) STORED)",
+    )
+    .unwrap();
+    drop(conn);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let init = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(["init", "m"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let ini = std::fs::read_to_string(root.join("alembic.ini")).unwrap();
+    let ini: Vec<String> = ini
+        .lines()
+        .map(|l| {
+            if l.starts_with("sqlalchemy.url") {
+                format!("sqlalchemy.url = {}", url.replace('%', "%%"))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(root.join("alembic.ini"), ini.join("\n") + "\n").unwrap();
+    std::fs::write(
+        root.join("models.py"),
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\nsa.Table('t', metadata, sa.Column('id', sa.Integer, primary_key=True), \
+         sa.Column('qty', sa.Integer, nullable=False), \
+         sa.Column('twice', sa.Integer, sa.Computed('qty * 2'), nullable=False))\n",
+    )
+    .unwrap();
+    let env = std::fs::read_to_string(root.join("m/env.py")).unwrap();
+    let env = env
+        .replace(
+            "target_metadata = None",
+            "import sys\nsys.path.insert(0, config.get_main_option('here') or '.')\nfrom models import metadata as target_metadata",
+        )
+        ;
+    std::fs::write(root.join("m/env.py"), env).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(["revision", "--autogenerate", "-m", "x"])
+        .current_dir(root)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "generated column 't.twice' is NOT NULL in the models and NULL in the database"
+        ),
+        "{stderr}"
+    );
+    let written = std::fs::read_dir(root.join("m/versions")).unwrap().count();
+    assert_eq!(written, 0, "no revision file may be written");
+}

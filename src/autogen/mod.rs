@@ -117,6 +117,10 @@ pub struct Index {
     /// Whether the name came from SQLAlchemy's naming convention (`index=True`), which
     /// Alembic renders as `op.f('...')`.
     pub generated_name: bool,
+    /// Dialect keyword arguments as Alembic renders them after the index's other
+    /// arguments (`postgresql_using='gin'`, `postgresql_where="(qty > 0)"`); reflected
+    /// only, and not compared (Alembic compares the expressions and uniqueness).
+    pub dialect_kwargs: Vec<String>,
 }
 
 /// A foreign key constraint.

@@ -408,6 +408,7 @@ impl Reader<'_> {
                 columns,
                 unique,
                 generated_name: false,
+                dialect_kwargs: Vec::new(),
             },
         ))
     }
@@ -966,6 +967,7 @@ impl Reader<'_> {
                     columns: vec![d.column.name.clone()],
                     unique: d.unique,
                     generated_name: true,
+                    dialect_kwargs: Vec::new(),
                 });
             } else if d.unique {
                 table.uniques.push(UniqueConstraint {
@@ -1603,6 +1605,7 @@ fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> R
                 columns,
                 unique,
                 generated_name: false,
+                dialect_kwargs: Vec::new(),
             });
         }
         "UniqueConstraint" => {

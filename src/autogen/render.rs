@@ -84,14 +84,16 @@ fn batch_op(op: &Op) -> Result<String, String> {
             }
         }
         Op::CreateIndex { index, .. } => format!(
-            "batch_op.create_index({}, [{}], unique={})",
+            "batch_op.create_index({}, [{}], unique={}{})",
             index_name(index).replace("op.f(", "batch_op.f("),
             name_list(&index.columns),
-            if index.unique { "True" } else { "False" }
+            if index.unique { "True" } else { "False" },
+            dialect_kwargs(index)
         ),
         Op::DropIndex { index, .. } => format!(
-            "batch_op.drop_index({})",
-            index_name(index).replace("op.f(", "batch_op.f(")
+            "batch_op.drop_index({}{})",
+            index_name(index).replace("op.f(", "batch_op.f("),
+            dialect_kwargs(index)
         ),
         other => {
             return Err(format!(
@@ -124,7 +126,7 @@ fn render_op_in(op: &Op, schema: Option<&str>) -> Vec<String> {
             schema_kw(t.schema.as_deref())
         )],
         Op::CreateIndex { table, index } => vec![format!(
-            "op.create_index({}, {}, [{}], unique={}{in_schema})",
+            "op.create_index({}, {}, [{}], unique={}{in_schema}{})",
             index_name(index),
             repr_str(table),
             index
@@ -133,12 +135,14 @@ fn render_op_in(op: &Op, schema: Option<&str>) -> Vec<String> {
                 .map(|c| repr_str(c))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if index.unique { "True" } else { "False" }
+            if index.unique { "True" } else { "False" },
+            dialect_kwargs(index)
         )],
         Op::DropIndex { table, index } => vec![format!(
-            "op.drop_index({}, table_name={}{in_schema})",
+            "op.drop_index({}, table_name={}{in_schema}{})",
             index_name(index),
-            repr_str(table)
+            repr_str(table),
+            dialect_kwargs(index)
         )],
         Op::AddColumn { table, column } => vec![format!(
             "op.add_column({}, {}{in_schema})",
@@ -342,6 +346,15 @@ fn py_bool(b: bool) -> &'static str {
     } else {
         "False"
     }
+}
+
+/// `, postgresql_using='gin'`: an index's dialect keyword arguments after its others.
+fn dialect_kwargs(index: &Index) -> String {
+    index
+        .dialect_kwargs
+        .iter()
+        .map(|k| format!(", {k}"))
+        .collect()
 }
 
 fn index_name(index: &Index) -> String {

@@ -546,7 +546,10 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
           FROM generate_series(0, i.indnatts - 1) k), \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
                  AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')), \
-         array_to_string(i.indoption, ' ') \
+         array_to_string(i.indoption, ' '), \
+         EXISTS (SELECT 1 FROM unnest(i.indclass) k(c) JOIN pg_catalog.pg_opclass o ON o.oid = k.c \
+                 WHERE NOT o.opcdefault), \
+         ic.reloptions IS NOT NULL, NOT i.indisvalid, i.indnullsnotdistinct \
          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
          JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
          WHERE i.indrelid = {oid} AND NOT i.indisprimary ORDER BY ic.relname"
@@ -560,6 +563,21 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             return Err(ReflectError::Unsupported(format!(
                 "index \"{name}\" has INCLUDE columns, which aurora cannot reflect yet"
             )));
+        }
+        for (refused, what) in [
+            (
+                9,
+                "a column with an operator class other than its type's default (postgresql_ops)",
+            ),
+            (10, "storage parameters (postgresql_with)"),
+            (11, "is invalid (a failed CREATE INDEX CONCURRENTLY)"),
+            (12, "NULLS NOT DISTINCT (postgresql_nulls_not_distinct)"),
+        ] {
+            if flag(&row[refused]) {
+                return Err(ReflectError::Unsupported(format!(
+                    "index \"{name}\" has {what}, which aurora cannot reflect yet"
+                )));
+            }
         }
         if text(&row[8]).split(' ').any(|o| o != "0" && !o.is_empty()) {
             return Err(ReflectError::Unsupported(format!(
@@ -727,18 +745,27 @@ pub(super) fn schema(
                     }
                 }
             }
-            if i.postgresql_where.is_some() || i.postgresql_using.is_some() {
-                return Err(ReflectError::Unsupported(format!(
-                    "index \"{}\" of table \"{}\" is partial or not btree, which aurora's autogenerate cannot compare yet",
-                    i.name.as_deref().unwrap_or_default(),
-                    t.name
-                )));
+            // SQLAlchemy's reflected dialect options, in its order; Alembic renders them on
+            // create_index/drop_index and does not compare them.
+            let mut dialect_kwargs = Vec::new();
+            if let Some(using) = &i.postgresql_using {
+                dialect_kwargs.push(format!(
+                    "postgresql_using={}",
+                    crate::template::repr_str(using)
+                ));
+            }
+            if let Some(predicate) = &i.postgresql_where {
+                dialect_kwargs.push(format!(
+                    "postgresql_where={}",
+                    crate::template::repr_str(predicate)
+                ));
             }
             table.indexes.push(AIndex {
                 name: i.name.clone().unwrap_or_default(),
                 columns,
                 unique: i.unique,
                 generated_name: true,
+                dialect_kwargs,
             });
         }
         schema.tables.push(table);
