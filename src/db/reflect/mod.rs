@@ -14,7 +14,8 @@
 //!   `nextval(...)` default is dropped).
 //!
 //! What the model cannot hold (in batch mode identity and generated columns;
-//! `INCLUDE` columns, sorted index columns) is refused with
+//! sorted index expressions, non-default operator classes, index storage
+//! parameters) is refused with
 //! [`ReflectError::Unsupported`] rather than left out, since a table recreated
 //! without it would differ. Autogenerate's view reads identity and generated
 //! columns as Alembic renders them (`sa.Identity(...)` with every option of

@@ -541,8 +541,11 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
     let rows = conn.query(&format!(
         "SELECT ic.relname, i.indisunique, pg_catalog.pg_get_expr(i.indpred, i.indrelid), am.amname, \
          i.indnkeyatts, i.indnatts, \
-         (SELECT string_agg(CASE WHEN i.indkey[k] = 0 THEN 'E' ELSE 'C' END \
-            || pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true), chr(1) ORDER BY k) \
+         (SELECT string_agg(CASE WHEN i.indkey[k] = 0 \
+            THEN 'E' || pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true) \
+            ELSE 'C' || (SELECT a.attname FROM pg_catalog.pg_attribute a \
+                         WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k]) END, \
+            chr(1) ORDER BY k) \
           FROM generate_series(0, i.indnatts - 1) k), \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
                  AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')), \
@@ -559,18 +562,16 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             continue;
         }
         let name = text(&row[0]);
-        if int(&row[4]) != int(&row[5]) {
-            return Err(ReflectError::Unsupported(format!(
-                "index \"{name}\" has INCLUDE columns, which aurora cannot reflect yet"
-            )));
-        }
         for (refused, what) in [
             (
                 9,
                 "a column with an operator class other than its type's default (postgresql_ops)",
             ),
             (10, "storage parameters (postgresql_with)"),
-            (11, "is invalid (a failed CREATE INDEX CONCURRENTLY)"),
+            (
+                11,
+                "been left invalid (by a failed CREATE INDEX CONCURRENTLY)",
+            ),
             (12, "NULLS NOT DISTINCT (postgresql_nulls_not_distinct)"),
         ] {
             if flag(&row[refused]) {
@@ -579,18 +580,55 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
                 )));
             }
         }
-        if text(&row[8]).split(' ').any(|o| o != "0" && !o.is_empty()) {
-            return Err(ReflectError::Unsupported(format!(
-                "index \"{name}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
-            )));
-        }
-        let expressions = items(&row[6])
-            .into_iter()
-            .map(|e| match e.strip_prefix('C') {
-                Some(col) => IndexExpr::Column(col.trim_matches('"').to_string()),
-                None => IndexExpr::Text(e[1..].to_string()),
-            })
+        // The key columns, then the INCLUDE columns; each key column's sort flags
+        // (`indoption`: 1 DESC, 2 NULLS FIRST) as SQLAlchemy's reflection applies them:
+        // `desc()`, with `nulls_last()` when DESC keeps nulls last, `nulls_first()` on an
+        // ascending column.
+        let key_count = usize::try_from(int(&row[4])).unwrap_or_default();
+        let options: Vec<i64> = text(&row[8])
+            .split(' ')
+            .filter(|o| !o.is_empty())
+            .map(|o| o.parse().unwrap_or(0))
             .collect();
+        let mut expressions = Vec::new();
+        let mut include = Vec::new();
+        for (k, e) in items(&row[6]).into_iter().enumerate() {
+            let (kind, body) = e.split_at(1);
+            if k >= key_count {
+                if kind != "C" {
+                    return Err(ReflectError::Unsupported(format!(
+                        "index \"{name}\" includes the expression {body}, which aurora cannot reflect yet"
+                    )));
+                }
+                include.push(body.to_string());
+                continue;
+            }
+            let flags = options.get(k).copied().unwrap_or(0);
+            let modifier = match (flags & 1 != 0, flags & 2 != 0) {
+                (false, false) => None,
+                (true, false) => Some("DESC NULLS LAST"),
+                (true, true) => Some("DESC"),
+                (false, true) => Some("NULLS FIRST"),
+            };
+            expressions.push(match (kind, modifier) {
+                ("C", None) => IndexExpr::Column(body.to_string()),
+                ("C", Some(modifier)) => IndexExpr::Expr(crate::ops::SqlExpr::Ordered {
+                    expr: Box::new(crate::ops::SqlExpr::Column {
+                        table: None,
+                        schema: None,
+                        name: body.to_string(),
+                        type_: SqlType::Null,
+                    }),
+                    modifier,
+                }),
+                (_, None) => IndexExpr::Text(body.to_string()),
+                (_, Some(_)) => {
+                    return Err(ReflectError::Unsupported(format!(
+                        "index \"{name}\" sorts the expression {body} (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
+                    )))
+                }
+            });
+        }
         let using = text(&row[3]);
         t.indexes.push(Index {
             name: Some(name),
@@ -603,6 +641,7 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             postgresql_using: (using != "btree").then_some(using),
             postgresql_concurrently: false,
             sqlite_where: None,
+            postgresql_include: include,
             ..Index::default()
         });
     }
@@ -738,12 +777,19 @@ pub(super) fn schema(
                     }
                     IndexExpr::Expr(_) => {
                         return Err(ReflectError::Unsupported(format!(
-                            "index \"{}\" of table \"{}\" is on an expression, which aurora's autogenerate cannot compare yet",
+                            "index \"{}\" of table \"{}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora's autogenerate cannot compare yet",
                             i.name.as_deref().unwrap_or_default(),
                             t.name
                         )))
                     }
                 }
+            }
+            if !i.postgresql_include.is_empty() {
+                return Err(ReflectError::Unsupported(format!(
+                    "index \"{}\" of table \"{}\" has INCLUDE columns, which aurora's autogenerate cannot render yet",
+                    i.name.as_deref().unwrap_or_default(),
+                    t.name
+                )));
             }
             // SQLAlchemy's reflected dialect options, in its order; Alembic renders them on
             // create_index/drop_index and does not compare them.
