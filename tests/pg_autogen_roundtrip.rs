@@ -189,7 +189,8 @@ fn public_autogen_cases_replayed_on_postgresql_match_alembic() {
 
 /// A generated column whose nullability differs between the models and the database:
 /// Alembic ignores the change or not depending on whether the model gave `nullable=`,
-/// which aurora's models do not record, so aurora refuses before writing anything.
+/// which aurora's models do not record, so aurora refuses (`FAILED:`, exit status 255)
+/// before writing anything.
 #[test]
 fn generated_column_nullability_change_is_refused_before_anything_is_written() {
     let Ok(base) = std::env::var("AURORA_TEST_POSTGRES_URL") else {
@@ -250,7 +251,7 @@ fn generated_column_nullability_change_is_refused_before_anything_is_written() {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(run.status.code(), Some(255), "{stderr}");
     assert!(
         stderr.contains(
             "generated column 't.twice' is NOT NULL in the models and NULL in the database"
