@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Records the cases in tests/fixtures/pg_online against the reference Alembic
-and a live PostgreSQL server.
+"""Records the cases in tests/fixtures/pg_online (or, with --autogen,
+tests/fixtures/pg_autogen) against the reference Alembic and a live
+PostgreSQL server.
 
 Each case folder holds `project/` (an Alembic project whose `sqlalchemy.url`
 is a `postgresql+psycopg2://` placeholder) and `commands.txt` (one command line
@@ -11,7 +12,9 @@ standard output, the `FAILED:` line, and for `upgrade`/`downgrade`/`stamp`/
 `current` run online the state of the server after the step (`pgdb`). It
 uses the corpus checker's own `Workspace` and snapshot, so recording and
 replaying (`tests/pg_online_recorded.rs` runs the checker on these folders)
-share one implementation.
+share one implementation. With --autogen, the files a step creates
+(`revision --autogenerate`'s) are recorded too, which
+`tests/pg_autogen_roundtrip.rs` reads to know what to compare.
 
     CONFORMANCE_PG_URL=postgresql://... python3 scripts/record-pg-online.py \
         [--alembic /work/refvenv/bin/alembic] [CASE...]
@@ -25,6 +28,7 @@ import shlex
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "fixtures" / "pg_online"
+AUTOGEN_CASES = ROOT / "tests" / "fixtures" / "pg_autogen"
 CHECK = ROOT.parent / "shared" / "conformance" / "check"
 
 
@@ -39,13 +43,15 @@ def load_checker():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--alembic", default="/work/refvenv/bin/alembic")
+    ap.add_argument("--autogen", action="store_true", help="record tests/fixtures/pg_autogen")
     ap.add_argument("cases", nargs="*")
     opts = ap.parse_args()
     check = load_checker()
     server = check.pg_server_from_env()
     if server is None:
         raise SystemExit("set CONFORMANCE_PG_URL to a PostgreSQL superuser URL")
-    for case in sorted(p for p in CASES.iterdir() if (p / "commands.txt").is_file()):
+    cases = AUTOGEN_CASES if opts.autogen else CASES
+    for case in sorted(p for p in cases.iterdir() if (p / "commands.txt").is_file()):
         if opts.cases and case.name not in opts.cases:
             continue
         steps = []
@@ -55,8 +61,13 @@ def main():
                     continue
                 args = shlex.split(line)
                 online = "--sql" not in args and args[0] in ("upgrade", "downgrade", "stamp", "current")
-                res = ws.run(shlex.split(opts.alembic), args, want_pgdb=online)
+                want_files = opts.autogen and args[0] == "revision"
+                res = ws.run(
+                    shlex.split(opts.alembic), args, want_pgdb=online, want_files=want_files
+                )
                 step = {"args": args, "exit": res["exit"], "stdout": res["stdout"]}
+                if want_files:
+                    step["files"] = res["files"]
                 if args[0] == "current" and res["stdout"].count("\n") > 1:
                     step["sort_lines"] = True
                 if res["failed"]:

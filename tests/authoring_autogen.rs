@@ -201,12 +201,9 @@ fn table_args_indexes_uniques_and_checks() {
     );
     let schema_error =
         "from sqlalchemy import *\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\nfrom typing import Optional\n\nclass Base(DeclarativeBase):\n    pass\n\nclass T(Base):\n    __tablename__ = 't'\n    id = Column(Integer, primary_key=True)\n    \
-                        __table_args__ = {'schema': 'other'}\n";
+                        __table_args__ = {'schema': 5}\n";
     let errors = models::read_models("m.py", schema_error).unwrap_err();
-    assert_eq!(
-        errors[0].to_string(),
-        "m.py:8:1: a table schema is not supported for autogenerate"
-    );
+    assert_eq!(errors[0].to_string(), "m.py:8:1: schema=5 must be a string");
 }
 
 /// Project TypeDecorator subclasses render as Alembic 1.20.1 renders them

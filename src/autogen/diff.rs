@@ -33,7 +33,7 @@ pub fn diff_items(ops: &[Op], metadata: &Schema, database: &Schema) -> Vec<DiffI
     let mut items = Vec::new();
     let schemas = Schemas { metadata, database };
     for op in ops {
-        push_diffs(op, &schemas, &mut items);
+        push_diffs(op, &schemas, None, &mut items);
     }
     items
 }
@@ -43,7 +43,14 @@ struct Schemas<'a> {
     database: &'a Schema,
 }
 
-fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
+/// Python's `repr` of an optional schema name.
+fn schema_repr(schema: Option<&str>) -> String {
+    schema.map_or_else(|| "None".to_string(), repr_str)
+}
+
+/// One operation's entries; `schema` is that of the `ModifyTable` the operation is in.
+fn push_diffs(op: &Op, schemas: &Schemas<'_>, schema: Option<&str>, items: &mut Vec<DiffItem>) {
+    let key = |table: &str| super::table_key(schema, table);
     fn push(kind: &'static str, table: &str, repr: String) -> DiffItem {
         DiffItem {
             kind,
@@ -66,7 +73,8 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
             "add_column",
             table,
             format!(
-                "('add_column', None, {}, {})",
+                "('add_column', {}, {}, {})",
+                schema_repr(schema),
                 repr_str(table),
                 column_repr(table, column, &[])
             ),
@@ -75,13 +83,14 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
             "remove_column",
             table,
             format!(
-                "('remove_column', None, {}, {})",
+                "('remove_column', {}, {}, {})",
+                schema_repr(schema),
                 repr_str(table),
                 column_repr(table, column, &[])
             ),
         ),
         Op::CreateIndex { table, index } => {
-            let owner = schemas.metadata.table(table);
+            let owner = schemas.metadata.table(&key(table));
             push(
                 "add_index",
                 table,
@@ -89,7 +98,7 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
             )
         }
         Op::DropIndex { table, index } => {
-            let owner = schemas.database.table(table);
+            let owner = schemas.database.table(&key(table));
             push(
                 "remove_index",
                 table,
@@ -136,38 +145,39 @@ fn push_diffs(op: &Op, schemas: &Schemas<'_>, items: &mut Vec<DiffItem>) {
             } else {
                 "modify_comment"
             };
-            push(kind, &alter.table, alter_repr(alter))
+            push(kind, &alter.table, alter_repr(alter, schema))
         }
+        // Alembic's table comment ops give a bare `Table(name, MetaData(), schema=...)`.
         Op::TableComment {
             table,
             comment: Some(_),
             existing,
+        } => push(
+            "add_table_comment",
+            table,
+            format!(
+                "('add_table_comment', Table({}, MetaData(), schema={}), {})",
+                repr_str(table),
+                schema_repr(schema),
+                existing.as_deref().map_or("None".to_string(), repr_str)
+            ),
+        ),
+        Op::TableComment { table, .. } => push(
+            "remove_table_comment",
+            table,
+            format!(
+                "('remove_table_comment', Table({}, MetaData(), schema={}))",
+                repr_str(table),
+                schema_repr(schema)
+            ),
+        ),
+        Op::ModifyTable {
+            ops,
+            schema: in_schema,
+            ..
         } => {
-            let owner = schemas.metadata.table(table);
-            push(
-                "add_table_comment",
-                table,
-                format!(
-                    "('add_table_comment', {}, {})",
-                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr),
-                    existing.as_deref().map_or("None".to_string(), repr_str)
-                ),
-            )
-        }
-        Op::TableComment { table, .. } => {
-            let owner = schemas.database.table(table);
-            push(
-                "remove_table_comment",
-                table,
-                format!(
-                    "('remove_table_comment', {})",
-                    owner.map_or_else(|| format!("Table({})", repr_str(table)), table_repr)
-                ),
-            )
-        }
-        Op::ModifyTable { ops, .. } => {
             for op in ops {
-                push_diffs(op, schemas, items);
+                push_diffs(op, schemas, in_schema.as_deref(), items);
             }
             return;
         }
@@ -217,6 +227,12 @@ fn column_repr(table: &str, column: &Column, foreign_keys: &[String]) -> String 
     if let Some(default) = &column.python_default {
         parts.push(format!("default={default}"));
     }
+    if let Some(generated) = &column.generated {
+        parts.push(format!(
+            "server_default={}",
+            default_clause_repr(Some(generated))
+        ));
+    }
     if let Some(comment) = &column.comment {
         parts.push(format!("comment={}", repr_str(comment)));
     }
@@ -249,17 +265,19 @@ fn table_repr(table: &Table) -> String {
             &column_foreign_keys(table, &column.name),
         ));
     }
-    parts.push("schema=None".to_string());
+    parts.push(format!("schema={}", schema_repr(table.schema.as_deref())));
     format!("Table({})", parts.join(", "))
 }
 
-/// `Index('name', Column(...), unique=True)`, with the columns as the table declares them.
+/// `Index('name', Column(...), unique=True)`, with the columns as the table declares them,
+/// without their `ForeignKey`s (Alembic's `CreateIndexOp.to_index()` builds the index on
+/// copies of the columns that carry none).
 fn index_repr(table: &str, index: &Index, owner: Option<&Table>) -> String {
     let mut parts = vec![repr_str(&index.name)];
     for name in &index.columns {
-        let found = owner.and_then(|t| t.columns.iter().find(|c| &c.name == name).map(|c| (t, c)));
+        let found = owner.and_then(|t| t.columns.iter().find(|c| &c.name == name));
         parts.push(match found {
-            Some((t, c)) => column_repr(table, c, &column_foreign_keys(t, name)),
+            Some(c) => column_repr(table, c, &[]),
             None => format!("Column({}, NullType(), table=<{table}>)", repr_str(name)),
         });
     }
@@ -270,26 +288,24 @@ fn index_repr(table: &str, index: &Index, owner: Option<&Table>) -> String {
 }
 
 /// `UniqueConstraint(Column('email', NullType(), table=<t>))`: Alembic compares a copy of the
-/// constraint whose columns carry no type.
+/// constraint whose columns carry no type; SQLAlchemy's `repr` never shows its name.
 fn unique_repr(table: &str, unique: &UniqueConstraint) -> String {
-    let mut parts: Vec<String> = unique
+    let parts: Vec<String> = unique
         .columns
         .iter()
         .map(|c| format!("Column({}, NullType(), table=<{table}>)", repr_str(c)))
         .collect();
-    if let Some(name) = &unique.name {
-        parts.push(format!("name={}", repr_str(name)));
-    }
     format!("UniqueConstraint({})", parts.join(", "))
 }
 
 /// `[('modify_type', None, 't', 'c', {...}, OLD, NEW), ('modify_nullable', ...)]`.
-fn alter_repr(alter: &AlterColumn) -> String {
+fn alter_repr(alter: &AlterColumn, schema: Option<&str>) -> String {
     let mut diffs = Vec::new();
     let (table, column) = (repr_str(&alter.table), repr_str(&alter.column));
+    let schema = schema_repr(schema);
     if let Some(ty) = &alter.modify_type {
         diffs.push(format!(
-            "('modify_type', None, {table}, {column}, {{'existing_nullable': {}, \
+            "('modify_type', {schema}, {table}, {column}, {{'existing_nullable': {}, \
              'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
             existing_default_repr(alter),
@@ -300,7 +316,7 @@ fn alter_repr(alter: &AlterColumn) -> String {
     }
     if let Some(nullable) = alter.modify_nullable {
         diffs.push(format!(
-            "('modify_nullable', None, {table}, {column}, {{'existing_type': {}, \
+            "('modify_nullable', {schema}, {table}, {column}, {{'existing_type': {}, \
              'existing_server_default': {}, 'existing_comment': {}}}, {}, {})",
             type_repr(&alter.existing_type),
             existing_default_repr(alter),
@@ -311,7 +327,7 @@ fn alter_repr(alter: &AlterColumn) -> String {
     }
     if let Some(default) = &alter.modify_server_default {
         diffs.push(format!(
-            "('modify_default', None, {table}, {column}, {{'existing_nullable': {}, \
+            "('modify_default', {schema}, {table}, {column}, {{'existing_nullable': {}, \
              'existing_type': {}, 'existing_comment': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
             type_repr(&alter.existing_type),
@@ -327,7 +343,7 @@ fn alter_repr(alter: &AlterColumn) -> String {
     }
     if let Some(comment) = &alter.modify_comment {
         diffs.push(format!(
-            "('modify_comment', None, {table}, {column}, {{'existing_nullable': {}, \
+            "('modify_comment', {schema}, {table}, {column}, {{'existing_nullable': {}, \
              'existing_type': {}, 'existing_server_default': {}}}, {}, {})",
             py_bool(alter.existing_nullable),
             type_repr(&alter.existing_type),
@@ -351,6 +367,17 @@ fn existing_comment_repr(alter: &AlterColumn) -> String {
 fn default_clause_repr(rendered: Option<&str>) -> String {
     match rendered {
         None => "None".to_string(),
+        // A reflected identity or generated column's server default is the construct.
+        // SQLAlchemy's `repr` leaves out `always=False`, its default.
+        Some(text) if text.starts_with("sa.Identity(") => text["sa.".len()..]
+            .replace("(always=False, ", "(")
+            .replace("(always=False)", "()"),
+        Some(text) if text.starts_with("sa.Computed(") => {
+            let persisted = text.rsplit_once("persisted=").map_or("None)", |(_, p)| p);
+            format!(
+                "Computed(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, persisted={persisted}"
+            )
+        }
         Some(text) if text.starts_with("sa.text(") => {
             "DefaultClause(<sqlalchemy.sql.elements.TextClause object at 0x7f0000000000>, for_update=False)"
                 .to_string()

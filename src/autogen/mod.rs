@@ -117,6 +117,10 @@ pub struct Index {
     /// Whether the name came from SQLAlchemy's naming convention (`index=True`), which
     /// Alembic renders as `op.f('...')`.
     pub generated_name: bool,
+    /// Dialect keyword arguments as Alembic renders them after the index's other
+    /// arguments (`postgresql_using='gin'`, `postgresql_where="(qty > 0)"`); reflected
+    /// only, and not compared (Alembic compares the expressions and uniqueness).
+    pub dialect_kwargs: Vec<String>,
 }
 
 /// A foreign key constraint.
@@ -126,7 +130,9 @@ pub struct ForeignKey {
     pub name: Option<String>,
     /// The local columns.
     pub columns: Vec<String>,
-    /// The referenced table.
+    /// The referenced table by its key: `schema.table` for a table of another schema (as
+    /// SQLAlchemy's `ForeignKey('schema.table.column')` and the reflected `referred_schema`
+    /// name it).
     pub ref_table: String,
     /// The referenced columns.
     pub ref_columns: Vec<String>,
@@ -167,6 +173,9 @@ pub struct CheckConstraint {
 pub struct Table {
     /// Its name.
     pub name: String,
+    /// Its schema; `None` is the default schema (the connection's, or the models' tables
+    /// without `schema=`).
+    pub schema: Option<String>,
     /// Its columns, in declaration order.
     pub columns: Vec<Column>,
     /// Its indexes.
@@ -201,6 +210,19 @@ impl Table {
     fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// SQLAlchemy's table key: `schema.name`, or the name in the default schema.
+    pub fn key(&self) -> String {
+        table_key(self.schema.as_deref(), &self.name)
+    }
+}
+
+/// SQLAlchemy's `_get_table_key(name, schema)`: `schema.name`, or `name` without a schema.
+pub fn table_key(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(s) => format!("{s}.{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// A set of tables: the models' metadata or an introspected database.
@@ -211,37 +233,44 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// The table called `name`.
-    pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == name)
+    /// The table whose key ([`Table::key`]) is `key`: its name in the default schema,
+    /// `schema.name` in another.
+    pub fn table(&self, key: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.key() == key)
+    }
+
+    /// The table `name` of `schema`.
+    pub fn table_in(&self, schema: Option<&str>, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name && t.schema.as_deref() == schema)
     }
 
     /// The tables in SQLAlchemy's `sorted_tables` order: by name, then moved after the tables
     /// their foreign keys reference.
     pub fn sorted_tables(&self) -> Vec<&Table> {
-        let mut by_name: Vec<&Table> = self.tables.iter().collect();
-        by_name.sort_by(|a, b| a.name.cmp(&b.name));
-        let names: BTreeSet<&str> = by_name.iter().map(|t| t.name.as_str()).collect();
+        let mut by_key: Vec<(String, &Table)> = self.tables.iter().map(|t| (t.key(), t)).collect();
+        by_key.sort_by(|a, b| a.0.cmp(&b.0));
+        let keys: BTreeSet<&str> = by_key.iter().map(|(k, _)| k.as_str()).collect();
         let mut done: BTreeSet<&str> = BTreeSet::new();
         let mut out = Vec::new();
-        // Repeatedly take, in name order, the first table whose dependencies are all placed;
-        // a cycle falls back to name order.
-        while out.len() < by_name.len() {
-            let next = by_name
+        // Repeatedly take, in key order, the first table whose dependencies are all placed;
+        // a cycle falls back to key order. A foreign key names its table by key.
+        while out.len() < by_key.len() {
+            let next = by_key
                 .iter()
-                .find(|t| {
-                    !done.contains(t.name.as_str())
+                .find(|(k, t)| {
+                    !done.contains(k.as_str())
                         && t.foreign_keys.iter().all(|fk| {
-                            fk.ref_table == t.name
-                                || !names.contains(fk.ref_table.as_str())
+                            fk.ref_table == *k
+                                || !keys.contains(fk.ref_table.as_str())
                                 || done.contains(fk.ref_table.as_str())
                         })
                 })
-                .or_else(|| by_name.iter().find(|t| !done.contains(t.name.as_str())))
-                .copied();
-            let Some(t) = next else { break };
-            done.insert(t.name.as_str());
-            out.push(t);
+                .or_else(|| by_key.iter().find(|(k, _)| !done.contains(k.as_str())));
+            let Some((k, t)) = next else { break };
+            done.insert(k.as_str());
+            out.push(*t);
         }
         out
     }
@@ -323,9 +352,12 @@ pub enum Op {
         existing: Option<String>,
     },
     /// The operations on one existing table, kept together as Alembic's `ModifyTableOps`.
+    /// The operations inside name the table without its schema; this one carries it.
     ModifyTable {
         /// The table.
         table: String,
+        /// Its schema (`None`: the default one).
+        schema: Option<String>,
         /// Its operations.
         ops: Vec<Op>,
     },
@@ -379,8 +411,9 @@ impl Op {
                 comment: existing.clone(),
                 existing: comment.clone(),
             },
-            Op::ModifyTable { table, ops } => Op::ModifyTable {
+            Op::ModifyTable { table, schema, ops } => Op::ModifyTable {
                 table: table.clone(),
+                schema: schema.clone(),
                 ops: ops.iter().rev().map(Op::reverse).collect(),
             },
         }
@@ -529,6 +562,10 @@ pub struct CompareOptions {
     pub server_default: bool,
     /// Whether the dialect keeps comments (PostgreSQL): Alembic then compares them.
     pub comments: bool,
+    /// The connection's default schema (PostgreSQL's `current_schema()`): a model table
+    /// that names it with `schema=` is compared with the reflected table of the default
+    /// schema (`None`), as Alembic's `_compare_tables` does.
+    pub default_schema: Option<String>,
 }
 
 /// A server default as Alembic's SQLite implementation compares it: the SQL text without one
@@ -587,20 +624,39 @@ pub fn compare_with_options(
     options: &CompareOptions,
 ) -> Vec<Op> {
     let mut ops = Vec::new();
-    let db_names: BTreeSet<&str> = database
+    // Tables by (schema, name); the version table only in its own schema.
+    type Name<'a> = (Option<&'a str>, &'a str);
+    let not_version = |t: &Table| !(t.schema.is_none() && t.name == version_table);
+    fn name_of(t: &Table) -> (Option<&str>, &str) {
+        (t.schema.as_deref(), t.name.as_str())
+    }
+    let default_schema = options.default_schema.as_deref();
+    let meta_name = |t: &Table| -> (Option<String>, String) {
+        (
+            t.schema
+                .clone()
+                .filter(|s| Some(s.as_str()) != default_schema),
+            t.name.clone(),
+        )
+    };
+    let db_names: BTreeSet<Name<'_>> = database
         .tables
         .iter()
-        .map(|t| t.name.as_str())
-        .filter(|n| *n != version_table)
+        .filter(|t| not_version(t))
+        .map(name_of)
         .collect();
-    let meta_names: BTreeSet<&str> = metadata
+    let meta_names: BTreeSet<(Option<String>, String)> = metadata
         .tables
         .iter()
-        .map(|t| t.name.as_str())
-        .filter(|n| *n != version_table)
+        .filter(|t| not_version(t))
+        .map(meta_name)
         .collect();
+    let in_db = |t: &Table| {
+        let (s, n) = meta_name(t);
+        db_names.contains(&(s.as_deref(), n.as_str()))
+    };
     for table in metadata.sorted_tables() {
-        if table.name == version_table || db_names.contains(table.name.as_str()) {
+        if !not_version(table) || in_db(table) {
             continue;
         }
         ops.push(Op::CreateTable(table.clone()));
@@ -608,30 +664,34 @@ pub fn compare_with_options(
         if !index_ops.is_empty() {
             ops.push(Op::ModifyTable {
                 table: table.name.clone(),
+                schema: table.schema.clone(),
                 ops: index_ops,
             });
         }
     }
     for table in &database.tables {
-        if db_names.contains(table.name.as_str()) && !meta_names.contains(table.name.as_str()) {
+        if db_names.contains(&name_of(table))
+            && !meta_names.contains(&(table.schema.clone(), table.name.clone()))
+        {
             let index_ops = compare_indexes(&table.name, Some(table), &Table::default());
             if !index_ops.is_empty() {
                 ops.push(Op::ModifyTable {
                     table: table.name.clone(),
+                    schema: table.schema.clone(),
                     ops: index_ops,
                 });
             }
             ops.push(Op::DropTable(table.clone()));
         }
     }
-    let existing: BTreeMap<&str, (&Table, &Table)> = metadata
+    // Alembic walks the tables on both sides sorted by (schema or "", name).
+    let existing: BTreeMap<(&str, &str), (&Table, &Table)> = metadata
         .tables
         .iter()
+        .filter(|m| not_version(m) && in_db(m))
         .filter_map(|m| {
-            let d = database.table(&m.name)?;
-            db_names
-                .contains(m.name.as_str())
-                .then_some((m.name.as_str(), (m, d)))
+            let d = database.table_in(meta_name(m).0.as_deref(), &m.name)?;
+            Some(((d.schema.as_deref().unwrap_or(""), d.name.as_str()), (m, d)))
         })
         .collect();
     let default_changed = |existing: &Column, column: &Column| {
@@ -645,7 +705,7 @@ pub fn compare_with_options(
                     .as_deref()
                     .map(sqlite_default_for_compare)
     };
-    for (name, (meta, db)) in existing {
+    for ((_, name), (meta, db)) in existing {
         let mut table_ops = Vec::new();
         for column in &meta.columns {
             if db.column(&column.name).is_none() {
@@ -658,8 +718,18 @@ pub fn compare_with_options(
         for column in &meta.columns {
             if let Some(existing) = db.column(&column.name) {
                 let type_changed = ddl_type_name(&existing.ty) != ddl_type_name(&column.ty);
-                // A primary key column's nullability is implied; Alembic leaves it alone.
-                let nullable_changed = existing.nullable != column.nullable && !column.primary_key;
+                // A primary key column's nullability is implied; Alembic leaves it alone, and
+                // ignores it on an identity column ("Ignoring nullable change on identity
+                // column").
+                let identity = |c: &Column| {
+                    c.generated
+                        .as_deref()
+                        .is_some_and(|g| g.starts_with("sa.Identity("))
+                };
+                let nullable_changed = existing.nullable != column.nullable
+                    && !column.primary_key
+                    && !identity(existing)
+                    && !identity(column);
                 let server_default_changed = default_changed(existing, column);
                 let (existing_comment, comment_changed) = if options.comments {
                     let (db, model) = (
@@ -678,9 +748,18 @@ pub fn compare_with_options(
                         existing_nullable: existing.nullable,
                         modify_type: type_changed.then(|| column.ty.clone()),
                         modify_nullable: nullable_changed.then_some(column.nullable),
+                        // A reflected Identity or Computed is the column's server default
+                        // for Alembic.
                         existing_server_default: (existing.server_default.is_some()
-                            || column.server_default.is_some())
-                        .then(|| existing.server_default.clone()),
+                            || existing.generated.is_some()
+                            || column.server_default.is_some()
+                            || column.generated.is_some())
+                        .then(|| {
+                            existing
+                                .server_default
+                                .clone()
+                                .or_else(|| existing.generated.clone())
+                        }),
                         modify_server_default: server_default_changed
                             .then(|| column.server_default.clone()),
                         existing_comment,
@@ -702,6 +781,9 @@ pub fn compare_with_options(
                 existing: db_comment,
             });
         table_ops.extend(compare_foreign_keys(name, db, meta));
+        // Alembic's table comparators (constraints, foreign keys, the comment) run inside
+        // `_compare_columns`, before it removes the columns the models lack.
+        table_ops.extend(table_comment);
         for column in &db.columns {
             if meta.column(&column.name).is_none() {
                 table_ops.push(Op::DropColumn {
@@ -710,10 +792,10 @@ pub fn compare_with_options(
                 });
             }
         }
-        table_ops.extend(table_comment);
         if !table_ops.is_empty() {
             ops.push(Op::ModifyTable {
                 table: name.to_string(),
+                schema: db.schema.clone(),
                 ops: table_ops,
             });
         }

@@ -87,7 +87,7 @@ pub fn schema_from_metadata(
             // table of the columns it names.
             match reader.free_index(index) {
                 Ok((table, found)) => {
-                    if let Some(t) = schema.tables.iter_mut().find(|t| t.name == table) {
+                    if let Some(t) = schema.tables.iter_mut().find(|t| t.key() == table) {
                         t.indexes.push(found);
                     }
                 }
@@ -168,15 +168,15 @@ struct Reader<'p> {
     /// The dialect compared against: server defaults and type DDL depend on it.
     dialect: Dialect,
     errors: Vec<ModelError>,
-    /// Columns declared without a type but with a `ForeignKey`: (table, column, where). As
+    /// Columns declared without a type but with a `ForeignKey`: (table key, column, where). As
     /// SQLAlchemy does, they take the type of the column they reference once every table is
     /// known (an annotation's type is not used for them).
     fk_typed: Vec<(String, String, Option<String>)>,
     /// The `type_annotation_map` of the class being read: each Python type as the default
     /// type its annotation means, with the type the map gives it.
     type_map: Vec<(ColumnType, Value)>,
-    /// Every column value read, with its table and column names (for an `Index(...)` made
-    /// outside its table).
+    /// Every column value read, with its table key (`schema.table` in a schema) and column
+    /// name (for an `Index(...)` made outside its table).
     column_owners: Vec<(Value, String, String)>,
 }
 
@@ -408,6 +408,7 @@ impl Reader<'_> {
                 columns,
                 unique,
                 generated_name: false,
+                dialect_kwargs: Vec::new(),
             },
         ))
     }
@@ -835,7 +836,7 @@ impl Reader<'_> {
                     if let Some(col) = schema
                         .tables
                         .iter_mut()
-                        .find(|t| t.name == table)
+                        .find(|t| t.key() == table)
                         .and_then(|t| t.columns.iter_mut().find(|c| c.name == column))
                     {
                         col.ty = ty;
@@ -956,15 +957,17 @@ impl Reader<'_> {
         }
         for d in &decls {
             self.column_owners
-                .push((d.value.clone(), table.name.clone(), d.column.name.clone()));
+                .push((d.value.clone(), table.key(), d.column.name.clone()));
         }
         for d in decls {
             if d.index {
                 table.indexes.push(Index {
-                    name: format!("ix_{}_{}", table.name, d.column.name),
+                    // SQLAlchemy's `column_0_label`: the table's key with `_` for `.`.
+                    name: format!("ix_{}_{}", table.key().replace('.', "_"), d.column.name),
                     columns: vec![d.column.name.clone()],
                     unique: d.unique,
                     generated_name: true,
+                    dialect_kwargs: Vec::new(),
                 });
             } else if d.unique {
                 table.uniques.push(UniqueConstraint {
@@ -978,7 +981,7 @@ impl Reader<'_> {
             }
             if d.type_from_foreign_key {
                 self.fk_typed
-                    .push((table.name.clone(), d.column.name.clone(), d.at.clone()));
+                    .push((table.key(), d.column.name.clone(), d.at.clone()));
             }
             table.columns.push(d.column);
         }
@@ -996,11 +999,14 @@ impl Reader<'_> {
             for (k, v) in d.borrow().items.iter() {
                 let key = k.to_str();
                 if key == "schema" {
-                    self.error(
-                        at,
-                        None,
-                        "a table schema is not supported for autogenerate".into(),
-                    );
+                    match v {
+                        Value::Str(s) => table.schema = Some(s.to_string()),
+                        Value::None => {}
+                        other => {
+                            let message = format!("schema={} must be a string", other.repr());
+                            self.error(at, None, message);
+                        }
+                    }
                     continue;
                 }
                 if key == "comment" {
@@ -1079,11 +1085,15 @@ impl Reader<'_> {
         }
         for (key, v) in &args.keywords {
             if key == "schema" {
-                self.error(
-                    at,
-                    None,
-                    "a table schema is not supported for autogenerate".into(),
-                );
+                match v {
+                    Value::Str(s) => table.schema = Some(s.to_string()),
+                    Value::None => {}
+                    other => self.error(
+                        at,
+                        None,
+                        format!("schema={} must be a string", other.repr()),
+                    ),
+                }
             } else if key == "comment" {
                 if let Value::Str(c) = v {
                     table.comment = Some(c.to_string());
@@ -1595,6 +1605,7 @@ fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> R
                 columns,
                 unique,
                 generated_name: false,
+                dialect_kwargs: Vec::new(),
             });
         }
         "UniqueConstraint" => {

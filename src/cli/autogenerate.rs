@@ -140,18 +140,25 @@ fn compare_in_env(
         );
     }
     let configured = hooks.configured.clone().unwrap_or_default();
-    // Alembic then reflects every schema but the system ones; aurora reflects the default
-    // schema only, which on SQLite is all there is ("main").
-    if configured.include_schemas && conn.dialect() == Dialect::Postgresql {
-        return Err(CliError::Crash(
-            "env.py: configure(include_schemas=True) is not supported for autogenerate on \
-             PostgreSQL yet; aurora compares the default schema only (leave include_schemas \
-             unset for this run to compare that schema)"
-                .into(),
-        ));
-    }
     let metadata = env_models(project, hooks, conn.dialect())?;
-    let database = live_schema(conn, out)?;
+    // The schemas compared (Alembic's `_produce_net_changes`): the default one (`None`),
+    // and with include_schemas=True every other but the system ones; include_name sees
+    // each and may leave it out.
+    let mut schemas = if configured.include_schemas {
+        crate::db::reflect::schema_names(conn).map_err(|e| CliError::failed(e.to_string()))?
+    } else {
+        vec![None]
+    };
+    if let Some(include) = &configured.include_name {
+        let mut kept = Vec::new();
+        for s in schemas {
+            if include_name(hooks, include, s.as_deref(), "schema", None, None)? {
+                kept.push(s);
+            }
+        }
+        schemas = kept;
+    }
+    let database = live_schemas(conn, out, &schemas)?;
     for (option, value, default) in [
         (
             "alembic_module_prefix",
@@ -179,6 +186,7 @@ fn compare_in_env(
     }
     let mut options = autogen::CompareOptions {
         comments: conn.dialect() == Dialect::Postgresql,
+        default_schema: current_schema(conn)?,
         ..Default::default()
     };
     match &configured.compare_server_default {
@@ -201,6 +209,7 @@ fn compare_in_env(
             )))
         }
     }
+    refuse_computed_nullable_changes(&metadata, &compared)?;
     let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
@@ -218,7 +227,7 @@ fn compare_in_env(
         ops = filter_included(ops, include, hooks)?;
     }
     for op in &ops {
-        log_op(out, op);
+        log_op(out, op, None);
     }
     let directives = match &configured.process_revision_directives {
         Some(f) => run_revision_directives(f, &ops, hooks, directive)?,
@@ -248,6 +257,47 @@ fn compare_in_env(
         template_args: configured.template_args.clone(),
         imports,
     })
+}
+
+/// A generated (`Computed`) column whose nullability differs between the models and the
+/// database: Alembic ignores the change when the model column's nullability was not given
+/// explicitly (`_nullability_might_be_unset`), which aurora's models do not record.
+fn refuse_computed_nullable_changes(metadata: &Schema, database: &Schema) -> Result<(), CliError> {
+    let computed = |c: &autogen::Column| {
+        c.generated
+            .as_deref()
+            .is_some_and(|g| g.starts_with("sa.Computed("))
+    };
+    for table in &metadata.tables {
+        let Some(db) = database.table_in(table.schema.as_deref(), &table.name) else {
+            continue;
+        };
+        for column in &table.columns {
+            let Some(existing) = db.columns.iter().find(|c| c.name == column.name) else {
+                continue;
+            };
+            if (computed(column) || computed(existing))
+                && column.nullable != existing.nullable
+                && !column.primary_key
+            {
+                return Err(CliError::failed(format!(
+                    "generated column '{}.{}' is {} in the models and {} in the database; \
+                     aurora cannot tell whether Alembic would ignore this nullability change \
+                     (it does when the model leaves nullable= unset); give the model column \
+                     the database's nullability, or alter it by hand",
+                    table.key(),
+                    column.name,
+                    if column.nullable { "NULL" } else { "NOT NULL" },
+                    if existing.nullable {
+                        "NULL"
+                    } else {
+                        "NOT NULL"
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `autogen_context` as render_item receives it: `imports` is the set of import lines the
@@ -349,9 +399,9 @@ fn apply_render_item(
         Ok(())
     }
     for op in ops.iter_mut() {
-        let inner: Vec<&mut Op> = match op {
-            Op::ModifyTable { ops, .. } => ops.iter_mut().collect(),
-            other => vec![other],
+        let (schema, inner): (Option<String>, Vec<&mut Op>) = match op {
+            Op::ModifyTable { ops, schema, .. } => (schema.clone(), ops.iter_mut().collect()),
+            other => (None, vec![other]),
         };
         for op in inner {
             match op {
@@ -373,7 +423,7 @@ fn apply_render_item(
                     }
                     if let Some(ty) = alter.modify_type.clone() {
                         let declared = metadata
-                            .table(&alter.table)
+                            .table_in(schema.as_deref(), &alter.table)
                             .and_then(|t| t.columns.iter().find(|c| c.name == alter.column));
                         let obj = match declared {
                             Some(c) => type_object(hooks, c)?,
@@ -589,23 +639,65 @@ fn without_type_changes(ops: Vec<Op>) -> Vec<Op> {
                     .is_some()
                     .then_some(Op::AlterColumn(alter))
             }
-            Op::ModifyTable { table, ops } => {
+            Op::ModifyTable { table, schema, ops } => {
                 let ops = without_type_changes(ops);
-                (!ops.is_empty()).then_some(Op::ModifyTable { table, ops })
+                (!ops.is_empty()).then_some(Op::ModifyTable { table, schema, ops })
             }
             other => Some(other),
         })
         .collect()
 }
 
+/// One `include_name(name, type_, parent_names)` call, with the parent names Alembic's
+/// `AutogenContext.run_name_filters` gives: none for a schema; `schema_name` and
+/// `schema_qualified_table_name` for a table; `table_name` too for what is in a table.
+fn include_name(
+    hooks: &mut super::environment::Hooks<'_, '_>,
+    include: &crate::interp::Value,
+    name: Option<&str>,
+    kind: &str,
+    schema: Option<&str>,
+    table: Option<&str>,
+) -> Result<bool, CliError> {
+    use crate::interp::{Args, Dict, Value};
+    let mut parents = Dict::default();
+    if kind != "schema" {
+        let table_name = if kind == "table" { name } else { table };
+        if kind != "table" {
+            parents.insert(
+                Value::str("table_name"),
+                Value::str(table.unwrap_or_default()),
+            );
+        }
+        parents.insert(
+            Value::str("schema_name"),
+            Value::opt_str(schema.map(str::to_string)),
+        );
+        if let Some(t) = table_name.filter(|t| !t.is_empty()) {
+            parents.insert(
+                Value::str("schema_qualified_table_name"),
+                Value::str(autogen::table_key(schema, t)),
+            );
+        }
+    }
+    let result = hooks.call(
+        include,
+        Args::new(vec![
+            Value::opt_str(name.map(str::to_string)),
+            Value::str(kind),
+            Value::dict(parents),
+        ]),
+    )?;
+    Ok(result.truthy())
+}
+
 /// Applies `include_name(name, type_, parent_names)` to the reflected side, as
-/// Alembic's `AutogenContext.run_name_filters` does: first the default schema
-/// (`None`, "schema", `{}`; rejected, nothing is reflected), then each table
-/// but the version table, then the columns, unique constraints, indexes and
-/// foreign keys of the tables the models also have (indexes and unique
-/// constraints of tables about to be dropped too). A name it rejects is
-/// treated as absent from the database, so a model object of that name is
-/// added again, as in Alembic.
+/// Alembic's `AutogenContext.run_name_filters` does (the schemas were asked
+/// before they were reflected): each table but the version table, then the
+/// columns, unique constraints, indexes and foreign keys of the tables the
+/// models also have (indexes and unique constraints of tables about to be
+/// dropped too). A name it rejects is treated as absent from the database, so
+/// a model object of that name is added again, as in Alembic.
 fn filter_names(
     database: &mut Schema,
     metadata: &Schema,
@@ -613,59 +705,40 @@ fn filter_names(
     include: &crate::interp::Value,
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<(), CliError> {
-    use crate::interp::{Args, Dict, Value};
-    let ask = |hooks: &mut super::environment::Hooks<'_, '_>,
-               name: Option<&str>,
-               kind: &str,
-               table: Option<&str>|
-     -> Result<bool, CliError> {
-        let mut parents = Dict::default();
-        match (kind, table) {
-            ("schema", _) => {}
-            ("table", _) => {
-                parents.insert(Value::str("schema_name"), Value::None);
-                parents.insert(
-                    Value::str("schema_qualified_table_name"),
-                    Value::opt_str(name.map(str::to_string)),
-                );
-            }
-            (_, table) => {
-                let table = table.unwrap_or_default();
-                parents.insert(Value::str("table_name"), Value::str(table));
-                parents.insert(Value::str("schema_name"), Value::None);
-                parents.insert(Value::str("schema_qualified_table_name"), Value::str(table));
-            }
-        }
-        let result = hooks.call(
-            include,
-            Args::new(vec![
-                Value::opt_str(name.map(str::to_string)),
-                Value::str(kind),
-                Value::dict(parents),
-            ]),
-        )?;
-        Ok(result.truthy())
-    };
-    if !ask(hooks, None, "schema", None)? {
-        database.tables.retain(|t| t.name == version_table);
-        return Ok(());
-    }
+    let is_version = |t: &autogen::Table| t.schema.is_none() && t.name == version_table;
     let mut kept = Vec::new();
     for table in std::mem::take(&mut database.tables) {
-        if table.name == version_table || ask(hooks, Some(&table.name), "table", None)? {
+        if is_version(&table)
+            || include_name(
+                hooks,
+                include,
+                Some(&table.name),
+                "table",
+                table.schema.as_deref(),
+                None,
+            )?
+        {
             kept.push(table);
         }
     }
     for table in &mut kept {
-        if table.name == version_table {
+        if is_version(table) {
             continue;
         }
         let name = table.name.clone();
-        let in_models = metadata.table(&name).is_some();
+        let schema = table.schema.clone();
+        let schema = schema.as_deref();
+        let ask = |hooks: &mut super::environment::Hooks<'_, '_>,
+                   object: Option<&str>,
+                   kind: &str|
+         -> Result<bool, CliError> {
+            include_name(hooks, include, object, kind, schema, Some(&name))
+        };
+        let in_models = metadata.table_in(schema, &name).is_some();
         if in_models {
             let mut columns = Vec::new();
             for c in std::mem::take(&mut table.columns) {
-                if ask(hooks, Some(&c.name), "column", Some(&name))? {
+                if ask(hooks, Some(&c.name), "column")? {
                     columns.push(c);
                 }
             }
@@ -673,14 +746,14 @@ fn filter_names(
         }
         let mut uniques = Vec::new();
         for u in std::mem::take(&mut table.uniques) {
-            if ask(hooks, u.name.as_deref(), "unique_constraint", Some(&name))? {
+            if ask(hooks, u.name.as_deref(), "unique_constraint")? {
                 uniques.push(u);
             }
         }
         table.uniques = uniques;
         let mut indexes = Vec::new();
         for i in std::mem::take(&mut table.indexes) {
-            if ask(hooks, Some(&i.name), "index", Some(&name))? {
+            if ask(hooks, Some(&i.name), "index")? {
                 indexes.push(i);
             }
         }
@@ -688,12 +761,7 @@ fn filter_names(
         if in_models {
             let mut fks = Vec::new();
             for f in std::mem::take(&mut table.foreign_keys) {
-                if ask(
-                    hooks,
-                    f.name.as_deref(),
-                    "foreign_key_constraint",
-                    Some(&name),
-                )? {
+                if ask(hooks, f.name.as_deref(), "foreign_key_constraint")? {
                     fks.push(f);
                 }
             }
@@ -712,16 +780,27 @@ fn filter_included(
     include: &crate::interp::Value,
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<Vec<Op>, CliError> {
+    filter_included_in(ops, None, include, hooks)
+}
+
+/// [`filter_included`] for the operations of a table in `schema` (a `ModifyTable`'s).
+fn filter_included_in(
+    ops: Vec<Op>,
+    schema: Option<&str>,
+    include: &crate::interp::Value,
+    hooks: &mut super::environment::Hooks<'_, '_>,
+) -> Result<Vec<Op>, CliError> {
     use crate::interp::{Args, Dict, Value};
     let mut verdicts: std::collections::HashMap<(String, String, bool), bool> = Default::default();
     let mut ask = |hooks: &mut super::environment::Hooks<'_, '_>,
                    name: &str,
                    kind: &str,
                    table: Option<&str>,
+                   schema: Option<&str>,
                    reflected: bool|
      -> Result<bool, CliError> {
         let key = (
-            format!("{}.{name}", table.unwrap_or("")),
+            format!("{}.{}.{name}", schema.unwrap_or(""), table.unwrap_or("")),
             kind.to_string(),
             reflected,
         );
@@ -730,9 +809,19 @@ fn filter_included(
         }
         let mut attrs = Dict::default();
         attrs.insert(Value::str("name"), Value::str(name));
+        if table.is_none() {
+            attrs.insert(
+                Value::str("schema"),
+                Value::opt_str(schema.map(str::to_string)),
+            );
+        }
         if let Some(t) = table {
             let mut t_attrs = Dict::default();
             t_attrs.insert(Value::str("name"), Value::str(t));
+            t_attrs.insert(
+                Value::str("schema"),
+                Value::opt_str(schema.map(str::to_string)),
+            );
             attrs.insert(
                 Value::str("table"),
                 Value::native(crate::env::alembic::Namespace(t_attrs)),
@@ -755,6 +844,11 @@ fn filter_included(
     };
     let mut out = Vec::new();
     for op in ops {
+        let op_schema: Option<String> = match &op {
+            Op::CreateTable(t) | Op::DropTable(t) => t.schema.clone(),
+            Op::ModifyTable { schema, .. } => schema.clone(),
+            _ => schema.map(str::to_string),
+        };
         let (table, object): (&str, Option<(&str, &'static str, bool)>) = match &op {
             Op::CreateTable(t) => (&t.name, None),
             Op::DropTable(t) => (&t.name, None),
@@ -800,19 +894,24 @@ fn filter_included(
         let table_reflected = matches!(op, Op::DropTable(_));
         let table = table.to_string();
         let object = object.map(|(n, k, r)| (n.to_string(), k, r));
-        if !ask(hooks, &table, "table", None, table_reflected)? {
+        let op_schema = op_schema.as_deref();
+        if !ask(hooks, &table, "table", None, op_schema, table_reflected)? {
             continue;
         }
         match op {
-            Op::ModifyTable { table, ops } => {
-                let inner = filter_included(ops, include, hooks)?;
+            Op::ModifyTable { table, schema, ops } => {
+                let inner = filter_included_in(ops, schema.as_deref(), include, hooks)?;
                 if !inner.is_empty() {
-                    out.push(Op::ModifyTable { table, ops: inner });
+                    out.push(Op::ModifyTable {
+                        table,
+                        schema,
+                        ops: inner,
+                    });
                 }
             }
             other => {
                 if let Some((name, kind, reflected)) = object {
-                    if !ask(hooks, &name, kind, Some(&table), reflected)? {
+                    if !ask(hooks, &name, kind, Some(&table), op_schema, reflected)? {
                         continue;
                     }
                 }
@@ -981,24 +1080,35 @@ fn apply_naming_convention(
 /// The `Detected ...` lines Alembic logs while comparing, each under the logger of the
 /// comparator module that finds it (`alembic.autogenerate.compare.tables`, `.types`,
 /// `.constraints`).
-fn log_op(out: &mut Output, op: &Op) {
+/// `schema` is that of the `ModifyTable` the operation is in: the added and removed tables,
+/// columns and foreign keys name their table with it, the rest without.
+fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
     use crate::template::repr_str;
+    let qualified = |table: &str| autogen::table_key(schema, table);
     let (logger, line) = match op {
         Op::CreateTable(t) => (
             TABLES_LOGGER,
-            format!("Detected added table {}", repr_str(&t.name)),
+            format!("Detected added table {}", repr_str(&t.key())),
         ),
         Op::DropTable(t) => (
             TABLES_LOGGER,
-            format!("Detected removed table {}", repr_str(&t.name)),
+            format!("Detected removed table {}", repr_str(&t.key())),
         ),
         Op::AddColumn { table, column } => (
             TABLES_LOGGER,
-            format!("Detected added column '{table}.{}'", column.name),
+            format!(
+                "Detected added column '{}.{}'",
+                qualified(table),
+                column.name
+            ),
         ),
         Op::DropColumn { table, column } => (
             TABLES_LOGGER,
-            format!("Detected removed column '{table}.{}'", column.name),
+            format!(
+                "Detected removed column '{}.{}'",
+                qualified(table),
+                column.name
+            ),
         ),
         Op::CreateIndex { index, .. } => (
             CONSTRAINTS_LOGGER,
@@ -1078,21 +1188,27 @@ fn log_op(out: &mut Output, op: &Op) {
         Op::AddForeignKey { table, foreign_key } => (
             CONSTRAINTS_LOGGER,
             format!(
-                "Detected added foreign key ({})({}) on table {table}",
+                "Detected added foreign key ({})({}) on table {}",
                 foreign_key.columns.join(", "),
-                foreign_key.ref_columns.join(", ")
+                foreign_key.ref_columns.join(", "),
+                qualified(table)
             ),
         ),
         Op::DropForeignKey { table, foreign_key } => (
             CONSTRAINTS_LOGGER,
             format!(
-                "Detected removed foreign key ({})({}) on table {table}",
+                "Detected removed foreign key ({})({}) on table {}",
                 foreign_key.columns.join(", "),
-                foreign_key.ref_columns.join(", ")
+                foreign_key.ref_columns.join(", "),
+                qualified(table)
             ),
         ),
         Op::TableComment { .. } => return,
-        Op::ModifyTable { table, ops } => {
+        Op::ModifyTable {
+            table,
+            schema: in_schema,
+            ops,
+        } => {
             let mut i = 0;
             while i < ops.len() {
                 // An index whose columns or uniqueness changed is dropped and created again
@@ -1131,7 +1247,7 @@ fn log_op(out: &mut Output, op: &Op) {
                         continue;
                     }
                 }
-                log_op(out, &ops[i]);
+                log_op(out, &ops[i], in_schema.as_deref());
                 i += 1;
             }
             return;
@@ -1222,10 +1338,34 @@ fn join_diff_lists(lists: &[String]) -> String {
 /// The live schema through the `db` layer's inspectors ([`crate::db::reflect::schema`]), with
 /// the lines Alembic logs while reflecting.
 pub fn live_schema(conn: &mut dyn Connection, out: &mut Output) -> Result<Schema, CliError> {
+    live_schemas(conn, out, &[None])
+}
+
+/// [`live_schema`] over several schemas (`None`: the default one).
+fn live_schemas(
+    conn: &mut dyn Connection,
+    out: &mut Output,
+    schemas: &[Option<String>],
+) -> Result<Schema, CliError> {
     let (schema, log) =
-        crate::db::reflect::schema(conn).map_err(|e| CliError::failed(e.to_string()))?;
+        crate::db::reflect::schemas(conn, schemas).map_err(|e| CliError::failed(e.to_string()))?;
     for line in &log {
         out.log("alembic.ddl.postgresql", line);
     }
     Ok(schema)
+}
+
+/// The connection's default schema name (`dialect.default_schema_name`): PostgreSQL's
+/// `current_schema()`; SQLite's is `main`, which no model table names.
+fn current_schema(conn: &mut dyn Connection) -> Result<Option<String>, CliError> {
+    if conn.dialect() != Dialect::Postgresql {
+        return Ok(None);
+    }
+    let rows = conn
+        .query("SELECT current_schema()")
+        .map_err(|e| CliError::Crash(e.to_string()))?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_text().map(str::to_string)))
 }

@@ -13,12 +13,18 @@
 //!   Alembic's `column_reflect` adjustments (a PostgreSQL `SERIAL`'s
 //!   `nextval(...)` default is dropped).
 //!
-//! What the model cannot hold (identity and generated columns, `INCLUDE`
-//! columns, sorted index columns) is refused with [`ReflectError::Unsupported`]
-//! rather than left out, since a table recreated without it would differ.
+//! What the model cannot hold (in batch mode identity and generated columns;
+//! sorted index expressions, non-default operator classes, index storage
+//! parameters) is refused with
+//! [`ReflectError::Unsupported`] rather than left out, since a table recreated
+//! without it would differ. Autogenerate's view reads identity and generated
+//! columns as Alembic renders them (`sa.Identity(...)` with every option of
+//! the identity's sequence, `sa.Computed('expr', persisted=True)`).
 //!
 //! Autogenerate, `check` and `drift` read a whole schema as autogenerate's
-//! model through [`schema`], which picks the backend's inspector:
+//! model through [`schema`] (or several, [`schemas`], for
+//! `include_schemas=True`, named by [`schema_names`]), which picks the
+//! backend's inspector:
 //! [`postgres`] (built on [`reflect_table`]) or [`sqlite`] (SQLAlchemy's
 //! `PRAGMA` reads). SQLite's batch reflection still lives in the renderer
 //! (`sql::render`), which reads it through `sql::Reflector`.
@@ -98,10 +104,35 @@ pub fn reflect_table(
 pub fn schema(
     conn: &mut dyn Connection,
 ) -> Result<(crate::autogen::Schema, Vec<String>), ReflectError> {
+    schemas(conn, &[None])
+}
+
+/// [`schema`] over several schemas (`None`: the default one), as
+/// `include_schemas=True` compares them (PostgreSQL only: SQLite's attached
+/// databases are not read).
+pub fn schemas(
+    conn: &mut dyn Connection,
+    names: &[Option<String>],
+) -> Result<(crate::autogen::Schema, Vec<String>), ReflectError> {
     let mut log = Vec::new();
     let schema = match conn.dialect() {
-        Dialect::Sqlite => sqlite::schema(conn)?,
-        Dialect::Postgresql => postgres::schema(conn, &mut log)?,
+        Dialect::Sqlite if names.iter().all(Option::is_none) => sqlite::schema(conn)?,
+        Dialect::Sqlite => {
+            return Err(ReflectError::Unsupported(
+                "aurora reflects SQLite's main schema only".to_string(),
+            ))
+        }
+        Dialect::Postgresql => postgres::schema(conn, names, &mut log)?,
     };
     Ok((schema, log))
+}
+
+/// The schemas `include_schemas=True` compares, the default one as `None`
+/// first (see [`postgres::schema_names`]); on SQLite, `main` alone, as
+/// `None`.
+pub fn schema_names(conn: &mut dyn Connection) -> Result<Vec<Option<String>>, ReflectError> {
+    match conn.dialect() {
+        Dialect::Postgresql => postgres::schema_names(conn),
+        Dialect::Sqlite => Ok(vec![None]),
+    }
 }

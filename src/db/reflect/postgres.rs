@@ -82,6 +82,18 @@ pub(super) fn reflect_table(
     schema: Option<&str>,
     name: &str,
 ) -> Result<Reflected, ReflectError> {
+    reflect_table_as(conn, schema, name, None)
+}
+
+/// [`reflect_table`]; `generated` given (autogenerate), identity and generated
+/// columns are read into it as Alembic renders them (`sa.Identity(...)`,
+/// `sa.Computed(...)`, by column name) instead of being refused.
+fn reflect_table_as(
+    conn: &mut dyn Connection,
+    schema: Option<&str>,
+    name: &str,
+    generated: Option<&mut Vec<(String, String)>>,
+) -> Result<Reflected, ReflectError> {
     let found = conn.query(&format!(
         "SELECT c.oid, obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -106,17 +118,22 @@ pub(super) fn reflect_table(
         },
         log: Vec::new(),
     };
-    columns(conn, oid, &mut out)?;
+    columns(conn, oid, &mut out, generated)?;
     constraints(conn, oid, &mut out.table)?;
     indexes(conn, oid, &mut out.table)?;
     Ok(out)
 }
 
-fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(), ReflectError> {
+fn columns(
+    conn: &mut dyn Connection,
+    oid: i64,
+    out: &mut Reflected,
+    mut generated: Option<&mut Vec<(String, String)>>,
+) -> Result<(), ReflectError> {
     let rows = conn.query(&format!(
         "SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.pg_get_expr(d.adbin, d.adrelid), \
          a.attnotnull, pg_catalog.col_description(a.attrelid, a.attnum), a.attidentity::text, \
-         a.attgenerated::text \
+         a.attgenerated::text, a.attnum \
          FROM pg_catalog.pg_attribute a \
          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attrelid = {oid} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
@@ -124,18 +141,46 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
     let table_name = out.table.name.clone();
     for row in rows {
         let name = text(&row[0]);
-        if !text(&row[6]).is_empty() {
-            return Err(ReflectError::Unsupported(format!(
-                "column \"{table_name}.{name}\" is an identity column, which aurora cannot reflect yet"
-            )));
-        }
-        if !text(&row[7]).is_empty() {
-            return Err(ReflectError::Unsupported(format!(
-                "column \"{table_name}.{name}\" is a generated column, which aurora cannot reflect yet"
-            )));
+        let identity = text(&row[6]);
+        let computed = text(&row[7]);
+        let mut default = opt_text(&row[3]);
+        let mut autoincrement = Some(false);
+        match (&mut generated, identity.is_empty(), computed.is_empty()) {
+            (_, true, true) => {}
+            (None, false, _) => {
+                return Err(ReflectError::Unsupported(format!(
+                    "column \"{table_name}.{name}\" is an identity column, which aurora's batch mode cannot reflect yet"
+                )))
+            }
+            (None, _, false) => {
+                return Err(ReflectError::Unsupported(format!(
+                    "column \"{table_name}.{name}\" is a generated column, which aurora's batch mode cannot reflect yet"
+                )))
+            }
+            (Some(generated), false, _) => {
+                // SQLAlchemy reads the identity's sequence options; the column is
+                // autoincrement.
+                generated.push((name.clone(), identity_repr(conn, oid, int(&row[8]), &identity)?));
+                autoincrement = Some(true);
+            }
+            (Some(generated), _, false) => {
+                // The expression is the column's pg_attrdef entry, not a server default.
+                let Some(expr) = default.take() else {
+                    return Err(ReflectError::Unsupported(format!(
+                        "generated column \"{table_name}.{name}\" has no expression"
+                    )));
+                };
+                generated.push((
+                    name.clone(),
+                    format!(
+                        "sa.Computed({}, persisted={})",
+                        crate::template::repr_str(&expr),
+                        if computed == "s" { "True" } else { "False" }
+                    ),
+                ));
+            }
         }
         let ty = sql_type(conn, int(&row[1]), int(&row[2]))?;
-        let mut default = opt_text(&row[3]);
         if default.is_none() {
             // A domain's default stands for the column's (SQLAlchemy).
             if let SqlType::Domain(d) = &ty {
@@ -144,7 +189,6 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
                 }
             }
         }
-        let mut autoincrement = Some(false);
         if let Some(d) = &default {
             if let Some(seq) = serial_sequence(d) {
                 if matches!(ty, SqlType::Integer | SqlType::BigInteger) {
@@ -189,6 +233,39 @@ fn columns(conn: &mut dyn Connection, oid: i64, out: &mut Reflected) -> Result<(
         });
     }
     Ok(())
+}
+
+/// An identity column's `sa.Identity(...)` as Alembic renders the reflected
+/// one: every option SQLAlchemy reads from the identity's sequence, in
+/// `Identity`'s order.
+fn identity_repr(
+    conn: &mut dyn Connection,
+    table: i64,
+    attnum: i64,
+    kind: &str,
+) -> Result<String, ReflectError> {
+    let rows = conn.query(&format!(
+        "SELECT s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, s.seqcache \
+         FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
+         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass \
+         AND d.refobjid = {table} AND d.refobjsubid = {attnum} AND d.deptype = 'i'"
+    ))?;
+    let Some(r) = rows.first() else {
+        return Err(ReflectError::Unsupported(format!(
+            "the sequence of identity column number {attnum} of table oid {table} was not found"
+        )));
+    };
+    let py_bool = |b: bool| if b { "True" } else { "False" };
+    Ok(format!(
+        "sa.Identity(always={}, start={}, increment={}, minvalue={}, maxvalue={}, cycle={}, cache={})",
+        py_bool(kind == "a"),
+        int(&r[0]),
+        int(&r[1]),
+        int(&r[2]),
+        int(&r[3]),
+        py_bool(flag(&r[4])),
+        int(&r[5])
+    ))
 }
 
 /// `nextval('seq'::regclass)` → `seq`.
@@ -464,12 +541,18 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
     let rows = conn.query(&format!(
         "SELECT ic.relname, i.indisunique, pg_catalog.pg_get_expr(i.indpred, i.indrelid), am.amname, \
          i.indnkeyatts, i.indnatts, \
-         (SELECT string_agg(CASE WHEN i.indkey[k] = 0 THEN 'E' ELSE 'C' END \
-            || pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true), chr(1) ORDER BY k) \
+         (SELECT string_agg(CASE WHEN i.indkey[k] = 0 \
+            THEN 'E' || pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true) \
+            ELSE 'C' || (SELECT a.attname FROM pg_catalog.pg_attribute a \
+                         WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k]) END, \
+            chr(1) ORDER BY k) \
           FROM generate_series(0, i.indnatts - 1) k), \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
                  AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')), \
-         array_to_string(i.indoption, ' ') \
+         array_to_string(i.indoption, ' '), \
+         EXISTS (SELECT 1 FROM unnest(i.indclass) k(c) JOIN pg_catalog.pg_opclass o ON o.oid = k.c \
+                 WHERE NOT o.opcdefault), \
+         ic.reloptions IS NOT NULL, NOT i.indisvalid, i.indnullsnotdistinct \
          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
          JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
          WHERE i.indrelid = {oid} AND NOT i.indisprimary ORDER BY ic.relname"
@@ -479,23 +562,73 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             continue;
         }
         let name = text(&row[0]);
-        if int(&row[4]) != int(&row[5]) {
-            return Err(ReflectError::Unsupported(format!(
-                "index \"{name}\" has INCLUDE columns, which aurora cannot reflect yet"
-            )));
+        for (refused, what) in [
+            (
+                9,
+                "a column with an operator class other than its type's default (postgresql_ops)",
+            ),
+            (10, "storage parameters (postgresql_with)"),
+            (
+                11,
+                "been left invalid (by a failed CREATE INDEX CONCURRENTLY)",
+            ),
+            (12, "NULLS NOT DISTINCT (postgresql_nulls_not_distinct)"),
+        ] {
+            if flag(&row[refused]) {
+                return Err(ReflectError::Unsupported(format!(
+                    "index \"{name}\" has {what}, which aurora cannot reflect yet"
+                )));
+            }
         }
-        if text(&row[8]).split(' ').any(|o| o != "0" && !o.is_empty()) {
-            return Err(ReflectError::Unsupported(format!(
-                "index \"{name}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
-            )));
-        }
-        let expressions = items(&row[6])
-            .into_iter()
-            .map(|e| match e.strip_prefix('C') {
-                Some(col) => IndexExpr::Column(col.trim_matches('"').to_string()),
-                None => IndexExpr::Text(e[1..].to_string()),
-            })
+        // The key columns, then the INCLUDE columns; each key column's sort flags
+        // (`indoption`: 1 DESC, 2 NULLS FIRST) as SQLAlchemy's reflection applies them:
+        // `desc()`, with `nulls_last()` when DESC keeps nulls last, `nulls_first()` on an
+        // ascending column.
+        let key_count = usize::try_from(int(&row[4])).unwrap_or_default();
+        let options: Vec<i64> = text(&row[8])
+            .split(' ')
+            .filter(|o| !o.is_empty())
+            .map(|o| o.parse().unwrap_or(0))
             .collect();
+        let mut expressions = Vec::new();
+        let mut include = Vec::new();
+        for (k, e) in items(&row[6]).into_iter().enumerate() {
+            let (kind, body) = e.split_at(1);
+            if k >= key_count {
+                if kind != "C" {
+                    return Err(ReflectError::Unsupported(format!(
+                        "index \"{name}\" includes the expression {body}, which aurora cannot reflect yet"
+                    )));
+                }
+                include.push(body.to_string());
+                continue;
+            }
+            let flags = options.get(k).copied().unwrap_or(0);
+            let modifier = match (flags & 1 != 0, flags & 2 != 0) {
+                (false, false) => None,
+                (true, false) => Some("DESC NULLS LAST"),
+                (true, true) => Some("DESC"),
+                (false, true) => Some("NULLS FIRST"),
+            };
+            expressions.push(match (kind, modifier) {
+                ("C", None) => IndexExpr::Column(body.to_string()),
+                ("C", Some(modifier)) => IndexExpr::Expr(crate::ops::SqlExpr::Ordered {
+                    expr: Box::new(crate::ops::SqlExpr::Column {
+                        table: None,
+                        schema: None,
+                        name: body.to_string(),
+                        type_: SqlType::Null,
+                    }),
+                    modifier,
+                }),
+                (_, None) => IndexExpr::Text(body.to_string()),
+                (_, Some(_)) => {
+                    return Err(ReflectError::Unsupported(format!(
+                        "index \"{name}\" sorts the expression {body} (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
+                    )))
+                }
+            });
+        }
         let using = text(&row[3]);
         t.indexes.push(Index {
             name: Some(name),
@@ -508,6 +641,7 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
             postgresql_using: (using != "btree").then_some(using),
             postgresql_concurrently: false,
             sqlite_where: None,
+            postgresql_include: include,
             ..Index::default()
         });
     }
@@ -516,21 +650,44 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
 
 // ----- the autogenerate view -------------------------------------------------------------
 
-/// Reads every table of the default schema as Alembic's autogenerate sees it
-/// ([`crate::autogen::Schema`]), adding Alembic's `alembic.ddl.postgresql`
-/// lines to `log`.
+/// The schemas `include_schemas=True` makes Alembic compare, as its
+/// `_produce_net_changes` gathers them: `Inspector.get_schema_names()` (every
+/// schema but `pg_*`) without `information_schema` and without the default
+/// schema, which stands as `None`, first, then the others by name.
+pub(super) fn schema_names(conn: &mut dyn Connection) -> Result<Vec<Option<String>>, ReflectError> {
+    let rows = conn.query(
+        "SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname NOT LIKE 'pg~_%' ESCAPE '~' \
+         AND n.nspname <> 'information_schema' AND n.nspname <> current_schema() ORDER BY n.nspname",
+    )?;
+    let mut names = vec![None];
+    names.extend(rows.iter().map(|r| Some(text(&r[0]))));
+    Ok(names)
+}
+
+/// Reads every table of `schemas` (`None`: the default schema) as Alembic's
+/// autogenerate sees it ([`crate::autogen::Schema`]), adding Alembic's
+/// `alembic.ddl.postgresql` lines to `log`. A foreign key names a table of
+/// another schema by its key, `schema.table`, as SQLAlchemy reflects it
+/// (`referred_schema` is set when the table is not on the search path).
 pub(super) fn schema(
     conn: &mut dyn Connection,
+    schemas: &[Option<String>],
     log: &mut Vec<String>,
 ) -> Result<crate::autogen::Schema, ReflectError> {
     use crate::autogen::{
         CheckConstraint, Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable,
         UniqueConstraint,
     };
-    let names = table_names(conn, None)?;
+    let mut names = Vec::new();
+    for s in schemas {
+        for name in table_names(conn, s.as_deref())? {
+            names.push((s.clone(), name));
+        }
+    }
     let mut schema = Schema::default();
-    for name in names {
-        let reflected = reflect_table(conn, None, &name)?;
+    for (in_schema, name) in names {
+        let mut generated = Vec::new();
+        let reflected = reflect_table_as(conn, in_schema.as_deref(), &name, Some(&mut generated))?;
         log.extend(reflected.log);
         let t = reflected.table;
         let pk: Vec<String> = t
@@ -543,6 +700,7 @@ pub(super) fn schema(
             .unwrap_or_default();
         let mut table = ATable {
             name: t.name.clone(),
+            schema: t.schema.clone(),
             comment: t.comment.clone(),
             primary_key_name: t.constraints.iter().find_map(|c| match c.kind {
                 ConstraintKind::PrimaryKey { .. } => c.name.clone(),
@@ -564,7 +722,10 @@ pub(super) fn schema(
                 },
                 autoincrement: c.autoincrement,
                 comment: c.comment.clone(),
-                generated: None,
+                generated: generated
+                    .iter()
+                    .find(|(n, _)| *n == c.name)
+                    .map(|(_, g)| g.clone()),
                 python_default: None,
                 model_id: None,
                 rendered: None,
@@ -575,6 +736,7 @@ pub(super) fn schema(
                 ConstraintKind::ForeignKey {
                     columns,
                     ref_table,
+                    ref_schema,
                     ref_columns,
                     ondelete,
                     onupdate,
@@ -582,7 +744,7 @@ pub(super) fn schema(
                 } => table.foreign_keys.push(ForeignKey {
                     name: c.name.clone(),
                     columns: columns.clone(),
-                    ref_table: ref_table.clone(),
+                    ref_table: crate::autogen::table_key(ref_schema.as_deref(), ref_table),
                     ref_columns: ref_columns.clone(),
                     ondelete: ondelete.clone(),
                     onupdate: onupdate.clone(),
@@ -615,25 +777,41 @@ pub(super) fn schema(
                     }
                     IndexExpr::Expr(_) => {
                         return Err(ReflectError::Unsupported(format!(
-                            "index \"{}\" of table \"{}\" is on an expression, which aurora's autogenerate cannot compare yet",
+                            "index \"{}\" of table \"{}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora's autogenerate cannot compare yet",
                             i.name.as_deref().unwrap_or_default(),
                             t.name
                         )))
                     }
                 }
             }
-            if i.postgresql_where.is_some() || i.postgresql_using.is_some() {
+            if !i.postgresql_include.is_empty() {
                 return Err(ReflectError::Unsupported(format!(
-                    "index \"{}\" of table \"{}\" is partial or not btree, which aurora's autogenerate cannot compare yet",
+                    "index \"{}\" of table \"{}\" has INCLUDE columns, which aurora's autogenerate cannot render yet",
                     i.name.as_deref().unwrap_or_default(),
                     t.name
                 )));
+            }
+            // SQLAlchemy's reflected dialect options, in its order; Alembic renders them on
+            // create_index/drop_index and does not compare them.
+            let mut dialect_kwargs = Vec::new();
+            if let Some(using) = &i.postgresql_using {
+                dialect_kwargs.push(format!(
+                    "postgresql_using={}",
+                    crate::template::repr_str(using)
+                ));
+            }
+            if let Some(predicate) = &i.postgresql_where {
+                dialect_kwargs.push(format!(
+                    "postgresql_where={}",
+                    crate::template::repr_str(predicate)
+                ));
             }
             table.indexes.push(AIndex {
                 name: i.name.clone().unwrap_or_default(),
                 columns,
                 unique: i.unique,
                 generated_name: true,
+                dialect_kwargs,
             });
         }
         schema.tables.push(table);

@@ -96,6 +96,7 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
                 columns,
                 unique: int(&row[2]) != 0,
                 generated_name: true,
+                dialect_kwargs: Vec::new(),
             });
         }
     }
