@@ -326,6 +326,8 @@ enum Value {
     Sequence(Box<Sequence>),
     /// `sa.Identity(...)`.
     Identity(Box<Identity>),
+    /// `sa.Computed(...)`.
+    Computed(Box<Computed>),
     /// A Python `Enum` class defined in the revision file.
     EnumClass(Rc<EnumClass>),
     /// One member of it (the index of its canonical member).
@@ -1813,6 +1815,7 @@ impl Evaluator {
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
             "sa.Identity" => Ok(Value::Identity(Box::new(identity(&args)?))),
+            "sa.Computed" => Ok(Value::Computed(Box::new(computed(&args)?))),
             "sa.CreateSchema" => {
                 let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
@@ -2310,7 +2313,7 @@ impl Evaluator {
             }
             _ => {
                 // Table-bound operations share their shapes with batch_op.
-                let o = table_op(op, None, None, &args, f, self.ctx.dialect == "postgresql")?;
+                let o = table_op(op, None, None, &args, f)?;
                 match o {
                     // `op.create_table` returns the Table it made (for
                     // `op.bulk_insert`); the other operations return None.
@@ -2350,14 +2353,7 @@ impl Evaluator {
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
-            _ => match table_op(
-                m,
-                Some(table),
-                schema,
-                &args,
-                &f,
-                self.ctx.dialect == "postgresql",
-            )? {
+            _ => match table_op(m, Some(table), schema, &args, &f)? {
                 Some(o) => {
                     sink.push(o);
                     Ok(Value::None)
@@ -3309,6 +3305,13 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "sa.Computed",
+        params: &["sqltext", "persisted"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "sa.Identity",
         params: &[
             "always",
@@ -3621,6 +3624,23 @@ static SIGNATURES: &[Signature] = &[
 
 /// Binds `args` to `signature` (`func` names the call in messages) and
 /// refuses its unsupported keywords.
+/// A string type's `collation=` (its second parameter): SQLAlchemy renders
+/// `COLLATE "name"` after the type, which aurora's types do not carry, so it
+/// stops rather than drop the collation.
+fn refuse_collation(b: &Bound, type_name: &str) -> EResult<()> {
+    match b.get(1) {
+        None | Some(Value::None) => Ok(()),
+        Some(_) => Err(problem(
+            b.span_of(1),
+            format!(
+                "{type_name}(collation=...): aurora does not render a column collation; \
+                 drop collation= and set it with op.execute(\"ALTER TABLE ... ALTER COLUMN ... \
+                 TYPE ... COLLATE ...\")"
+            ),
+        )),
+    }
+}
+
 fn bind_to(args: &Args, func: &str, signature: &Signature) -> EResult<Bound> {
     let b = bind(
         args,
@@ -3649,7 +3669,6 @@ fn table_op(
     batch_schema: Option<String>,
     args: &Args,
     f: &str,
-    postgresql: bool,
 ) -> EResult<Option<Op>> {
     let in_batch = batch.is_some();
     // The signature, with `table_name` left out in batch mode.
@@ -3748,20 +3767,6 @@ fn table_op(
                     None | Some(Value::None) => Ok(None),
                     Some(v) => {
                         let t = as_type(v, b.span_of(i(n)))?;
-                        // Alembic drops the CHECK of a create_constraint=True
-                        // existing_type and adds the one of type_ around the
-                        // ALTER; aurora does not, so it stops.
-                        if t.check_constraint(postgresql).is_some() {
-                            return Err(problem(
-                                b.span_of(i(n)),
-                                format!(
-                                    "alter_column {n}= with create_constraint=True: Alembic \
-                                     drops/adds the type's CHECK constraint around the ALTER, \
-                                     which aurora does not do; drop create_constraint and \
-                                     write the CHECK with op.drop_constraint/op.create_check_constraint"
-                                ),
-                            ));
-                        }
                         Ok(Some(t))
                     }
                 }
@@ -4091,7 +4096,8 @@ fn column(args: &Args) -> EResult<Column> {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
             Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
-            Value::Identity(i) => identity = Some(i),
+            Value::Identity(i) => identity = Some(Box::new(Generated::Identity(*i))),
+            Value::Computed(c) => identity = Some(Box::new(Generated::Computed(*c))),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(*c)
             }
@@ -4230,6 +4236,40 @@ fn identity(args: &Args) -> EResult<Identity> {
             ..Sequence::default()
         },
     })
+}
+
+/// `sa.Computed(sqltext, persisted=None)`: the SQL text as a string or
+/// `sa.text(...)`.
+fn computed(args: &Args) -> EResult<Computed> {
+    let b = bind_to(args, "Computed", signature("sa.Computed"))?;
+    let sqltext = match b.get(0) {
+        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Text(s, binds)) if binds.is_empty() => s.clone(),
+        Some(_) => {
+            return Err(problem(
+                b.span_of(0),
+                "Computed() takes its SQL as a string or sa.text(...) here; write the \
+                 expression as SQL text",
+            ))
+        }
+        None => {
+            return Err(problem(
+                b.span,
+                "Computed() missing 1 required positional argument: 'sqltext'",
+            ))
+        }
+    };
+    let persisted = match b.get(1) {
+        None | Some(Value::None) => None,
+        Some(Value::Bool(x)) => Some(*x),
+        Some(_) => {
+            return Err(problem(
+                b.span_of(1),
+                "persisted must be True, False or None",
+            ))
+        }
+    };
+    Ok(Computed { sqltext, persisted })
 }
 
 fn sequence(args: &Args) -> EResult<Sequence> {
@@ -4803,14 +4843,17 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
         }
         "String" | "Unicode" | "VARCHAR" => {
             let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::String(b.int(0, "length")?)
         }
         "CHAR" => {
             let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::Char(b.int(0, "length")?)
         }
         "Text" | "UnicodeText" | "TEXT" => {
-            bind_to(args, short, signature(&format!("type.{short}")))?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::Text
         }
         "Boolean" | "BOOLEAN" => {
