@@ -1876,6 +1876,31 @@ impl Renderer {
                 };
             }
         }
+        // Offline, SQLAlchemy's date and time literal processors call the
+        // value's isoformat() (SQLite's, its date type's bind processor),
+        // which a string has not: a CompileError.
+        if let (false, Literal::Str(text)) = (self.online, v) {
+            let datatype = match ty {
+                Some(SqlType::Date) => Some("DATE"),
+                Some(SqlType::DateTime { .. }) => Some("DATETIME"),
+                Some(SqlType::Timestamp { .. }) => Some("TIMESTAMP"),
+                Some(SqlType::Time { .. }) => Some("TIME"),
+                _ => None,
+            };
+            if let Some(datatype) = datatype {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!(
+                        "Could not render literal value {} with datatype {datatype}; see parent \
+                         stack trace for more detail. (column '{column}' of bulk_insert into \
+                         '{}' is given a string; offline mode renders only date and time \
+                         objects for it)",
+                        crate::template::repr_str(text),
+                        t.name
+                    ),
+                ));
+            }
+        }
         if let (Literal::Uuid(u), Some(SqlType::Uuid { native: false, .. })) = (v, ty) {
             return Ok(quote_str(&u.replace('-', "")));
         }
