@@ -387,6 +387,15 @@ struct Evaluator {
 }
 
 impl Evaluator {
+    /// The dialect the revision is lowered for.
+    fn sql_dialect(&self) -> crate::sql::Dialect {
+        if self.ctx.dialect == "postgresql" {
+            crate::sql::Dialect::Postgresql
+        } else {
+            crate::sql::Dialect::Sqlite
+        }
+    }
+
     fn new(ctx: &LowerContext) -> Evaluator {
         let mut globals = HashMap::new();
         globals.insert(
@@ -2313,7 +2322,7 @@ impl Evaluator {
             }
             _ => {
                 // Table-bound operations share their shapes with batch_op.
-                let o = table_op(op, None, None, &args, f)?;
+                let o = table_op(op, None, None, &args, f, self.sql_dialect())?;
                 match o {
                     // `op.create_table` returns the Table it made (for
                     // `op.bulk_insert`); the other operations return None.
@@ -2353,7 +2362,7 @@ impl Evaluator {
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
-            _ => match table_op(m, Some(table), schema, &args, &f)? {
+            _ => match table_op(m, Some(table), schema, &args, &f, self.sql_dialect())? {
                 Some(o) => {
                     sink.push(o);
                     Ok(Value::None)
@@ -3669,6 +3678,7 @@ fn table_op(
     batch_schema: Option<String>,
     args: &Args,
     f: &str,
+    dialect: crate::sql::Dialect,
 ) -> EResult<Option<Op>> {
     let in_batch = batch.is_some();
     // The signature, with `table_name` left out in batch mode.
@@ -3919,7 +3929,12 @@ fn table_op(
                     name: b.str(0, "constraint_name")?,
                     options: Box::new(options),
                     kind: ConstraintKind::Check {
-                        sqltext: text_of(b.get(ci), b.span_of(ci))?,
+                        // An expression compiles as SQLAlchemy's DDL
+                        // compiler does: literal binds, no table names.
+                        sqltext: match b.get(ci) {
+                            Some(Value::Expr(e)) => crate::sql::check_expression(e, dialect),
+                            v => text_of(v, b.span_of(ci))?,
+                        },
                     },
                 },
             }

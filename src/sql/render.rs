@@ -34,6 +34,7 @@ pub fn render_ops_with_memo(
         out: Vec::new(),
         memo: std::mem::take(memo),
         generic_computed: true,
+        no_tables: false,
     };
     let result = render_all(&mut r, ops, &mut reflector);
     *memo = std::mem::take(&mut r.memo);
@@ -86,6 +87,24 @@ struct Renderer {
     /// (`STORED`/`VIRTUAL` only when `persisted` says so): everywhere but
     /// online on PostgreSQL before 18, where it is always `STORED`.
     generic_computed: bool,
+    /// Columns render without their table (`include_table=False`), as in
+    /// a CHECK constraint's expression.
+    no_tables: bool,
+}
+
+/// A CHECK constraint's SQL expression (`op.create_check_constraint(name,
+/// table, sa.column("x") > 0)`) as SQLAlchemy's DDL compiler renders it:
+/// literal values inline, columns without their table.
+pub fn check_expression(e: &SqlExpr, dialect: Dialect) -> String {
+    let r = Renderer {
+        d: dialect.sql(),
+        online: false,
+        out: Vec::new(),
+        memo: TypeMemo::new(),
+        generic_computed: true,
+        no_tables: true,
+    };
+    r.expr(e)
 }
 
 /// The named types (`(is a domain, schema, name)`) that `CREATE TABLE`
@@ -462,7 +481,7 @@ impl Renderer {
                 schema,
                 name,
                 ..
-            } => match (schema, table) {
+            } => match (schema, table.as_ref().filter(|_| !self.no_tables)) {
                 (Some(s), Some(t)) => format!("{}.{}.{}", self.q(s), self.q(t), self.q(name)),
                 (None, Some(t)) => format!("{}.{}", self.q(t), self.q(name)),
                 (_, None) => self.q(name),
