@@ -401,9 +401,10 @@ fn a_naming_convention_that_cannot_be_applied_names_the_operation() {
 /// create_table and PostgreSQL's add_column (fixtures offline/
 /// type_check_constraints and pg_online/type_check_constraints). Where
 /// aurora does not do what Alembic does with it, it stops at the call:
-/// SQLite's add_column (Alembic skips the CHECK with a UserWarning),
-/// alter_column (Alembic drops and adds the CHECKs around the ALTER) and a
-/// "ck" naming convention (SQLAlchemy names the CHECK by it).
+/// SQLite's add_column and alter_column (Alembic skips the CHECK with a
+/// UserWarning) and a "ck" naming convention (SQLAlchemy names the CHECK by
+/// it). PostgreSQL's alter_column drops and adds the CHECKs around the ALTER
+/// as Alembic does (fixture pg_online/alter_column_type_constraints).
 #[test]
 fn type_check_constraints_aurora_does_not_emit_are_refused() {
     let cases = [
@@ -414,10 +415,10 @@ fn type_check_constraints_aurora_does_not_emit_are_refused() {
             "add_column of 'flag': its create_constraint=True type has a CHECK constraint SQLite cannot add",
         ),
         (
-            "postgresql://u@h/d",
+            "sqlite:///./t.db",
             "    op.alter_column('t', 'e', type_=sa.Enum('a', 'b', native_enum=False, create_constraint=True))",
             None,
-            "alter_column type_= with create_constraint=True",
+            "alter_column of 'e': its create_constraint=True type_ has a CHECK constraint SQLite cannot add",
         ),
         (
             "postgresql://u@h/d",
@@ -442,6 +443,27 @@ fn type_check_constraints_aurora_does_not_emit_are_refused() {
         assert!(
             format!("{stdout}{stderr}").contains(error),
             "{body}: {stdout}{stderr}"
+        );
+    }
+}
+
+/// A string type's `collation=` is refused at the type (SQLAlchemy renders
+/// `COLLATE "C"` after it, which aurora does not), before any SQL.
+#[test]
+fn string_collation_is_refused_at_the_type() {
+    for body in [
+        "    op.add_column('t', sa.Column('s', sa.String(50, collation='C')))",
+        "    op.create_table('t', sa.Column('s', sa.Text(collation='C')))",
+        "    op.alter_column('t', 's', type_=sa.CHAR(3, collation='C'))",
+    ] {
+        let dir = project_with("postgresql://u@h/d", body);
+        let (code, stdout, stderr) = run(dir.path(), &["upgrade", "r1", "--sql"]);
+        assert_eq!(code, 255, "{stderr}");
+        assert!(!stdout.contains("TABLE t"), "{stdout}");
+        assert!(
+            stderr.contains("r1_rev.py:10:")
+                && stderr.contains("(collation=...): aurora does not render a column collation"),
+            "{body}: {stderr}"
         );
     }
 }
@@ -619,7 +641,7 @@ fn arguments_that_would_change_the_sql_are_refused_not_dropped() {
         ),
         (
             "    op.add_column('t', sa.Column('a', sa.String(20, collation='C')))",
-            "r1_rev.py:10:53: String(collation=...) is not supported by aurora yet",
+            "String(collation=...): aurora does not render a column collation",
         ),
         (
             "    op.create_table('t', sa.Column('id', sa.Integer), sqlite_without_rowid=True)",

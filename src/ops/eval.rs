@@ -327,6 +327,8 @@ enum Value {
     Sequence(Box<Sequence>),
     /// `sa.Identity(...)`.
     Identity(Box<Identity>),
+    /// `sa.Computed(...)`.
+    Computed(Box<Computed>),
     /// A Python `Enum` class defined in the revision file.
     EnumClass(Rc<EnumClass>),
     /// One member of it (the index of its canonical member).
@@ -386,6 +388,15 @@ struct Evaluator {
 }
 
 impl Evaluator {
+    /// The dialect the revision is lowered for.
+    fn sql_dialect(&self) -> crate::sql::Dialect {
+        if self.ctx.dialect == "postgresql" {
+            crate::sql::Dialect::Postgresql
+        } else {
+            crate::sql::Dialect::Sqlite
+        }
+    }
+
     fn new(ctx: &LowerContext) -> Evaluator {
         let mut globals = HashMap::new();
         globals.insert(
@@ -1811,6 +1822,7 @@ impl Evaluator {
             "sa.Column" => Ok(Value::Column(Box::new(column(&args)?))),
             "sa.Sequence" => Ok(Value::Sequence(Box::new(sequence(&args)?))),
             "sa.Identity" => Ok(Value::Identity(Box::new(identity(&args)?))),
+            "sa.Computed" => Ok(Value::Computed(Box::new(computed(&args)?))),
             "sa.CreateSchema" => {
                 let b = bind_to(&args, "CreateSchema", signature("sa.CreateSchema"))?;
                 Ok(Value::Exec(Box::new(Executable::CreateSchema {
@@ -2301,7 +2313,7 @@ impl Evaluator {
             }
             _ => {
                 // Table-bound operations share their shapes with batch_op.
-                let o = table_op(op, None, None, &args, f, self.ctx.dialect == "postgresql")?;
+                let o = table_op(op, None, None, &args, f, self.sql_dialect())?;
                 match o {
                     // `op.create_table` returns the Table it made (for
                     // `op.bulk_insert`); the other operations return None.
@@ -2341,14 +2353,7 @@ impl Evaluator {
                 sink.push(Op::Execute(executable(b.get(0), b.span_of(0))?));
                 Ok(Value::None)
             }
-            _ => match table_op(
-                m,
-                Some(table),
-                schema,
-                &args,
-                &f,
-                self.ctx.dialect == "postgresql",
-            )? {
+            _ => match table_op(m, Some(table), schema, &args, &f, self.sql_dialect())? {
                 Some(o) => {
                     sink.push(o);
                     Ok(Value::None)
@@ -2672,7 +2677,7 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.DECIMAL",
@@ -2693,49 +2698,49 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.Unicode",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.VARCHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.CHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.Text",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.UnicodeText",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.TEXT",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.Boolean",
@@ -3310,6 +3315,13 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "sa.Computed",
+        params: &["sqltext", "persisted"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "sa.Identity",
         params: &[
             "always",
@@ -3386,7 +3398,7 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.MONEY",
@@ -3547,28 +3559,28 @@ static SIGNATURES: &[Signature] = &[
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.NCHAR",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.BINARY",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.VARBINARY",
         params: &["length", "collation"],
         rest: false,
         extra: false,
-        unsupported: &["collation"],
+        unsupported: &[],
     },
     Signature {
         path: "type.DOMAIN",
@@ -3622,6 +3634,23 @@ static SIGNATURES: &[Signature] = &[
 
 /// Binds `args` to `signature` (`func` names the call in messages) and
 /// refuses its unsupported keywords.
+/// A string type's `collation=` (its second parameter): SQLAlchemy renders
+/// `COLLATE "name"` after the type, which aurora's types do not carry, so it
+/// stops rather than drop the collation.
+fn refuse_collation(b: &Bound, type_name: &str) -> EResult<()> {
+    match b.get(1) {
+        None | Some(Value::None) => Ok(()),
+        Some(_) => Err(problem(
+            b.span_of(1),
+            format!(
+                "{type_name}(collation=...): aurora does not render a column collation; \
+                 drop collation= and set it with op.execute(\"ALTER TABLE ... ALTER COLUMN ... \
+                 TYPE ... COLLATE ...\")"
+            ),
+        )),
+    }
+}
+
 fn bind_to(args: &Args, func: &str, signature: &Signature) -> EResult<Bound> {
     let b = bind(
         args,
@@ -3650,7 +3679,7 @@ fn table_op(
     batch_schema: Option<String>,
     args: &Args,
     f: &str,
-    postgresql: bool,
+    dialect: crate::sql::Dialect,
 ) -> EResult<Option<Op>> {
     let in_batch = batch.is_some();
     // The signature, with `table_name` left out in batch mode.
@@ -3749,20 +3778,6 @@ fn table_op(
                     None | Some(Value::None) => Ok(None),
                     Some(v) => {
                         let t = as_type(v, b.span_of(i(n)))?;
-                        // Alembic drops the CHECK of a create_constraint=True
-                        // existing_type and adds the one of type_ around the
-                        // ALTER; aurora does not, so it stops.
-                        if t.check_constraint(postgresql).is_some() {
-                            return Err(problem(
-                                b.span_of(i(n)),
-                                format!(
-                                    "alter_column {n}= with create_constraint=True: Alembic \
-                                     drops/adds the type's CHECK constraint around the ALTER, \
-                                     which aurora does not do; drop create_constraint and \
-                                     write the CHECK with op.drop_constraint/op.create_check_constraint"
-                                ),
-                            ));
-                        }
                         Ok(Some(t))
                     }
                 }
@@ -3915,7 +3930,12 @@ fn table_op(
                     name: b.str(0, "constraint_name")?,
                     options: Box::new(options),
                     kind: ConstraintKind::Check {
-                        sqltext: text_of(b.get(ci), b.span_of(ci))?,
+                        // An expression compiles as SQLAlchemy's DDL
+                        // compiler does: literal binds, no table names.
+                        sqltext: match b.get(ci) {
+                            Some(Value::Expr(e)) => crate::sql::check_expression(e, dialect),
+                            v => text_of(v, b.span_of(ci))?,
+                        },
                     },
                 },
             }
@@ -4095,7 +4115,8 @@ fn column(args: &Args) -> EResult<Column> {
         match v {
             Value::ForeignKey(fk) => foreign_keys.push(fk),
             Value::Sequence(seq) => default = Some(PythonDefault::Sequence(seq)),
-            Value::Identity(i) => identity = Some(i),
+            Value::Identity(i) => identity = Some(Box::new(Generated::Identity(*i))),
+            Value::Computed(c) => identity = Some(Box::new(Generated::Computed(*c))),
             Value::Constraint(c) if matches!(c.kind, ConstraintKind::Check { .. }) => {
                 checks.push(*c)
             }
@@ -4234,6 +4255,40 @@ fn identity(args: &Args) -> EResult<Identity> {
             ..Sequence::default()
         },
     })
+}
+
+/// `sa.Computed(sqltext, persisted=None)`: the SQL text as a string or
+/// `sa.text(...)`.
+fn computed(args: &Args) -> EResult<Computed> {
+    let b = bind_to(args, "Computed", signature("sa.Computed"))?;
+    let sqltext = match b.get(0) {
+        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Text(s, binds)) if binds.is_empty() => s.clone(),
+        Some(_) => {
+            return Err(problem(
+                b.span_of(0),
+                "Computed() takes its SQL as a string or sa.text(...) here; write the \
+                 expression as SQL text",
+            ))
+        }
+        None => {
+            return Err(problem(
+                b.span,
+                "Computed() missing 1 required positional argument: 'sqltext'",
+            ))
+        }
+    };
+    let persisted = match b.get(1) {
+        None | Some(Value::None) => None,
+        Some(Value::Bool(x)) => Some(*x),
+        Some(_) => {
+            return Err(problem(
+                b.span_of(1),
+                "persisted must be True, False or None",
+            ))
+        }
+    };
+    Ok(Computed { sqltext, persisted })
 }
 
 fn sequence(args: &Args) -> EResult<Sequence> {
@@ -4892,14 +4947,17 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
         }
         "String" | "Unicode" | "VARCHAR" => {
             let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::String(b.int(0, "length")?)
         }
         "CHAR" => {
             let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::Char(b.int(0, "length")?)
         }
         "Text" | "UnicodeText" | "TEXT" => {
-            bind_to(args, short, signature(&format!("type.{short}")))?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
+            refuse_collation(&b, short)?;
             SqlType::Text
         }
         "Boolean" | "BOOLEAN" => {

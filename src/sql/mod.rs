@@ -31,7 +31,7 @@ impl Dialect {
 
 mod render;
 
-pub use render::{render_ops, render_ops_with_memo, TypeKey, TypeMemo};
+pub use render::{check_expression, render_ops, render_ops_with_memo, TypeKey, TypeMemo};
 
 /// One rendered statement, without its trailing `;`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,8 @@ pub fn render_ops_with_memo(
         online: reflector.is_some(),
         out: Vec::new(),
         memo: std::mem::take(memo),
+        generic_computed: true,
+        no_tables: false,
     };
     let result = render_all(&mut r, ops, &mut reflector);
     *memo = std::mem::take(&mut r.memo);
@@ -81,6 +83,28 @@ struct Renderer {
     /// The enum and domain types tables of the run created (see
     /// [`render_ops_with_memo`]).
     memo: TypeMemo,
+    /// Whether `sa.Computed` renders as SQLAlchemy's generic compiler does
+    /// (`STORED`/`VIRTUAL` only when `persisted` says so): everywhere but
+    /// online on PostgreSQL before 18, where it is always `STORED`.
+    generic_computed: bool,
+    /// Columns render without their table (`include_table=False`), as in
+    /// a CHECK constraint's expression.
+    no_tables: bool,
+}
+
+/// A CHECK constraint's SQL expression (`op.create_check_constraint(name,
+/// table, sa.column("x") > 0)`) as SQLAlchemy's DDL compiler renders it:
+/// literal values inline, columns without their table.
+pub fn check_expression(e: &SqlExpr, dialect: Dialect) -> String {
+    let r = Renderer {
+        d: dialect.sql(),
+        online: false,
+        out: Vec::new(),
+        memo: TypeMemo::new(),
+        generic_computed: true,
+        no_tables: true,
+    };
+    r.expr(e)
 }
 
 /// The named types (`(is a domain, schema, name)`) that `CREATE TABLE`
@@ -179,6 +203,7 @@ impl Renderer {
     }
 
     fn op(&mut self, op: &Op, reflector: &mut Option<&mut dyn Reflector>) -> Result<(), Fail> {
+        self.computed_columns(op, reflector)?;
         match op {
             Op::CreateTable(t) => self.create_table(t)?,
             Op::DropTable {
@@ -493,7 +518,7 @@ impl Renderer {
                 schema,
                 name,
                 ..
-            } => match (schema, table) {
+            } => match (schema, table.as_ref().filter(|_| !self.no_tables)) {
                 (Some(s), Some(t)) => format!("{}.{}.{}", self.q(s), self.q(t), self.q(name)),
                 (None, Some(t)) => format!("{}.{}", self.q(t), self.q(name)),
                 (_, None) => self.q(name),
@@ -810,7 +835,11 @@ impl Renderer {
     ) -> String {
         let in_pk = pk_cols.contains(&c.name);
         let nullable = c.nullable.unwrap_or(!in_pk);
-        let identity = c.identity.as_ref().filter(|_| self.d.identity_columns());
+        let (identity, computed) = match c.identity.as_deref() {
+            Some(Generated::Identity(i)) => (Some(i).filter(|_| self.d.identity_columns()), None),
+            Some(Generated::Computed(g)) => (None, Some(g)),
+            None => (None, None),
+        };
         let mut s = self.q(&c.name);
         s.push(' ');
         // SERIAL stands in for no client default or an optional Sequence.
@@ -844,6 +873,15 @@ impl Renderer {
                     s.push_str(&format!(" DEFAULT {text}"));
                 }
             }
+        }
+        if let Some(g) = computed {
+            s.push_str(&format!(" GENERATED ALWAYS AS ({})", g.sqltext));
+            s.push_str(match g.persisted {
+                Some(true) => " STORED",
+                Some(false) => " VIRTUAL",
+                None if !self.generic_computed => " STORED",
+                None => "",
+            });
         }
         // SQLAlchemy's PostgreSQL column specification: an identity column
         // is NOT NULL by itself, and says NULL when nullable.
@@ -882,15 +920,69 @@ impl Renderer {
         s
     }
 
+    /// Before an operation with `sa.Computed` columns, online on
+    /// PostgreSQL: SQLAlchemy's dialect renders them generically from
+    /// PostgreSQL 18 on; before, it says `STORED` (with a warning when
+    /// `persisted` is not given) and refuses `persisted=False`.
+    fn computed_columns(
+        &mut self,
+        op: &Op,
+        reflector: &mut Option<&mut dyn Reflector>,
+    ) -> Result<(), Fail> {
+        fn of(c: &Column) -> Option<&Computed> {
+            match c.identity.as_deref() {
+                Some(Generated::Computed(g)) => Some(g),
+                _ => None,
+            }
+        }
+        fn computed(op: &Op) -> Vec<&Computed> {
+            match op {
+                Op::CreateTable(t) => t.columns.iter().filter_map(of).collect(),
+                Op::AddColumn { column, .. } => of(column).into_iter().collect(),
+                Op::Batch(b) => b.ops.iter().flat_map(computed).collect(),
+                _ => Vec::new(),
+            }
+        }
+        let found = computed(op);
+        if found.is_empty() || !self.online || !self.d.identity_columns() {
+            return Ok(());
+        }
+        let Some(r) = reflector.as_deref_mut() else {
+            return Ok(());
+        };
+        let rows = r
+            .query("SELECT current_setting('server_version_num')::int")
+            .map_err(Fail::Failed)?;
+        let version = match rows.first().and_then(|row| row.first()) {
+            Some(Value::Integer(v)) => *v,
+            _ => return Err(Fail::Failed("could not read the server's version".into())),
+        };
+        self.generic_computed = version >= 180000;
+        if !self.generic_computed && found.iter().any(|g| g.persisted == Some(false)) {
+            return Err(Fail::Exception(
+                "sqlalchemy.exc.CompileError".into(),
+                "PostrgreSQL computed columns do not support 'virtual' persistence; set the \
+                 'persisted' flag to None or True for PostgreSQL support."
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The CHECK constraint SQLAlchemy adds for `col`'s
     /// `create_constraint=True` type on this dialect, if any.
     fn type_check(&self, col: &Column) -> Option<Constraint> {
-        let (name, values) = col.type_.check_constraint(self.d.native_enum())?;
+        self.type_check_of(&col.name, &col.type_)
+    }
+
+    /// [`Self::type_check`] for a column named `name` of type `type_`.
+    fn type_check_of(&self, name: &str, type_: &SqlType) -> Option<Constraint> {
+        let (check_name, values) = type_.check_constraint(self.d.native_enum())?;
         Some(Constraint {
             options: Default::default(),
-            name,
+            name: check_name,
             kind: ConstraintKind::Check {
-                sqltext: format!("{} IN ({})", self.q(&col.name), values.join(", ")),
+                sqltext: format!("{} IN ({})", self.q(name), values.join(", ")),
             },
         })
     }
@@ -1592,6 +1684,47 @@ impl Renderer {
         }
         let t = self.table_name(&a.table, &a.schema);
         let col = self.q(&a.column);
+        // Alembic's toimpl.alter_column: with both existing_type and type_,
+        // the CHECK of a create_constraint=True existing_type is dropped
+        // before the ALTER; the one of type_ is added after it.
+        let native = self.d.native_enum();
+        let old_check = match (&a.existing_type, &a.type_) {
+            (Some(e), Some(_)) => e.check_constraint(native),
+            _ => None,
+        };
+        let new_check = a
+            .type_
+            .as_ref()
+            .and_then(|ty| self.type_check_of(&a.column, ty));
+        if let Some((name, _)) = old_check {
+            // SQLite's impl drops such an implicit constraint as a no-op.
+            if self.d.alter_constraints() {
+                let Some(name) = name else {
+                    return Err(Fail::Exception(
+                        "sqlalchemy.exc.CompileError".into(),
+                        format!(
+                            "Can't emit DROP CONSTRAINT for the CHECK of the \
+                             create_constraint=True existing_type of '{}.{}'; it has no name",
+                            a.table, a.column
+                        ),
+                    ));
+                };
+                self.limited_name(&name, false)?;
+                self.emit(format!("ALTER TABLE {t} DROP CONSTRAINT {}", self.q(&name)));
+            }
+        }
+        if new_check.is_some() && !self.d.alter_constraints() {
+            return Err(Fail::Exception(
+                "NotImplementedError".into(),
+                format!(
+                    "alter_column of '{}': its create_constraint=True type_ has a CHECK \
+                     constraint SQLite cannot add to an existing table (Alembic skips it \
+                     with a warning); drop create_constraint, or alter the column in \
+                     batch_alter_table(recreate='always')",
+                    a.column
+                ),
+            ));
+        }
         let type_using = self.d.alter_type_using();
         if type_using && a.postgresql_using.is_some() && a.type_.is_none() {
             return Err(Fail::Failed(
@@ -1655,6 +1788,10 @@ impl Renderer {
             let kw = self.d.rename_column_keyword();
             let sql = format!("ALTER TABLE {t} RENAME {kw}{col} TO {}", self.q(n));
             self.emit(sql);
+        }
+        if let Some(check) = new_check {
+            let body = self.constraint(&check, false);
+            self.emit(format!("ALTER TABLE {t} ADD {body}"));
         }
         Ok(())
     }
@@ -1836,6 +1973,31 @@ impl Renderer {
                         ),
                     )),
                 };
+            }
+        }
+        // Offline, SQLAlchemy's date and time literal processors call the
+        // value's isoformat() (SQLite's, its date type's bind processor),
+        // which a string has not: a CompileError.
+        if let (false, Literal::Str(text)) = (self.online, v) {
+            let datatype = match ty {
+                Some(SqlType::Date) => Some("DATE"),
+                Some(SqlType::DateTime { .. }) => Some("DATETIME"),
+                Some(SqlType::Timestamp { .. }) => Some("TIMESTAMP"),
+                Some(SqlType::Time { .. }) => Some("TIME"),
+                _ => None,
+            };
+            if let Some(datatype) = datatype {
+                return Err(Fail::Exception(
+                    "sqlalchemy.exc.CompileError".into(),
+                    format!(
+                        "Could not render literal value {} with datatype {datatype}; see parent \
+                         stack trace for more detail. (column '{column}' of bulk_insert into \
+                         '{}' is given a string; offline mode renders only date and time \
+                         objects for it)",
+                        crate::template::repr_str(text),
+                        t.name
+                    ),
+                ));
             }
         }
         if let (Literal::Uuid(u), Some(SqlType::Uuid { native: false, .. })) = (v, ty) {
