@@ -1652,6 +1652,65 @@ impl Evaluator {
                     modifier: if m == "desc" { "DESC" } else { "ASC" },
                 }))
             }
+            (Value::Expr(e), "in_" | "not_in" | "notin_") => {
+                let b = bind_to(&args, m, signature("ColumnOperators.in_"))?;
+                let (list, ls) = match b.get(0) {
+                    Some(v) => (v.clone(), b.span_of(0)),
+                    None => {
+                        return Err(problem(
+                            span,
+                            format!("{m}() missing 1 required positional argument: 'other'"),
+                        ))
+                    }
+                };
+                let items = match list {
+                    Value::List(xs) | Value::Tuple(xs) => xs,
+                    other => {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() takes a list of literal values here, got {}",
+                                describe(&other)
+                            ),
+                        ))
+                    }
+                };
+                // SQLAlchemy binds the whole list with the type of its first
+                // value (or the column's); aurora renders each value by its
+                // own Python type, which is the same only when they agree.
+                let mut values = Vec::new();
+                for item in &items {
+                    let plain = matches!(
+                        item,
+                        Value::Int(_) | Value::Str(_) | Value::Float(_) | Value::Bool(_)
+                    );
+                    if !plain {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() of {}: aurora renders only lists of ints, floats, \
+                                 strings or booleans here; write the condition with sa.text()",
+                                describe(item)
+                            ),
+                        ));
+                    }
+                    if std::mem::discriminant(item) != std::mem::discriminant(&items[0]) {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() of values of different Python types: SQLAlchemy renders \
+                                 them all as the first one's type; use values of one type"
+                            ),
+                        ));
+                    }
+                    values.push(SqlExpr::Literal(literal(item, ls)?));
+                }
+                Ok(Value::Expr(SqlExpr::In {
+                    expr: Box::new(e),
+                    negate: m != "in_",
+                    values,
+                }))
+            }
             (Value::Column(c), "copy" | "_copy") => {
                 bind_to(&args, m, signature("Column.copy"))?;
                 Ok(Value::Column(c))
@@ -3221,6 +3280,13 @@ static SIGNATURES: &[Signature] = &[
     Signature {
         path: "ColumnElement.desc",
         params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "ColumnOperators.in_",
+        params: &["other"],
         rest: false,
         extra: false,
         unsupported: &[],
