@@ -1711,6 +1711,10 @@ impl Evaluator {
                     values,
                 }))
             }
+            (Value::Expr(e), "nulls_first" | "nullsfirst" | "nulls_last" | "nullslast") => {
+                bind_to(&args, m, signature("ColumnElement.desc"))?;
+                nulls_order(m, e, span)
+            }
             (Value::Column(c), "copy" | "_copy") => {
                 bind_to(&args, m, signature("Column.copy"))?;
                 Ok(Value::Column(c))
@@ -2104,6 +2108,28 @@ impl Evaluator {
             "sa.true" | "sa.false" => {
                 bind_to(&args, name, signature("sa.true"))?;
                 Ok(Value::Expr(SqlExpr::Bool(name == "sa.true")))
+            }
+            "sa.nulls_first" | "sa.nullsfirst" | "sa.nulls_last" | "sa.nullslast" => {
+                let b = bind_to(&args, name, signature("sa.nulls_first"))?;
+                let e = match b.get(0) {
+                    Some(v @ (Value::Expr(_) | Value::Column(_))) => sql_expr(v.clone(), span)?,
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!(
+                                "{name}() takes a column expression here, got {}",
+                                describe(other)
+                            ),
+                        ))
+                    }
+                    None => {
+                        return Err(problem(
+                            span,
+                            format!("{name}() missing 1 required positional argument: 'column'"),
+                        ))
+                    }
+                };
+                nulls_order(name, e, span)
             }
             "sa.null" => {
                 bind_to(&args, name, signature("sa.null"))?;
@@ -3150,6 +3176,13 @@ static SIGNATURES: &[Signature] = &[
     Signature {
         path: "sa.true",
         params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "sa.nulls_first",
+        params: &["column"],
         rest: false,
         extra: false,
         unsupported: &[],
@@ -5464,6 +5497,29 @@ fn py_str(v: &Value) -> String {
         Value::None => "None".into(),
         other => describe(other),
     }
+}
+
+/// `NULLS FIRST` / `NULLS LAST` after `e` (`how` names the method or
+/// function). SQLAlchemy brackets an operator expression under it
+/// (`(a + 1) NULLS LAST`), which aurora does not write: refused.
+fn nulls_order(how: &str, e: SqlExpr, span: Span) -> EResult<Value> {
+    if matches!(e, SqlExpr::Binary { .. } | SqlExpr::In { .. }) {
+        return Err(problem(
+            span,
+            format!(
+                "{how}() of an operator expression: SQLAlchemy brackets it, which aurora \
+                 does not render yet; use sa.text() for this index element"
+            ),
+        ));
+    }
+    Ok(Value::Expr(SqlExpr::Ordered {
+        expr: Box::new(e),
+        modifier: if how.contains("first") {
+            "NULLS FIRST"
+        } else {
+            "NULLS LAST"
+        },
+    }))
 }
 
 fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
