@@ -1663,6 +1663,69 @@ impl Evaluator {
                     modifier: if m == "desc" { "DESC" } else { "ASC" },
                 }))
             }
+            (Value::Expr(e), "in_" | "not_in" | "notin_") => {
+                let b = bind_to(&args, m, signature("ColumnOperators.in_"))?;
+                let (list, ls) = match b.get(0) {
+                    Some(v) => (v.clone(), b.span_of(0)),
+                    None => {
+                        return Err(problem(
+                            span,
+                            format!("{m}() missing 1 required positional argument: 'other'"),
+                        ))
+                    }
+                };
+                let items = match list {
+                    Value::List(xs) | Value::Tuple(xs) => xs,
+                    other => {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() takes a list of literal values here, got {}",
+                                describe(&other)
+                            ),
+                        ))
+                    }
+                };
+                // SQLAlchemy binds the whole list with the type of its first
+                // value (or the column's); aurora renders each value by its
+                // own Python type, which is the same only when they agree.
+                let mut values = Vec::new();
+                for item in &items {
+                    let plain = matches!(
+                        item,
+                        Value::Int(_) | Value::Str(_) | Value::Float(_) | Value::Bool(_)
+                    );
+                    if !plain {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() of {}: aurora renders only lists of ints, floats, \
+                                 strings or booleans here; write the condition with sa.text()",
+                                describe(item)
+                            ),
+                        ));
+                    }
+                    if std::mem::discriminant(item) != std::mem::discriminant(&items[0]) {
+                        return Err(problem(
+                            ls,
+                            format!(
+                                "{m}() of values of different Python types: SQLAlchemy renders \
+                                 them all as the first one's type; use values of one type"
+                            ),
+                        ));
+                    }
+                    values.push(SqlExpr::Literal(literal(item, ls)?));
+                }
+                Ok(Value::Expr(SqlExpr::In {
+                    expr: Box::new(e),
+                    negate: m != "in_",
+                    values,
+                }))
+            }
+            (Value::Expr(e), "nulls_first" | "nullsfirst" | "nulls_last" | "nullslast") => {
+                bind_to(&args, m, signature("ColumnElement.desc"))?;
+                nulls_order(m, e, span)
+            }
             (Value::Column(c), "copy" | "_copy") => {
                 bind_to(&args, m, signature("Column.copy"))?;
                 Ok(Value::Column(c))
@@ -2057,6 +2120,28 @@ impl Evaluator {
             "sa.true" | "sa.false" => {
                 bind_to(&args, name, signature("sa.true"))?;
                 Ok(Value::Expr(SqlExpr::Bool(name == "sa.true")))
+            }
+            "sa.nulls_first" | "sa.nullsfirst" | "sa.nulls_last" | "sa.nullslast" => {
+                let b = bind_to(&args, name, signature("sa.nulls_first"))?;
+                let e = match b.get(0) {
+                    Some(v @ (Value::Expr(_) | Value::Column(_))) => sql_expr(v.clone(), span)?,
+                    Some(other) => {
+                        return Err(problem(
+                            b.span_of(0),
+                            format!(
+                                "{name}() takes a column expression here, got {}",
+                                describe(other)
+                            ),
+                        ))
+                    }
+                    None => {
+                        return Err(problem(
+                            span,
+                            format!("{name}() missing 1 required positional argument: 'column'"),
+                        ))
+                    }
+                };
+                nulls_order(name, e, span)
             }
             "sa.null" => {
                 bind_to(&args, name, signature("sa.null"))?;
@@ -3101,6 +3186,13 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "sa.nulls_first",
+        params: &["column"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "sa.null",
         params: &[],
         rest: false,
@@ -3226,6 +3318,13 @@ static SIGNATURES: &[Signature] = &[
     Signature {
         path: "ColumnElement.desc",
         params: &[],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "ColumnOperators.in_",
+        params: &["other"],
         rest: false,
         extra: false,
         unsupported: &[],
@@ -5492,6 +5591,29 @@ fn concatenates(left: &SqlExpr, right: &SqlExpr, span: Span) -> EResult<bool> {
              not supported by aurora yet",
         )),
     }
+}
+
+/// `NULLS FIRST` / `NULLS LAST` after `e` (`how` names the method or
+/// function). SQLAlchemy brackets an operator expression under it
+/// (`(a + 1) NULLS LAST`), which aurora does not write: refused.
+fn nulls_order(how: &str, e: SqlExpr, span: Span) -> EResult<Value> {
+    if matches!(e, SqlExpr::Binary { .. } | SqlExpr::In { .. }) {
+        return Err(problem(
+            span,
+            format!(
+                "{how}() of an operator expression: SQLAlchemy brackets it, which aurora \
+                 does not render yet; use sa.text() for this index element"
+            ),
+        ));
+    }
+    Ok(Value::Expr(SqlExpr::Ordered {
+        expr: Box::new(e),
+        modifier: if how.contains("first") {
+            "NULLS FIRST"
+        } else {
+            "NULLS LAST"
+        },
+    }))
 }
 
 fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {

@@ -905,6 +905,13 @@ pub enum SqlExpr {
         expr: Box<SqlExpr>,
         modifier: &'static str,
     },
+    /// `expr.in_([...])` / `expr.not_in([...])`: the values are literals of
+    /// one Python type (SQLAlchemy renders them all with the first one's).
+    In {
+        expr: Box<SqlExpr>,
+        negate: bool,
+        values: Vec<SqlExpr>,
+    },
 }
 
 /// A Python value bound into SQL.

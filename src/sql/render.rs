@@ -579,6 +579,26 @@ impl Renderer {
             // SQLAlchemy's UnaryExpression does not group its operand here
             // (`end_time - start_time DESC`).
             SqlExpr::Ordered { expr, modifier } => format!("{} {modifier}", self.expr(expr)),
+            // SQLAlchemy's expanding IN parameter under literal_binds; an
+            // empty list takes the dialect's empty-set form, and NOT IN is
+            // always bracketed (`visit_not_in_op_binary`).
+            SqlExpr::In {
+                expr,
+                negate,
+                values,
+            } => {
+                let set = if values.is_empty() {
+                    self.d.empty_in_set(*negate).to_string()
+                } else {
+                    let v: Vec<String> = values.iter().map(|x| self.expr(x)).collect();
+                    v.join(", ")
+                };
+                if *negate {
+                    format!("({} NOT IN ({set}))", self.expr(expr))
+                } else {
+                    format!("{} IN ({set})", self.expr(expr))
+                }
+            }
         }
     }
 
@@ -618,6 +638,15 @@ impl Renderer {
                 SqlExpr::Ordered { expr, modifier } => SqlExpr::Ordered {
                     expr: Box::new(untabled(expr)),
                     modifier,
+                },
+                SqlExpr::In {
+                    expr,
+                    negate,
+                    values,
+                } => SqlExpr::In {
+                    expr: Box::new(untabled(expr)),
+                    negate: *negate,
+                    values: values.clone(),
                 },
                 other => other.clone(),
             }

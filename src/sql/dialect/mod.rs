@@ -189,6 +189,16 @@ pub trait SqlDialect: Sync {
         false
     }
 
+    /// What SQLAlchemy's `visit_empty_set_op_expr` puts inside the brackets
+    /// of `IN (...)` for an empty list (`negate` for NOT IN).
+    fn empty_in_set(&self, negate: bool) -> &'static str {
+        if negate {
+            "NULL) OR (1 = 1"
+        } else {
+            "NULL) AND (1 != 1"
+        }
+    }
+
     /// Whether an index element that is a binary expression is
     /// parenthesized.
     fn parenthesizes_index_expressions(&self) -> bool {

@@ -71,6 +71,11 @@ impl SqlDialect for Sqlite {
         }
     }
 
+    /// SQLite's compiler uses its empty-set subquery for IN and NOT IN.
+    fn empty_in_set(&self, _negate: bool) -> &'static str {
+        "SELECT 1 FROM (SELECT 1) WHERE 1!=1"
+    }
+
     fn now_is_current_timestamp(&self) -> bool {
         true
     }
