@@ -1722,6 +1722,34 @@ impl Evaluator {
                     values,
                 }))
             }
+            // `IS NULL` / `IS NOT NULL`; SQLAlchemy's other right-hand sides
+            // (`IS true`, a column) render per dialect and are refused.
+            (Value::Expr(e), "is_" | "is_not" | "isnot") => {
+                let b = bind_to(&args, m, signature("ColumnOperators.is_"))?;
+                if !matches!(b.get(0), Some(Value::None)) {
+                    return Err(problem(
+                        b.span_of(0),
+                        format!("{m}() of anything but None is not supported by aurora yet; use == / != or sa.text()"),
+                    ));
+                }
+                Ok(Value::Expr(SqlExpr::Binary {
+                    op: if m == "is_" { "IS" } else { "IS NOT" },
+                    left: Box::new(e),
+                    right: Box::new(SqlExpr::Null),
+                }))
+            }
+            (Value::Expr(e), "like" | "not_like" | "notlike") => {
+                let b = bind_to(&args, m, signature("ColumnOperators.like"))?;
+                let pattern = match b.get(0) {
+                    Some(Value::Str(p)) => SqlExpr::Literal(Literal::Str(p.clone())),
+                    _ => return Err(problem(span, format!("{m}() takes a string pattern here"))),
+                };
+                Ok(Value::Expr(SqlExpr::Binary {
+                    op: if m == "like" { "LIKE" } else { "NOT LIKE" },
+                    left: Box::new(e),
+                    right: Box::new(pattern),
+                }))
+            }
             (Value::Expr(e), "nulls_first" | "nullsfirst" | "nulls_last" | "nullslast") => {
                 bind_to(&args, m, signature("ColumnElement.desc"))?;
                 nulls_order(m, e, span)
@@ -2116,6 +2144,33 @@ impl Evaluator {
                     "text",
                     "literal_column",
                 )?)))
+            }
+            // `and_(a, b, ...)` / `or_(...)`: the clauses joined by the
+            // operator (SQLAlchemy's BooleanClauseList, grouped as an
+            // AND/OR chain is); without clauses SQLAlchemy deprecates it and
+            // renders nothing, which aurora refuses.
+            "sa.and_" | "sa.or_" => {
+                let b = bind_to(&args, name, signature("sa.and_"))?;
+                let op = if name == "sa.and_" { "AND" } else { "OR" };
+                let mut clauses = b.rest.into_iter();
+                let Some((first, fs)) = clauses.next() else {
+                    return Err(problem(
+                        span,
+                        format!(
+                            "{}() without clauses is not supported by aurora",
+                            &name[3..]
+                        ),
+                    ));
+                };
+                let mut out = sql_expr(first, fs)?;
+                for (v, s) in clauses {
+                    out = SqlExpr::Binary {
+                        op,
+                        left: Box::new(out),
+                        right: Box::new(sql_expr(v, s)?),
+                    };
+                }
+                Ok(Value::Expr(out))
             }
             "sa.true" | "sa.false" => {
                 bind_to(&args, name, signature("sa.true"))?;
@@ -3186,6 +3241,13 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
+        path: "sa.and_",
+        params: &[],
+        rest: true,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
         path: "sa.nulls_first",
         params: &["column"],
         rest: false,
@@ -3321,6 +3383,20 @@ static SIGNATURES: &[Signature] = &[
         rest: false,
         extra: false,
         unsupported: &[],
+    },
+    Signature {
+        path: "ColumnOperators.is_",
+        params: &["other"],
+        rest: false,
+        extra: false,
+        unsupported: &[],
+    },
+    Signature {
+        path: "ColumnOperators.like",
+        params: &["other", "escape"],
+        rest: false,
+        extra: false,
+        unsupported: &["escape"],
     },
     Signature {
         path: "ColumnOperators.in_",
