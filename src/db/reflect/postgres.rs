@@ -7,7 +7,8 @@
 use super::{ReflectError, Reflected};
 use crate::db::{literal, Connection, Value};
 use crate::ops::{
-    Column, Constraint, ConstraintKind, DefaultValue, Domain, Index, IndexExpr, SqlType, Table,
+    Column, Computed, Constraint, ConstraintKind, DefaultValue, Domain, Generated, Identity, Index,
+    IndexExpr, Sequence, SqlType, Table,
 };
 
 /// Separates the items of a `string_agg` (a character no identifier holds).
@@ -86,8 +87,8 @@ pub(super) fn reflect_table(
 }
 
 /// [`reflect_table`]; `generated` given (autogenerate), identity and generated
-/// columns are read into it as Alembic renders them (`sa.Identity(...)`,
-/// `sa.Computed(...)`, by column name) instead of being refused.
+/// columns are also read into it as Alembic renders them (`sa.Identity(...)`,
+/// `sa.Computed(...)`, by column name).
 fn reflect_table_as(
     conn: &mut dyn Connection,
     schema: Option<&str>,
@@ -145,40 +146,44 @@ fn columns(
         let computed = text(&row[7]);
         let mut default = opt_text(&row[3]);
         let mut autoincrement = Some(false);
-        match (&mut generated, identity.is_empty(), computed.is_empty()) {
-            (_, true, true) => {}
-            (None, false, _) => {
+        // SQLAlchemy's `Inspector.get_columns`: an identity column's
+        // `identity` (its sequence's options) and a generated column's
+        // `computed` (`pg_get_expr` of its expression, which is not a server
+        // default), which Alembic's batch mode copies onto the new table.
+        let mut reflected_generated = None;
+        if !identity.is_empty() {
+            let found = reflect_identity(conn, oid, int(&row[8]), &identity)?;
+            // The column is autoincrement.
+            autoincrement = Some(true);
+            if let Some(out) = generated.as_mut() {
+                out.push((name.clone(), identity_repr(&found)));
+            }
+            reflected_generated = Some(Box::new(Generated::Identity(found)));
+        } else if !computed.is_empty() {
+            let Some(sqltext) = default.take() else {
                 return Err(ReflectError::Unsupported(format!(
-                    "column \"{table_name}.{name}\" is an identity column, which aurora's batch mode cannot reflect yet"
-                )))
-            }
-            (None, _, false) => {
-                return Err(ReflectError::Unsupported(format!(
-                    "column \"{table_name}.{name}\" is a generated column, which aurora's batch mode cannot reflect yet"
-                )))
-            }
-            (Some(generated), false, _) => {
-                // SQLAlchemy reads the identity's sequence options; the column is
-                // autoincrement.
-                generated.push((name.clone(), identity_repr(conn, oid, int(&row[8]), &identity)?));
-                autoincrement = Some(true);
-            }
-            (Some(generated), _, false) => {
-                // The expression is the column's pg_attrdef entry, not a server default.
-                let Some(expr) = default.take() else {
-                    return Err(ReflectError::Unsupported(format!(
-                        "generated column \"{table_name}.{name}\" has no expression"
-                    )));
-                };
-                generated.push((
+                    "generated column \"{table_name}.{name}\" has no expression"
+                )));
+            };
+            let found = Computed {
+                sqltext,
+                persisted: Some(computed == "s"),
+            };
+            if let Some(out) = generated.as_mut() {
+                out.push((
                     name.clone(),
                     format!(
                         "sa.Computed({}, persisted={})",
-                        crate::template::repr_str(&expr),
-                        if computed == "s" { "True" } else { "False" }
+                        crate::template::repr_str(&found.sqltext),
+                        if found.persisted == Some(true) {
+                            "True"
+                        } else {
+                            "False"
+                        }
                     ),
                 ));
             }
+            reflected_generated = Some(Box::new(Generated::Computed(found)));
         }
         let ty = sql_type(conn, int(&row[1]), int(&row[2]))?;
         if default.is_none() {
@@ -229,21 +234,20 @@ fn columns(
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             default: None,
-            identity: None,
+            identity: reflected_generated,
         });
     }
     Ok(())
 }
 
-/// An identity column's `sa.Identity(...)` as Alembic renders the reflected
-/// one: every option SQLAlchemy reads from the identity's sequence, in
-/// `Identity`'s order.
-fn identity_repr(
+/// An identity column's options as SQLAlchemy reflects them: every option
+/// of the identity's sequence.
+fn reflect_identity(
     conn: &mut dyn Connection,
     table: i64,
     attnum: i64,
     kind: &str,
-) -> Result<String, ReflectError> {
+) -> Result<Identity, ReflectError> {
     let rows = conn.query(&format!(
         "SELECT s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, s.seqcache \
          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
@@ -255,17 +259,36 @@ fn identity_repr(
             "the sequence of identity column number {attnum} of table oid {table} was not found"
         )));
     };
-    let py_bool = |b: bool| if b { "True" } else { "False" };
-    Ok(format!(
+    Ok(Identity {
+        always: kind == "a",
+        options: Sequence {
+            start: Some(int(&r[0])),
+            increment: Some(int(&r[1])),
+            minvalue: Some(int(&r[2])),
+            maxvalue: Some(int(&r[3])),
+            cycle: Some(flag(&r[4])),
+            cache: Some(int(&r[5])),
+            ..Sequence::default()
+        },
+    })
+}
+
+/// A reflected identity's `sa.Identity(...)` as Alembic renders it, in
+/// `Identity`'s order.
+fn identity_repr(i: &Identity) -> String {
+    let py_bool = |b: Option<bool>| if b == Some(true) { "True" } else { "False" };
+    let num = |n: Option<i64>| n.unwrap_or_default();
+    let o = &i.options;
+    format!(
         "sa.Identity(always={}, start={}, increment={}, minvalue={}, maxvalue={}, cycle={}, cache={})",
-        py_bool(kind == "a"),
-        int(&r[0]),
-        int(&r[1]),
-        int(&r[2]),
-        int(&r[3]),
-        py_bool(flag(&r[4])),
-        int(&r[5])
-    ))
+        py_bool(Some(i.always)),
+        num(o.start),
+        num(o.increment),
+        num(o.minvalue),
+        num(o.maxvalue),
+        py_bool(o.cycle),
+        num(o.cache)
+    )
 }
 
 /// `nextval('seq'::regclass)` → `seq`.
