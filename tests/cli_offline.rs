@@ -1,6 +1,9 @@
 //! Offline runs through the real binary: a body is parsed only when its SQL
 //! is needed, and a construct outside aurora's language names file:line:col.
 
+mod offline_fixture_env;
+use offline_fixture_env::fixture_env_py;
+
 use std::process::Command;
 
 const REVISION: &str = r#""""add accounts"""
@@ -350,24 +353,6 @@ fn offline_fixtures_print_what_alembic_printed() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// The generic template's env.py; with a `<name>.metadata` file beside the
-/// fixture, its `target_metadata` is that Python expression (a `MetaData`
-/// with a naming convention), as `scripts/record-offline-fixtures.py` does.
-fn fixture_env_py(fixture: &std::path::Path) -> String {
-    let env_py = include_str!("../assets/init/generic/env.py");
-    match std::fs::read_to_string(fixture.with_extension("metadata")) {
-        Ok(expr) => env_py.replacen(
-            "target_metadata = None",
-            &format!(
-                "from sqlalchemy import MetaData\ntarget_metadata = {}",
-                expr.trim()
-            ),
-            1,
-        ),
-        Err(_) => env_py.to_string(),
-    }
 }
 
 /// A naming convention that SQLAlchemy cannot apply (here

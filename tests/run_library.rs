@@ -4,6 +4,9 @@
 //! run shows reaches the `Sink` it is given; a failure comes back as a typed
 //! `aurora::Error` with Alembic's exit status.
 
+mod offline_fixture_env;
+use offline_fixture_env::fixture_env_py;
+
 use aurora::run::{Options, Project, Sink, SqlSink};
 
 /// Collects what a run would print on standard output.
@@ -47,23 +50,6 @@ impl Sink for Collected {
     }
 
     fn progress(&mut self, _done: usize, _total: usize) {}
-}
-
-/// The generic template's env.py; with a `<name>.metadata` file beside the
-/// fixture, its `target_metadata` is that expression (as the recorder does).
-fn fixture_env_py(fixture: &std::path::Path) -> String {
-    let env_py = include_str!("../assets/init/generic/env.py");
-    match std::fs::read_to_string(fixture.with_extension("metadata")) {
-        Ok(expr) => env_py.replacen(
-            "target_metadata = None",
-            &format!(
-                "from sqlalchemy import MetaData\ntarget_metadata = {}",
-                expr.trim()
-            ),
-            1,
-        ),
-        Err(_) => env_py.to_string(),
-    }
 }
 
 #[test]
