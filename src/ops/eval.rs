@@ -1803,7 +1803,7 @@ impl Evaluator {
             }
             (Value::Exec(mut exe), "values") => {
                 let b = bind_to(&args, "values", signature("Executable.values"))?;
-                let mut pairs = Vec::new();
+                let mut given = Vec::new();
                 for (v, s) in b.rest {
                     match v {
                         Value::Dict(kv) => {
@@ -1811,7 +1811,7 @@ impl Evaluator {
                                 let Value::Str(k) = k else {
                                     return Err(problem(s, "values() keys must be column names"));
                                 };
-                                pairs.push((k, sql_expr(v, s)?));
+                                given.push((k, v, s));
                             }
                         }
                         other => {
@@ -1822,12 +1822,31 @@ impl Evaluator {
                         }
                     }
                 }
-                for (k, v, s) in b.extra {
-                    pairs.push((k, sql_expr(v, s)?));
-                }
+                given.extend(b.extra);
                 match exe.as_mut() {
-                    Executable::Insert { values, .. } | Executable::Update { values, .. } => {
-                        values.extend(pairs)
+                    Executable::Insert { values, table }
+                    | Executable::Update { values, table, .. } => {
+                        for (k, v, s) in given {
+                            // A plain Python value is bound with its column's
+                            // type, as SQLAlchemy binds it (Boolean's 1 is
+                            // `true`, `Uuid(as_uuid=False)` drops hyphens).
+                            let ty = table.columns.iter().find(|(c, _)| *c == k).map(|c| &c.1);
+                            let plain = matches!(
+                                v,
+                                Value::Int(_)
+                                    | Value::Float(_)
+                                    | Value::Str(_)
+                                    | Value::Bool(_)
+                                    | Value::Literal(_)
+                            );
+                            let value = match ty {
+                                Some(ty) if plain => {
+                                    SqlExpr::Literal(bound_literal(&v, Some(ty), s)?)
+                                }
+                                _ => sql_expr(v, s)?,
+                            };
+                            values.push((k, value));
+                        }
                     }
                     _ => return Err(problem(span, "values() applies to insert() and update()")),
                 }
@@ -4945,6 +4964,17 @@ fn bound_literal(v: &Value, ty: Option<&SqlType>, span: Span) -> EResult<Literal
             span,
             format!("TypeError: Not a boolean value: {}", builtins::py_repr(v)),
         )),
+        // `Uuid(as_uuid=False)`'s processors take a string and drop its
+        // hyphens (native or not); a UUID object has no `replace`.
+        (Some(SqlType::Uuid { as_uuid: false, .. }), Value::Str(u)) => {
+            Ok(Literal::Str(u.replace('-', "")))
+        }
+        (Some(SqlType::Uuid { as_uuid: false, .. }), Value::Literal(Literal::Uuid(_))) => {
+            Err(problem(
+                span,
+                "AttributeError: 'UUID' object has no attribute 'replace'",
+            ))
+        }
         (Some(SqlType::Array(item)), Value::List(xs) | Value::Tuple(xs)) => Ok(Literal::Array(
             xs.iter()
                 .map(|x| bound_literal(x, Some(item), span))
@@ -5208,13 +5238,15 @@ fn type_call(name: &str, args: &Args) -> EResult<Option<SqlType>> {
             SqlType::Uuid {
                 native: b.bool(1, "native_uuid")?.unwrap_or(true),
                 class_uuid: false,
+                as_uuid: b.bool(0, "as_uuid")?.unwrap_or(true),
             }
         }
         "UUID" => {
-            bind_to(args, short, signature(&format!("type.{short}")))?;
+            let b = bind_to(args, short, signature(&format!("type.{short}")))?;
             SqlType::Uuid {
                 native: true,
                 class_uuid: true,
+                as_uuid: b.bool(0, "as_uuid")?.unwrap_or(true),
             }
         }
         "Interval" if !pg => {

@@ -657,6 +657,8 @@ pub enum SqlType {
     Uuid {
         native: bool,
         class_uuid: bool,
+        /// `as_uuid=False`: values are strings, bound without hyphens.
+        as_uuid: bool,
     },
     /// `sa.Interval(native=..., second_precision=...)` or
     /// `postgresql.INTERVAL(fields=..., precision=...)` (`postgresql`).

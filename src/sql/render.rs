@@ -449,7 +449,9 @@ impl Renderer {
                     format!("VARCHAR({})", length.unwrap_or(longest))
                 }
             }
-            SqlType::Uuid { native, class_uuid } => {
+            SqlType::Uuid {
+                native, class_uuid, ..
+            } => {
                 if *class_uuid || (self.d.native_uuid() && *native) {
                     "UUID".into()
                 } else {

@@ -434,6 +434,8 @@ pub fn builtin_type(formatted: &str) -> SqlType {
         "uuid" => SqlType::Uuid {
             native: true,
             class_uuid: true,
+            // SQLAlchemy reflects UUID with as_uuid=True.
+            as_uuid: true,
         },
         "bytea" => SqlType::LargeBinary,
         b if b.starts_with("interval") => {
