@@ -653,11 +653,12 @@ impl Renderer {
                 other => other.clone(),
             }
         }
-        let text = self.expr(&untabled(e));
-        if self.d.parenthesizes_index_expressions() && matches!(e, SqlExpr::Binary { .. }) {
-            format!("({text})")
+        let e = untabled(e);
+        if self.d.parenthesizes_index_expressions() {
+            // An index element stands alone: grouped as SET values are.
+            self.grouped(&e, None)
         } else {
-            text
+            self.expr(&e)
         }
     }
 
