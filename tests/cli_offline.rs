@@ -2,7 +2,7 @@
 //! is needed, and a construct outside aurora's language names file:line:col.
 
 mod offline_fixture_env;
-use offline_fixture_env::fixture_env_py;
+use offline_fixture_env::{fixture_env_py, fixture_url, offline_fixtures};
 
 use std::process::Command;
 
@@ -302,25 +302,10 @@ fn one_parse_per_file_keeps_order_and_output() {
 /// output, or both fail.
 #[test]
 fn offline_fixtures_print_what_alembic_printed() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/offline");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("py"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
     let mut failures = Vec::new();
-    for file in files {
-        let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        let recorded: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
-                .unwrap();
-        for run in recorded.as_array().unwrap() {
-            let url = match run["dialect"].as_str().unwrap() {
-                "postgresql" => "postgresql://u:p@localhost/db",
-                _ => "sqlite:///./test.db",
-            };
+    for (file, name, runs) in offline_fixtures() {
+        for run in &runs {
+            let url = fixture_url(run);
             let project = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(project.path().join("alembic/versions")).unwrap();
             std::fs::write(project.path().join("alembic/env.py"), fixture_env_py(&file)).unwrap();

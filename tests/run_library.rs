@@ -5,7 +5,7 @@
 //! `aurora::Error` with Alembic's exit status.
 
 mod offline_fixture_env;
-use offline_fixture_env::fixture_env_py;
+use offline_fixture_env::{fixture_env_py, fixture_url, offline_fixtures};
 
 use aurora::run::{Options, Project, Sink, SqlSink};
 
@@ -55,26 +55,11 @@ impl Sink for Collected {
 #[test]
 fn offline_runs_in_process_give_what_alembic_printed() {
     std::env::set_var("AURORA_NO_CACHE", "1");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/offline");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("py"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
     let mut failures = Vec::new();
     let mut compared = 0;
-    for file in files {
-        let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        let recorded: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
-                .unwrap();
-        for run in recorded.as_array().unwrap() {
-            let url = match run["dialect"].as_str().unwrap() {
-                "postgresql" => "postgresql://u:p@localhost/db",
-                _ => "sqlite:///./test.db",
-            };
+    for (file, name, runs) in offline_fixtures() {
+        for run in &runs {
+            let url = fixture_url(run);
             let project_dir = tempfile::tempdir().unwrap();
             let root = project_dir.path();
             std::fs::create_dir_all(root.join("alembic/versions")).unwrap();
