@@ -1,7 +1,9 @@
 //! The diffs `alembic check` prints: Alembic's `UpgradeOps.as_diffs()` as Python's `repr`
 //! writes it, with SQLAlchemy's `repr` of tables, columns, indexes and constraints.
 
-use super::{AlterColumn, Column, ColumnType, Index, Op, Schema, Table, UniqueConstraint};
+use super::{
+    AlterColumn, Column, ColumnType, Index, IndexElement, Op, Schema, Table, UniqueConstraint,
+};
 use crate::template::repr_str;
 
 /// `repr(upgrade_ops.as_diffs())`: a list of tuples, where each column alteration is a nested
@@ -274,7 +276,14 @@ fn table_repr(table: &Table) -> String {
 /// copies of the columns that carry none).
 fn index_repr(table: &str, index: &Index, owner: Option<&Table>) -> String {
     let mut parts = vec![repr_str(&index.name)];
-    for name in &index.columns {
+    for element in &index.elements {
+        let name = match element {
+            IndexElement::Column(name) => name,
+            IndexElement::Expression(e) => {
+                parts.push(e.repr.clone());
+                continue;
+            }
+        };
         let found = owner.and_then(|t| t.columns.iter().find(|c| &c.name == name));
         parts.push(match found {
             Some(c) => column_repr(table, c, &[]),

@@ -8,6 +8,8 @@
 //! upgrade and downgrade functions. Nothing here touches a file or a database.
 
 pub mod diff;
+pub mod indexes;
+mod model_indexes;
 pub mod models;
 pub mod render;
 
@@ -110,8 +112,12 @@ pub struct Column {
 pub struct Index {
     /// Its name.
     pub name: String,
-    /// The indexed columns, in order.
+    /// The columns its elements name, in order: each plain column, and the first column
+    /// an expression names (SQLAlchemy's `Index.columns`, which Alembic's "Detected added
+    /// index" line shows).
     pub columns: Vec<String>,
+    /// What it indexes, in order (SQLAlchemy's `Index.expressions`).
+    pub elements: Vec<IndexElement>,
     /// Whether it is unique.
     pub unique: bool,
     /// Whether the name came from SQLAlchemy's naming convention (`index=True`), which
@@ -121,6 +127,56 @@ pub struct Index {
     /// arguments (`postgresql_using='gin'`, `postgresql_where="(qty > 0)"`); reflected
     /// only, and not compared (Alembic compares the expressions and uniqueness).
     pub dialect_kwargs: Vec<String>,
+}
+
+impl Index {
+    /// An index of plain columns.
+    pub fn on_columns(name: String, columns: Vec<String>, unique: bool) -> Index {
+        Index {
+            name,
+            elements: columns.iter().cloned().map(IndexElement::Column).collect(),
+            columns,
+            unique,
+            generated_name: false,
+            dialect_kwargs: Vec::new(),
+        }
+    }
+
+    /// Whether an element is an expression rather than a column, sorted or not (Alembic's
+    /// `is_expression_index`).
+    pub fn has_expressions(&self) -> bool {
+        self.elements
+            .iter()
+            .any(|e| matches!(e, IndexElement::Expression(x) if !x.sorted_column))
+    }
+}
+
+/// One element of an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexElement {
+    /// A table column, by name.
+    Column(String),
+    /// A SQL expression: `func.lower(title)`, `text('a + 1')`, `title.desc()` in the
+    /// models, `lower(title::text)` or `title DESC` reflected.
+    Expression(IndexExpression),
+}
+
+/// A SQL expression an index is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexExpression {
+    /// As the dialect compiles it, with literal values and without table names: what
+    /// Alembic's PostgreSQL comparison cleans up and compares, and names in a "changed
+    /// index" line.
+    pub sql: String,
+    /// As `create_index` takes it: `sql` grouped as SQLAlchemy's `self_group()` groups
+    /// an index element (`(a + b)`), rendered inside `sa.literal_column(...)`.
+    pub grouped: String,
+    /// SQLAlchemy's `repr` of the element, as `check` shows it (with the one fixed
+    /// address aurora shows for every object).
+    pub repr: String,
+    /// Whether it is a column under sort modifiers only (`title DESC`), which Alembic
+    /// does not count as an expression.
+    pub sorted_column: bool,
 }
 
 /// A foreign key constraint.
@@ -566,6 +622,8 @@ pub struct CompareOptions {
     /// that names it with `schema=` is compared with the reflected table of the default
     /// schema (`None`), as Alembic's `_compare_tables` does.
     pub default_schema: Option<String>,
+    /// How the dialect compares an index with the reflected one of the same name.
+    pub index_rule: indexes::IndexRule,
 }
 
 /// A server default as Alembic's SQLite implementation compares it: the SQL text without one
@@ -769,7 +827,12 @@ pub fn compare_with_options(
                 }
             }
         }
-        table_ops.extend(compare_indexes_and_uniques(name, db, meta));
+        table_ops.extend(compare_indexes_and_uniques(
+            name,
+            db,
+            meta,
+            options.index_rule,
+        ));
         let (db_comment, meta_comment) = (
             db.comment.clone().filter(|c| !c.is_empty()),
             meta.comment.clone().filter(|c| !c.is_empty()),
@@ -809,7 +872,12 @@ pub fn compare_with_options(
 /// constraints that no reflected one has the columns of. A reflected unnamed unique
 /// constraint (SQLite's inline `UNIQUE (x)`) has no name to drop it by, so, as in Alembic,
 /// it is never removed.
-fn compare_indexes_and_uniques(table: &str, db: &Table, meta: &Table) -> Vec<Op> {
+fn compare_indexes_and_uniques(
+    table: &str,
+    db: &Table,
+    meta: &Table,
+    index_rule: indexes::IndexRule,
+) -> Vec<Op> {
     #[derive(Clone, Copy)]
     enum Obj<'a> {
         Ix(&'a Index),
@@ -869,7 +937,7 @@ fn compare_indexes_and_uniques(table: &str, db: &Table, meta: &Table) -> Vec<Op>
             continue;
         };
         let changed = match (conn, m) {
-            (Obj::Ix(c), Obj::Ix(m)) => c.columns != m.columns || c.unique != m.unique,
+            (Obj::Ix(c), Obj::Ix(m)) => !indexes::index_changes(index_rule, table, c, m).is_empty(),
             (Obj::Uq(c), Obj::Uq(m)) => c.columns != m.columns,
             _ => true,
         };
@@ -952,7 +1020,7 @@ fn compare_indexes(table: &str, db: Option<&Table>, meta: &Table) -> Vec<Op> {
                 index: (*index).clone(),
             }),
             Some(existing)
-                if existing.columns != index.columns || existing.unique != index.unique =>
+                if existing.elements != index.elements || existing.unique != index.unique =>
             {
                 ops.push(Op::DropIndex {
                     table: table.to_string(),

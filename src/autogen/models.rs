@@ -17,7 +17,8 @@
 use std::rc::Rc;
 
 use super::{
-    CheckConstraint, Column, ColumnType, ForeignKey, Index, Schema, Table, UniqueConstraint,
+    model_indexes, CheckConstraint, Column, ColumnType, ForeignKey, Index, Schema, Table,
+    UniqueConstraint,
 };
 use crate::env::schema::{
     is_type_decorator, type_decorator_args, Construct, MappedClass, MetaData,
@@ -372,45 +373,28 @@ impl Reader<'_> {
     /// columns belong to, and the index.
     fn free_index(&self, index: &Construct) -> Result<(String, Index), String> {
         let args = index.args.clone().unwrap_or_default();
-        check_keywords("Index", &args, &["unique"])?;
-        let Some(Value::Str(name)) = args.positional.first() else {
-            return Err("Index needs a name and columns".into());
-        };
-        let mut table: Option<String> = None;
-        let mut columns = Vec::new();
-        for v in &args.positional[1..] {
-            let Some((_, t, c)) = self
+        let tables = std::cell::RefCell::new(Vec::<String>::new());
+        let column_of = |v: &Value| {
+            let (_, t, c) = self
                 .column_owners
                 .iter()
-                .find(|(value, _, _)| same(value, v))
-            else {
-                return Err(format!(
-                    "Index({name:?}, ...) outside a table names {}; aurora reads the columns of \
-                     mapped classes or tables here (Model.column), or move it into __table_args__",
-                    v.repr()
-                ));
-            };
-            if table.get_or_insert_with(|| t.clone()) != t {
-                return Err(format!("Index({name:?}, ...) names columns of two tables"));
-            }
-            columns.push(c.clone());
-        }
-        let unique = match args.keyword("unique") {
-            None => false,
-            Some(Value::Bool(b)) => b,
-            Some(other) => return Err(format!("unique={} must be True or False", other.repr())),
+                .find(|(value, _, _)| same(value, v))?;
+            tables.borrow_mut().push(t.clone());
+            Some(c.clone())
         };
-        let table = table.ok_or_else(|| format!("Index({name:?}) names no column"))?;
-        Ok((
-            table,
-            Index {
-                name: name.to_string(),
-                columns,
-                unique,
-                generated_name: false,
-                dialect_kwargs: Vec::new(),
-            },
-        ))
+        let found = model_indexes::read_index(&args, self.dialect, &column_of)?;
+        let name = &found.name;
+        let tables = tables.into_inner();
+        let Some(table) = tables.first() else {
+            return Err(format!(
+                "Index({name:?}, ...) outside a table names no column of a mapped class or \
+                 table (Model.column); aurora cannot tell its table: move it into __table_args__"
+            ));
+        };
+        if tables.iter().any(|t| t != table) {
+            return Err(format!("Index({name:?}, ...) names columns of two tables"));
+        }
+        Ok((table.clone(), found))
     }
 
     /// Reads the `type_annotation_map` `class` inherits into `type_map`; whether it has one.
@@ -603,6 +587,7 @@ impl Reader<'_> {
                         name: "mapped_column".into(),
                         args: Some(Args::default()),
                         at: class_at.map(str::to_string),
+                        receiver: None,
                     });
                     let c = construct(&empty).expect("made above");
                     self.read_column(&name, c, &empty, mapped.clone(), annotation_map, class_at)
@@ -916,6 +901,7 @@ impl Reader<'_> {
                 name: impl_name,
                 args: Some(args),
                 at: None,
+                receiver: None,
             },
             self.dialect,
         )?;
@@ -962,12 +948,13 @@ impl Reader<'_> {
         for d in decls {
             if d.index {
                 table.indexes.push(Index {
-                    // SQLAlchemy's `column_0_label`: the table's key with `_` for `.`.
-                    name: format!("ix_{}_{}", table.key().replace('.', "_"), d.column.name),
-                    columns: vec![d.column.name.clone()],
-                    unique: d.unique,
                     generated_name: true,
-                    dialect_kwargs: Vec::new(),
+                    // SQLAlchemy's `column_0_label`: the table's key with `_` for `.`.
+                    ..Index::on_columns(
+                        format!("ix_{}_{}", table.key().replace('.', "_"), d.column.name),
+                        vec![d.column.name.clone()],
+                        d.unique,
+                    )
                 });
             } else if d.unique {
                 table.uniques.push(UniqueConstraint {
@@ -1042,7 +1029,7 @@ impl Reader<'_> {
             return;
         };
         let here = c.at.as_deref();
-        if let Err(message) = table_constraint(table, c, decls) {
+        if let Err(message) = table_constraint(table, c, decls, self.dialect) {
             self.error(here, at, message);
         }
     }
@@ -1578,35 +1565,27 @@ thread_local! {
     static TAKEN_INDEXES: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn table_constraint(table: &mut Table, c: &Construct, decls: &[ColumnDecl]) -> Result<(), String> {
+fn table_constraint(
+    table: &mut Table,
+    c: &Construct,
+    decls: &[ColumnDecl],
+    dialect: Dialect,
+) -> Result<(), String> {
     let args = c.args.clone().unwrap_or_default();
     let name = short_name(&c.name);
     match name {
         "Index" => {
             // Taken by this table, whether or not it can be read (its own error says why not).
             TAKEN_INDEXES.with(|taken| taken.borrow_mut().push(c as *const Construct as usize));
-            check_keywords("Index", &args, &["unique"])?;
-            let Some(Value::Str(index_name)) = args.positional.first() else {
-                return Err("Index needs a name and columns".into());
+            let column_of = |v: &Value| {
+                decls
+                    .iter()
+                    .find(|d| same(&d.value, v))
+                    .map(|d| d.column.name.clone())
             };
-            let columns = args.positional[1..]
-                .iter()
-                .map(|v| column_name(v, decls, "Index"))
-                .collect::<Result<Vec<_>, _>>()?;
-            let unique = match args.keyword("unique") {
-                None => false,
-                Some(Value::Bool(b)) => b,
-                Some(other) => {
-                    return Err(format!("unique={} must be True or False", other.repr()))
-                }
-            };
-            table.indexes.push(Index {
-                name: index_name.to_string(),
-                columns,
-                unique,
-                generated_name: false,
-                dialect_kwargs: Vec::new(),
-            });
+            table
+                .indexes
+                .push(model_indexes::read_index(&args, dialect, &column_of)?);
         }
         "UniqueConstraint" => {
             check_keywords("UniqueConstraint", &args, &["name"])?;

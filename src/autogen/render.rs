@@ -1,6 +1,6 @@
 //! Renders autogenerate operations as the Python text Alembic writes into a revision file.
 
-use super::{Column, ColumnType, ForeignKey, Index, Op, Table};
+use super::{Column, ColumnType, ForeignKey, Index, IndexElement, Op, Table};
 use crate::template::repr_str;
 
 /// The `upgrades`/`downgrades` template variable for `ops`: Alembic's comment lines around the
@@ -86,7 +86,7 @@ fn batch_op(op: &Op) -> Result<String, String> {
         Op::CreateIndex { index, .. } => format!(
             "batch_op.create_index({}, [{}], unique={}{})",
             index_name(index).replace("op.f(", "batch_op.f("),
-            name_list(&index.columns),
+            index_elements(index),
             if index.unique { "True" } else { "False" },
             dialect_kwargs(index)
         ),
@@ -129,12 +129,7 @@ fn render_op_in(op: &Op, schema: Option<&str>) -> Vec<String> {
             "op.create_index({}, {}, [{}], unique={}{in_schema}{})",
             index_name(index),
             repr_str(table),
-            index
-                .columns
-                .iter()
-                .map(|c| repr_str(c))
-                .collect::<Vec<_>>()
-                .join(", "),
+            index_elements(index),
             if index.unique { "True" } else { "False" },
             dialect_kwargs(index)
         )],
@@ -355,6 +350,20 @@ fn dialect_kwargs(index: &Index) -> String {
         .iter()
         .map(|k| format!(", {k}"))
         .collect()
+}
+
+/// The elements of `create_index`'s list: a column by its name, an expression as
+/// `sa.literal_column('...')` of its grouped SQL (Alembic's `_get_index_rendered_expressions`).
+fn index_elements(index: &Index) -> String {
+    index
+        .elements
+        .iter()
+        .map(|e| match e {
+            IndexElement::Column(name) => repr_str(name),
+            IndexElement::Expression(x) => format!("sa.literal_column({})", repr_str(&x.grouped)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn index_name(index: &Index) -> String {

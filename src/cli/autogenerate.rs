@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use super::{Catch, CliError, Output, Project};
+use crate::autogen::indexes::IndexRule;
 use crate::autogen::{self, models, Op, Schema};
 use crate::db::Connection;
 use crate::sql::Dialect;
@@ -187,6 +188,10 @@ fn compare_in_env(
     let mut options = autogen::CompareOptions {
         comments: conn.dialect() == Dialect::Postgresql,
         default_schema: current_schema(conn)?,
+        index_rule: match conn.dialect() {
+            Dialect::Postgresql => IndexRule::Postgresql,
+            Dialect::Sqlite => IndexRule::Generic,
+        },
         ..Default::default()
     };
     match &configured.compare_server_default {
@@ -210,6 +215,10 @@ fn compare_in_env(
         }
     }
     refuse_computed_nullable_changes(&metadata, &compared)?;
+    let metadata = match conn.dialect() {
+        Dialect::Sqlite => skip_expression_indexes(metadata, &compared, out),
+        Dialect::Postgresql => metadata,
+    };
     let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
@@ -227,7 +236,7 @@ fn compare_in_env(
         ops = filter_included(ops, include, hooks)?;
     }
     for op in &ops {
-        log_op(out, op, None);
+        log_op(out, op, None, options.index_rule);
     }
     let directives = match &configured.process_revision_directives {
         Some(f) => run_revision_directives(f, &ops, hooks, directive)?,
@@ -262,6 +271,41 @@ fn compare_in_env(
 /// A generated (`Computed`) column whose nullability differs between the models and the
 /// database: Alembic ignores the change when the model column's nullability was not given
 /// explicitly (`_nullability_might_be_unset`), which aurora's models do not record.
+/// Alembic's SQLite `_skip_functional_indexes`: SQLAlchemy cannot reflect an index on an
+/// expression from SQLite, so a model index with an expression element is left out of
+/// the comparison, with Alembic's warning, unless the database has an index of its name.
+fn skip_expression_indexes(mut metadata: Schema, database: &Schema, out: &mut Output) -> Schema {
+    for table in &mut metadata.tables {
+        let reflected = database.table_in(table.schema.as_deref(), &table.name);
+        let mut skipped: Vec<String> = Vec::new();
+        table.indexes.retain(|ix| {
+            let in_database =
+                reflected.is_some_and(|t| t.indexes.iter().any(|r| r.name == ix.name));
+            let skip = ix.has_expressions() && !in_database;
+            if skip {
+                skipped.push(ix.name.clone());
+            }
+            !skip
+        });
+        skipped.sort();
+        for name in skipped {
+            out.python_warning(
+                "UserWarning",
+                &format!(
+                    "autogenerate skipping metadata-specified expression-based index {}; \
+                     dialect 'sqlite' under SQLAlchemy {SQLALCHEMY_VERSION} can't reflect these \
+                     indexes so they can't be compared",
+                    crate::template::repr_str(&name)
+                ),
+            );
+        }
+    }
+    metadata
+}
+
+/// The SQLAlchemy release whose behaviour aurora reproduces, as its warnings name it.
+const SQLALCHEMY_VERSION: &str = "2.1.9";
+
 fn refuse_computed_nullable_changes(metadata: &Schema, database: &Schema) -> Result<(), CliError> {
     let computed = |c: &autogen::Column| {
         c.generated
@@ -472,6 +516,7 @@ fn reflected_type_object(ty: &autogen::ColumnType) -> crate::interp::Value {
         name,
         args: Some(crate::interp::Args::default()),
         at: None,
+        receiver: None,
     })
 }
 
@@ -1082,7 +1127,7 @@ fn apply_naming_convention(
 /// `.constraints`).
 /// `schema` is that of the `ModifyTable` the operation is in: the added and removed tables,
 /// columns and foreign keys name their table with it, the rest without.
-fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
+fn log_op(out: &mut Output, op: &Op, schema: Option<&str>, index_rule: IndexRule) {
     use crate::template::repr_str;
     let qualified = |table: &str| autogen::table_key(schema, table);
     let (logger, line) = match op {
@@ -1115,7 +1160,7 @@ fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
             format!(
                 "Detected added index {} on '{}'",
                 repr_str(&index.name),
-                str_tuple_repr(&index.columns)
+                autogen::indexes::str_tuple_repr(&index.columns)
             ),
         ),
         Op::DropIndex { table, index } => (
@@ -1174,7 +1219,7 @@ fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
             format!(
                 "Detected added unique constraint {} on '{}'",
                 unique.name.as_deref().map_or("None".to_string(), repr_str),
-                str_tuple_repr(&unique.columns)
+                autogen::indexes::str_tuple_repr(&unique.columns)
             ),
         ),
         Op::DropUnique { table, unique } => (
@@ -1219,21 +1264,7 @@ fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
                 ) = (&ops[i], ops.get(i + 1))
                 {
                     if old.name == new.name {
-                        let mut msg = Vec::new();
-                        if old.unique != new.unique {
-                            msg.push(format!(
-                                "unique={} to unique={}",
-                                py_bool(old.unique),
-                                py_bool(new.unique)
-                            ));
-                        }
-                        if old.columns != new.columns {
-                            msg.push(format!(
-                                "expression {} to {}",
-                                str_tuple_repr(&old.columns),
-                                str_tuple_repr(&new.columns)
-                            ));
-                        }
+                        let msg = autogen::indexes::index_changes(index_rule, table, old, new);
                         out.log(
                             CONSTRAINTS_LOGGER,
                             &format!(
@@ -1247,30 +1278,13 @@ fn log_op(out: &mut Output, op: &Op, schema: Option<&str>) {
                         continue;
                     }
                 }
-                log_op(out, &ops[i], in_schema.as_deref());
+                log_op(out, &ops[i], in_schema.as_deref(), index_rule);
                 i += 1;
             }
             return;
         }
     };
     out.log(logger, &line);
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b {
-        "True"
-    } else {
-        "False"
-    }
-}
-
-/// Python's `repr` of a tuple of strings: `('a',)`, `('a', 'b')`.
-fn str_tuple_repr(items: &[String]) -> String {
-    let reprs: Vec<String> = items.iter().map(|c| crate::template::repr_str(c)).collect();
-    match reprs.as_slice() {
-        [one] => format!("({one},)"),
-        many => format!("({})", many.join(", ")),
-    }
 }
 
 const TABLES_LOGGER: &str = "alembic.autogenerate.compare.tables";

@@ -19,6 +19,8 @@ pub struct Construct {
     pub args: Option<Args>,
     /// `file:line:col` of the call that made it.
     pub at: Option<String>,
+    /// What a method was called on (`desc` of `Model.column.desc()`).
+    pub receiver: Option<Value>,
 }
 
 impl Native for Construct {
@@ -39,6 +41,7 @@ impl Native for Construct {
             name: self.name.clone(),
             args: Some(args),
             at: interp.call_site(),
+            receiver: None,
         });
         if self.name == "Index" {
             CREATED_INDEXES.with(|made_so_far| made_so_far.borrow_mut().push(made.clone()));
@@ -48,14 +51,17 @@ impl Native for Construct {
     fn get_attr(self: Rc<Self>, _: &mut Interp<'_>, name: &str) -> PyResult<Option<Value>> {
         // Type modifiers and column operators chain into new records.
         Ok(match name {
-            "with_variant" | "evaluates_none" | "desc" | "asc" | "label" | "copy" => {
+            "with_variant" | "evaluates_none" | "desc" | "asc" | "nulls_first" | "nulls_last"
+            | "label" | "copy" => {
                 let base = self.name.clone();
                 let method = name.to_string();
+                let receiver = Value::Native(self.clone());
                 Some(Value::builtin(name, move |interp, args| {
                     Ok(Value::native(Construct {
                         name: format!("{base}.{method}"),
                         args: Some(args),
                         at: interp.call_site(),
+                        receiver: Some(receiver.clone()),
                     }))
                 }))
             }
@@ -133,6 +139,7 @@ fn table_new(interp: &mut Interp<'_>, args: Args) -> PyResult<Value> {
         name: "Table".into(),
         args: Some(args.clone()),
         at: interp.call_site(),
+        receiver: None,
     });
     if let Some(metadata) = args
         .positional
@@ -267,6 +274,7 @@ fn construct(name: &str) -> Value {
         name: name.to_string(),
         args: None,
         at: None,
+        receiver: None,
     })
 }
 
@@ -372,6 +380,7 @@ impl Native for Func {
             name: format!("func.{}", self.0),
             args: Some(args),
             at: interp.call_site(),
+            receiver: None,
         }))
     }
     fn as_any(&self) -> &dyn Any {

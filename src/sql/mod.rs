@@ -33,6 +33,12 @@ mod render;
 
 pub use render::{check_expression, render_ops, render_ops_with_memo, TypeKey, TypeMemo};
 
+/// An identifier as `dialect`'s SQLAlchemy preparer writes it: quoted when it is a
+/// reserved word, not all lower case, or not a plain name.
+pub fn quote_identifier(name: &str, dialect: Dialect) -> String {
+    render::quote(name, dialect::for_dialect(dialect))
+}
+
 /// One rendered statement, without its trailing `;`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {

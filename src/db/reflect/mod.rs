@@ -19,7 +19,10 @@
 //! [`ReflectError::Unsupported`] rather than left out, since a table recreated
 //! without it would differ. Autogenerate's view reads identity and generated
 //! columns as Alembic renders them (`sa.Identity(...)` with every option of
-//! the identity's sequence, `sa.Computed('expr', persisted=True)`).
+//! the identity's sequence, `sa.Computed('expr', persisted=True)`), and a
+//! PostgreSQL index's expressions as `pg_get_indexdef` writes them, sorted
+//! columns and `INCLUDE` columns; SQLite's reflection refuses an index on an
+//! expression (PRAGMA index_info has no column for it).
 //!
 //! Autogenerate, `check` and `drift` read a whole schema as autogenerate's
 //! model through [`schema`] (or several, [`schemas`], for

@@ -700,8 +700,8 @@ pub(super) fn schema(
     log: &mut Vec<String>,
 ) -> Result<crate::autogen::Schema, ReflectError> {
     use crate::autogen::{
-        CheckConstraint, Column as AColumn, ForeignKey, Index as AIndex, Schema, Table as ATable,
-        UniqueConstraint,
+        CheckConstraint, Column as AColumn, ForeignKey, Index as AIndex, IndexElement,
+        IndexExpression, Schema, Table as ATable, UniqueConstraint,
     };
     let mut names = Vec::new();
     for s in schemas {
@@ -790,31 +790,48 @@ pub(super) fn schema(
         }
         for i in &t.indexes {
             let mut columns = Vec::new();
+            let mut elements = Vec::new();
             for e in &i.expressions {
                 match e {
-                    IndexExpr::Column(c) => columns.push(c.clone()),
-                    IndexExpr::Text(x) => {
-                        return Err(ReflectError::Unsupported(format!(
-                            "index \"{}\" of table \"{}\" is on the expression {x}, which aurora's autogenerate cannot compare yet",
-                            i.name.as_deref().unwrap_or_default(),
-                            t.name
-                        )))
+                    IndexExpr::Column(c) => {
+                        columns.push(c.clone());
+                        elements.push(IndexElement::Column(c.clone()));
+                    }
+                    // Alembic's `_make_index` turns each expression into `text(...)`, which
+                    // its `CreateIndexOp.to_index()` wraps in `_textual_index_element`.
+                    IndexExpr::Text(x) => elements.push(IndexElement::Expression(IndexExpression {
+                        sql: x.clone(),
+                        grouped: x.clone(),
+                        repr: "<alembic.util.sqla_compat._textual_index_element object at 0x7f0000000000>".into(),
+                        sorted_column: false,
+                    })),
+                    // A column sorted DESC or NULLS FIRST/LAST: `desc(column)` and friends.
+                    IndexExpr::Expr(crate::ops::SqlExpr::Ordered { expr, modifier })
+                        if matches!(expr.as_ref(), crate::ops::SqlExpr::Column { .. }) =>
+                    {
+                        let crate::ops::SqlExpr::Column { name, .. } = expr.as_ref() else {
+                            continue;
+                        };
+                        let sql = format!(
+                            "{} {modifier}",
+                            crate::sql::quote_identifier(name, crate::sql::Dialect::Postgresql)
+                        );
+                        columns.push(name.clone());
+                        elements.push(IndexElement::Expression(IndexExpression {
+                            grouped: sql.clone(),
+                            sql,
+                            repr: "<sqlalchemy.sql.elements.UnaryExpression object at 0x7f0000000000>".into(),
+                            sorted_column: true,
+                        }));
                     }
                     IndexExpr::Expr(_) => {
                         return Err(ReflectError::Unsupported(format!(
-                            "index \"{}\" of table \"{}\" sorts a column (DESC or NULLS FIRST/LAST), which aurora's autogenerate cannot compare yet",
+                            "index \"{}\" of table \"{}\" has an element aurora's autogenerate cannot compare",
                             i.name.as_deref().unwrap_or_default(),
                             t.name
                         )))
                     }
                 }
-            }
-            if !i.postgresql_include.is_empty() {
-                return Err(ReflectError::Unsupported(format!(
-                    "index \"{}\" of table \"{}\" has INCLUDE columns, which aurora's autogenerate cannot render yet",
-                    i.name.as_deref().unwrap_or_default(),
-                    t.name
-                )));
             }
             // SQLAlchemy's reflected dialect options, in its order; Alembic renders them on
             // create_index/drop_index and does not compare them.
@@ -831,9 +848,20 @@ pub(super) fn schema(
                     crate::template::repr_str(predicate)
                 ));
             }
+            if !i.postgresql_include.is_empty() {
+                dialect_kwargs.push(format!(
+                    "postgresql_include=[{}]",
+                    i.postgresql_include
+                        .iter()
+                        .map(|c| crate::template::repr_str(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             table.indexes.push(AIndex {
                 name: i.name.clone().unwrap_or_default(),
                 columns,
+                elements,
                 unique: i.unique,
                 generated_name: true,
                 dialect_kwargs,

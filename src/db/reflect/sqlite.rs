@@ -74,11 +74,16 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
     for row in conn.query(&format!("PRAGMA index_list({lit})"))? {
         let index_name = text(&row[1]);
         let origin = row.get(3).map(text).unwrap_or_default();
-        let columns: Vec<String> = conn
-            .query(&format!("PRAGMA index_info({})", sql_literal(&index_name)))?
-            .iter()
-            .map(|r| text(&r[2]))
-            .collect();
+        let info = conn.query(&format!("PRAGMA index_info({})", sql_literal(&index_name)))?;
+        // An element on an expression has no column name (cid -2).
+        if info.iter().any(|r| matches!(r[2], Value::Null)) {
+            return Err(ReflectError::Unsupported(format!(
+                "index \"{index_name}\" of table \"{name}\" is on an expression, which aurora \
+                 cannot reflect on SQLite (SQLAlchemy skips it with a warning); drop the index \
+                 for this comparison or compare on PostgreSQL"
+            )));
+        }
+        let columns: Vec<String> = info.iter().map(|r| text(&r[2])).collect();
         if origin == "u" {
             // SQLAlchemy reads the name from the table's SQL; a reflected name is a `conv`.
             let name = named
@@ -92,11 +97,8 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
             });
         } else if !index_name.starts_with("sqlite_autoindex") && origin != "pk" {
             table.indexes.push(Index {
-                name: index_name,
-                columns,
-                unique: int(&row[2]) != 0,
                 generated_name: true,
-                dialect_kwargs: Vec::new(),
+                ..Index::on_columns(index_name, columns, int(&row[2]) != 0)
             });
         }
     }
@@ -373,5 +375,26 @@ mod tests {
         assert_eq!(r("NUMERIC(10, 2)"), "NUMERIC(precision=10, scale=2)");
         assert_eq!(r("DATETIME"), "DATETIME()");
         assert_eq!(r("STRING"), "NUMERIC()");
+    }
+
+    /// An index on an expression has no column name to reflect: refused by name rather
+    /// than read as a column called "".
+    #[test]
+    fn an_expression_index_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:///{}", dir.path().join("t.db").display());
+        let mut conn = crate::db::connect(&crate::db::DatabaseUrl::parse(&url).unwrap()).unwrap();
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, title VARCHAR(10))")
+            .unwrap();
+        conn.execute("CREATE INDEX ix_title ON posts (title)")
+            .unwrap();
+        assert_eq!(schema(conn.as_mut()).unwrap().tables[0].indexes.len(), 1);
+        conn.execute("CREATE INDEX ix_lower ON posts (lower(title))")
+            .unwrap();
+        let error = schema(conn.as_mut()).unwrap_err().to_string();
+        assert!(
+            error.starts_with("index \"ix_lower\" of table \"posts\" is on an expression"),
+            "{error}"
+        );
     }
 }
