@@ -250,7 +250,7 @@ fn column_foreign_keys(table: &Table, column: &str) -> Vec<String> {
         .map(|fk| {
             format!(
                 "{}.{}",
-                fk.ref_table,
+                fk.written_table.as_ref().unwrap_or(&fk.ref_table),
                 fk.ref_columns.first().map(String::as_str).unwrap_or("")
             )
         })

@@ -190,6 +190,10 @@ pub struct ForeignKey {
     /// SQLAlchemy's `ForeignKey('schema.table.column')` and the reflected `referred_schema`
     /// name it).
     pub ref_table: String,
+    /// The referenced table as the model wrote it (`users`), where `ref_table` has the
+    /// schema of `MetaData(schema=...)` added (`app.users`): SQLAlchemy's `repr` shows
+    /// what was written.
+    pub written_table: Option<String>,
     /// The referenced columns.
     pub ref_columns: Vec<String>,
     /// `ondelete`, if given.

@@ -242,6 +242,26 @@ fn compile(
         return Err(unsupported());
     };
     let args = c.args.clone().unwrap_or_default();
+    let modifier = match (&c.receiver, c.name.rsplit('.').next()) {
+        (Some(_), Some("desc")) => Some("DESC"),
+        (Some(_), Some("asc")) => Some("ASC"),
+        (Some(_), Some("nulls_first")) => Some("NULLS FIRST"),
+        (Some(_), Some("nulls_last")) => Some("NULLS LAST"),
+        (Some(_), _) => return Err(unsupported()),
+        (None, _) => None,
+    };
+    if let (Some(modifier), Some(receiver)) = (modifier, &c.receiver) {
+        if !args.positional.is_empty() || !args.keywords.is_empty() {
+            return Err(unsupported());
+        }
+        let inner = compile(receiver, dialect, column_of, false)?;
+        return Ok(Compiled {
+            sql: format!("{} {modifier}", inner.sql),
+            repr: format!("<sqlalchemy.sql.elements.UnaryExpression object at {ADDRESS}>"),
+            first_column: inner.first_column,
+            sorted_column: inner.sorted_column,
+        });
+    }
     if let Some(function) = c.name.strip_prefix("func.") {
         if !args.keywords.is_empty() || function.contains('.') {
             return Err(unsupported());
@@ -282,21 +302,5 @@ fn compile(
             _ => Err(unsupported()),
         };
     }
-    let modifier = match c.name.rsplit('.').next() {
-        Some("desc") => "DESC",
-        Some("asc") => "ASC",
-        Some("nulls_first") => "NULLS FIRST",
-        Some("nulls_last") => "NULLS LAST",
-        _ => return Err(unsupported()),
-    };
-    let (Some(receiver), true) = (&c.receiver, args.positional.is_empty()) else {
-        return Err(unsupported());
-    };
-    let inner = compile(receiver, dialect, column_of, false)?;
-    Ok(Compiled {
-        sql: format!("{} {modifier}", inner.sql),
-        repr: format!("<sqlalchemy.sql.elements.UnaryExpression object at {ADDRESS}>"),
-        first_column: inner.first_column,
-        sorted_column: inner.sorted_column,
-    })
+    Err(unsupported())
 }

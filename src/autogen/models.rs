@@ -51,6 +51,7 @@ pub fn schema_from_metadata(
         fk_typed: Vec::new(),
         type_map: Vec::new(),
         column_owners: Vec::new(),
+        metadata_schema: None,
     };
     let mut schema = Schema::default();
     for value in metadatas {
@@ -61,15 +62,21 @@ pub fn schema_from_metadata(
             });
             continue;
         };
-        if let Some(schema_name) = &metadata.schema {
-            reader.errors.push(ModelError {
-                at: "env.py".into(),
-                message: format!(
-                    "MetaData(schema={schema_name:?}): tables in a schema are not supported for autogenerate"
-                ),
-            });
-        }
+        reader.metadata_schema = metadata.schema.clone();
+        let first_new = schema.tables.len();
         reader.read_metadata(metadata, &mut schema);
+        // SQLAlchemy's `ForeignKey('table.column')` names a table of the MetaData's schema.
+        if let Some(in_schema) = &metadata.schema {
+            for table in &mut schema.tables[first_new..] {
+                for fk in &mut table.foreign_keys {
+                    if !fk.ref_table.contains('.') {
+                        let written = std::mem::take(&mut fk.ref_table);
+                        fk.ref_table = format!("{in_schema}.{written}");
+                        fk.written_table = Some(written);
+                    }
+                }
+            }
+        }
     }
     // An Index made outside `__table_args__` / `Table(...)` (SQLAlchemy attaches
     // `Index('ix', Model.col)` at module level to the column's table): not read yet, so an
@@ -179,6 +186,9 @@ struct Reader<'p> {
     /// Every column value read, with its table key (`schema.table` in a schema) and column
     /// name (for an `Index(...)` made outside its table).
     column_owners: Vec<(Value, String, String)>,
+    /// `MetaData(schema=...)` of the metadata being read: the schema of its tables that
+    /// name none.
+    metadata_schema: Option<String>,
 }
 
 /// A column with the table-level objects its keywords ask for.
@@ -456,6 +466,7 @@ impl Reader<'_> {
         };
         let mut table = Table {
             name,
+            schema: self.metadata_schema.clone(),
             ..Table::default()
         };
         // The classes whose attributes make this table: the class, then its mixins; a mapped
@@ -1045,6 +1056,7 @@ impl Reader<'_> {
         };
         let mut table = Table {
             name: name.to_string(),
+            schema: self.metadata_schema.clone(),
             ..Table::default()
         };
         let mut decls = Vec::new();
@@ -1518,6 +1530,7 @@ fn read_foreign_key(c: &Construct) -> Result<ForeignKey, String> {
         name: string_keyword(&args, "name")?,
         columns: Vec::new(),
         ref_table: table.to_string(),
+        written_table: None,
         ref_columns: vec![column.to_string()],
         ondelete: string_keyword(&args, "ondelete")?,
         onupdate: string_keyword(&args, "onupdate")?,
@@ -1652,6 +1665,7 @@ fn table_constraint(
                 name: string_keyword(&args, "name")?,
                 columns,
                 ref_table: ref_table.unwrap_or_default(),
+                written_table: None,
                 ref_columns,
                 ondelete: string_keyword(&args, "ondelete")?,
                 onupdate: string_keyword(&args, "onupdate")?,

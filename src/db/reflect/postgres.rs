@@ -647,11 +647,10 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
                     modifier,
                 }),
                 (_, None) => IndexExpr::Text(body.to_string()),
-                (_, Some(_)) => {
-                    return Err(ReflectError::Unsupported(format!(
-                        "index \"{name}\" sorts the expression {body} (DESC or NULLS FIRST/LAST), which aurora cannot reflect yet"
-                    )))
-                }
+                (_, Some(modifier)) => IndexExpr::Expr(crate::ops::SqlExpr::Ordered {
+                    expr: Box::new(crate::ops::SqlExpr::Text(body.to_string())),
+                    modifier,
+                }),
             });
         }
         let using = text(&row[3]);
@@ -770,6 +769,7 @@ pub(super) fn schema(
                     name: c.name.clone(),
                     columns: columns.clone(),
                     ref_table: crate::autogen::table_key(ref_schema.as_deref(), ref_table),
+                    written_table: None,
                     ref_columns: ref_columns.clone(),
                     ondelete: ondelete.clone(),
                     onupdate: onupdate.clone(),
@@ -806,22 +806,35 @@ pub(super) fn schema(
                         sorted_column: false,
                     })),
                     // A column sorted DESC or NULLS FIRST/LAST: `desc(column)` and friends.
-                    IndexExpr::Expr(crate::ops::SqlExpr::Ordered { expr, modifier })
-                        if matches!(expr.as_ref(), crate::ops::SqlExpr::Column { .. }) =>
-                    {
-                        let crate::ops::SqlExpr::Column { name, .. } = expr.as_ref() else {
-                            continue;
+                    // A sorted column or expression: `desc(column)`, `desc(text(...))`, and
+                    // friends.
+                    IndexExpr::Expr(crate::ops::SqlExpr::Ordered { expr, modifier }) => {
+                        let (inner, sorted_column) = match expr.as_ref() {
+                            crate::ops::SqlExpr::Column { name, .. } => {
+                                columns.push(name.clone());
+                                (
+                                    crate::sql::quote_identifier(
+                                        name,
+                                        crate::sql::Dialect::Postgresql,
+                                    ),
+                                    true,
+                                )
+                            }
+                            crate::ops::SqlExpr::Text(text) => (text.clone(), false),
+                            other => {
+                                return Err(ReflectError::Unsupported(format!(
+                                    "index \"{}\" of table \"{}\" sorts {other:?}, which aurora's autogenerate cannot compare",
+                                    i.name.as_deref().unwrap_or_default(),
+                                    t.name
+                                )))
+                            }
                         };
-                        let sql = format!(
-                            "{} {modifier}",
-                            crate::sql::quote_identifier(name, crate::sql::Dialect::Postgresql)
-                        );
-                        columns.push(name.clone());
+                        let sql = format!("{inner} {modifier}");
                         elements.push(IndexElement::Expression(IndexExpression {
                             grouped: sql.clone(),
                             sql,
                             repr: "<sqlalchemy.sql.elements.UnaryExpression object at 0x7f0000000000>".into(),
-                            sorted_column: true,
+                            sorted_column,
                         }));
                     }
                     IndexExpr::Expr(_) => {

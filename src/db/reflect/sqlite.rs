@@ -119,6 +119,7 @@ fn table(conn: &mut dyn Connection, name: &str) -> Result<Table, ReflectError> {
                     name: None,
                     columns: vec![text(&row[3])],
                     ref_table: text(&row[2]),
+                    written_table: None,
                     ref_columns: vec![text(&row[4])],
                     onupdate: rule(&row[5]),
                     ondelete: rule(&row[6]),
