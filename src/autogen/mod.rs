@@ -628,6 +628,10 @@ pub struct CompareOptions {
     pub default_schema: Option<String>,
     /// How the dialect compares an index with the reflected one of the same name.
     pub index_rule: indexes::IndexRule,
+    /// env.py's `version_table_schema`: the version table is left out of the comparison in
+    /// that schema only (`None`: the default one), as Alembic's `_autogen_for_tables`
+    /// compares the names.
+    pub version_table_schema: Option<String>,
 }
 
 /// A server default as Alembic's SQLite implementation compares it: the SQL text without one
@@ -688,7 +692,8 @@ pub fn compare_with_options(
     let mut ops = Vec::new();
     // Tables by (schema, name); the version table only in its own schema.
     type Name<'a> = (Option<&'a str>, &'a str);
-    let not_version = |t: &Table| !(t.schema.is_none() && t.name == version_table);
+    let not_version =
+        |t: &Table| !(t.schema == options.version_table_schema && t.name == version_table);
     fn name_of(t: &Table) -> (Option<&str>, &str) {
         (t.schema.as_deref(), t.name.as_str())
     }

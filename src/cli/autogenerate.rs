@@ -93,7 +93,7 @@ pub fn compare(
                 out,
                 &heads,
                 conn,
-                &context.version_table.name,
+                &context.version_table,
                 hooks,
                 for_revision,
                 &mut directive,
@@ -114,7 +114,7 @@ fn compare_in_env(
     out: &mut Output,
     heads: &[String],
     conn: &mut dyn Connection,
-    version_table: &str,
+    version: &crate::sql::version::VersionTable,
     hooks: &mut super::environment::Hooks<'_, '_>,
     for_revision: bool,
     directive: &mut Option<std::rc::Rc<ScriptDirective>>,
@@ -183,11 +183,12 @@ fn compare_in_env(
     // tables stay whole for the reprs `check` prints, as Alembic's do.
     let mut compared = database.clone();
     if let Some(include) = &configured.include_name {
-        filter_names(&mut compared, &metadata, version_table, include, hooks)?;
+        filter_names(&mut compared, &metadata, version, include, hooks)?;
     }
     let mut options = autogen::CompareOptions {
         comments: conn.dialect() == Dialect::Postgresql,
         default_schema: current_schema(conn)?,
+        version_table_schema: version.schema.clone(),
         index_rule: match conn.dialect() {
             Dialect::Postgresql => IndexRule::Postgresql,
             Dialect::Sqlite => IndexRule::Generic,
@@ -219,7 +220,7 @@ fn compare_in_env(
         Dialect::Sqlite => skip_expression_indexes(metadata, &compared, out),
         Dialect::Postgresql => metadata,
     };
-    let mut ops = autogen::compare_with_options(&metadata, &compared, version_table, &options);
+    let mut ops = autogen::compare_with_options(&metadata, &compared, &version.name, &options);
     if let Some(compare_type) = &configured.compare_type {
         match compare_type {
             crate::interp::Value::Bool(true) => {}
@@ -746,11 +747,11 @@ fn include_name(
 fn filter_names(
     database: &mut Schema,
     metadata: &Schema,
-    version_table: &str,
+    version: &crate::sql::version::VersionTable,
     include: &crate::interp::Value,
     hooks: &mut super::environment::Hooks<'_, '_>,
 ) -> Result<(), CliError> {
-    let is_version = |t: &autogen::Table| t.schema.is_none() && t.name == version_table;
+    let is_version = |t: &autogen::Table| t.schema == version.schema && t.name == version.name;
     let mut kept = Vec::new();
     for table in std::mem::take(&mut database.tables) {
         if is_version(&table)
