@@ -320,7 +320,9 @@ enum Value {
     Table(Box<Table>),
     TableClause(TableClause),
     /// `table.c`.
-    ColumnCollection(TableClause),
+    /// `table.c` (and whether the table is a `sa.Table`, whose columns are
+    /// `Column` objects: see `ColumnClass`).
+    ColumnCollection(TableClause, bool),
     Expr(SqlExpr),
     Text(String, Vec<(String, Literal)>),
     Exec(Box<Executable>),
@@ -328,6 +330,10 @@ enum Value {
     Select(Box<Select>),
     /// `sa.exists()` / `select(...).exists()`, still taking `where()`.
     Exists(Box<Select>),
+    /// What `op.get_bind().execute(...)` returns online (a `CursorResult`
+    /// in Alembic): aurora runs the statement with the revision's others and
+    /// gives the revision no rows, so any use of it is refused.
+    ExecResult,
     /// `sa.Sequence(...)`.
     Sequence(Box<Sequence>),
     /// `sa.Identity(...)`.
@@ -618,12 +624,13 @@ fn describe(v: &Value) -> String {
         Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
         Value::Table(t) => format!("Table '{}'", t.name),
         Value::TableClause(t) => format!("table '{}'", t.name),
-        Value::ColumnCollection(t) => format!("the columns of table '{}'", t.name),
+        Value::ColumnCollection(t, _) => format!("the columns of table '{}'", t.name),
         Value::Expr(_) | Value::Literal(_) => "a SQL expression".into(),
         Value::Text(..) => "a text() clause".into(),
         Value::Select(_) => "a select()".into(),
         Value::Exists(_) => "an exists()".into(),
         Value::Exec(_) => "a statement".into(),
+        Value::ExecResult => "the result of op.get_bind().execute()".into(),
         Value::Constraint(_) => "a constraint".into(),
         Value::Index(_) => "an Index".into(),
         Value::ForeignKey(_) => "a ForeignKey".into(),
@@ -1549,7 +1556,13 @@ impl Evaluator {
                 let b = bind_to(&args, "execute", signature("Connection.execute"))?;
                 let exe = executable(b.get(0), b.span_of(0))?;
                 sink.push(Op::Execute(exe));
-                Ok(Value::None)
+                // Offline Alembic's mock connection returns None; online a
+                // result aurora cannot give (see `Value::ExecResult`).
+                Ok(if self.ctx.offline {
+                    Value::None
+                } else {
+                    Value::ExecResult
+                })
             }
             (
                 Value::Type(SqlType::Enum {
@@ -2050,6 +2063,7 @@ impl Evaluator {
                     schema: None,
                     name,
                     type_,
+                    class: ColumnClass::default(),
                 }))
             }
             "sa.text" => {
@@ -4988,6 +5002,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
             schema: None,
             name: c.name,
             type_: c.type_,
+            class: ColumnClass { table_column: true },
         }),
         Value::Text(t, _) => Ok(SqlExpr::Text(t)),
         other => Ok(SqlExpr::Literal(literal(&other, span)?)),
@@ -5348,6 +5363,7 @@ fn table_clause(t: &Table) -> TableClause {
 
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
+        Value::ExecResult => Err(dml::result_used(span, &format!(".{name}"))),
         Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
             Some(m) => {
                 let i = m.2;
@@ -5373,16 +5389,18 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
             )),
         },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
-        Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
+        Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t, false)),
         Value::Table(t) if matches!(name, "c" | "columns") => {
-            Ok(Value::ColumnCollection(table_clause(&t)))
+            Ok(Value::ColumnCollection(table_clause(&t), true))
         }
-        Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
+        Value::ColumnCollection(t, table_column) => match t.columns.iter().find(|(n, _)| n == name)
+        {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
                 schema: t.schema.clone(),
                 name: n.clone(),
                 type_: ty.clone(),
+                class: ColumnClass { table_column },
             })),
             None => Err(problem(
                 span,
@@ -5426,8 +5444,8 @@ fn subscript(b: Value, i: Value, span: Span) -> EResult<Value> {
             .find(|(kk, _)| *kk == k)
             .map(|(_, v)| v)
             .ok_or_else(|| problem(span, "key not found")),
-        (Value::ColumnCollection(t), Value::Str(n)) => {
-            attribute(Value::ColumnCollection(t), &n, span)
+        (Value::ColumnCollection(t, table_column), Value::Str(n)) => {
+            attribute(Value::ColumnCollection(t, table_column), &n, span)
         }
         // `Union[str, None]` and other annotations evaluate to nothing useful.
         (Value::Path(p), _) => Ok(Value::Path(p)),
@@ -5456,7 +5474,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
         Value::Bytes(b) => !b.is_empty(),
         Value::List(x) | Value::Tuple(x) => !x.is_empty(),
         Value::Dict(x) => !x.is_empty(),
-        Value::ColumnCollection(t) => !t.columns.is_empty(),
+        Value::ColumnCollection(t, _) => !t.columns.is_empty(),
         // typing.TYPE_CHECKING is False when the code runs.
         Value::Path(p) if p == "TYPE_CHECKING" || p.ends_with(".TYPE_CHECKING") => false,
         // Objects without __bool__/__len__: always true.
@@ -5477,6 +5495,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
         | Value::Impl
         | Value::Bind
         | Value::Context => true,
+        Value::ExecResult => return Err(dml::result_used(span, "testing the truth value")),
         Value::Method(recv, name) => {
             return Err(problem(
                 span,
@@ -5516,6 +5535,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
 /// What `for x in v` visits.
 fn iteration_items(v: Value, span: Span) -> EResult<Vec<Value>> {
     match v {
+        Value::ExecResult => Err(dml::result_used(span, "looping over the rows")),
         Value::List(xs) | Value::Tuple(xs) => Ok(xs),
         Value::Dict(kv) => Ok(kv.into_iter().map(|(k, _)| k).collect()),
         Value::Str(s) => Ok(s.chars().map(|c| Value::Str(c.to_string())).collect()),
@@ -5660,8 +5680,39 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
     use Value::*;
     let l = match l {
         Exists(s) => Expr(SqlExpr::Exists(s)),
+        // A bare `sa.Column` is a column expression too.
+        Column(c) => Expr(sql_expr(Column(c), span)?),
         other => other,
     };
+    // Python tries the right operand's reflected comparison first when its
+    // class subclasses the left one's (a `Table` column against a `table()`
+    // column), and always when the left operand is a plain value
+    // (`5 == t.c.x`): the column ends up on the left, the operator mirrored.
+    let mirrored = match op {
+        BinOp::Eq => Some(BinOp::Eq),
+        BinOp::Ne => Some(BinOp::Ne),
+        BinOp::Lt => Some(BinOp::Gt),
+        BinOp::Le => Some(BinOp::Ge),
+        BinOp::Gt => Some(BinOp::Lt),
+        BinOp::Ge => Some(BinOp::Le),
+        _ => Option::None,
+    };
+    let right_is_table_column = match &r {
+        Expr(SqlExpr::Column { class, .. }) => class.table_column,
+        Column(_) => true,
+        _ => false,
+    };
+    if let (Some(m), Expr(_) | Column(_)) = (mirrored, &r) {
+        let swap = match &l {
+            Expr(SqlExpr::Column { class, .. }) => !class.table_column && right_is_table_column,
+            Int(_) | Float(_) | Str(_) | Bool(_) | None | Literal(_) => true,
+            _ => false,
+        };
+        if swap {
+            let re = sql_expr(r, span)?;
+            return sql_compare(m, re, l, span);
+        }
+    }
     if let Expr(e) = l {
         return sql_compare(op, e, r, span);
     }

@@ -889,6 +889,9 @@ pub enum SqlExpr {
         schema: Option<String>,
         name: String,
         type_: SqlType,
+        /// Whether it is a `Column` of a `Table` rather than a `column()`
+        /// of a `table()` (see [`ColumnClass`]).
+        class: ColumnClass,
     },
     Literal(Literal),
     /// `op.inline_literal(...)`.
@@ -969,6 +972,22 @@ pub enum SqlExpr {
         negate: bool,
         select: Box<Select>,
     },
+}
+
+/// Which Python class a column expression is: a `Column` (of a `Table`)
+/// subclasses `ColumnClause` (of a `table()`), so Python tries its reflected
+/// operator first: `clause_col == table_col` is `table_col.__eq__(...)` and
+/// renders `table.b = clause.a`. Only operator dispatch reads it; it is not
+/// part of the expression (every `ColumnClass` equals every other).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnClass {
+    pub table_column: bool,
+}
+
+impl PartialEq for ColumnClass {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// A Python value bound into SQL.

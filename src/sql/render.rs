@@ -649,7 +649,10 @@ impl Renderer {
     fn index_expr(&self, e: &SqlExpr) -> String {
         fn untabled(e: &SqlExpr) -> SqlExpr {
             match e {
-                SqlExpr::Column { name, type_, .. } => SqlExpr::Column {
+                SqlExpr::Column {
+                    name, type_, class, ..
+                } => SqlExpr::Column {
+                    class: *class,
                     table: None,
                     schema: None,
                     name: name.clone(),

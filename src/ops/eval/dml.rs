@@ -105,6 +105,21 @@ pub(super) fn call(name: &str, args: &Args) -> Option<EResult<Value>> {
     })
 }
 
+/// The refusal of any use of what `op.get_bind().execute()` returned
+/// online (`what`: the attribute or use).
+pub(super) fn result_used(span: Span, what: &str) -> RawProblem {
+    problem(
+        span,
+        format!(
+            "{what} of the result of op.get_bind().execute(): aurora executes the statement \
+             with the revision's others but returns no rows to the revision, so a data \
+             migration that reads rows (fetchall(), scalar(), looping) needs Alembic; or write \
+             the change as one statement (update().values(col=select(...).scalar_subquery()), \
+             insert().from_select(...), sa.text())"
+        ),
+    )
+}
+
 /// Whether [`method`] evaluates `m` on `recv`.
 pub(super) fn handles(recv: &Value, m: &str, args: &Args) -> bool {
     match recv {
@@ -224,6 +239,7 @@ fn all_columns(t: &TableClause) -> Vec<SqlExpr> {
             schema: t.schema.clone(),
             name: n.clone(),
             type_: ty.clone(),
+            class: Default::default(),
         })
         .collect()
 }
