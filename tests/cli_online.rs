@@ -550,3 +550,62 @@ fn a_tab_in_executed_sql_reaches_the_database_as_a_tab() {
         .unwrap();
     assert_eq!(name, "a\tb");
 }
+
+const READS_ROWS: &str = r#""""reads rows through the connection
+
+Revision ID: 7a790dd9046d
+Revises: 164468809966
+Create Date: 2025-01-02 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '7a790dd9046d'
+down_revision = '164468809966'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column('users', sa.Column('score', sa.Integer(), nullable=True))
+    conn = op.get_bind()
+    res = conn.execute(sa.text('SELECT id FROM users'))
+    if res:
+        op.execute("UPDATE users SET score = 1")
+
+
+def downgrade():
+    op.drop_column('users', 'score')
+"#;
+
+/// Online, `op.get_bind().execute(...)` returns a result in Alembic (here
+/// truthy, so Alembic runs the UPDATE); aurora returns no rows to a
+/// revision, so any use of the result stops the run at its file:line:col
+/// before anything is applied, instead of taking the `if` the wrong way.
+#[test]
+fn using_the_result_of_get_bind_execute_online_is_refused_before_anything_runs() {
+    let dir = bundled_project();
+    let db = dir.path().join("aurora.db");
+    ok(dir.path(), &["upgrade", "164468809966"]);
+    let before = snapshot(&db);
+    std::fs::write(
+        dir.path().join("versions/7a790dd9046d_reads_rows.py"),
+        READS_ROWS,
+    )
+    .unwrap();
+    let out = aurora(dir.path(), &["upgrade", "head"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(
+            "7a790dd9046d_reads_rows.py:21:8: testing the truth value of the result of op.get_bind().execute()"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    // Offline, Alembic's mock connection returns None: the `if` is not taken.
+    let sql = ok(dir.path(), &["upgrade", "164468809966:head", "--sql"]);
+    assert!(sql.contains("SELECT id FROM users;"), "{sql}");
+    assert!(!sql.contains("SET score = 1"), "{sql}");
+}

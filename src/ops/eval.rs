@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 mod builtins;
 mod compiles;
+mod dml;
 mod lists;
 mod plugins;
 mod project;
@@ -319,10 +320,20 @@ enum Value {
     Table(Box<Table>),
     TableClause(TableClause),
     /// `table.c`.
-    ColumnCollection(TableClause),
+    /// `table.c` (and whether the table is a `sa.Table`, whose columns are
+    /// `Column` objects: see `ColumnClass`).
+    ColumnCollection(TableClause, bool),
     Expr(SqlExpr),
     Text(String, Vec<(String, Literal)>),
     Exec(Box<Executable>),
+    /// `sa.select(...)`, not yet made a subquery.
+    Select(Box<Select>),
+    /// `sa.exists()` / `select(...).exists()`, still taking `where()`.
+    Exists(Box<Select>),
+    /// What `op.get_bind().execute(...)` returns online (a `CursorResult`
+    /// in Alembic): aurora runs the statement with the revision's others and
+    /// gives the revision no rows, so any use of it is refused.
+    ExecResult,
     /// `sa.Sequence(...)`.
     Sequence(Box<Sequence>),
     /// `sa.Identity(...)`.
@@ -613,9 +624,13 @@ fn describe(v: &Value) -> String {
         Value::EnumMember(c, i) => format!("member '{}.{}'", c.name, c.members[*i].0),
         Value::Table(t) => format!("Table '{}'", t.name),
         Value::TableClause(t) => format!("table '{}'", t.name),
-        Value::ColumnCollection(t) => format!("the columns of table '{}'", t.name),
+        Value::ColumnCollection(t, _) => format!("the columns of table '{}'", t.name),
         Value::Expr(_) | Value::Literal(_) => "a SQL expression".into(),
         Value::Text(..) => "a text() clause".into(),
+        Value::Select(_) => "a select()".into(),
+        Value::Exists(_) => "an exists()".into(),
+        Value::Exec(_) => "a statement".into(),
+        Value::ExecResult => "the result of op.get_bind().execute()".into(),
         Value::Constraint(_) => "a constraint".into(),
         Value::Index(_) => "an Index".into(),
         Value::ForeignKey(_) => "a ForeignKey".into(),
@@ -1144,6 +1159,14 @@ impl Evaluator {
                     (UnaryOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
                     (UnaryOp::Pos, v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
                     (UnaryOp::Invert, Value::Int(i)) => Ok(Value::Int(!i)),
+                    (UnaryOp::Invert, Value::Expr(x)) => Ok(Value::Expr(negate(x))),
+                    (UnaryOp::Invert, Value::Exists(x)) => {
+                        Ok(Value::Expr(negate(SqlExpr::Exists(x))))
+                    }
+                    (UnaryOp::Neg, Value::Expr(x)) => Ok(Value::Expr(SqlExpr::Unary {
+                        op: "-",
+                        operand: Box::new(x),
+                    })),
                     _ => Err(problem(e.span, "unsupported operand for unary operator")),
                 }
             }
@@ -1467,11 +1490,14 @@ impl Evaluator {
         // A `sa.Table(...)` is a table clause for the DML methods, as in SQLAlchemy
         // (`Table` subclasses `TableClause`): `person.update().where(...)`.
         let recv = match recv {
-            Value::Table(t) if matches!(m, "insert" | "update" | "delete") => {
+            Value::Table(t) if matches!(m, "insert" | "update" | "delete" | "select") => {
                 Value::TableClause(table_clause(&t))
             }
             other => other,
         };
+        if dml::handles(&recv, m, &args) {
+            return dml::method(recv, m, args);
+        }
         match (recv, m) {
             (Value::Logger(logger), m)
                 if matches!(
@@ -1530,7 +1556,13 @@ impl Evaluator {
                 let b = bind_to(&args, "execute", signature("Connection.execute"))?;
                 let exe = executable(b.get(0), b.span_of(0))?;
                 sink.push(Op::Execute(exe));
-                Ok(Value::None)
+                // Offline Alembic's mock connection returns None; online a
+                // result aurora cannot give (see `Value::ExecResult`).
+                Ok(if self.ctx.offline {
+                    Value::None
+                } else {
+                    Value::ExecResult
+                })
             }
             (
                 Value::Type(SqlType::Enum {
@@ -1722,34 +1754,6 @@ impl Evaluator {
                     values,
                 }))
             }
-            // `IS NULL` / `IS NOT NULL`; SQLAlchemy's other right-hand sides
-            // (`IS true`, a column) render per dialect and are refused.
-            (Value::Expr(e), "is_" | "is_not" | "isnot") => {
-                let b = bind_to(&args, m, signature("ColumnOperators.is_"))?;
-                if !matches!(b.get(0), Some(Value::None)) {
-                    return Err(problem(
-                        b.span_of(0),
-                        format!("{m}() of anything but None is not supported by aurora yet; use == / != or sa.text()"),
-                    ));
-                }
-                Ok(Value::Expr(SqlExpr::Binary {
-                    op: if m == "is_" { "IS" } else { "IS NOT" },
-                    left: Box::new(e),
-                    right: Box::new(SqlExpr::Null),
-                }))
-            }
-            (Value::Expr(e), "like" | "not_like" | "notlike") => {
-                let b = bind_to(&args, m, signature("ColumnOperators.like"))?;
-                let pattern = match b.get(0) {
-                    Some(Value::Str(p)) => SqlExpr::Literal(Literal::Str(p.clone())),
-                    _ => return Err(problem(span, format!("{m}() takes a string pattern here"))),
-                };
-                Ok(Value::Expr(SqlExpr::Binary {
-                    op: if m == "like" { "LIKE" } else { "NOT LIKE" },
-                    left: Box::new(e),
-                    right: Box::new(pattern),
-                }))
-            }
             (Value::Expr(e), "nulls_first" | "nullsfirst" | "nulls_last" | "nullslast") => {
                 bind_to(&args, m, signature("ColumnElement.desc"))?;
                 nulls_order(m, e, span)
@@ -1757,100 +1761,6 @@ impl Evaluator {
             (Value::Column(c), "copy" | "_copy") => {
                 bind_to(&args, m, signature("Column.copy"))?;
                 Ok(Value::Column(c))
-            }
-            (Value::TableClause(t), "insert") => {
-                bind_to(&args, "insert", signature("TableClause.insert"))?;
-                Ok(Value::Exec(Box::new(Executable::Insert {
-                    table: t,
-                    values: Vec::new(),
-                })))
-            }
-            (Value::TableClause(t), "update") => {
-                bind_to(&args, "update", signature("TableClause.update"))?;
-                Ok(Value::Exec(Box::new(Executable::Update {
-                    table: t,
-                    values: Vec::new(),
-                    where_: None,
-                })))
-            }
-            (Value::TableClause(t), "delete") => {
-                bind_to(&args, "delete", signature("TableClause.delete"))?;
-                Ok(Value::Exec(Box::new(Executable::Delete {
-                    table: t,
-                    where_: None,
-                })))
-            }
-            (Value::Exec(mut exe), "where") => {
-                let b = bind_to(&args, "where", signature("Executable.where"))?;
-                for (v, s) in b.rest {
-                    let cond = sql_expr(v, s)?;
-                    let w = match exe.as_mut() {
-                        Executable::Update { where_, .. } | Executable::Delete { where_, .. } => {
-                            where_
-                        }
-                        _ => return Err(problem(span, "where() applies to update() and delete()")),
-                    };
-                    *w = Some(match w.take() {
-                        None => cond,
-                        Some(prev) => SqlExpr::Binary {
-                            op: "AND",
-                            left: Box::new(prev),
-                            right: Box::new(cond),
-                        },
-                    });
-                }
-                Ok(Value::Exec(exe))
-            }
-            (Value::Exec(mut exe), "values") => {
-                let b = bind_to(&args, "values", signature("Executable.values"))?;
-                let mut given = Vec::new();
-                for (v, s) in b.rest {
-                    match v {
-                        Value::Dict(kv) => {
-                            for (k, v) in kv {
-                                let Value::Str(k) = k else {
-                                    return Err(problem(s, "values() keys must be column names"));
-                                };
-                                given.push((k, v, s));
-                            }
-                        }
-                        other => {
-                            return Err(problem(
-                                s,
-                                format!("values() takes a dict, got {}", describe(&other)),
-                            ))
-                        }
-                    }
-                }
-                given.extend(b.extra);
-                match exe.as_mut() {
-                    Executable::Insert { values, table }
-                    | Executable::Update { values, table, .. } => {
-                        for (k, v, s) in given {
-                            // A plain Python value is bound with its column's
-                            // type, as SQLAlchemy binds it (Boolean's 1 is
-                            // `true`, `Uuid(as_uuid=False)` drops hyphens).
-                            let ty = table.columns.iter().find(|(c, _)| *c == k).map(|c| &c.1);
-                            let plain = matches!(
-                                v,
-                                Value::Int(_)
-                                    | Value::Float(_)
-                                    | Value::Str(_)
-                                    | Value::Bool(_)
-                                    | Value::Literal(_)
-                            );
-                            let value = match ty {
-                                Some(ty) if plain => {
-                                    SqlExpr::Literal(bound_literal(&v, Some(ty), s)?)
-                                }
-                                _ => sql_expr(v, s)?,
-                            };
-                            values.push((k, value));
-                        }
-                    }
-                    _ => return Err(problem(span, "values() applies to insert() and update()")),
-                }
-                Ok(Value::Exec(exe))
             }
             (recv, m) => Err(problem(
                 span,
@@ -1871,6 +1781,9 @@ impl Evaluator {
         }
         if let Some(t) = type_call(name, &args)? {
             return Ok(Value::Type(t));
+        }
+        if let Some(result) = dml::call(name, &args) {
+            return result;
         }
         if let Some(f) = name.strip_prefix("sa.func.") {
             let b = bind_to(&args, f, signature("sa.func"))?;
@@ -2150,6 +2063,7 @@ impl Evaluator {
                     schema: None,
                     name,
                     type_,
+                    class: ColumnClass::default(),
                 }))
             }
             "sa.text" => {
@@ -2181,12 +2095,12 @@ impl Evaluator {
                         ),
                     ));
                 };
-                let mut out = sql_expr(first, fs)?;
+                let mut out = as_condition(dml::column_expr(first, fs, &name[3..])?);
                 for (v, s) in clauses {
                     out = SqlExpr::Binary {
                         op,
                         left: Box::new(out),
-                        right: Box::new(sql_expr(v, s)?),
+                        right: Box::new(as_condition(dml::column_expr(v, s, &name[3..])?)),
                     };
                 }
                 Ok(Value::Expr(out))
@@ -4902,7 +4816,17 @@ fn executable(v: Option<&Value>, span: Span) -> EResult<Executable> {
             sql: s.clone(),
             binds: binds.clone(),
         }),
-        Some(Value::Exec(e)) => Ok((**e).clone()),
+        Some(Value::Exec(e)) => {
+            dml::check_complete(e, span)?;
+            Ok((**e).clone())
+        }
+        Some(Value::Select(_)) => Err(problem(
+            span,
+            "execute() of a select(): aurora runs no queries whose rows the revision reads \
+             (a data migration that loops over fetched rows needs Alembic); write the change \
+             as one statement (update().values(...select().scalar_subquery()), \
+             insert().from_select(...)) or with sa.text()",
+        )),
         Some(other) => Err(problem(
             span,
             format!("execute() takes SQL, got {}", describe(other)),
@@ -5078,6 +5002,7 @@ fn sql_expr(v: Value, span: Span) -> EResult<SqlExpr> {
             schema: None,
             name: c.name,
             type_: c.type_,
+            class: ColumnClass { table_column: true },
         }),
         Value::Text(t, _) => Ok(SqlExpr::Text(t)),
         other => Ok(SqlExpr::Literal(literal(&other, span)?)),
@@ -5438,6 +5363,7 @@ fn table_clause(t: &Table) -> TableClause {
 
 fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
     match b {
+        Value::ExecResult => Err(dml::result_used(span, &format!(".{name}"))),
         Value::EnumClass(c) => match c.members.iter().find(|m| m.0 == name) {
             Some(m) => {
                 let i = m.2;
@@ -5463,16 +5389,18 @@ fn attribute(b: Value, name: &str, span: Span) -> EResult<Value> {
             )),
         },
         Value::Path(p) => Ok(Value::Path(format!("{p}.{name}"))),
-        Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t)),
+        Value::TableClause(t) if name == "c" => Ok(Value::ColumnCollection(t, false)),
         Value::Table(t) if matches!(name, "c" | "columns") => {
-            Ok(Value::ColumnCollection(table_clause(&t)))
+            Ok(Value::ColumnCollection(table_clause(&t), true))
         }
-        Value::ColumnCollection(t) => match t.columns.iter().find(|(n, _)| n == name) {
+        Value::ColumnCollection(t, table_column) => match t.columns.iter().find(|(n, _)| n == name)
+        {
             Some((n, ty)) => Ok(Value::Expr(SqlExpr::Column {
                 table: Some(t.name.clone()),
                 schema: t.schema.clone(),
                 name: n.clone(),
                 type_: ty.clone(),
+                class: ColumnClass { table_column },
             })),
             None => Err(problem(
                 span,
@@ -5516,8 +5444,8 @@ fn subscript(b: Value, i: Value, span: Span) -> EResult<Value> {
             .find(|(kk, _)| *kk == k)
             .map(|(_, v)| v)
             .ok_or_else(|| problem(span, "key not found")),
-        (Value::ColumnCollection(t), Value::Str(n)) => {
-            attribute(Value::ColumnCollection(t), &n, span)
+        (Value::ColumnCollection(t, table_column), Value::Str(n)) => {
+            attribute(Value::ColumnCollection(t, table_column), &n, span)
         }
         // `Union[str, None]` and other annotations evaluate to nothing useful.
         (Value::Path(p), _) => Ok(Value::Path(p)),
@@ -5546,7 +5474,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
         Value::Bytes(b) => !b.is_empty(),
         Value::List(x) | Value::Tuple(x) => !x.is_empty(),
         Value::Dict(x) => !x.is_empty(),
-        Value::ColumnCollection(t) => !t.columns.is_empty(),
+        Value::ColumnCollection(t, _) => !t.columns.is_empty(),
         // typing.TYPE_CHECKING is False when the code runs.
         Value::Path(p) if p == "TYPE_CHECKING" || p.ends_with(".TYPE_CHECKING") => false,
         // Objects without __bool__/__len__: always true.
@@ -5567,6 +5495,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
         | Value::Impl
         | Value::Bind
         | Value::Context => true,
+        Value::ExecResult => return Err(dml::result_used(span, "testing the truth value")),
         Value::Method(recv, name) => {
             return Err(problem(
                 span,
@@ -5606,6 +5535,7 @@ fn truthy(v: &Value, span: Span) -> EResult<bool> {
 /// What `for x in v` visits.
 fn iteration_items(v: Value, span: Span) -> EResult<Vec<Value>> {
     match v {
+        Value::ExecResult => Err(dml::result_used(span, "looping over the rows")),
         Value::List(xs) | Value::Tuple(xs) => Ok(xs),
         Value::Dict(kv) => Ok(kv.into_iter().map(|(k, _)| k).collect()),
         Value::Str(s) => Ok(s.chars().map(|c| Value::Str(c.to_string())).collect()),
@@ -5669,35 +5599,18 @@ fn py_str(v: &Value) -> String {
 /// type decides (a String-affine column), or, for an untyped column
 /// (NullType), the right operand's. Operands whose type aurora does not
 /// know there are refused rather than guessed.
-fn concatenates(left: &SqlExpr, right: &SqlExpr, span: Span) -> EResult<bool> {
-    fn stringy(e: &SqlExpr) -> Option<bool> {
-        match e {
-            SqlExpr::Column { type_, .. } => match type_ {
-                SqlType::String(_) | SqlType::Char(_) | SqlType::Text => Some(true),
-                SqlType::Null => None,
-                _ => Some(false),
-            },
-            SqlExpr::Literal(Literal::Str(_)) | SqlExpr::InlineLiteral(Literal::Str(_)) => {
-                Some(true)
-            }
-            SqlExpr::Literal(_) | SqlExpr::InlineLiteral(_) => Some(false),
-            _ => None,
-        }
+fn concatenates(left: &SqlExpr, right: &SqlExpr) -> bool {
+    // SQLAlchemy's `_adapt_expression`: a string type's `+` is `||`; a
+    // left side of unknown type (`NullType`) takes the right side's rule.
+    fn stringy(t: &SqlType) -> bool {
+        matches!(
+            t,
+            SqlType::String(_) | SqlType::Char(_) | SqlType::Text | SqlType::Enum { .. }
+        )
     }
-    match (stringy(left), left) {
-        (Some(known), _) => Ok(known),
-        (None, SqlExpr::Column { .. }) => match stringy(right) {
-            Some(known) => Ok(known),
-            None => Err(problem(
-                span,
-                "'+' between columns without a type: aurora cannot tell addition from concatenation; give the columns a type",
-            )),
-        },
-        (None, _) => Err(problem(
-            span,
-            "'+' on a SQL expression whose type aurora does not know (addition or concatenation); \
-             not supported by aurora yet",
-        )),
+    match type_of(left) {
+        SqlType::Null => stringy(&type_of(right)),
+        t => stringy(&t),
     }
 }
 
@@ -5725,20 +5638,14 @@ fn nulls_order(how: &str, e: SqlExpr, span: Span) -> EResult<Value> {
 }
 
 fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
-    let right = sql_expr(r, span)?;
-    // SQLAlchemy casts a divisor by its type; aurora knows the type of a
-    // column or a literal only.
-    if op == BinOp::Div
-        && !matches!(
-            right,
-            SqlExpr::Column { .. } | SqlExpr::Literal(_) | SqlExpr::InlineLiteral(_)
-        )
-    {
-        return Err(problem(
-            span,
-            "division by a SQL expression other than a column or a literal is not supported by aurora yet",
-        ));
-    }
+    let right = dml::column_expr(r, span, "an operator")?;
+    // `&` / `|` take conditions (a Boolean column becomes `x = 1` without
+    // a native boolean).
+    let (l, right) = if matches!(op, BinOp::BitAnd | BinOp::BitOr) {
+        (as_condition(l), as_condition(right))
+    } else {
+        (l, right)
+    };
     let (sym, right) = match (op, &right) {
         (BinOp::Eq, SqlExpr::Literal(Literal::Null)) => ("IS", SqlExpr::Null),
         (BinOp::Ne, SqlExpr::Literal(Literal::Null)) => ("IS NOT", SqlExpr::Null),
@@ -5751,11 +5658,13 @@ fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
         (BinOp::Gt, _) => (">", right),
         (BinOp::Ge, _) => (">=", right),
         // `+` on strings is SQLAlchemy's concatenation.
-        (BinOp::Add, _) if concatenates(&l, &right, span)? => ("||", right),
+        (BinOp::Add, _) if concatenates(&l, &right) => ("||", right),
         (BinOp::Add, _) => ("+", right),
         (BinOp::Sub, _) => ("-", right),
         (BinOp::Mul, _) => ("*", right),
         (BinOp::Div, _) => ("/", right),
+        (BinOp::FloorDiv, _) => ("//", right),
+        (BinOp::Mod, _) => ("%", right),
         (BinOp::BitAnd, _) => ("AND", right),
         (BinOp::BitOr, _) => ("OR", right),
         _ => return Err(problem(span, "unsupported operator in a SQL expression")),
@@ -5769,8 +5678,51 @@ fn sql_compare(op: BinOp, l: SqlExpr, r: Value, span: Span) -> EResult<Value> {
 
 fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
     use Value::*;
+    let l = match l {
+        Exists(s) => Expr(SqlExpr::Exists(s)),
+        // A bare `sa.Column` is a column expression too.
+        Column(c) => Expr(sql_expr(Column(c), span)?),
+        other => other,
+    };
+    // Python tries the right operand's reflected comparison first when its
+    // class subclasses the left one's (a `Table` column against a `table()`
+    // column), and always when the left operand is a plain value
+    // (`5 == t.c.x`): the column ends up on the left, the operator mirrored.
+    let mirrored = match op {
+        BinOp::Eq => Some(BinOp::Eq),
+        BinOp::Ne => Some(BinOp::Ne),
+        BinOp::Lt => Some(BinOp::Gt),
+        BinOp::Le => Some(BinOp::Ge),
+        BinOp::Gt => Some(BinOp::Lt),
+        BinOp::Ge => Some(BinOp::Le),
+        _ => Option::None,
+    };
+    let right_is_table_column = match &r {
+        Expr(SqlExpr::Column { class, .. }) => class.table_column,
+        Column(_) => true,
+        _ => false,
+    };
+    if let (Some(m), Expr(_) | Column(_)) = (mirrored, &r) {
+        let swap = match &l {
+            Expr(SqlExpr::Column { class, .. }) => !class.table_column && right_is_table_column,
+            Int(_) | Float(_) | Str(_) | Bool(_) | None | Literal(_) => true,
+            _ => false,
+        };
+        if swap {
+            let re = sql_expr(r, span)?;
+            return sql_compare(m, re, l, span);
+        }
+    }
     if let Expr(e) = l {
         return sql_compare(op, e, r, span);
+    }
+    // `1 + t.c.x`, `'a' + t.c.name`: SQLAlchemy's reflected operators keep
+    // the Python value on the left.
+    if let (Expr(_), BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod) = (&r, op) {
+        if matches!(l, Int(_) | Float(_) | Str(_) | Literal(_)) {
+            let left = SqlExpr::Literal(literal(&l, span)?);
+            return sql_compare(op, left, r, span);
+        }
     }
     Ok(match (op, l, r) {
         (BinOp::Add, Int(a), Int(b)) => Int(a + b),

@@ -2,9 +2,11 @@
 //! `downgrade()` do, lowered from the body AST by a small evaluator
 //! ([`eval`]). This module never renders SQL; `sql` does that.
 
+mod dml;
 mod eval;
 mod naming;
 mod places;
+pub use dml::{as_condition, negate, tables_of, type_of, FromItem, Insert, Select};
 pub(crate) use eval::py_float_repr;
 pub use naming::{Convention, Kind as ConventionKind};
 pub use places::CallPlaces;
@@ -836,10 +838,7 @@ pub enum Executable {
         sql: String,
         binds: Vec<(String, Literal)>,
     },
-    Insert {
-        table: TableClause,
-        values: Vec<(String, SqlExpr)>,
-    },
+    Insert(Box<Insert>),
     Update {
         table: TableClause,
         values: Vec<(String, SqlExpr)>,
@@ -855,7 +854,10 @@ pub enum Executable {
         if_not_exists: bool,
     },
     /// `sa.schema.CreateSchema(name, if_not_exists=...)`.
-    CreateSchema { name: String, if_not_exists: bool },
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+    },
     /// `sa.schema.DropSchema(name, cascade=..., if_exists=...)`.
     DropSchema {
         name: String,
@@ -863,7 +865,10 @@ pub enum Executable {
         if_exists: bool,
     },
     /// `sa.schema.DropSequence(sa.Sequence(...), if_exists=...)`.
-    DropSequence { sequence: Sequence, if_exists: bool },
+    DropSequence {
+        sequence: Sequence,
+        if_exists: bool,
+    },
 }
 
 /// `sa.table('name', sa.column('a', sa.Integer), ...)`.
@@ -884,6 +889,9 @@ pub enum SqlExpr {
         schema: Option<String>,
         name: String,
         type_: SqlType,
+        /// Whether it is a `Column` of a `Table` rather than a `column()`
+        /// of a `table()` (see [`ColumnClass`]).
+        class: ColumnClass,
     },
     Literal(Literal),
     /// `op.inline_literal(...)`.
@@ -914,6 +922,72 @@ pub enum SqlExpr {
         negate: bool,
         values: Vec<SqlExpr>,
     },
+    /// A unary operator: `-x` (`"-"`) or `NOT (x)` (`"NOT"`).
+    Unary {
+        op: &'static str,
+        operand: Box<SqlExpr>,
+    },
+    /// SQLAlchemy's `AsBoolean`: a Boolean value tested as a condition
+    /// (`x` / `NOT x`, or `x = 1` / `x = 0` without a native boolean).
+    AsBool {
+        expr: Box<SqlExpr>,
+        negate: bool,
+    },
+    /// `like()`/`ilike()` and their negations, with `escape=`.
+    Like {
+        expr: Box<SqlExpr>,
+        pattern: Box<SqlExpr>,
+        negate: bool,
+        ilike: bool,
+        escape: Option<String>,
+    },
+    Between {
+        expr: Box<SqlExpr>,
+        low: Box<SqlExpr>,
+        high: Box<SqlExpr>,
+        negate: bool,
+    },
+    /// `sa.case(...)`: `value=` makes it `CASE value WHEN ...`.
+    Case {
+        value: Option<Box<SqlExpr>>,
+        whens: Vec<(SqlExpr, SqlExpr)>,
+        else_: Option<Box<SqlExpr>>,
+    },
+    Cast {
+        expr: Box<SqlExpr>,
+        type_: SqlType,
+    },
+    /// `expr.label(name)`, and the anonymous labels of a subquery's columns.
+    Label {
+        expr: Box<SqlExpr>,
+        name: String,
+    },
+    /// `select(...).scalar_subquery()`.
+    Subquery(Box<Select>),
+    /// `exists(...)` / `select(...).exists()`.
+    Exists(Box<Select>),
+    /// `expr.in_(select(...))` / `not_in`.
+    InSelect {
+        expr: Box<SqlExpr>,
+        negate: bool,
+        select: Box<Select>,
+    },
+}
+
+/// Which Python class a column expression is: a `Column` (of a `Table`)
+/// subclasses `ColumnClause` (of a `table()`), so Python tries its reflected
+/// operator first: `clause_col == table_col` is `table_col.__eq__(...)` and
+/// renders `table.b = clause.a`. Only operator dispatch reads it; it is not
+/// part of the expression (every `ColumnClass` equals every other).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnClass {
+    pub table_column: bool,
+}
+
+impl PartialEq for ColumnClass {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// A Python value bound into SQL.

@@ -5,6 +5,8 @@ use super::dialect::SqlDialect;
 use super::{Dialect, Reflector, SqlError, Statement, Value};
 use crate::ops::*;
 
+mod dml;
+
 /// Renders operations for a dialect. `reflector` reads a live table for
 /// batch mode; offline it is `None`. Online, the statements rendered before a
 /// reflection are executed through the reflector and not returned (see
@@ -128,10 +130,11 @@ fn is_float_or_numeric(t: &SqlType) -> bool {
 /// (an unknown one binds loosest, so it is always grouped).
 fn precedence(op: &str) -> i32 {
     match op {
-        "*" | "/" | "%" => 8,
+        "*" | "/" | "//" | "%" => 8,
         "+" | "-" => 7,
         "||" | "=" | "!=" | "<" | "<=" | ">" | ">=" | "IS" | "IS NOT" | "LIKE" | "NOT LIKE"
-        | "ILIKE" | "NOT ILIKE" | "IN" | "NOT IN" => 5,
+        | "ILIKE" | "NOT ILIKE" | "IN" | "NOT IN" | "BETWEEN" | "NOT" => 5,
+        "neg" => 8,
         "AND" => 3,
         "OR" => 2,
         _ => i32::MIN,
@@ -368,7 +371,7 @@ impl Renderer {
                 }
             }
             Op::Execute(e) => {
-                let sql = self.executable(e);
+                let sql = self.executable(e)?;
                 self.emit(sql);
             }
             Op::BulkInsert {
@@ -534,20 +537,42 @@ impl Renderer {
                 right,
             } => {
                 let divisor = self.grouped(right, Some("/"));
-                let cast_to = match right.as_ref() {
-                    SqlExpr::Column { type_, .. } if is_float_or_numeric(type_) => {
-                        self.type_sql(type_)
-                    }
-                    // A Python float is bound as `Double`.
-                    SqlExpr::Literal(Literal::Float(_))
-                    | SqlExpr::InlineLiteral(Literal::Float(_)) => self.d.double_type(),
-                    _ => "NUMERIC".to_string(),
+                // A Python float is bound as `Double` (`type_of`).
+                let right_type = type_of(right);
+                let cast_to = if is_float_or_numeric(&right_type) {
+                    self.type_sql(&right_type)
+                } else {
+                    "NUMERIC".to_string()
                 };
                 format!(
                     "{} / {}",
                     self.grouped(left, Some("/")),
                     self.d.true_divisor(&divisor, &cast_to)
                 )
+            }
+            // `//`: integer division where both sides are integers, else
+            // `FLOOR(a / b)` (`visit_floordiv_binary`).
+            SqlExpr::Binary {
+                op: "//",
+                left,
+                right,
+            } => {
+                let inner = format!(
+                    "{} / {}",
+                    self.grouped(left, Some("/")),
+                    self.grouped(right, Some("/"))
+                );
+                let int = |t: SqlType| {
+                    matches!(
+                        t,
+                        SqlType::Integer | SqlType::BigInteger | SqlType::SmallInteger
+                    )
+                };
+                if int(type_of(left)) && int(type_of(right)) {
+                    inner
+                } else {
+                    format!("FLOOR({inner})")
+                }
             }
             SqlExpr::Binary { op, left, right } => format!(
                 "{} {op} {}",
@@ -601,6 +626,7 @@ impl Renderer {
                     format!("{} IN ({set})", self.expr(expr))
                 }
             }
+            other => self.dml_expr(other),
         }
     }
 
@@ -613,6 +639,7 @@ impl Renderer {
             SqlExpr::Binary { op, .. } if is_precedent(op, against) => {
                 format!("({})", self.expr(e))
             }
+            _ if Self::dml_is_grouped(e, against) => format!("({})", self.expr(e)),
             _ => self.expr(e),
         }
     }
@@ -622,7 +649,10 @@ impl Renderer {
     fn index_expr(&self, e: &SqlExpr) -> String {
         fn untabled(e: &SqlExpr) -> SqlExpr {
             match e {
-                SqlExpr::Column { name, type_, .. } => SqlExpr::Column {
+                SqlExpr::Column {
+                    name, type_, class, ..
+                } => SqlExpr::Column {
+                    class: *class,
                     table: None,
                     schema: None,
                     name: name.clone(),
@@ -1830,49 +1860,17 @@ impl Renderer {
 
     // ----- data -----
 
-    fn executable(&self, e: &Executable) -> String {
-        match e {
+    fn executable(&self, e: &Executable) -> Result<String, Fail> {
+        Ok(match e {
             Executable::Sql(s) => s.clone(),
             Executable::Text { sql, binds } => self.text_with_binds(sql, binds),
-            Executable::Insert { table, values } => {
-                let cols: Vec<String> = values.iter().map(|(k, _)| self.q(k)).collect();
-                let vals: Vec<String> = values.iter().map(|(_, v)| self.grouped(v, None)).collect();
-                format!(
-                    "INSERT INTO {} ({}) VALUES ({})",
-                    self.table_name(&table.name, &table.schema),
-                    cols.join(", "),
-                    vals.join(", ")
-                )
-            }
+            Executable::Insert(ins) => self.insert_sql(ins)?,
             Executable::Update {
                 table,
                 values,
                 where_,
-            } => {
-                let sets: Vec<String> = values
-                    .iter()
-                    .map(|(k, v)| format!("{}={}", self.q(k), self.grouped(v, None)))
-                    .collect();
-                let mut s = format!(
-                    "UPDATE {} SET {}",
-                    self.table_name(&table.name, &table.schema),
-                    sets.join(", ")
-                );
-                if let Some(w) = where_ {
-                    s.push_str(&format!(" WHERE {}", self.expr(w)));
-                }
-                s
-            }
-            Executable::Delete { table, where_ } => {
-                let mut s = format!(
-                    "DELETE FROM {}",
-                    self.table_name(&table.name, &table.schema)
-                );
-                if let Some(w) = where_ {
-                    s.push_str(&format!(" WHERE {}", self.expr(w)));
-                }
-                s
-            }
+            } => self.update_sql(table, values, where_)?,
+            Executable::Delete { table, where_ } => self.delete_sql(table, where_)?,
             Executable::CreateSequence {
                 sequence,
                 if_not_exists,
@@ -1903,7 +1901,7 @@ impl Renderer {
                 if *if_exists { "IF EXISTS " } else { "" },
                 self.table_name(&sequence.name, &sequence.schema)
             ),
-        }
+        })
     }
 
     /// Substitutes `:name` bind parameters of a `text()` with literals.

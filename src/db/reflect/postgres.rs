@@ -643,6 +643,7 @@ fn indexes(conn: &mut dyn Connection, oid: i64, t: &mut Table) -> Result<(), Ref
                         schema: None,
                         name: body.to_string(),
                         type_: SqlType::Null,
+                        class: Default::default(),
                     }),
                     modifier,
                 }),

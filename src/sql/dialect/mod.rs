@@ -189,6 +189,46 @@ pub trait SqlDialect: Sync {
         false
     }
 
+    // ----- data statements -----
+
+    /// Whether the dialect has a native boolean (`visit_is_true_unary_operator`
+    /// writes `x` rather than `x = 1`); it is what its boolean literals say.
+    fn native_boolean(&self) -> bool {
+        self.bool_literal(true) == "true"
+    }
+
+    /// Whether `ilike()` is the `ILIKE` operator (else `lower(x) LIKE lower(y)`).
+    fn native_ilike(&self) -> bool {
+        false
+    }
+
+    /// Whether `DELETE` takes other tables in its WHERE clause (`USING`);
+    /// SQLAlchemy's generic compiler raises `NotImplementedError`.
+    fn delete_using(&self) -> bool {
+        false
+    }
+
+    /// Whether `offset()` without `limit()` renders under `literal_binds`
+    /// (SQLite's compiler writes an unrendered `LIMIT :param_1`).
+    fn offset_without_limit(&self) -> bool {
+        true
+    }
+
+    /// A select's `limit_clause` from its rendered LIMIT and OFFSET.
+    fn limit_clause(&self, limit: Option<&str>, offset: Option<&str>) -> String {
+        let mut text = String::new();
+        if let Some(l) = limit {
+            text.push_str(&format!("\n LIMIT {l}"));
+        }
+        if let Some(o) = offset {
+            if limit.is_none() {
+                text.push_str("\n LIMIT -1");
+            }
+            text.push_str(&format!(" OFFSET {o}"));
+        }
+        text
+    }
+
     /// What SQLAlchemy's `visit_empty_set_op_expr` puts inside the brackets
     /// of `IN (...)` for an empty list (`negate` for NOT IN).
     fn empty_in_set(&self, negate: bool) -> &'static str {

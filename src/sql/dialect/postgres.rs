@@ -37,6 +37,28 @@ impl SqlDialect for Postgresql {
         63
     }
 
+    fn native_ilike(&self) -> bool {
+        true
+    }
+
+    fn delete_using(&self) -> bool {
+        true
+    }
+
+    fn limit_clause(&self, limit: Option<&str>, offset: Option<&str>) -> String {
+        let mut text = String::new();
+        if let Some(l) = limit {
+            text.push_str(&format!(" \n LIMIT {l}"));
+        }
+        if let Some(o) = offset {
+            if limit.is_none() {
+                text.push_str("\n LIMIT ALL");
+            }
+            text.push_str(&format!(" OFFSET {o}"));
+        }
+        text
+    }
+
     fn transactional_ddl(&self) -> bool {
         true
     }

@@ -76,6 +76,20 @@ impl SqlDialect for Sqlite {
         "SELECT 1 FROM (SELECT 1) WHERE 1!=1"
     }
 
+    fn offset_without_limit(&self) -> bool {
+        false
+    }
+
+    fn limit_clause(&self, limit: Option<&str>, offset: Option<&str>) -> String {
+        // `offset` without `limit` is refused before (`offset_without_limit`).
+        let mut text = String::new();
+        if let Some(l) = limit {
+            text.push_str(&format!("\n LIMIT {l}"));
+        }
+        text.push_str(&format!(" OFFSET {}", offset.unwrap_or("0")));
+        text
+    }
+
     fn now_is_current_timestamp(&self) -> bool {
         true
     }
