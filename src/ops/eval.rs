@@ -33,11 +33,56 @@ pub(crate) struct Lowered {
     pub problems: Vec<RawProblem>,
     /// Whether a project module or the configuration was read.
     pub outside_inputs: bool,
+    /// What the module's own top-level statements did through `op` when
+    /// Alembic imported the file (see [`import_effect_places`]), and the
+    /// problems of those statements.
+    pub import_ops: Vec<Op>,
+    pub import_problems: Vec<RawProblem>,
+}
+
+/// Whether the source of a statement calls through Alembic's `op` proxy
+/// (`op.` after something that is not part of a name).
+fn mentions_op(source: &str, span: Span) -> bool {
+    let Some(text) = source.get(span.start..span.end.min(source.len())) else {
+        return false;
+    };
+    text.match_indices("op.").any(|(i, _)| {
+        !text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    })
+}
+
+/// The places (line, column) of a module's top-level statements (outside
+/// functions and classes) that call through `op`: Alembic imports every
+/// revision file while it loads the revision map inside the migration
+/// context, so what they do lands in every run's SQL.
+pub(crate) fn import_effect_places(source: &str, body: &[Stmt]) -> Vec<(usize, usize)> {
+    body.iter()
+        .filter(|stmt| {
+            !matches!(
+                stmt.kind,
+                StmtKind::FunctionDef(_)
+                    | StmtKind::ClassDef(_)
+                    | StmtKind::Import(_)
+                    | StmtKind::FromImport { .. }
+            ) && mentions_op(source, stmt.span)
+        })
+        .map(|stmt| crate::syntax::body::line_col(source, stmt.span.start))
+        .collect()
 }
 
 /// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
-pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]) -> Lowered {
+pub(crate) fn lower_module(
+    module: &Module,
+    ctx: &LowerContext,
+    skipped: &[&str],
+    source: &str,
+) -> Lowered {
     let mut ev = Evaluator::new(ctx);
+    let mut import_ops = Vec::new();
+    let mut import_problems = Vec::new();
     ev.compile_hooks = compiles::scan(&module.body, &ctx.dialect);
     // Module level: bind what can be bound; a name whose statement fails is
     // bound to that failure, reported where the name is used.
@@ -82,8 +127,12 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                         for (k, v) in frame.locals {
                             ev.globals.insert(k, v);
                         }
+                        import_ops.append(&mut sink);
                     }
                     Err(p) => {
+                        if mentions_op(source, stmt.span) {
+                            import_problems.push(p.clone());
+                        }
                         if let StmtKind::Assign { targets, .. } = &stmt.kind {
                             for t in targets {
                                 if let ExprKind::Name(n) = &t.kind {
@@ -93,6 +142,23 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                             }
                         }
                     }
+                }
+            }
+            // Any other top-level statement that calls through `op`
+            // (`try: my_enum.create(op.get_bind()) except NameError: pass`)
+            // runs when Alembic imports the file inside the migration
+            // context; what it does is the file's import-time SQL.
+            _ if mentions_op(source, stmt.span) => {
+                let mut frame = Frame::default();
+                let mut sink = Vec::new();
+                match ev.exec(stmt, &mut frame, &mut sink) {
+                    Ok(_) => {
+                        for (k, v) in frame.locals {
+                            ev.globals.insert(k, v);
+                        }
+                        import_ops.append(&mut sink);
+                    }
+                    Err(p) => import_problems.push(p),
                 }
             }
             _ => {}
@@ -227,6 +293,8 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         downgrade,
         problems,
         outside_inputs: ev.outside_inputs,
+        import_ops,
+        import_problems,
     }
 }
 

@@ -246,6 +246,22 @@ fn online_run_locked(
     for warning in &plan.warnings {
         out.python_warning("UserWarning", warning);
     }
+    // Top-level statements of a revision file that call through `op` run
+    // when Alembic imports the file inside the migration context; online,
+    // aurora does not run them: refused before anything is executed.
+    if let Some(s) = project
+        .scripts()?
+        .iter()
+        .find(|s| !s.import_effects.is_empty())
+    {
+        let (line, col) = s.import_effects[0];
+        return Err(Error::Failed(format!(
+            "{}:{line}:{col}: this top-level statement calls through op, so it runs when \
+             Alembic imports the file inside every migration run; aurora runs it only with \
+             --sql (move it into upgrade(), or run this project online with Alembic)",
+            s.path.display()
+        )));
+    }
     // A step whose version change cannot be made is not run at all: aurora
     // never leaves a revision's body applied without its version row.
     let runnable = if plan.failure.is_some() {
