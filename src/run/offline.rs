@@ -412,20 +412,7 @@ fn write_import_effects(
     writer: &mut OfflineWriter<'_>,
     context: &RunContext,
 ) -> Result<(), Error> {
-    let paths: Vec<std::path::PathBuf> = project
-        .scripts()?
-        .iter()
-        .filter(|s| !s.import_effects.is_empty())
-        .map(|s| s.path.clone())
-        .collect();
-    for path in paths {
-        let source = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?;
-        let lower = crate::ops::LowerContext {
-            path: path.clone(),
-            ..context.lower.clone()
-        };
-        let ops = crate::ops::import_ops(&lower, &source).map_err(Error::Lowering)?;
+    for (_, ops) in super::import_effect_ops(project, &context.lower)? {
         match crate::sql::render_ops(&ops, context.dialect, None).map_err(render_failure) {
             Ok(statements) => writer.statements(&statements),
             Err((emitted, error)) => {
