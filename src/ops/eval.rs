@@ -898,12 +898,14 @@ impl Evaluator {
                 if let Some(t) = &items[0].target {
                     self.assign(t, Value::BatchOp, frame)?;
                 }
+                // Alembic defers the batch's own operations (`batch_op.*`)
+                // to the end of the block; everything else the block does
+                // (`op.*`, `batch_op.execute()`, which goes to the migration
+                // context's impl) runs where it is, so before them.
                 frame.batches.push(*batch);
-                let mut inner = Vec::new();
-                let flow = self.exec_block(body, frame, &mut inner);
-                let mut batch = frame.batches.pop().expect("batch");
+                let flow = self.exec_block(body, frame, sink);
+                let batch = frame.batches.pop().expect("batch");
                 let flow = flow?;
-                batch.ops = inner;
                 sink.push(Op::Batch(batch));
                 Ok(flow)
             }
@@ -1602,9 +1604,23 @@ impl Evaluator {
                 });
                 Ok(Value::None)
             }
-            (Value::BatchOp, _) => {
+            // `batch_op.execute()` is Operations.execute: it runs at once;
+            // every other batch operation waits for the end of the block.
+            (Value::BatchOp, "execute") => {
                 let (table, schema) = self.batch_target(frame, span)?;
                 self.batch_op(m, table, schema, args, sink)
+            }
+            (Value::BatchOp, _) => {
+                let (table, schema) = self.batch_target(frame, span)?;
+                let mut deferred = Vec::new();
+                let result = self.batch_op(m, table, schema, args, &mut deferred);
+                frame
+                    .batches
+                    .last_mut()
+                    .expect("a batch_op value lives inside its batch block")
+                    .ops
+                    .extend(deferred);
+                result
             }
             (Value::Context, "autocommit_block") => {
                 bind_to(
