@@ -1751,6 +1751,7 @@ mod tests {
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: format!("doc {id}"),
             compile_hooks: vec![],
+            import_effects: vec![],
         }
     }
 

@@ -81,6 +81,10 @@ pub struct Script {
     /// Its module-level `@compiles` functions for SQLAlchemy constructs,
     /// which importing the file installs for every revision.
     pub compile_hooks: Vec<crate::ops::ConstructHook>,
+    /// The places (line, column) of its top-level statements that call
+    /// through `op`, which run when Alembic imports the file inside the
+    /// migration context (see [`crate::ops::import_ops`]).
+    pub import_effects: Vec<(usize, usize)>,
 }
 
 impl Script {
@@ -108,6 +112,13 @@ impl Script {
             }
             w.strs(&[h.line.to_string(), h.col.to_string()]);
         }
+        w.strs(
+            &self
+                .import_effects
+                .iter()
+                .map(|(l, c)| format!("{l}:{c}"))
+                .collect::<Vec<_>>(),
+        );
         w.0
     }
 
@@ -123,6 +134,7 @@ impl Script {
             longdoc: r.str()?,
             path: path.to_path_buf(),
             compile_hooks: Vec::new(),
+            import_effects: Vec::new(),
         };
         let mut script = script;
         let count: usize = r.strs()?.first()?.parse().ok()?;
@@ -137,6 +149,12 @@ impl Script {
                 line: place.first()?.parse().ok()?,
                 col: place.get(1)?.parse().ok()?,
             });
+        }
+        for place in r.strs()? {
+            let (l, c) = place.split_once(':')?;
+            script
+                .import_effects
+                .push((l.parse().ok()?, c.parse().ok()?));
         }
         r.is_done().then_some(script)
     }
@@ -203,6 +221,7 @@ impl Script {
             .to_string();
         Ok(Script {
             compile_hooks: Vec::new(),
+            import_effects: Vec::new(),
             revision,
             down_revision,
             dependencies,
@@ -543,8 +562,10 @@ fn load_script_reading_body<T>(
         }
     };
     let hooks = crate::ops::construct_compile_hooks(&text, &module);
+    let effects = crate::ops::import_effect_places(&text, &module);
     let script = script_of_header(path, &text, &header, module_path).map(|mut s| {
         s.compile_hooks = hooks;
+        s.import_effects = effects;
         s
     });
     // The body reader reads the file as UTF-8 and fails otherwise: only a
@@ -649,6 +670,7 @@ fn evaluated_script(
     let replaces = lists.next().flatten().unwrap_or_default();
     Ok(Script {
         compile_hooks: Vec::new(),
+        import_effects: Vec::new(),
         revision,
         down_revision,
         dependencies,
@@ -725,6 +747,7 @@ mod tests {
             path: PathBuf::new(),
             longdoc: "first\n\nRevision ID: a".into(),
             compile_hooks: Vec::new(),
+            import_effects: Vec::new(),
         };
         assert_eq!(script.doc(), "first");
     }

@@ -626,6 +626,7 @@ mod tests {
             path: PathBuf::from(format!("/v/{id}.py")),
             longdoc: String::new(),
             compile_hooks: Vec::new(),
+            import_effects: Vec::new(),
         }
     }
 

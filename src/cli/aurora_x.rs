@@ -184,6 +184,7 @@ mod tests {
                 path: format!("/p/{id}.py").into(),
                 longdoc: String::new(),
                 compile_hooks: Vec::new(),
+                import_effects: Vec::new(),
             })
             .collect();
         RevisionMap::build(scripts).unwrap()

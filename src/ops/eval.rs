@@ -34,11 +34,56 @@ pub(crate) struct Lowered {
     pub problems: Vec<RawProblem>,
     /// Whether a project module or the configuration was read.
     pub outside_inputs: bool,
+    /// What the module's own top-level statements did through `op` when
+    /// Alembic imported the file (see [`import_effect_places`]), and the
+    /// problems of those statements.
+    pub import_ops: Vec<Op>,
+    pub import_problems: Vec<RawProblem>,
+}
+
+/// Whether the source of a statement calls through Alembic's `op` proxy
+/// (`op.` after something that is not part of a name).
+fn mentions_op(source: &str, span: Span) -> bool {
+    let Some(text) = source.get(span.start..span.end.min(source.len())) else {
+        return false;
+    };
+    text.match_indices("op.").any(|(i, _)| {
+        !text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    })
+}
+
+/// The places (line, column) of a module's top-level statements (outside
+/// functions and classes) that call through `op`: Alembic imports every
+/// revision file while it loads the revision map inside the migration
+/// context, so what they do lands in every run's SQL.
+pub(crate) fn import_effect_places(source: &str, body: &[Stmt]) -> Vec<(usize, usize)> {
+    body.iter()
+        .filter(|stmt| {
+            !matches!(
+                stmt.kind,
+                StmtKind::FunctionDef(_)
+                    | StmtKind::ClassDef(_)
+                    | StmtKind::Import(_)
+                    | StmtKind::FromImport { .. }
+            ) && mentions_op(source, stmt.span)
+        })
+        .map(|stmt| crate::syntax::body::line_col(source, stmt.span.start))
+        .collect()
 }
 
 /// Lowers `upgrade()` and `downgrade()` of a parsed revision file.
-pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]) -> Lowered {
+pub(crate) fn lower_module(
+    module: &Module,
+    ctx: &LowerContext,
+    skipped: &[&str],
+    source: &str,
+) -> Lowered {
     let mut ev = Evaluator::new(ctx);
+    let mut import_ops = Vec::new();
+    let mut import_problems = Vec::new();
     ev.compile_hooks = compiles::scan(&module.body, &ctx.dialect);
     // Module level: bind what can be bound; a name whose statement fails is
     // bound to that failure, reported where the name is used.
@@ -83,8 +128,12 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                         for (k, v) in frame.locals {
                             ev.globals.insert(k, v);
                         }
+                        import_ops.append(&mut sink);
                     }
                     Err(p) => {
+                        if mentions_op(source, stmt.span) {
+                            import_problems.push(p.clone());
+                        }
                         if let StmtKind::Assign { targets, .. } = &stmt.kind {
                             for t in targets {
                                 if let ExprKind::Name(n) = &t.kind {
@@ -94,6 +143,23 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
                             }
                         }
                     }
+                }
+            }
+            // Any other top-level statement that calls through `op`
+            // (`try: my_enum.create(op.get_bind()) except NameError: pass`)
+            // runs when Alembic imports the file inside the migration
+            // context; what it does is the file's import-time SQL.
+            _ if mentions_op(source, stmt.span) => {
+                let mut frame = Frame::default();
+                let mut sink = Vec::new();
+                match ev.exec(stmt, &mut frame, &mut sink) {
+                    Ok(_) => {
+                        for (k, v) in frame.locals {
+                            ev.globals.insert(k, v);
+                        }
+                        import_ops.append(&mut sink);
+                    }
+                    Err(p) => import_problems.push(p),
                 }
             }
             _ => {}
@@ -228,6 +294,8 @@ pub(crate) fn lower_module(module: &Module, ctx: &LowerContext, skipped: &[&str]
         downgrade,
         problems,
         outside_inputs: ev.outside_inputs,
+        import_ops,
+        import_problems,
     }
 }
 
@@ -845,12 +913,14 @@ impl Evaluator {
                 if let Some(t) = &items[0].target {
                     self.assign(t, Value::BatchOp, frame)?;
                 }
+                // Alembic defers the batch's own operations (`batch_op.*`)
+                // to the end of the block; everything else the block does
+                // (`op.*`, `batch_op.execute()`, which goes to the migration
+                // context's impl) runs where it is, so before them.
                 frame.batches.push(*batch);
-                let mut inner = Vec::new();
-                let flow = self.exec_block(body, frame, &mut inner);
-                let mut batch = frame.batches.pop().expect("batch");
+                let flow = self.exec_block(body, frame, sink);
+                let batch = frame.batches.pop().expect("batch");
                 let flow = flow?;
-                batch.ops = inner;
                 sink.push(Op::Batch(batch));
                 Ok(flow)
             }
@@ -1075,11 +1145,31 @@ impl Evaluator {
                 let b = self.eval(base, frame, sink)?;
                 match b {
                     Value::Module(m) => self.module_global(&m, name, usize::MAX, e.span),
+                    // `MigrationContext.as_sql`: true exactly when the run
+                    // renders SQL (`--sql`), as `context.is_offline_mode()`.
+                    Value::Context if name == "as_sql" => Ok(Value::Bool(self.ctx.offline)),
+                    // Alembic's private `op._proxy` is the Operations object;
+                    // its `migration_context` is `op.get_context()`.
+                    Value::Path(p) if p == "alembic.op._proxy" && name == "migration_context" => {
+                        Ok(Value::Context)
+                    }
                     Value::Config | Value::Context => {
                         self.outside_inputs = true;
                         attribute(b, name, e.span)
                     }
                     Value::Dialect if name == "name" => Ok(Value::Str(self.ctx.dialect.clone())),
+                    // SQLAlchemy's `Dialect.supports_sequences`: PostgreSQL
+                    // has sequences, SQLite has none.
+                    Value::Dialect if name == "supports_sequences" => {
+                        match self.ctx.dialect.as_str() {
+                            "postgresql" => Ok(Value::Bool(true)),
+                            "sqlite" => Ok(Value::Bool(false)),
+                            other => Err(problem(
+                                e.span,
+                                format!("aurora does not know whether dialect '{other}' supports sequences"),
+                            )),
+                        }
+                    }
                     Value::Path(p) if !project::is_known_library(&p) => {
                         let dotted = format!("{p}.{name}");
                         match self.project_module(&dotted) {
@@ -1540,9 +1630,23 @@ impl Evaluator {
                 });
                 Ok(Value::None)
             }
-            (Value::BatchOp, _) => {
+            // `batch_op.execute()` is Operations.execute: it runs at once;
+            // every other batch operation waits for the end of the block.
+            (Value::BatchOp, "execute") => {
                 let (table, schema) = self.batch_target(frame, span)?;
                 self.batch_op(m, table, schema, args, sink)
+            }
+            (Value::BatchOp, _) => {
+                let (table, schema) = self.batch_target(frame, span)?;
+                let mut deferred = Vec::new();
+                let result = self.batch_op(m, table, schema, args, &mut deferred);
+                frame
+                    .batches
+                    .last_mut()
+                    .expect("a batch_op value lives inside its batch block")
+                    .ops
+                    .extend(deferred);
+                result
             }
             (Value::Context, "autocommit_block") => {
                 bind_to(
@@ -1832,6 +1936,12 @@ impl Evaluator {
             "alembic.context.get_impl" => {
                 bind(&args, name, &[], false, false)?;
                 Ok(Value::Impl)
+            }
+            // `context.get_context()` in a revision: the MigrationContext
+            // the run configured, as `op.get_context()` gives it.
+            "alembic.context.get_context" => {
+                bind(&args, name, &[], false, false)?;
+                Ok(Value::Context)
             }
             "datetime.datetime.utcfromtimestamp" | "datetime.datetime.fromtimestamp" => {
                 let b = bind_to(&args, name, signature("datetime.datetime.utcfromtimestamp"))?;
@@ -2313,7 +2423,8 @@ impl Evaluator {
                 Ok(Value::Context)
             }
             "batch_alter_table" => {
-                let b = bind_to(&args, f, signature("op.batch_alter_table"))?;
+                let sig = signature("op.batch_alter_table");
+                let b = bind_to(&args, f, sig)?;
                 let recreate = b.str(2, "recreate")?.unwrap_or_else(|| "auto".into());
                 if !matches!(recreate.as_str(), "auto" | "always" | "never") {
                     return Err(problem(
@@ -2321,6 +2432,23 @@ impl Evaluator {
                         "recreate must be 'auto', 'always' or 'never'",
                     ));
                 }
+                // The options that shape only the recreated ("move and copy")
+                // table. On PostgreSQL a batch recreates only with
+                // `recreate='always'`, so without it they change nothing. The
+                // reflection options (`naming_convention`, `reflect_args`,
+                // `reflect_kwargs`) matter only when the table is reflected,
+                // which a `--sql` run never does (Alembic then needs
+                // `copy_from=` and ignores them, or stops). Anywhere else
+                // they are refused rather than ignored.
+                let never_recreates = self.ctx.dialect == "postgresql" && recreate != "always";
+                let mut refused: Vec<&str> = Vec::new();
+                if !never_recreates {
+                    refused.extend(["partial_reordering", "table_args", "table_kwargs"]);
+                    if !self.ctx.offline {
+                        refused.extend(["naming_convention", "reflect_args", "reflect_kwargs"]);
+                    }
+                }
+                refuse_unsupported(&b, sig.params, f, &refused)?;
                 let copy_from = match b.get(4) {
                     None | Some(Value::None) => None,
                     Some(Value::Table(t)) => Some((**t).clone()),
@@ -2500,17 +2628,11 @@ static SIGNATURES: &[Signature] = &[
         ],
         rest: false,
         extra: false,
-        // Each of these changes the recreated table (its extra columns and
-        // constraints, its dialect options, the reflected columns, the names
-        // of its unnamed constraints): refused rather than ignored.
-        unsupported: &[
-            "partial_reordering",
-            "table_args",
-            "table_kwargs",
-            "reflect_args",
-            "reflect_kwargs",
-            "naming_convention",
-        ],
+        // Each of the other options changes the recreated table (its extra
+        // columns and constraints, its dialect options, the reflected
+        // columns, the names of its unnamed constraints): the
+        // `batch_alter_table` arm refuses them where a batch may recreate.
+        unsupported: &[],
     },
     Signature {
         path: "op.execute",
@@ -5797,33 +5919,98 @@ fn binary(op: BinOp, l: Value, r: Value, span: Span) -> EResult<Value> {
     })
 }
 
-/// Python's `'%s' % args` for `%s`, `%d`, `%r` and `%%`.
+/// Python's `fmt % args` for `%s`, `%r`, `%d`/`%i` and `%%`, each with an
+/// optional mapping key (`%(name)s` takes its value from a dict argument) and
+/// flags, width and precision (`%-10s`, `%05d`, `%.3s`); other conversions
+/// (`%f`, `%x`, ...) are refused.
 fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
+    let mapping = match &args {
+        Value::Dict(kv) => Some(kv.clone()),
+        _ => None,
+    };
     let items = match args {
         Value::Tuple(xs) => xs,
         other => vec![other],
     };
     let mut it = items.into_iter();
     let mut out = String::new();
-    let mut chars = fmt.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '%' {
+            out.push(chars[i]);
+            i += 1;
             continue;
         }
-        match chars.next() {
-            Some('%') => out.push('%'),
-            Some('s') => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
-                out.push_str(&py_text(&v, span)?);
+        i += 1;
+        if chars.get(i) == Some(&'%') {
+            out.push('%');
+            i += 1;
+            continue;
+        }
+        let mut key = None;
+        if chars.get(i) == Some(&'(') {
+            let Some(end) = chars[i..].iter().position(|&c| c == ')').map(|p| p + i) else {
+                return Err(problem(span, "ValueError: incomplete format key"));
+            };
+            key = Some(chars[i + 1..end].iter().collect::<String>());
+            i = end + 1;
+        }
+        let mut flags = String::new();
+        while let Some(&c @ ('-' | '+' | ' ' | '#' | '0')) = chars.get(i) {
+            flags.push(c);
+            i += 1;
+        }
+        let mut width = String::new();
+        while let Some(&c) = chars.get(i).filter(|c| c.is_ascii_digit()) {
+            width.push(c);
+            i += 1;
+        }
+        let mut precision = None;
+        if chars.get(i) == Some(&'.') {
+            i += 1;
+            let mut p = String::new();
+            while let Some(&c) = chars.get(i).filter(|c| c.is_ascii_digit()) {
+                p.push(c);
+                i += 1;
             }
+            precision = Some(p.parse::<usize>().unwrap_or(0));
+        }
+        let Some(&conv) = chars.get(i) else {
+            return Err(problem(span, "ValueError: incomplete format"));
+        };
+        i += 1;
+        if !matches!(conv, 's' | 'r' | 'd' | 'i') || flags.contains(['+', ' ', '#']) {
+            return Err(problem(
+                span,
+                format!(
+                    "unsupported format '%{flags}{width}{}{conv}' in '%' formatting",
+                    precision.map(|p| format!(".{p}")).unwrap_or_default()
+                ),
+            ));
+        }
+        let v = match &key {
+            Some(k) => {
+                let Some(kv) = &mapping else {
+                    return Err(problem(span, "TypeError: format requires a mapping"));
+                };
+                kv.iter()
+                    .find(|(kk, _)| *kk == Value::Str(k.clone()))
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| problem(span, format!("KeyError: '{k}'")))?
+            }
+            None => it.next().ok_or_else(|| {
+                problem(span, "TypeError: not enough arguments for format string")
+            })?,
+        };
+        let mut body = match conv {
+            's' => py_text(&v, span)?,
+            'r' => match v {
+                Value::Str(s) => builtins::py_repr(&Value::Str(s)),
+                v => py_text(&v, span)?,
+            },
             // Python's int() of the number: `'%d' % 1.5 == '1'`.
-            Some(c @ ('d' | 'i')) => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
+            _ => {
                 let n = match v {
                     Value::Int(i) => i,
                     Value::Bool(b) => b as i64,
@@ -5832,25 +6019,41 @@ fn percent_format(fmt: &str, args: Value, span: Span) -> EResult<String> {
                         return Err(problem(
                             span,
                             format!(
-                                "TypeError: %{c} format: a real number is required, not {}",
+                                "TypeError: %{conv} format: a real number is required, not {}",
                                 describe(&other)
                             ),
                         ))
                     }
                 };
-                out.push_str(&n.to_string());
+                n.to_string()
             }
-            Some('r') => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| problem(span, "not enough arguments for format string"))?;
-                match v {
-                    Value::Str(s) => out.push_str(&format!("'{s}'")),
-                    v => out.push_str(&py_text(&v, span)?),
-                }
-            }
-            _ => return Err(problem(span, "unsupported format in '%' formatting")),
+        };
+        if let (Some(p), 's' | 'r') = (precision, conv) {
+            body = body.chars().take(p).collect();
         }
+        let width: usize = width.parse().unwrap_or(0);
+        let len = body.chars().count();
+        if len < width {
+            let fill = width - len;
+            if flags.contains('-') {
+                body.push_str(&" ".repeat(fill));
+            } else if flags.contains('0') && matches!(conv, 'd' | 'i') {
+                // `%05d`: zeros between the sign and the digits.
+                body = match body.strip_prefix('-') {
+                    Some(d) => format!("-{}{d}", "0".repeat(fill)),
+                    None => format!("{}{body}", "0".repeat(fill)),
+                };
+            } else {
+                body = format!("{}{body}", " ".repeat(fill));
+            }
+        }
+        out.push_str(&body);
+    }
+    if mapping.is_none() && it.next().is_some() {
+        return Err(problem(
+            span,
+            "TypeError: not all arguments converted during string formatting",
+        ));
     }
     Ok(out)
 }

@@ -197,7 +197,7 @@ fn lower(
     };
     let lowered = {
         let _timer = crate::diagnostics::timer(crate::diagnostics::Phase::Evaluate);
-        eval::lower_module(&module, context, skipped)
+        eval::lower_module(&module, context, skipped, source)
     };
     if lowered.problems.is_empty() {
         return Ok(Migration {
@@ -206,9 +206,36 @@ fn lower(
             outside_inputs: lowered.outside_inputs,
         });
     }
+    Err(migration_error(context, source, lowered.problems))
+}
+
+/// What a revision file's top-level statements do through `op` when
+/// Alembic imports it inside the migration context (a run's revision map
+/// loads every file): the operations, in order, or every problem of those
+/// statements. Only files with [`crate::script::Script::import_effects`]
+/// have any.
+pub fn import_ops(context: &LowerContext, source: &str) -> Result<Vec<Op>, MigrationError> {
+    let module = parse_module_skipping(source, &["upgrade", "downgrade"])
+        .map_err(|e| MigrationError::syntax(&context.path, source, &e))?;
+    let lowered = eval::lower_module(&module, context, &["upgrade", "downgrade"], source);
+    if lowered.import_problems.is_empty() {
+        return Ok(lowered.import_ops);
+    }
+    Err(migration_error(context, source, lowered.import_problems))
+}
+
+/// The places of a parsed file's top-level statements that call through
+/// `op` (see [`import_ops`]).
+pub fn import_effect_places(
+    source: &str,
+    module: &crate::syntax::ast::Module,
+) -> Vec<(usize, usize)> {
+    eval::import_effect_places(source, &module.body)
+}
+
+fn migration_error(context: &LowerContext, source: &str, raw: Vec<RawProblem>) -> MigrationError {
     let display_path = context.path.display().to_string();
-    let problems = lowered
-        .problems
+    let problems = raw
         .into_iter()
         .map(|p| {
             let (line, col) = line_col(source, p.span.start);
@@ -233,10 +260,10 @@ fn lower(
             }
         })
         .collect();
-    Err(MigrationError {
+    MigrationError {
         path: display_path,
         problems,
-    })
+    }
 }
 
 /// Everything wrong with one revision file.

@@ -130,6 +130,34 @@ pub(crate) fn function_ops(
     ))
 }
 
+/// The operations of the revision files' top-level statements that call
+/// through `op` (Alembic runs them when it imports the files inside the
+/// migration context), per file in load order; files without such
+/// statements are not read.
+pub(crate) fn import_effect_ops(
+    project: &mut Project,
+    lower: &crate::ops::LowerContext,
+) -> Result<Vec<(std::path::PathBuf, Vec<crate::ops::Op>)>, Error> {
+    let paths: Vec<std::path::PathBuf> = project
+        .scripts()?
+        .iter()
+        .filter(|s| !s.import_effects.is_empty())
+        .map(|s| s.path.clone())
+        .collect();
+    let mut out = Vec::new();
+    for path in paths {
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let lower = crate::ops::LowerContext {
+            path: path.clone(),
+            ..lower.clone()
+        };
+        let ops = crate::ops::import_ops(&lower, &source).map_err(Error::Lowering)?;
+        out.push((path, ops));
+    }
+    Ok(out)
+}
+
 /// Splits a renderer failure into the statements emitted before it and the error.
 pub(crate) fn render_failure(mut error: crate::sql::SqlError) -> (Vec<Statement>, Error) {
     let emitted = match &mut error {

@@ -403,6 +403,27 @@ fn decode_statements(payload: &[u8]) -> Option<Vec<Statement>> {
     r.is_done().then_some(out)
 }
 
+/// Writes the SQL of the revision files' top-level statements that call
+/// through `op`: Alembic imports every file of the script directory (in
+/// load order) when the run first needs the revision map, inside the
+/// migration context, so that SQL comes before the first step's.
+fn write_import_effects(
+    project: &mut Project,
+    writer: &mut OfflineWriter<'_>,
+    context: &RunContext,
+) -> Result<(), Error> {
+    for (_, ops) in super::import_effect_ops(project, &context.lower)? {
+        match crate::sql::render_ops(&ops, context.dialect, None).map_err(render_failure) {
+            Ok(statements) => writer.statements(&statements),
+            Err((emitted, error)) => {
+                writer.statements(&emitted);
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs `f` in offline mode: the context log lines, `BEGIN;` when the
 /// dialect has transactional DDL, the steps, `COMMIT;`.
 pub fn offline_run(
@@ -489,6 +510,7 @@ fn offline_body(
     for warning in &plan.warnings {
         writer.out.python_warning("UserWarning", warning);
     }
+    write_import_effects(project, &mut writer, context)?;
     let read = (read_direction, project.take_bodies());
     writer.write_steps(&heads, &plan.steps, read)?;
     if let Some(failure) = plan.failure {

@@ -246,6 +246,30 @@ fn online_run_locked(
     for warning in &plan.warnings {
         out.python_warning("UserWarning", warning);
     }
+    // Top-level statements of a revision file that call through `op` run
+    // when Alembic imports the file inside the migration context; online,
+    // aurora does not run what they do: refused before anything is executed.
+    let import_lower = crate::ops::LowerContext {
+        offline: false,
+        ..context.lower.clone()
+    };
+    if let Some((path, _)) = super::import_effect_ops(project, &import_lower)?
+        .into_iter()
+        .find(|(_, ops)| !ops.is_empty())
+    {
+        let (line, col) = project
+            .scripts()?
+            .iter()
+            .find(|s| s.path == path)
+            .and_then(|s| s.import_effects.first().copied())
+            .unwrap_or((1, 1));
+        return Err(Error::Failed(format!(
+            "{}:{line}:{col}: a top-level statement of this revision file runs operations \
+             when Alembic imports the file inside every migration run; aurora writes them \
+             only with --sql (move it into upgrade(), or run this project online with Alembic)",
+            path.display()
+        )));
+    }
     // A step whose version change cannot be made is not run at all: aurora
     // never leaves a revision's body applied without its version row.
     let runnable = if plan.failure.is_some() {

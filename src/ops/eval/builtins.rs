@@ -91,7 +91,7 @@ pub(super) fn call_builtin(name: &str, args: &Args) -> Option<EResult<Value>> {
 
 fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
     let span = args.span;
-    if !args.keywords.is_empty() && !matches!(name, "sorted" | "min" | "max") {
+    if !args.keywords.is_empty() && !matches!(name, "sorted" | "min" | "max" | "dict") {
         return Err(problem(
             span,
             format!("{name}() with keyword arguments is not supported"),
@@ -164,11 +164,48 @@ fn builtin_call(name: &str, args: &Args) -> EResult<Value> {
                 Value::List(xs)
             })
         }
-        "dict" => match pos.as_slice() {
-            [] => Ok(Value::Dict(Vec::new())),
-            [Value::Dict(kv)] => Ok(Value::Dict(kv.clone())),
-            _ => Err(problem(span, "dict() of these arguments is not supported")),
-        },
+        // `dict(mapping_or_pairs, **kwargs)`: the positional argument's
+        // items first, then the keywords, a later key replacing an earlier
+        // one's value in place (Python's insertion order).
+        "dict" => {
+            let mut out: Vec<(Value, Value)> = Vec::new();
+            let mut put = |k: Value, v: Value| match out.iter_mut().find(|(kk, _)| *kk == k) {
+                Some(slot) => slot.1 = v,
+                None => out.push((k, v)),
+            };
+            match pos.as_slice() {
+                [] => {}
+                [Value::Dict(kv)] => kv.iter().for_each(|(k, v)| put(k.clone(), v.clone())),
+                [v] => {
+                    for item in items_of(v, span, name)? {
+                        match item {
+                            Value::Tuple(p) | Value::List(p) if p.len() == 2 => {
+                                put(p[0].clone(), p[1].clone())
+                            }
+                            other => {
+                                return Err(problem(
+                                    span,
+                                    format!(
+                                        "dict() takes pairs, got {} in its iterable",
+                                        describe(&other)
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    return Err(problem(
+                        span,
+                        "dict() takes at most one positional argument",
+                    ))
+                }
+            }
+            for (k, v, _) in &args.keywords {
+                put(Value::Str(k.clone()), v.clone());
+            }
+            Ok(Value::Dict(out))
+        }
         "sorted" | "min" | "max" => {
             let mut reverse = false;
             for (k, v, s) in &args.keywords {
