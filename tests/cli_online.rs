@@ -609,3 +609,69 @@ fn using_the_result_of_get_bind_execute_online_is_refused_before_anything_runs()
     assert!(sql.contains("SELECT id FROM users;"), "{sql}");
     assert!(!sql.contains("SET score = 1"), "{sql}");
 }
+
+const RUNS_AT_IMPORT: &str = r#""""runs an operation when the file is imported
+
+Revision ID: 7a790dd9046e
+Revises: 164468809966
+Create Date: 2025-01-02 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '7a790dd9046e'
+down_revision = '164468809966'
+branch_labels = None
+depends_on = None
+
+# Harmless at import: a name, no operation.
+NAME = op.f('ix_users_score')
+op.execute("UPDATE users SET email = lower(email)")
+
+
+def upgrade():
+    op.add_column('users', sa.Column('score', sa.Integer(), nullable=True))
+
+
+def downgrade():
+    op.drop_column('users', 'score')
+"#;
+
+/// Alembic imports every revision file inside the migration run, so an operation in a
+/// file's top-level statements runs in every command. Offline aurora writes it after
+/// BEGIN; online it refuses at the statement, before anything is executed (a top-level
+/// `op.f()` alone is fine).
+#[test]
+fn an_operation_run_at_import_is_refused_online_before_anything_runs() {
+    let dir = bundled_project();
+    let db = dir.path().join("aurora.db");
+    ok(dir.path(), &["upgrade", "164468809966"]);
+    let before = snapshot(&db);
+    let file = dir.path().join("versions/7a790dd9046e_runs_at_import.py");
+    std::fs::write(&file, RUNS_AT_IMPORT).unwrap();
+    let out = aurora(dir.path(), &["upgrade", "head"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("7a790dd9046e_runs_at_import.py:18:1: a top-level statement of this revision file runs operations"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(snapshot(&db), before);
+    let sql = ok(dir.path(), &["upgrade", "164468809966:head", "--sql"]);
+    assert!(
+        sql.contains("UPDATE users SET email = lower(email);"),
+        "{sql}"
+    );
+    // Without the operation the same file runs online.
+    std::fs::write(
+        &file,
+        RUNS_AT_IMPORT.replace(
+            "op.execute(\"UPDATE users SET email = lower(email)\")\n",
+            "",
+        ),
+    )
+    .unwrap();
+    ok(dir.path(), &["upgrade", "head"]);
+}

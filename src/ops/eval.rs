@@ -38,6 +38,8 @@ pub(crate) struct Lowered {
     /// Alembic imported the file (see [`import_effect_places`]), and the
     /// problems of those statements.
     pub import_ops: Vec<Op>,
+    /// Where the first top-level statement that produced operations starts.
+    pub import_ops_start: Option<usize>,
     pub import_problems: Vec<RawProblem>,
 }
 
@@ -83,6 +85,7 @@ pub(crate) fn lower_module(
 ) -> Lowered {
     let mut ev = Evaluator::new(ctx);
     let mut import_ops = Vec::new();
+    let mut import_ops_start = None;
     let mut import_problems = Vec::new();
     ev.compile_hooks = compiles::scan(&module.body, &ctx.dialect);
     // Module level: bind what can be bound; a name whose statement fails is
@@ -128,6 +131,9 @@ pub(crate) fn lower_module(
                         for (k, v) in frame.locals {
                             ev.globals.insert(k, v);
                         }
+                        if !sink.is_empty() {
+                            import_ops_start.get_or_insert(stmt.span.start);
+                        }
                         import_ops.append(&mut sink);
                     }
                     Err(p) => {
@@ -156,6 +162,9 @@ pub(crate) fn lower_module(
                     Ok(_) => {
                         for (k, v) in frame.locals {
                             ev.globals.insert(k, v);
+                        }
+                        if !sink.is_empty() {
+                            import_ops_start.get_or_insert(stmt.span.start);
                         }
                         import_ops.append(&mut sink);
                     }
@@ -295,6 +304,7 @@ pub(crate) fn lower_module(
         problems,
         outside_inputs: ev.outside_inputs,
         import_ops,
+        import_ops_start,
         import_problems,
     }
 }

@@ -212,14 +212,20 @@ fn lower(
 /// What a revision file's top-level statements do through `op` when
 /// Alembic imports it inside the migration context (a run's revision map
 /// loads every file): the operations, in order, or every problem of those
-/// statements. Only files with [`crate::script::Script::import_effects`]
-/// have any.
-pub fn import_ops(context: &LowerContext, source: &str) -> Result<Vec<Op>, MigrationError> {
+/// statements, with the line and column of the first statement that made
+/// any. Only files with [`crate::script::Script::import_effects`] have any.
+pub fn import_ops(
+    context: &LowerContext,
+    source: &str,
+) -> Result<(Vec<Op>, Option<(usize, usize)>), MigrationError> {
     let module = parse_module_skipping(source, &["upgrade", "downgrade"])
         .map_err(|e| MigrationError::syntax(&context.path, source, &e))?;
     let lowered = eval::lower_module(&module, context, &["upgrade", "downgrade"], source);
     if lowered.import_problems.is_empty() {
-        return Ok(lowered.import_ops);
+        let at = lowered
+            .import_ops_start
+            .map(|start| line_col(source, start));
+        return Ok((lowered.import_ops, at));
     }
     Err(migration_error(context, source, lowered.import_problems))
 }

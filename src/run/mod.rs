@@ -132,12 +132,19 @@ pub(crate) fn function_ops(
 
 /// The operations of the revision files' top-level statements that call
 /// through `op` (Alembic runs them when it imports the files inside the
-/// migration context), per file in load order; files without such
-/// statements are not read.
+/// migration context), per file in load order, with the line and column of
+/// the first statement that made any; files without such statements are
+/// not read.
+pub(crate) type ImportEffects = Vec<(
+    std::path::PathBuf,
+    Vec<crate::ops::Op>,
+    Option<(usize, usize)>,
+)>;
+
 pub(crate) fn import_effect_ops(
     project: &mut Project,
     lower: &crate::ops::LowerContext,
-) -> Result<Vec<(std::path::PathBuf, Vec<crate::ops::Op>)>, Error> {
+) -> Result<ImportEffects, Error> {
     let paths: Vec<std::path::PathBuf> = project
         .scripts()?
         .iter()
@@ -152,8 +159,8 @@ pub(crate) fn import_effect_ops(
             path: path.clone(),
             ..lower.clone()
         };
-        let ops = crate::ops::import_ops(&lower, &source).map_err(Error::Lowering)?;
-        out.push((path, ops));
+        let (ops, at) = crate::ops::import_ops(&lower, &source).map_err(Error::Lowering)?;
+        out.push((path, ops, at));
     }
     Ok(out)
 }

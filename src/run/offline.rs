@@ -412,7 +412,7 @@ fn write_import_effects(
     writer: &mut OfflineWriter<'_>,
     context: &RunContext,
 ) -> Result<(), Error> {
-    for (_, ops) in super::import_effect_ops(project, &context.lower)? {
+    for (_, ops, _) in super::import_effect_ops(project, &context.lower)? {
         match crate::sql::render_ops(&ops, context.dialect, None).map_err(render_failure) {
             Ok(statements) => writer.statements(&statements),
             Err((emitted, error)) => {

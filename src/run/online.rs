@@ -253,16 +253,11 @@ fn online_run_locked(
         offline: false,
         ..context.lower.clone()
     };
-    if let Some((path, _)) = super::import_effect_ops(project, &import_lower)?
+    if let Some((path, _, at)) = super::import_effect_ops(project, &import_lower)?
         .into_iter()
-        .find(|(_, ops)| !ops.is_empty())
+        .find(|(_, ops, _)| !ops.is_empty())
     {
-        let (line, col) = project
-            .scripts()?
-            .iter()
-            .find(|s| s.path == path)
-            .and_then(|s| s.import_effects.first().copied())
-            .unwrap_or((1, 1));
+        let (line, col) = at.unwrap_or((1, 1));
         return Err(Error::Failed(format!(
             "{}:{line}:{col}: a top-level statement of this revision file runs operations \
              when Alembic imports the file inside every migration run; aurora writes them \
