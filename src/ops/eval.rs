@@ -6383,21 +6383,17 @@ mod signature_tests {
         let args = Args {
             positional: Vec::new(),
             keywords: vec![(
-                "partial_reordering".to_string(),
-                Value::List(vec![Value::Str("x".into())]),
+                "insert_before".to_string(),
+                Value::Str("x".into()),
                 Span::default(),
             )],
             span: Span::default(),
         };
-        let err = bind_to(
-            &args,
-            "op.batch_alter_table",
-            signature("op.batch_alter_table"),
-        )
-        .err()
-        .expect("refused");
+        let err = bind_to(&args, "op.add_column", signature("op.add_column"))
+            .err()
+            .expect("refused");
         assert!(err
             .message
-            .starts_with("op.batch_alter_table(partial_reordering=...) is not supported"));
+            .starts_with("op.add_column(insert_before=...) is not supported"));
     }
 }

@@ -214,10 +214,7 @@ fn lower(
 /// loads every file): the operations, in order, or every problem of those
 /// statements, with the line and column of the first statement that made
 /// any. Only files with [`crate::script::Script::import_effects`] have any.
-pub fn import_ops(
-    context: &LowerContext,
-    source: &str,
-) -> Result<(Vec<Op>, Option<(usize, usize)>), MigrationError> {
+pub fn import_ops(context: &LowerContext, source: &str) -> Result<ImportOps, MigrationError> {
     let module = parse_module_skipping(source, &["upgrade", "downgrade"])
         .map_err(|e| MigrationError::syntax(&context.path, source, &e))?;
     let lowered = eval::lower_module(&module, context, &["upgrade", "downgrade"], source);
@@ -229,6 +226,10 @@ pub fn import_ops(
     }
     Err(migration_error(context, source, lowered.import_problems))
 }
+
+/// A file's import-time operations and the line and column of the first
+/// statement that made any (see [`import_ops`]).
+pub type ImportOps = (Vec<Op>, Option<(usize, usize)>);
 
 /// The places of a parsed file's top-level statements that call through
 /// `op` (see [`import_ops`]).
