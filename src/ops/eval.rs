@@ -3429,13 +3429,6 @@ static SIGNATURES: &[Signature] = &[
         unsupported: &[],
     },
     Signature {
-        path: "TableClause.insert",
-        params: &[],
-        rest: false,
-        extra: false,
-        unsupported: &[],
-    },
-    Signature {
         path: "Table.create",
         params: &["bind", "checkfirst"],
         rest: false,
@@ -3475,34 +3468,6 @@ static SIGNATURES: &[Signature] = &[
         params: &[],
         rest: false,
         extra: false,
-        unsupported: &[],
-    },
-    Signature {
-        path: "TableClause.update",
-        params: &[],
-        rest: false,
-        extra: false,
-        unsupported: &[],
-    },
-    Signature {
-        path: "TableClause.delete",
-        params: &[],
-        rest: false,
-        extra: false,
-        unsupported: &[],
-    },
-    Signature {
-        path: "Executable.where",
-        params: &[],
-        rest: true,
-        extra: false,
-        unsupported: &[],
-    },
-    Signature {
-        path: "Executable.values",
-        params: &[],
-        rest: true,
-        extra: true,
         unsupported: &[],
     },
     Signature {
